@@ -1,0 +1,467 @@
+package bot
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// CommandName is a /story subcommand.
+type CommandName int
+
+// The /story subcommands of SPEC.md.
+const (
+	CmdHelp CommandName = iota
+	CmdPause
+	CmdQuick
+	CmdReframe
+	CmdCheckin
+	CmdTZ
+	CmdHistory
+	CmdExport
+	CmdForget
+	CmdDigest
+	CmdPrivacy
+	CmdPractices
+	CmdCoachInvite
+	CmdCoachAssign
+	CmdCoachProgress
+	CmdCoachList
+	CmdCoachUnassign
+	CmdCoachRevoke
+)
+
+var commandNames = [...]string{
+	CmdHelp:          "help",
+	CmdPause:         "pause",
+	CmdQuick:         "quick",
+	CmdReframe:       "reframe",
+	CmdCheckin:       "checkin",
+	CmdTZ:            "tz",
+	CmdHistory:       "history",
+	CmdExport:        "export",
+	CmdForget:        "forget",
+	CmdDigest:        "digest",
+	CmdPrivacy:       "privacy",
+	CmdPractices:     "practices",
+	CmdCoachInvite:   "coach invite",
+	CmdCoachAssign:   "coach assign",
+	CmdCoachProgress: "coach progress",
+	CmdCoachList:     "coach list",
+	CmdCoachUnassign: "coach unassign",
+	CmdCoachRevoke:   "coach revoke",
+}
+
+func (c CommandName) String() string {
+	if c >= 0 && int(c) < len(commandNames) {
+		return commandNames[c]
+	}
+	return "CommandName(" + strconv.Itoa(int(c)) + ")"
+}
+
+// CheckinAction says what a /story checkin command does.
+type CheckinAction int
+
+// The check-in actions.
+const (
+	CheckinShow       CheckinAction = iota // /story checkin
+	CheckinSet                             // /story checkin weekdays 09:00
+	CheckinOff                             // /story checkin off
+	CheckinPauseUntil                      // /story checkin pause until 2026-12-31
+)
+
+// Schedule is a weekly cadence at a local time of day: check-ins and practice reminders.
+type Schedule struct {
+	Days   [7]bool // indexed by time.Weekday
+	Hour   int
+	Minute int
+}
+
+// String renders the schedule in the syntax it is typed in ("weekdays 09:00").
+func (s Schedule) String() string {
+	return s.DaysString() + fmt.Sprintf(" %02d:%02d", s.Hour, s.Minute)
+}
+
+// DaysString renders only the days ("daily", "weekdays", "mon,wed,fri").
+func (s Schedule) DaysString() string {
+	all, weekdays := true, true
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if !s.Days[d] {
+			all = false
+		}
+		isWeekday := d != time.Saturday && d != time.Sunday
+		if s.Days[d] != isWeekday {
+			weekdays = false
+		}
+	}
+	switch {
+	case all:
+		return "daily"
+	case weekdays:
+		return "weekdays"
+	}
+	var names []string
+	for _, d := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
+		if s.Days[d] {
+			names = append(names, dayAbbrev[d])
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+var dayAbbrev = map[time.Weekday]string{
+	time.Sunday: "sun", time.Monday: "mon", time.Tuesday: "tue", time.Wednesday: "wed",
+	time.Thursday: "thu", time.Friday: "fri", time.Saturday: "sat",
+}
+
+// Command is a parsed /story command, the same from every platform.
+type Command struct {
+	Name CommandName
+	// Text is the inline text of pause and reframe ("/story pause they ignored me"), or the
+	// free-text practice of coach assign.
+	Text string
+	// N is the count of history entries (0: the default).
+	N int
+	// Checkin, Schedule and Until carry /story checkin; Schedule and Until also carry the
+	// cadence and end date of coach assign.
+	Checkin  CheckinAction
+	Schedule Schedule
+	Until    time.Time // a date (midnight UTC); zero when not given
+	// Zone is the IANA zone of /story tz (empty: show the current one).
+	Zone string
+	// Digest is "weekly", "off" or empty (show).
+	Digest string
+	// Target is the platform user ID of the coach subcommands' @user.
+	Target string
+	// Practice is a built-in practice ID for coach assign (empty when Text is free text),
+	// or the practice/assignment ID for coach unassign.
+	Practice string
+	// Library is set by "/story practices library".
+	Library bool
+}
+
+// ParseError is a command that could not be understood. Its message is written for the
+// user: what was wrong and what works instead.
+type ParseError struct{ Msg string }
+
+func (e *ParseError) Error() string { return e.Msg }
+
+func parseErrorf(format string, args ...any) error {
+	return &ParseError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// MaxCommandRunes bounds the text of one command, like a dialogue answer.
+const MaxCommandRunes = 3000
+
+// ParseCommand parses the text after "/story". Empty text starts a pause. An unknown
+// subcommand or a malformed argument returns a *ParseError whose message says what to type
+// instead; callers show it together with the help.
+func ParseCommand(text string) (Command, error) {
+	text = strings.TrimSpace(text)
+	if n := len([]rune(text)); n > MaxCommandRunes {
+		return Command{}, parseErrorf("That's %d characters — I can take up to %d. Could you shorten it?", n, MaxCommandRunes)
+	}
+	if text == "" {
+		return Command{Name: CmdPause}, nil
+	}
+	word, rest := cutWord(text)
+	switch strings.ToLower(word) {
+	case "pause", "check":
+		return Command{Name: CmdPause, Text: rest}, nil
+	case "quick":
+		if rest != "" {
+			// Quick starts at the story; inline text would be lost, so say so.
+			return Command{}, parseErrorf("/story quick takes no text — it starts with your story.")
+		}
+		return Command{Name: CmdQuick}, nil
+	case "reframe":
+		return Command{Name: CmdReframe, Text: rest}, nil
+	case "help", "?":
+		return Command{Name: CmdHelp}, nil
+	case "privacy":
+		return noArgs(CmdPrivacy, rest)
+	case "export":
+		return noArgs(CmdExport, rest)
+	case "forget":
+		return noArgs(CmdForget, rest)
+	case "history":
+		return parseHistory(rest)
+	case "checkin", "check-in":
+		return parseCheckin(rest)
+	case "tz", "timezone":
+		zone, extra := cutWord(rest)
+		if extra != "" {
+			return Command{}, parseErrorf("/story tz takes one zone name, like /story tz Europe/Berlin.")
+		}
+		return Command{Name: CmdTZ, Zone: zone}, nil
+	case "digest":
+		switch strings.ToLower(rest) {
+		case "":
+			return Command{Name: CmdDigest}, nil
+		case "weekly", "off":
+			return Command{Name: CmdDigest, Digest: strings.ToLower(rest)}, nil
+		}
+		return Command{}, parseErrorf("/story digest takes weekly or off.")
+	case "practices", "practice":
+		switch strings.ToLower(rest) {
+		case "":
+			return Command{Name: CmdPractices}, nil
+		case "library":
+			return Command{Name: CmdPractices, Library: true}, nil
+		}
+		return Command{}, parseErrorf("/story practices shows your practices; /story practices library lists them all.")
+	case "coach":
+		return parseCoach(rest)
+	}
+	return Command{}, parseErrorf("I don't know “%s”.", truncate(word, 40))
+}
+
+func noArgs(name CommandName, rest string) (Command, error) {
+	if rest != "" {
+		return Command{}, parseErrorf("/story %s takes nothing after it.", name)
+	}
+	return Command{Name: name}, nil
+}
+
+// MaxHistory bounds /story history n so one reply stays readable.
+const MaxHistory = 50
+
+func parseHistory(rest string) (Command, error) {
+	if rest == "" {
+		return Command{Name: CmdHistory}, nil
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 1 || n > MaxHistory {
+		return Command{}, parseErrorf("/story history takes a number from 1 to %d, like /story history 10.", MaxHistory)
+	}
+	return Command{Name: CmdHistory, N: n}, nil
+}
+
+func parseCheckin(rest string) (Command, error) {
+	fields := strings.Fields(strings.ToLower(rest))
+	switch {
+	case len(fields) == 0:
+		return Command{Name: CmdCheckin, Checkin: CheckinShow}, nil
+	case len(fields) == 1 && fields[0] == "off":
+		return Command{Name: CmdCheckin, Checkin: CheckinOff}, nil
+	case fields[0] == "pause":
+		if len(fields) != 3 || fields[1] != "until" {
+			return Command{}, parseErrorf("To pause check-ins, type /story checkin pause until 2026-12-31.")
+		}
+		until, err := ParseDate(fields[2])
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Name: CmdCheckin, Checkin: CheckinPauseUntil, Until: until}, nil
+	}
+	s, err := ParseSchedule(fields)
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{Name: CmdCheckin, Checkin: CheckinSet, Schedule: s}, nil
+}
+
+func parseCoach(rest string) (Command, error) {
+	sub, rest := cutWord(rest)
+	sub = strings.ToLower(sub)
+	switch sub {
+	case "list":
+		return noArgs(CmdCoachList, rest)
+	case "revoke":
+		return noArgs(CmdCoachRevoke, rest)
+	case "invite", "progress":
+		target, extra := cutWord(rest)
+		id, ok := ParseMention(target)
+		if !ok || extra != "" {
+			return Command{}, parseErrorf("Name one person, like /story coach %s @sam.", sub)
+		}
+		name := CmdCoachInvite
+		if sub == "progress" {
+			name = CmdCoachProgress
+		}
+		return Command{Name: name, Target: id}, nil
+	case "unassign":
+		target, rest := cutWord(rest)
+		id, ok := ParseMention(target)
+		practice, extra := cutWord(rest)
+		if !ok || practice == "" || extra != "" {
+			return Command{}, parseErrorf("Type /story coach unassign @sam <practice id>; /story coach progress @sam shows the ids.")
+		}
+		return Command{Name: CmdCoachUnassign, Target: id, Practice: practice}, nil
+	case "assign":
+		return parseAssign(rest)
+	}
+	return Command{}, parseErrorf("The coach commands are invite, assign, progress, list, unassign and revoke.")
+}
+
+func parseAssign(rest string) (Command, error) {
+	const usage = `Type /story coach assign @sam <practice id or "your own words"> <cadence> [until 2026-12-31], like /story coach assign @sam name-the-story weekdays 09:00.`
+	target, rest := cutWord(rest)
+	id, ok := ParseMention(target)
+	if !ok {
+		return Command{}, parseErrorf("%s", usage)
+	}
+	cmd := Command{Name: CmdCoachAssign, Target: id}
+	rest = strings.TrimSpace(rest)
+	if q := openingQuote(rest); q != "" {
+		closing := closingQuote(q)
+		end := strings.Index(rest[len(q):], closing)
+		if end < 0 {
+			return Command{}, parseErrorf("The practice text needs a closing quote. %s", usage)
+		}
+		cmd.Text = strings.TrimSpace(rest[len(q) : len(q)+end])
+		rest = rest[len(q)+end+len(closing):]
+		if cmd.Text == "" {
+			return Command{}, parseErrorf("The practice text is empty. %s", usage)
+		}
+	} else {
+		cmd.Practice, rest = cutWord(rest)
+		cmd.Practice = strings.ToLower(cmd.Practice)
+	}
+	fields := strings.Fields(strings.ToLower(rest))
+	if n := len(fields); n >= 2 && fields[n-2] == "until" {
+		until, err := ParseDate(fields[n-1])
+		if err != nil {
+			return Command{}, err
+		}
+		cmd.Until = until
+		fields = fields[:n-2]
+	}
+	if cmd.Practice == "" && cmd.Text == "" || len(fields) == 0 {
+		return Command{}, parseErrorf("%s", usage)
+	}
+	s, err := ParseSchedule(fields)
+	if err != nil {
+		return Command{}, err
+	}
+	cmd.Schedule = s
+	return cmd, nil
+}
+
+var quotePairs = map[string]string{`"`: `"`, "“": "”", "'": "'", "‘": "’"}
+
+func openingQuote(s string) string {
+	for open := range quotePairs {
+		if strings.HasPrefix(s, open) {
+			return open
+		}
+	}
+	return ""
+}
+
+func closingQuote(open string) string { return quotePairs[open] }
+
+// ParseSchedule parses a cadence in check-in syntax: "daily 08:15", "weekdays 09:00",
+// "mon,wed,fri 16:30" (fields already split on white space).
+func ParseSchedule(fields []string) (Schedule, error) {
+	const example = "Try /story checkin weekdays 09:00, daily 08:15 or mon,wed,fri 16:30."
+	if len(fields) != 2 {
+		return Schedule{}, parseErrorf("I need days and a time. %s", example)
+	}
+	var s Schedule
+	switch days := strings.ToLower(fields[0]); days {
+	case "daily", "everyday":
+		for d := range s.Days {
+			s.Days[d] = true
+		}
+	case "weekdays":
+		for d := time.Monday; d <= time.Friday; d++ {
+			s.Days[d] = true
+		}
+	case "weekends":
+		s.Days[time.Saturday], s.Days[time.Sunday] = true, true
+	default:
+		for _, name := range strings.Split(days, ",") {
+			d, ok := parseDay(name)
+			if !ok {
+				return Schedule{}, parseErrorf("I don't know the day “%s”. Use mon, tue, wed, thu, fri, sat, sun, weekdays or daily.", truncate(name, 20))
+			}
+			s.Days[d] = true
+		}
+	}
+	h, m, err := parseClock(fields[1])
+	if err != nil {
+		return Schedule{}, err
+	}
+	s.Hour, s.Minute = h, m
+	return s, nil
+}
+
+func parseDay(name string) (time.Weekday, bool) {
+	name = strings.TrimSpace(name)
+	if len(name) < 3 {
+		return 0, false
+	}
+	for d, abbrev := range dayAbbrev {
+		full := strings.ToLower(d.String())
+		if name == abbrev || strings.HasPrefix(full, name) {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+func parseClock(s string) (hour, minute int, err error) {
+	h, m, ok := strings.Cut(s, ":")
+	hour, errH := strconv.Atoi(h)
+	minute, errM := strconv.Atoi(m)
+	if !ok || errH != nil || errM != nil || len(m) != 2 || len(h) > 2 || hour < 0 || hour > 23 || minute < 0 || minute > 59 {
+		return 0, 0, parseErrorf("“%s” isn't a time I can read. Use 24-hour HH:MM, like 09:00 or 16:30.", truncate(s, 20))
+	}
+	return hour, minute, nil
+}
+
+// ParseDate parses a YYYY-MM-DD date as midnight UTC.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, parseErrorf("“%s” isn't a date I can read. Use YYYY-MM-DD, like 2026-12-31.", truncate(s, 20))
+	}
+	return t, nil
+}
+
+// ParseMention extracts a user ID from a mention: Slack's escaped <@U123> or <@U123|name>,
+// Discord's <@123> or <@!123>, or a bare @name (the console).
+func ParseMention(s string) (string, bool) {
+	if strings.HasPrefix(s, "<@") && strings.HasSuffix(s, ">") {
+		id := strings.TrimPrefix(s[2:len(s)-1], "!")
+		id, _, _ = strings.Cut(id, "|")
+		return id, validID(id)
+	}
+	if strings.HasPrefix(s, "@") {
+		return s[1:], validID(s[1:])
+	}
+	return "", false
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-' && r != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// cutWord splits off the first white-space separated word.
+func cutWord(s string) (word, rest string) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i:])
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

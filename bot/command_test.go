@@ -1,0 +1,199 @@
+package bot
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func days(ds ...time.Weekday) [7]bool {
+	var out [7]bool
+	for _, d := range ds {
+		out[d] = true
+	}
+	return out
+}
+
+func TestParseCommand(t *testing.T) {
+	weekdays := days(time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday)
+	all := days(0, 1, 2, 3, 4, 5, 6)
+	date := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want Command
+	}{
+		{"", Command{Name: CmdPause}},
+		{"   ", Command{Name: CmdPause}},
+		{"pause", Command{Name: CmdPause}},
+		{"pause they ignored my point", Command{Name: CmdPause, Text: "they ignored my point"}},
+		{"PAUSE  Sam  left early ", Command{Name: CmdPause, Text: "Sam  left early"}},
+		{"quick", Command{Name: CmdQuick}},
+		{"reframe", Command{Name: CmdReframe}},
+		{"reframe they think I'm incompetent", Command{Name: CmdReframe, Text: "they think I'm incompetent"}},
+		{"help", Command{Name: CmdHelp}},
+		{"privacy", Command{Name: CmdPrivacy}},
+		{"export", Command{Name: CmdExport}},
+		{"forget", Command{Name: CmdForget}},
+		{"history", Command{Name: CmdHistory}},
+		{"history 12", Command{Name: CmdHistory, N: 12}},
+		{"checkin", Command{Name: CmdCheckin, Checkin: CheckinShow}},
+		{"checkin off", Command{Name: CmdCheckin, Checkin: CheckinOff}},
+		{"checkin weekdays 09:00", Command{Name: CmdCheckin, Checkin: CheckinSet, Schedule: Schedule{Days: weekdays, Hour: 9}}},
+		{"checkin daily 08:15", Command{Name: CmdCheckin, Checkin: CheckinSet, Schedule: Schedule{Days: all, Hour: 8, Minute: 15}}},
+		{"checkin mon,wed,fri 16:30", Command{Name: CmdCheckin, Checkin: CheckinSet, Schedule: Schedule{Days: days(time.Monday, time.Wednesday, time.Friday), Hour: 16, Minute: 30}}},
+		{"checkin Monday,Thursday 7:05", Command{Name: CmdCheckin, Checkin: CheckinSet, Schedule: Schedule{Days: days(time.Monday, time.Thursday), Hour: 7, Minute: 5}}},
+		{"checkin pause until 2026-12-31", Command{Name: CmdCheckin, Checkin: CheckinPauseUntil, Until: date}},
+		{"tz", Command{Name: CmdTZ}},
+		{"tz Europe/Berlin", Command{Name: CmdTZ, Zone: "Europe/Berlin"}},
+		{"digest", Command{Name: CmdDigest}},
+		{"digest weekly", Command{Name: CmdDigest, Digest: "weekly"}},
+		{"digest OFF", Command{Name: CmdDigest, Digest: "off"}},
+		{"practices", Command{Name: CmdPractices}},
+		{"practices library", Command{Name: CmdPractices, Library: true}},
+		{"coach invite <@U123>", Command{Name: CmdCoachInvite, Target: "U123"}},
+		{"coach invite <@U123|sam>", Command{Name: CmdCoachInvite, Target: "U123"}},
+		{"coach invite <@!80351110224678912>", Command{Name: CmdCoachInvite, Target: "80351110224678912"}},
+		{"coach progress @sam", Command{Name: CmdCoachProgress, Target: "sam"}},
+		{"coach list", Command{Name: CmdCoachList}},
+		{"coach revoke", Command{Name: CmdCoachRevoke}},
+		{"coach unassign <@U1> p-3", Command{Name: CmdCoachUnassign, Target: "U1", Practice: "p-3"}},
+		{"coach assign <@U1|ann> name-the-story weekdays 09:00",
+			Command{Name: CmdCoachAssign, Target: "U1", Practice: "name-the-story", Schedule: Schedule{Days: weekdays, Hour: 9}}},
+		{"coach assign <@U1> Facts-vs-Story daily 18:00 until 2026-12-31",
+			Command{Name: CmdCoachAssign, Target: "U1", Practice: "facts-vs-story", Schedule: Schedule{Days: all, Hour: 18}, Until: date}},
+		{`coach assign <@U1> "Notice one story at lunch" mon,fri 12:30`,
+			Command{Name: CmdCoachAssign, Target: "U1", Text: "Notice one story at lunch", Schedule: Schedule{Days: days(time.Monday, time.Friday), Hour: 12, Minute: 30}}},
+		{"coach assign <@U1> “Breathe before replying” daily 09:00",
+			Command{Name: CmdCoachAssign, Target: "U1", Text: "Breathe before replying", Schedule: Schedule{Days: all, Hour: 9}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseCommand(tt.in)
+			if err != nil {
+				t.Fatalf("ParseCommand(%q) error = %v", tt.in, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseCommand(%q) = %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseCommandErrors(t *testing.T) {
+	tests := []struct {
+		in       string
+		wantText string // part of the message the user sees
+	}{
+		{"dance", "I don't know “dance”"},
+		{"quick they ignored me", "takes no text"},
+		{"history -1", "1 to 50"},
+		{"history 51", "1 to 50"},
+		{"history lots", "1 to 50"},
+		{"checkin weekdays", "days and a time"},
+		{"checkin funday 09:00", "I don't know the day “funday”"},
+		{"checkin daily 25:00", "24-hour HH:MM"},
+		{"checkin daily 9", "24-hour HH:MM"},
+		{"checkin daily 09:7", "24-hour HH:MM"},
+		{"checkin pause until tomorrow", "YYYY-MM-DD"},
+		{"checkin pause", "pause until"},
+		{"checkin pause until 2026-02-30", "YYYY-MM-DD"},
+		{"tz Europe/Berlin please", "one zone name"},
+		{"digest monthly", "weekly or off"},
+		{"coach", "invite, assign"},
+		{"coach invite", "Name one person"},
+		{"coach invite sam", "Name one person"},
+		{"coach invite <@U1> <@U2>", "Name one person"},
+		{"coach assign <@U1>", "coach assign @sam"},
+		{`coach assign <@U1> "unterminated daily 09:00`, "closing quote"},
+		{`coach assign <@U1> "" daily 09:00`, "empty"},
+		{"coach assign <@U1> name-the-story", "coach assign @sam"},
+		{"coach unassign <@U1>", "unassign @sam"},
+		{"export now", "takes nothing"},
+		{"pause " + strings.Repeat("x", 3001), "3007 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(truncate(tt.in, 40), func(t *testing.T) {
+			got, err := ParseCommand(tt.in)
+			var perr *ParseError
+			if !errors.As(err, &perr) {
+				t.Fatalf("ParseCommand(%q) = %+v, %v; want a *ParseError", tt.in, got, err)
+			}
+			if !strings.Contains(perr.Msg, tt.wantText) {
+				t.Errorf("ParseCommand(%q) message = %q, want it to contain %q", tt.in, perr.Msg, tt.wantText)
+			}
+		})
+	}
+}
+
+func TestScheduleString(t *testing.T) {
+	for _, in := range []string{"weekdays 09:00", "daily 08:15", "mon,wed,fri 16:30", "sun 07:00"} {
+		s, err := ParseSchedule(strings.Fields(in))
+		if err != nil {
+			t.Fatalf("ParseSchedule(%q): %v", in, err)
+		}
+		if got := s.String(); got != in {
+			t.Errorf("ParseSchedule(%q).String() = %q, want %q", in, got, in)
+		}
+	}
+}
+
+func TestParseMention(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   string
+		wantOK bool
+	}{
+		{"<@U123>", "U123", true},
+		{"<@U123|sam>", "U123", true},
+		{"<@!42>", "42", true},
+		{"@sam", "sam", true},
+		{"sam", "", false},
+		{"<@>", "", false},
+		{"<@U1 2>", "U1 2", false},
+		{"<#C123>", "", false},
+		{"@", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseMention(tt.in)
+		if ok != tt.wantOK || (ok && got != tt.want) {
+			t.Errorf("ParseMention(%q) = %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+// FuzzParseCommand checks that no input panics, that every failure is a *ParseError with
+// a message for the user, and that successes are well-formed.
+func FuzzParseCommand(f *testing.F) {
+	for _, seed := range []string{
+		"", "pause x", "quick", "reframe they hate me", "checkin weekdays 09:00", "checkin mon,wed 7:30",
+		"checkin pause until 2026-12-31", "tz Asia/Kolkata", "history 3", "coach invite <@U1|a>",
+		`coach assign <@U1> "free text" daily 09:00 until 2027-01-01`, "coach assign <@U1> “x”", "digest weekly",
+		"coach unassign <@U1> p1", "\x00", "checkin ,,, 00:00", "coach assign <@U1> \"",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		cmd, err := ParseCommand(in)
+		if err != nil {
+			var perr *ParseError
+			if !errors.As(err, &perr) || perr.Msg == "" {
+				t.Fatalf("ParseCommand(%q) error %v is not a *ParseError with a message", in, err)
+			}
+			return
+		}
+		if cmd.Name < CmdHelp || cmd.Name > CmdCoachRevoke {
+			t.Fatalf("ParseCommand(%q) = unknown name %d", in, cmd.Name)
+		}
+		if cmd.Schedule.Hour < 0 || cmd.Schedule.Hour > 23 || cmd.Schedule.Minute < 0 || cmd.Schedule.Minute > 59 {
+			t.Fatalf("ParseCommand(%q) schedule out of range: %+v", in, cmd.Schedule)
+		}
+		switch cmd.Name {
+		case CmdCoachInvite, CmdCoachProgress, CmdCoachAssign, CmdCoachUnassign:
+			if !validID(cmd.Target) {
+				t.Fatalf("ParseCommand(%q) target %q is not a valid ID", in, cmd.Target)
+			}
+		}
+	})
+}

@@ -1,0 +1,339 @@
+// Package bot is the engine between the platform adapters and the dialogues of package
+// flows: the inbound event model, command parsing, per-user serialization, the stores it
+// needs (as small interfaces it owns), and the outbound model with the privacy guard that
+// every message passes through.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/storybot/storybot/flows"
+)
+
+// EventKind is what the user did.
+type EventKind int
+
+// The kinds of inbound event.
+const (
+	EventCommand EventKind = iota + 1 // a /story command
+	EventText                         // a line typed in the DM with the bot
+	EventChoice                       // a button pressed
+)
+
+// Event is one thing a user did, translated from a platform by its adapter.
+type Event struct {
+	Kind EventKind
+	User UserRef
+	// Command is a command the adapter parsed itself (Discord options); when nil, an
+	// EventCommand's Text holds the raw text after "/story" and the engine parses it.
+	Command *Command
+	// Text is the typed line (EventText) or the raw command text (EventCommand).
+	Text string
+	// Choice is the pressed button's choice ID (EventChoice).
+	Choice string
+	// InDM is true when the event came from the user's DM with the bot; otherwise dialogue
+	// prompts go to the DM and an ephemeral note says so.
+	InDM bool
+	// Route is the adapter's handle to answer the user in place (ephemeral or modal).
+	Route string
+}
+
+// Config configures an Engine. Dialogues, Profiles and Sender are required.
+type Config struct {
+	Machine   *flows.Machine
+	Dialogues DialogueStore
+	Profiles  ProfileStore
+	// Sender delivers messages; the engine wraps it in a Guard.
+	Sender  Sender
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *Metrics // may be nil
+	// RetentionDays is shown in the welcome and privacy texts.
+	RetentionDays int
+	// Encrypted says whether reflection text is encrypted at rest (for the privacy text).
+	Encrypted bool
+}
+
+// Engine turns events into dialogue steps and replies. It is safe for concurrent use:
+// events of one user are handled one at a time, in arrival order, within a process; across
+// processes the store's atomic turns keep the state consistent.
+type Engine struct {
+	machine   *flows.Machine
+	dialogues DialogueStore
+	profiles  ProfileStore
+	out       *Guard
+	now       func() time.Time
+	log       *slog.Logger
+	metrics   *Metrics
+	texts     texts
+
+	locks    userLocks
+	welcomed sync.Map // UserRef.String() -> struct{}: saves a round trip per turn
+}
+
+// NewEngine returns an engine; it panics if a required part is missing, since that is a
+// wiring mistake, not a runtime condition.
+func NewEngine(cfg Config) *Engine {
+	if cfg.Dialogues == nil || cfg.Profiles == nil || cfg.Sender == nil {
+		panic("bot: NewEngine needs Dialogues, Profiles and Sender")
+	}
+	if cfg.Machine == nil {
+		cfg.Machine = flows.New(flows.Config{})
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RetentionDays == 0 {
+		cfg.RetentionDays = 180
+	}
+	var onRefused func(string)
+	if cfg.Metrics != nil {
+		onRefused = cfg.Metrics.refused
+	}
+	return &Engine{
+		machine:   cfg.Machine,
+		dialogues: cfg.Dialogues,
+		profiles:  cfg.Profiles,
+		out:       NewGuard(cfg.Sender, cfg.Logger, onRefused),
+		now:       cfg.Now,
+		log:       cfg.Logger,
+		metrics:   cfg.Metrics,
+		texts:     texts{retentionDays: cfg.RetentionDays, encrypted: cfg.Encrypted},
+	}
+}
+
+// Handle handles one event. Replies that could not be delivered are reported in the
+// returned error; the user's state is never left half-changed.
+func (e *Engine) Handle(ctx context.Context, ev Event) error {
+	if ev.User.Platform == "" || ev.User.User == "" {
+		return errors.New("bot: event without a user")
+	}
+	start := e.now()
+	unlock := e.locks.lock(ev.User.String())
+	defer unlock()
+	e.metrics.event(ev)
+	defer e.metrics.handled(ev, start, e.now)
+
+	switch ev.Kind {
+	case EventCommand:
+		return e.command(ctx, ev)
+	case EventText:
+		return e.turn(ctx, ev, flows.Input{Text: ev.Text})
+	case EventChoice:
+		return e.turn(ctx, ev, flows.Input{Choice: ev.Choice})
+	}
+	return fmt.Errorf("bot: unknown event kind %d", ev.Kind)
+}
+
+func (e *Engine) command(ctx context.Context, ev Event) error {
+	cmd := ev.Command
+	if cmd == nil {
+		parsed, err := ParseCommand(ev.Text)
+		var perr *ParseError
+		if errors.As(err, &perr) {
+			return e.ephemeral(ctx, ev, perr.Msg+"\n\n"+e.texts.help())
+		}
+		if err != nil {
+			return err
+		}
+		cmd = &parsed
+	}
+	switch cmd.Name {
+	case CmdHelp:
+		return e.ephemeral(ctx, ev, e.texts.help())
+	case CmdPrivacy:
+		return e.ephemeral(ctx, ev, e.texts.privacy())
+	case CmdPause, CmdQuick, CmdReframe:
+		flow := map[CommandName]flows.Flow{CmdPause: flows.FlowPause, CmdQuick: flows.FlowQuick, CmdReframe: flows.FlowReframe}[cmd.Name]
+		if !ev.InDM {
+			if err := e.ephemeral(ctx, ev, "I've sent you a DM — it's just you and me there."); err != nil {
+				return err
+			}
+		}
+		if err := e.welcome(ctx, ev); err != nil {
+			return e.storeTrouble(ctx, ev, "welcome", err)
+		}
+		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flow, Text: cmd.Text}})
+	case CmdHistory:
+		return e.history(ctx, ev, cmd.N)
+	case CmdTZ:
+		return e.timezone(ctx, ev, cmd.Zone)
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("/story %s isn't switched on in this version of storybot yet. /story help shows what works now.", cmd.Name))
+}
+
+// turn steps the user's dialogue with in and sends the replies to their DM.
+func (e *Engine) turn(ctx context.Context, ev Event, in flows.Input) error {
+	in.Now = e.now()
+	var replies []flows.Reply
+	err := e.dialogues.Turn(ctx, ev.User, func(cur flows.State) (flows.State, *flows.Entry, error) {
+		next, rs, err := e.machine.Step(cur, in)
+		if err != nil {
+			return cur, nil, err
+		}
+		var save *flows.Entry
+		for _, r := range rs {
+			if r.Save != nil {
+				save = r.Save
+			}
+		}
+		replies = rs
+		return next, save, nil
+	})
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "turn", err)
+	}
+	if ev.Kind == EventText || ev.Kind == EventChoice {
+		if err := e.welcome(ctx, ev); err != nil {
+			e.log.WarnContext(ctx, "welcome check failed", "user", ev.User.String(), "err", err)
+		}
+	}
+	for _, r := range replies {
+		e.metrics.reply(r.Kind)
+		m := Message{To: Destination{Kind: DestDM, User: ev.User}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
+		if err := e.out.Send(ctx, m); err != nil {
+			return fmt.Errorf("bot: send reply to %s: %w", ev.User, err)
+		}
+	}
+	return nil
+}
+
+// welcome sends the three-line welcome to a user the bot has not met before.
+func (e *Engine) welcome(ctx context.Context, ev Event) error {
+	key := ev.User.String()
+	if _, seen := e.welcomed.Load(key); seen {
+		return nil
+	}
+	first, err := e.profiles.MarkWelcomed(ctx, ev.User)
+	if err != nil {
+		return fmt.Errorf("bot: mark welcomed: %w", err)
+	}
+	e.welcomed.Store(key, struct{}{})
+	if !first {
+		return nil
+	}
+	return e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: ev.User}, Kind: flows.ReplyInfo, Text: e.texts.welcome()})
+}
+
+// storeTrouble tells the user, in the same private place, that nothing was lost, and
+// returns the error for the adapter to log. The message never includes the error text.
+func (e *Engine) storeTrouble(ctx context.Context, ev Event, op string, err error) error {
+	e.metrics.storeError(op)
+	e.log.ErrorContext(ctx, "store failed", "op", op, "user", ev.User.String(), "err", err)
+	msg := Message{To: e.inPlace(ev), Kind: flows.ReplyProblem, Text: TextStoreDown}
+	if sendErr := e.out.Send(ctx, msg); sendErr != nil {
+		return errors.Join(fmt.Errorf("bot: %s: %w", op, err), fmt.Errorf("bot: send outage notice: %w", sendErr))
+	}
+	return fmt.Errorf("bot: %s: %w", op, err)
+}
+
+// inPlace is where to answer the event privately without moving the user: the DM for DM
+// events, an ephemeral reply for commands and clicks elsewhere.
+func (e *Engine) inPlace(ev Event) Destination {
+	if ev.InDM || ev.Route == "" {
+		return Destination{Kind: DestDM, User: ev.User}
+	}
+	return Destination{Kind: DestEphemeral, User: ev.User, Route: ev.Route}
+}
+
+func (e *Engine) ephemeral(ctx context.Context, ev Event, text string) error {
+	return e.out.Send(ctx, Message{To: e.inPlace(ev), Kind: flows.ReplyInfo, Text: text})
+}
+
+func (e *Engine) history(ctx context.Context, ev Event, n int) error {
+	if n == 0 {
+		n = 5
+	}
+	entries, err := e.dialogues.Journal(ctx, ev.User, n)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "history", err)
+	}
+	loc := e.location(ctx, ev.User)
+	if !ev.InDM {
+		if err := e.ephemeral(ctx, ev, "I've sent your history to our DM."); err != nil {
+			return err
+		}
+	}
+	return e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: ev.User}, Kind: flows.ReplyInfo, Text: formatHistory(entries, loc)})
+}
+
+func (e *Engine) timezone(ctx context.Context, ev Event, zone string) error {
+	p, _, err := e.profiles.Profile(ctx, ev.User)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "profile", err)
+	}
+	if zone == "" {
+		cur := p.TZ
+		if cur == "" {
+			return e.ephemeral(ctx, ev, "I'm using UTC for you. Set your zone with /story tz Europe/Berlin (any IANA zone name).")
+		}
+		return e.ephemeral(ctx, ev, "Your time zone is "+cur+". Change it with /story tz <zone>.")
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "Local" {
+		return e.ephemeral(ctx, ev, "I don't know the time zone “"+truncate(zone, 40)+"”. Use an IANA name like Europe/Berlin, America/New_York or Asia/Kolkata.")
+	}
+	p.TZ, p.TZFromPlatform = loc.String(), false
+	if err := e.profiles.SaveProfile(ctx, ev.User, p); err != nil {
+		return e.storeTrouble(ctx, ev, "profile", err)
+	}
+	return e.ephemeral(ctx, ev, "Got it — your time zone is now "+loc.String()+".")
+}
+
+// location is the user's time zone, UTC when unknown or unreadable.
+func (e *Engine) location(ctx context.Context, u UserRef) *time.Location {
+	p, _, err := e.profiles.Profile(ctx, u)
+	if err != nil || p.TZ == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(p.TZ)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// userLocks serializes the events of one user within this process, so replies go out in
+// the order the user acted and turns rarely conflict in the store.
+type userLocks struct {
+	mu    sync.Mutex
+	locks map[string]*userLock
+}
+
+type userLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (l *userLocks) lock(key string) (unlock func()) {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = make(map[string]*userLock)
+	}
+	ul := l.locks[key]
+	if ul == nil {
+		ul = &userLock{}
+		l.locks[key] = ul
+	}
+	ul.refs++
+	l.mu.Unlock()
+
+	ul.mu.Lock()
+	return func() {
+		ul.mu.Unlock()
+		l.mu.Lock()
+		ul.refs--
+		if ul.refs == 0 {
+			delete(l.locks, key)
+		}
+		l.mu.Unlock()
+	}
+}

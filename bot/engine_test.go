@@ -1,0 +1,297 @@
+package bot_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/storage"
+	"github.com/storybot/storybot/storage/redistest"
+)
+
+// recorder is a bot.Sender that keeps every delivered message.
+type recorder struct {
+	mu   sync.Mutex
+	sent []bot.Message
+}
+
+func (r *recorder) Send(_ context.Context, m bot.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, m)
+	return nil
+}
+
+func (r *recorder) take() []bot.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.sent
+	r.sent = nil
+	return out
+}
+
+// flakyStore wraps a real store and fails every call while down is set, like a Redis outage.
+type flakyStore struct {
+	*storage.Store
+	down atomic.Bool
+}
+
+var errOutage = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+
+func (f *flakyStore) Turn(ctx context.Context, u bot.UserRef, fn bot.TurnFunc) error {
+	if f.down.Load() {
+		return errOutage
+	}
+	return f.Store.Turn(ctx, u, fn)
+}
+
+func (f *flakyStore) Journal(ctx context.Context, u bot.UserRef, n int) ([]flows.Entry, error) {
+	if f.down.Load() {
+		return nil, errOutage
+	}
+	return f.Store.Journal(ctx, u, n)
+}
+
+type harness struct {
+	tb    testing.TB
+	eng   *bot.Engine
+	store *flakyStore
+	rec   *recorder
+	logs  *bytes.Buffer
+	user  bot.UserRef
+	clock time.Time
+}
+
+func newHarness(tb testing.TB, redisURL string) *harness {
+	tb.Helper()
+	st, err := storage.Open(context.Background(), storage.Config{URL: redisURL})
+	if err != nil {
+		tb.Fatalf("storage.Open: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	h := &harness{
+		tb:    tb,
+		store: &flakyStore{Store: st},
+		rec:   &recorder{},
+		logs:  &bytes.Buffer{},
+		user:  bot.UserRef{Platform: "slack", Workspace: "T1", User: fmt.Sprintf("U%d", time.Now().UnixNano())},
+		clock: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+	}
+	h.eng = bot.NewEngine(bot.Config{
+		Dialogues: h.store,
+		Profiles:  h.store,
+		Sender:    h.rec,
+		Now:       func() time.Time { return h.clock },
+		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	return h
+}
+
+func (h *harness) handle(ev bot.Event) ([]bot.Message, error) {
+	h.tb.Helper()
+	h.clock = h.clock.Add(time.Minute)
+	ev.User = h.user
+	err := h.eng.Handle(context.Background(), ev)
+	return h.rec.take(), err
+}
+
+func (h *harness) say(text string) []bot.Message {
+	h.tb.Helper()
+	msgs, err := h.handle(bot.Event{Kind: bot.EventText, Text: text, InDM: true})
+	if err != nil {
+		h.tb.Fatalf("Handle(text %q): %v", text, err)
+	}
+	return msgs
+}
+
+func (h *harness) command(text string, inDM bool) []bot.Message {
+	h.tb.Helper()
+	msgs, err := h.handle(bot.Event{Kind: bot.EventCommand, Text: text, InDM: inDM, Route: "route-1"})
+	if err != nil {
+		h.tb.Fatalf("Handle(command %q): %v", text, err)
+	}
+	return msgs
+}
+
+func texts(msgs []bot.Message) string {
+	var parts []string
+	for _, m := range msgs {
+		parts = append(parts, m.Text)
+	}
+	return strings.Join(parts, "\n---\n")
+}
+
+func TestEngineCommandFromChannelGoesToDM(t *testing.T) {
+	h := newHarness(t, "")
+	msgs := h.command("", false)
+	if len(msgs) < 3 {
+		t.Fatalf("/story from a channel sent %d messages, want ack, welcome, prompt:\n%s", len(msgs), texts(msgs))
+	}
+	if msgs[0].To.Kind != bot.DestEphemeral || msgs[0].To.Route != "route-1" {
+		t.Errorf("first message goes to %+v, want the ephemeral route", msgs[0].To)
+	}
+	for _, m := range msgs[1:] {
+		if m.To.Kind != bot.DestDM || m.To.User != h.user {
+			t.Errorf("dialogue message goes to %+v, want the user's DM", m.To)
+		}
+	}
+	if !strings.Contains(msgs[1].Text, "only you can read it") {
+		t.Errorf("second message is not the welcome: %q", msgs[1].Text)
+	}
+	// The welcome comes once.
+	again := h.command("stop", true)
+	again = append(again, h.command("", true)...)
+	for _, m := range again {
+		if strings.Contains(m.Text, "only you can read it") {
+			t.Errorf("welcome shown twice")
+		}
+	}
+}
+
+func TestEngineFullPauseSavesToJournal(t *testing.T) {
+	h := newHarness(t, redistest.Start(t))
+	h.command("pause Sam cut me off in standup", true)
+	for _, answer := range []string{
+		"they think I'm incompetent",
+		"anxious", "7",
+		"I was cut off once",
+		"Sam is stressed about the deadline",
+		"ask Sam for five minutes after",
+		"4",
+	} {
+		h.say(answer)
+	}
+	msgs := h.say("save to journal")
+	if len(msgs) == 0 {
+		t.Fatal("no reply to save")
+	}
+	hist := h.command("history", true)
+	got := texts(hist)
+	for _, want := range []string{"they think I'm incompetent", "Sam is stressed about the deadline", "ask Sam for five minutes after", "anxious 7 → 4"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("history lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(h.logs.String(), "incompetent") {
+		t.Errorf("user text in logs:\n%s", h.logs.String())
+	}
+}
+
+func TestEngineStoreOutageLosesNothing(t *testing.T) {
+	h := newHarness(t, "")
+	h.command("quick", true)
+	h.say("they think I'm incompetent")
+
+	h.store.down.Store(true)
+	msgs, err := h.handle(bot.Event{Kind: bot.EventText, Text: "Sam is just busy", InDM: true})
+	if err == nil {
+		t.Errorf("Handle during outage returned nil error, want the store error for the adapter to log")
+	}
+	if len(msgs) != 1 || msgs[0].Text != bot.TextStoreDown || msgs[0].To.Kind != bot.DestDM {
+		t.Fatalf("during outage got %+v, want one DM saying %q", msgs, bot.TextStoreDown)
+	}
+	if strings.Contains(h.logs.String(), "Sam is just busy") {
+		t.Errorf("user text in logs: %s", h.logs.String())
+	}
+
+	// Back up: the same answer is taken at the same step, and the dialogue goes on.
+	h.store.down.Store(false)
+	msgs = h.say("Sam is just busy")
+	if got := texts(msgs); !strings.Contains(strings.ToLower(got), "next step") {
+		t.Errorf("after the outage the reply is %q, want the next-step prompt", got)
+	}
+	msgs = h.say("ask Sam after the meeting")
+	if got := texts(msgs); !strings.Contains(got, "they think I'm incompetent") || !strings.Contains(got, "Sam is just busy") {
+		t.Errorf("summary lacks the answers given around the outage:\n%s", got)
+	}
+}
+
+func TestEngineOutageOnCommandFromChannelAnswersEphemerally(t *testing.T) {
+	h := newHarness(t, "")
+	h.command("help", true) // meet the bot first
+	h.store.down.Store(true)
+	msgs, _ := h.handle(bot.Event{Kind: bot.EventCommand, Text: "history", Route: "route-1"})
+	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral || msgs[0].Text != bot.TextStoreDown {
+		t.Fatalf("got %+v, want one ephemeral outage notice", msgs)
+	}
+}
+
+func TestEngineUnknownCommandShowsHelp(t *testing.T) {
+	h := newHarness(t, "")
+	msgs := h.command("dance", false)
+	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral {
+		t.Fatalf("got %+v, want one ephemeral reply", msgs)
+	}
+	if !strings.Contains(msgs[0].Text, "I don't know “dance”") || !strings.Contains(msgs[0].Text, "/story quick") {
+		t.Errorf("reply = %q, want the problem and the help", msgs[0].Text)
+	}
+}
+
+func TestEngineTimezone(t *testing.T) {
+	h := newHarness(t, "")
+	if got := texts(h.command("tz", false)); !strings.Contains(got, "UTC") {
+		t.Errorf("/story tz with none set = %q, want it to say UTC", got)
+	}
+	if got := texts(h.command("tz Mars/Olympus", false)); !strings.Contains(got, "don't know the time zone") {
+		t.Errorf("/story tz Mars/Olympus = %q", got)
+	}
+	h.command("tz Asia/Kolkata", false)
+	if got := texts(h.command("tz", false)); !strings.Contains(got, "Asia/Kolkata") {
+		t.Errorf("/story tz after setting = %q", got)
+	}
+}
+
+// TestEngineConcurrentTurnsOneUser sends "back" for one user from many goroutines at once,
+// through two engines (two replicas) over one real Redis. Each "back" moves exactly one step,
+// so the step reached shows that none was lost and none applied twice.
+func TestEngineConcurrentTurnsOneUser(t *testing.T) {
+	url := redistest.Start(t)
+	h1 := newHarness(t, url)
+	h2 := newHarness(t, url)
+	h2.user = h1.user
+	h1.command("pause", true)
+	for _, a := range []string{"a meeting", "they are angry", "angry", "6", "they raised their voice", "they are tired", "ask them later", "3"} {
+		h1.say(a)
+	}
+	if got := currentStep(t, h1); got != flows.StepSummary {
+		t.Fatalf("after all answers the step is %v, want %v", got, flows.StepSummary)
+	}
+	const backs = 6 // summary -> after -> next -> others -> facts -> strength -> feeling
+	var wg sync.WaitGroup
+	for i := 0; i < backs; i++ {
+		wg.Add(1)
+		go func(h *harness) {
+			defer wg.Done()
+			if err := h.eng.Handle(context.Background(), bot.Event{Kind: bot.EventText, Text: "back", InDM: true, User: h.user}); err != nil {
+				t.Errorf("Handle: %v", err)
+			}
+		}([]*harness{h1, h2}[i%2])
+	}
+	wg.Wait()
+	if got := currentStep(t, h1); got != flows.StepFeeling {
+		t.Errorf("after %d concurrent backs the step is %v, want %v", backs, got, flows.StepFeeling)
+	}
+}
+
+// currentStep reads the user's stored dialogue step without changing it.
+func currentStep(tb testing.TB, h *harness) flows.Step {
+	tb.Helper()
+	var step flows.Step
+	err := h.store.Turn(context.Background(), h.user, func(cur flows.State) (flows.State, *flows.Entry, error) {
+		step = cur.Step
+		return cur, nil, nil
+	})
+	if err != nil {
+		tb.Fatalf("read state: %v", err)
+	}
+	return step
+}

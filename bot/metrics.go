@@ -1,0 +1,109 @@
+package bot
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/storybot/storybot/flows"
+)
+
+// Metrics counts what the engine does. Labels hold only fixed vocabularies (platform,
+// event kind, reply kind, operation): never an ID or anything a user typed.
+// A nil *Metrics is valid and records nothing.
+type Metrics struct {
+	events      *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	replies     *prometheus.CounterVec
+	storeErrors *prometheus.CounterVec
+	refusals    *prometheus.CounterVec
+}
+
+// NewMetrics creates the engine's metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_events_total", Help: "Inbound events by platform and kind.",
+		}, []string{"platform", "kind"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "storybot_event_duration_seconds", Help: "Time to handle one event, replies included.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"platform", "kind"}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_replies_total", Help: "Replies produced by kind.",
+		}, []string{"kind"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_store_errors_total", Help: "Store operations that failed.",
+		}, []string{"op"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_outbound_refused_total", Help: "Messages the privacy guard refused.",
+		}, []string{"reason"}),
+	}
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals)
+	return m
+}
+
+func eventKindLabel(k EventKind) string {
+	switch k {
+	case EventCommand:
+		return "command"
+	case EventText:
+		return "text"
+	case EventChoice:
+		return "choice"
+	}
+	return "other"
+}
+
+var replyKindLabels = map[flows.ReplyKind]string{
+	flows.ReplyPrompt: "prompt", flows.ReplyInfo: "info", flows.ReplySummary: "summary",
+	flows.ReplyProblem: "problem", flows.ReplyCrisis: "crisis",
+}
+
+func platformLabel(p string) string {
+	switch p {
+	case "slack", "discord", "console":
+		return p
+	}
+	return "other"
+}
+
+func (m *Metrics) event(ev Event) {
+	if m == nil {
+		return
+	}
+	m.events.WithLabelValues(platformLabel(ev.User.Platform), eventKindLabel(ev.Kind)).Inc()
+}
+
+func (m *Metrics) handled(ev Event, start time.Time, now func() time.Time) {
+	if m == nil {
+		return
+	}
+	m.duration.WithLabelValues(platformLabel(ev.User.Platform), eventKindLabel(ev.Kind)).Observe(now().Sub(start).Seconds())
+}
+
+func (m *Metrics) reply(k flows.ReplyKind) {
+	if m == nil {
+		return
+	}
+	label, ok := replyKindLabels[k]
+	if !ok {
+		label = "kind" + strconv.Itoa(int(k))
+	}
+	m.replies.WithLabelValues(label).Inc()
+}
+
+func (m *Metrics) storeError(op string) {
+	if m == nil {
+		return
+	}
+	m.storeErrors.WithLabelValues(op).Inc()
+}
+
+func (m *Metrics) refused(reason string) {
+	if m == nil {
+		return
+	}
+	m.refusals.WithLabelValues(reason).Inc()
+}

@@ -1,0 +1,72 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/storybot/storybot/flows"
+)
+
+// UserRef names one user of one workspace (Slack team) or guild on one platform. Every piece
+// of private data is keyed by it. Discord DMs have no guild: Workspace is "dm" there, so a
+// user's data is the same wherever they invoke the bot from.
+type UserRef struct {
+	Platform  string `json:"platform"`  // "slack", "discord", "console"
+	Workspace string `json:"workspace"` // Slack team ID, Discord guild ID or "dm"
+	User      string `json:"user"`      // the platform's user ID
+}
+
+// String returns the ref as platform:workspace:user, for keys and log lines (IDs are not
+// user text).
+func (u UserRef) String() string { return u.Platform + ":" + u.Workspace + ":" + u.User }
+
+// ErrConflict is returned by a DialogueStore when a turn kept losing races with other
+// turns of the same user and gave up.
+var ErrConflict = errors.New("dialogue changed concurrently")
+
+// TurnFunc computes a user's next dialogue state from the stored one (the zero State when none
+// is stored). It returns the entry to append to the journal, if any. It must be pure: a store
+// may call it again with a fresher state when another turn won a race.
+type TurnFunc func(current flows.State) (next flows.State, save *flows.Entry, err error)
+
+// DialogueStore keeps dialogue state and the journal.
+type DialogueStore interface {
+	// Turn applies fn to the user's stored state and saves the result, together with the
+	// entry fn returns, in one atomic operation: two turns of one user never lose an
+	// update or apply one twice. An error from fn is returned as is and nothing is saved.
+	Turn(ctx context.Context, u UserRef, fn TurnFunc) error
+	// Journal returns the user's newest journal entries, newest first, at most n.
+	Journal(ctx context.Context, u UserRef, n int) ([]flows.Entry, error)
+}
+
+// Profile is what the bot remembers about a user outside dialogues.
+type Profile struct {
+	Welcomed bool   `json:"welcomed,omitempty"` // the first-use welcome was shown
+	TZ       string `json:"tz,omitempty"`       // IANA zone; empty: platform default
+	// TZFromPlatform is true when TZ came from the platform profile, not from /story tz.
+	TZFromPlatform bool `json:"tz_from_platform,omitempty"`
+}
+
+// ProfileStore keeps profiles.
+type ProfileStore interface {
+	// Profile returns the user's profile; a user never seen has the zero Profile and false.
+	Profile(ctx context.Context, u UserRef) (Profile, bool, error)
+	// SaveProfile replaces the user's profile.
+	SaveProfile(ctx context.Context, u UserRef, p Profile) error
+	// MarkWelcomed records that the user has seen the welcome, and reports whether this
+	// call was the first to do so (exactly one of several racing callers gets true).
+	MarkWelcomed(ctx context.Context, u UserRef) (first bool, err error)
+}
+
+// Deduper remembers IDs of platform events already handled, so that retried or duplicated
+// deliveries are handled once.
+type Deduper interface {
+	// FirstSeen records id and reports whether no earlier call recorded it within ttl.
+	FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error)
+}
+
+// Pinger reports whether the store answers (for /readyz).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

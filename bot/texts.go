@@ -1,0 +1,113 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/storybot/storybot/flows"
+)
+
+// TextStoreDown is the one reply to a storage outage (SPEC.md promise 5). It never
+// carries the error itself.
+const TextStoreDown = "I can't save right now — nothing you wrote before was lost; send that again in a minute."
+
+// texts holds the fixed wording that depends on configuration.
+type texts struct {
+	retentionDays int
+	encrypted     bool
+}
+
+func (t texts) welcome() string {
+	return "Hi, I'm storybot — a quiet place to pause and notice the story you're telling yourself.\n" +
+		"What you write here stays between us: only you can read it, not a coach, not your team" + t.atRest() + ".\n" +
+		fmt.Sprintf("Your journal is kept for %d days. /story privacy says more; /story forget erases it all.", t.retentionDays)
+}
+
+func (t texts) atRest() string {
+	if t.encrypted {
+		return ", and it is stored encrypted"
+	}
+	return ""
+}
+
+func (t texts) help() string {
+	return strings.Join([]string{
+		"storybot — a private pause for the story you're telling yourself.",
+		"/story — a full pause (about two minutes), in our DM",
+		"/story pause <what happened> — the same, starting from what happened",
+		"/story quick — story, other stories, next step: under a minute",
+		"/story reframe [story] — question a story more deeply",
+		"/story history [n] — your last n journal entries",
+		"/story tz <zone> — your time zone, like Europe/Berlin",
+		"/story privacy — what is stored and who can see it",
+		"In a dialogue: type back, skip or stop at any step.",
+	}, "\n")
+}
+
+func (t texts) privacy() string {
+	return strings.Join([]string{
+		"What storybot keeps about you:",
+		"- Your open dialogue, until you finish it or for 7 idle days.",
+		fmt.Sprintf("- Journal entries you choose to save, for %d days.", t.retentionDays),
+		"- Your time zone and whether you've seen the welcome.",
+		"Who can see it: only you. Nothing is ever posted in a shared channel. A coach you accept sees only practice completion and notes you choose to share — never your journal or dialogues.",
+		"Your words are never written to logs" + t.atRest() + ".",
+		"/story export sends you all of it as a file; /story forget erases all of it.",
+	}, "\n")
+}
+
+// formatHistory renders journal entries, newest first, in the user's time zone, with the
+// user's own words verbatim.
+func formatHistory(entries []flows.Entry, loc *time.Location) string {
+	if len(entries) == 0 {
+		return "Your journal is empty. Finish a /story pause and choose Save to journal to keep one."
+	}
+	var b strings.Builder
+	if len(entries) == 1 {
+		b.WriteString("Your last journal entry:")
+	} else {
+		fmt.Fprintf(&b, "Your last %d journal entries:", len(entries))
+	}
+	for _, en := range entries {
+		b.WriteString("\n\n")
+		b.WriteString(en.Created.In(loc).Format("Mon 2 Jan 2006, 15:04"))
+		b.WriteString(" — " + flowTitle(en.Flow))
+		line := func(label, text string) {
+			if text != "" {
+				fmt.Fprintf(&b, "\n%s: %s", label, text)
+			}
+		}
+		line("What happened", en.What)
+		line("Story", en.Story)
+		line("Other stories", strings.Join(en.Others, " / "))
+		line("Kinder story", en.KinderStory)
+		line("Next step", en.Next)
+		if shift := strengthShift(en); shift != "" {
+			line("Feeling", shift)
+		}
+	}
+	return b.String()
+}
+
+func flowTitle(f flows.Flow) string {
+	switch f {
+	case flows.FlowQuick:
+		return "quick pause"
+	case flows.FlowReframe:
+		return "reframe"
+	}
+	return "pause"
+}
+
+func strengthShift(en flows.Entry) string {
+	switch {
+	case en.StrengthBefore != nil && en.StrengthAfter != nil:
+		return fmt.Sprintf("%s %d → %d", en.Feeling, *en.StrengthBefore, *en.StrengthAfter)
+	case en.StrengthBefore != nil:
+		return fmt.Sprintf("%s %d", en.Feeling, *en.StrengthBefore)
+	case en.StrengthAfter != nil:
+		return fmt.Sprintf("%s, then %d", en.Feeling, *en.StrengthAfter)
+	}
+	return en.Feeling
+}

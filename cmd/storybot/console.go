@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/storybot/storybot/bot/console"
+)
+
+func runConsole(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("console", "console [--user NAME]", stderr)
+	user := fs.String("user", "you", "who you are in the console (each name has its own journal)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	// Info lines would interleave with the dialogue; the console shows warnings and worse
+	// unless LOG_LEVEL asks for more.
+	level := max(cfg.LogLevel, slog.LevelWarn)
+	if getenv("LOG_LEVEL") != "" {
+		level = cfg.LogLevel
+	}
+	logger := newLogger(stderr, level)
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	c := console.New(stdin, stdout, *user)
+	fmt.Fprintf(stdout, "storybot console — you are %q. Type /story to start a pause, /story help for more, quit to leave.\n\n", *user)
+	return c.Run(ctx, a.engine(c))
+}

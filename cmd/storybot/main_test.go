@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestConsoleRunsPauseAndReframeEndToEnd(t *testing.T) {
+	script := strings.Join([]string{
+		"/story pause Sam cut me off in standup",
+		"they think I'm incompetent",
+		"anxious", "7",
+		"I was cut off once",
+		"Sam is stressed about the deadline",
+		"ask Sam for five minutes after",
+		"4",
+		"go deeper",
+		"not sure", "no", "I go quiet and replay it",
+		"yes",
+		"Sam was rushing and I can ask",
+		"save",
+		"/story history 2",
+		"quit",
+	}, "\n") + "\n"
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"console", "--user", "sam"}, env(nil), strings.NewReader(script), &out, &errOut)
+	if err != nil {
+		t.Fatalf("run console: %v\nstderr:\n%s", err, errOut.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"you are \"sam\"",
+		"only you can read it",
+		"Here's your pause",
+		"they think I'm incompetent",
+		"anxious 7 → 4",
+		"Sam was rushing and I can ask",
+		"Your last 2 journal entries",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("console output lacks %q\n---\n%s", want, got)
+		}
+	}
+	if !strings.Contains(errOut.String(), "embedded") {
+		t.Errorf("no warning about the embedded store on stderr: %q", errOut.String())
+	}
+}
+
+func TestConfigErrorsAreReportedTogether(t *testing.T) {
+	_, err := loadConfig(env(map[string]string{
+		"REDIS_URL":               "http://nope",
+		"STORYBOT_ENCRYPTION_KEY": "c2hvcnQ=",
+		"STORYBOT_RETENTION_DAYS": "forever",
+		"LOG_LEVEL":               "loud",
+		"DISCORD_PUBLIC_KEY":      "xyz",
+	}))
+	if err == nil {
+		t.Fatal("loadConfig accepted a bad environment")
+	}
+	for _, want := range []string{"REDIS_URL", "STORYBOT_ENCRYPTION_KEY", "STORYBOT_RETENTION_DAYS", "LOG_LEVEL", "DISCORD_PUBLIC_KEY"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("config error does not mention %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatalf("loadConfig(empty) = %v", err)
+	}
+	if c.Listen != ":3000" || c.RetentionDays != 180 || c.SlackAPIURL != "https://slack.com/api/" || c.DiscordAPIURL != "https://discord.com/api/v10" {
+		t.Errorf("defaults = %+v", c)
+	}
+	if c.slackEnabled() || c.discordEnabled() {
+		t.Errorf("platforms enabled with no configuration")
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"version"}, {"console", "--help"}, {"serve", "--help"}} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, env(nil), strings.NewReader(""), &out, &errOut)
+		if err != nil && !strings.Contains(err.Error(), "help requested") {
+			t.Errorf("run(%v) = %v", args, err)
+		}
+		if out.Len()+errOut.Len() == 0 {
+			t.Errorf("run(%v) printed nothing", args)
+		}
+	}
+	if err := run(context.Background(), []string{"dance"}, env(nil), nil, io.Discard, io.Discard); err == nil {
+		t.Error("run(dance) succeeded")
+	}
+}
+
+// TestServeEndpoints runs `storybot serve` against a Redis that then goes away, and checks
+// health, readiness, metrics, the body limit and graceful shutdown.
+func TestServeEndpoints(t *testing.T) {
+	mr := miniredis.RunT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &syncBuffer{}
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, env(map[string]string{"REDIS_URL": "redis://" + mr.Addr()}), nil, stdout, stderr)
+	}()
+	base := waitForListen(t, stdout, done)
+
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz with Redis up = %d", code)
+	}
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics = %d, %.200q", code, body)
+	}
+	resp, err := http.Post(base+"/slack/events", "application/json", bytes.NewReader(make([]byte, 1<<20+1)))
+	if err != nil {
+		t.Fatalf("POST big body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("1 MiB + 1 body = %d, want 413", resp.StatusCode)
+	}
+	if !strings.Contains(stderr.String(), "Slack is not configured") {
+		t.Errorf("serve does not say Slack is not configured:\n%s", stderr.String())
+	}
+
+	mr.Close()
+	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis down = %d, want 503", code)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz with Redis down = %d, want 200 (the process is alive)", code)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+// waitForListen waits for serve's "listening on" line and returns the base URL.
+func waitForListen(tb testing.TB, stdout *syncBuffer, done <-chan error) string {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(stdout.String()))
+		for sc.Scan() {
+			if _, addr, ok := strings.Cut(sc.Text(), "listening on "); ok {
+				return "http://" + strings.TrimSpace(addr)
+			}
+		}
+		select {
+		case err := <-done:
+			tb.Fatalf("serve ended early: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	tb.Fatal("serve did not start listening")
+	return ""
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/storage"
+)
+
+// maxBody is the largest request body accepted (SPEC.md: larger ones get 413).
+const maxBody = 1 << 20
+
+// app is storybot wired together: the store, the metrics and the engine factory. It is the
+// reusable "Main" that serve, console and end-to-end tests share.
+type app struct {
+	cfg      config
+	log      *slog.Logger
+	store    *storage.Store
+	registry *prometheus.Registry
+	metrics  *bot.Metrics
+	now      func() time.Time
+}
+
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
+	store, err := storage.Open(ctx, cfg.storage(logger))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	// storage.Open itself warns loudly about the embedded store and missing encryption.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: bot.NewMetrics(reg), now: time.Now}, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// engine returns an engine that sends through sender (behind the privacy guard).
+func (a *app) engine(sender bot.Sender) *bot.Engine {
+	return bot.NewEngine(bot.Config{
+		Machine:       flows.New(flows.Config{CrisisResources: a.cfg.CrisisText}),
+		Dialogues:     a.store,
+		Profiles:      a.store,
+		Sender:        sender,
+		Now:           a.now,
+		Logger:        a.log,
+		Metrics:       a.metrics,
+		RetentionDays: a.cfg.RetentionDays,
+		Encrypted:     len(a.cfg.EncryptionKeys) > 0,
+	})
+}
+
+// handler is the HTTP surface: health, readiness, metrics, and whatever platform
+// endpoints are mounted on mux by the caller.
+func (a *app) handler(mux *http.ServeMux) http.Handler {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := a.store.Ping(ctx); err != nil {
+			a.log.Warn("readiness check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "store unavailable\n")
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	return limitBody(mux, maxBody)
+}
+
+// limitBody answers 413 to bodies over limit, before any handler reads them.
+func limitBody(next http.Handler, limit int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [--listen ADDR]", stderr)
+	listen := fs.String("listen", "", "HTTP listen address (STORYBOT_LISTEN, default :3000)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(envWithFlags(getenv, map[string]*string{"STORYBOT_LISTEN": listen}))
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	mux := http.NewServeMux()
+	senders := bot.PlatformSenders{}
+	eng := a.engine(senders)
+	var runners []func(context.Context) error
+	for _, mount := range []func(context.Context, *app, *bot.Engine, bot.PlatformSenders, *http.ServeMux) (func(context.Context) error, error){mountSlack, mountDiscord} {
+		run, err := mount(ctx, a, eng, senders, mux)
+		if err != nil {
+			return err
+		}
+		if run != nil {
+			runners = append(runners, run)
+		}
+	}
+	if !cfg.slackEnabled() {
+		logger.Info("Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (HTTP) or SLACK_APP_TOKEN and SLACK_BOT_TOKEN (Socket Mode)")
+	}
+	if !cfg.discordEnabled() {
+		logger.Info("Discord is not configured: set DISCORD_APP_ID with DISCORD_PUBLIC_KEY (interactions URL) and DISCORD_BOT_TOKEN (DMs)")
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	fmt.Fprintf(stdout, "storybot %s listening on %s\n", version, ln.Addr())
+
+	// Every part runs until ctx ends; the first to fail stops the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(runners)+1)
+	var wg sync.WaitGroup
+	start := func(run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				errc <- err
+				cancel()
+			}
+		}()
+	}
+	for _, run := range runners {
+		start(run)
+	}
+	start(func(ctx context.Context) error { return serveHTTP(ctx, ln, a.handler(mux), logger) })
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// serveHTTP serves until ctx is done, then drains in-flight requests for up to 10 seconds.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}

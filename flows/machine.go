@@ -1,0 +1,789 @@
+package flows
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// DefaultCrisisResources is the crisis resources text used when Config.CrisisResources is empty.
+const DefaultCrisisResources = "If you are in danger right now, call your local emergency number. " +
+	"You can find a free, confidential helpline near you at https://findahelpline.com."
+
+// Config configures a Machine.
+type Config struct {
+	// CrisisResources replaces the resources part of the safety message
+	// (STORYBOT_CRISIS_TEXT). Empty means DefaultCrisisResources.
+	CrisisResources string
+}
+
+// Machine runs every dialogue. It holds only configuration, so one Machine may serve all
+// users at once.
+type Machine struct {
+	crisisResources string
+}
+
+// New returns a Machine configured by cfg.
+func New(cfg Config) *Machine {
+	r := strings.TrimSpace(cfg.CrisisResources)
+	if r == "" {
+		r = DefaultCrisisResources
+	}
+	return &Machine{crisisResources: r}
+}
+
+// Step applies one input to a user's dialogue state and returns the next state and the
+// replies to show, in order. It is the single entry point for all dialogues.
+//
+// Every returned State has Version StateVersion and Updated in.Now. A reply with Save set
+// carries a finished dialogue the user chose to keep. Step returns an error, and s unchanged,
+// only when s cannot be read (an unknown version, flow or step) or in starts an unknown flow;
+// bad user input is answered with a ReplyProblem, never an error.
+func (m *Machine) Step(s State, in Input) (State, []Reply, error) {
+	if err := check(s); err != nil {
+		return s, nil, err
+	}
+	if in.Start != nil {
+		if _, err := startFlow(*in.Start); err != nil {
+			return s, nil, err
+		}
+	}
+	in = validUTF8(in)
+	next, replies, err := m.step(s.clone(), in)
+	if err != nil {
+		return s, nil, err
+	}
+	next.Version = StateVersion
+	next.Updated = in.Now
+	return next, replies, nil
+}
+
+// Prompt returns the open prompt of s: the question the dialogue is waiting on. With no
+// dialogue open, it returns the short note that says how to start one.
+func (m *Machine) Prompt(s State) (Reply, error) {
+	if err := check(s); err != nil {
+		return Reply{}, err
+	}
+	if !s.Open() {
+		return idleReply(), nil
+	}
+	return m.prompt(s)
+}
+
+// step does the work of Step on a checked, privately owned state.
+func (m *Machine) step(s State, in Input) (State, []Reply, error) {
+	// Safety comes before everything else, parked or not, open or not.
+	if in.Start != nil && IsCrisis(in.Start.Text) || in.Start == nil && in.Choice == "" && IsCrisis(in.Text) {
+		return State{}, []Reply{m.crisisReply()}, nil
+	}
+
+	cmd := command(in)
+	if cmd == "stop" {
+		if !s.Open() {
+			return State{}, []Reply{idleReply()}, nil
+		}
+		return State{}, []Reply{info(textStopped)}, nil
+	}
+
+	if in.Start != nil {
+		if n := utf8.RuneCountInString(strings.TrimSpace(in.Start.Text)); n > MaxAnswerRunes {
+			return m.problem(s, tooLong(n))
+		}
+	}
+
+	if s.Open() && s.Step != StepResumeOffer && !in.Now.Before(s.Updated.Add(ParkAfter)) {
+		return m.offer(s, in.Start)
+	}
+	if in.Start != nil {
+		if s.Open() {
+			return m.offer(s, in.Start)
+		}
+		st, _ := startFlow(*in.Start) // checked in Step
+		return m.start(st, in.Now)
+	}
+	if !s.Open() {
+		return State{}, []Reply{idleReply()}, nil
+	}
+
+	if in.Choice == "" {
+		if n := utf8.RuneCountInString(in.Text); n > MaxAnswerRunes {
+			return m.problem(s, tooLong(n))
+		}
+	}
+	switch cmd {
+	case "back":
+		return m.back(s)
+	case "skip":
+		return m.skip(s)
+	}
+	return m.answer(s, in)
+}
+
+// validUTF8 replaces invalid UTF-8 in the input's text with U+FFFD, as JSON would, so that
+// what is stored reads back the same.
+func validUTF8(in Input) Input {
+	in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
+	in.Choice = strings.ToValidUTF8(in.Choice, "\uFFFD")
+	if in.Start != nil {
+		st := *in.Start
+		st.Text = strings.ToValidUTF8(st.Text, "\uFFFD")
+		in.Start = &st
+	}
+	return in
+}
+
+// check reports whether s is a state this code can read.
+func check(s State) error {
+	if s.Version < 0 || s.Version > StateVersion {
+		return fmt.Errorf("flows: unknown state version %d", s.Version)
+	}
+	if !validFlow(s.Flow) {
+		return fmt.Errorf("flows: unknown flow %d", int(s.Flow))
+	}
+	if !validStep(s.Step) {
+		return fmt.Errorf("flows: unknown step %d", int(s.Step))
+	}
+	if s.Flow == FlowNone {
+		if s.Step != StepNone {
+			return fmt.Errorf("flows: step %v with no dialogue open", s.Step)
+		}
+		return nil
+	}
+	if s.Step == StepResumeOffer {
+		if !inFlow(s.Flow, s.Parked) {
+			return fmt.Errorf("flows: parked step %v is not part of the %v dialogue", s.Parked, s.Flow)
+		}
+		if s.Pending != nil {
+			if _, err := startFlow(*s.Pending); err != nil {
+				return err
+			}
+		}
+	} else if !inFlow(s.Flow, s.Step) {
+		return fmt.Errorf("flows: step %v is not part of the %v dialogue", s.Step, s.Flow)
+	}
+	for _, t := range s.Trail {
+		if !inFlow(s.Flow, t) {
+			return fmt.Errorf("flows: step %v in trail is not part of the %v dialogue", t, s.Flow)
+		}
+	}
+	return nil
+}
+
+func validFlow(f Flow) bool { return f >= FlowNone && f <= FlowReframe }
+
+func validStep(s Step) bool { return s >= StepNone && s <= StepResumeOffer }
+
+// inFlow reports whether step is a prompt of flow.
+func inFlow(f Flow, s Step) bool {
+	switch f {
+	case FlowPause:
+		return s >= StepWhat && s <= StepSummary
+	case FlowQuick:
+		return s == StepStory || s == StepOthers || s == StepNext || s == StepSummary
+	case FlowReframe:
+		return s >= StepReframeStory && s <= StepReframeSummary
+	default:
+		return false
+	}
+}
+
+// startFlow returns st with its flow made explicit: a Start with no flow is a Pause.
+func startFlow(st Start) (Start, error) {
+	switch st.Flow {
+	case FlowNone:
+		st.Flow = FlowPause
+	case FlowPause, FlowQuick, FlowReframe:
+	default:
+		return st, fmt.Errorf("flows: cannot start unknown flow %d", int(st.Flow))
+	}
+	st.Text = strings.TrimSpace(st.Text)
+	return st, nil
+}
+
+// clone returns a deep copy of s, so that Step never writes into the caller's slices.
+func (s State) clone() State {
+	s.Trail = append([]Step(nil), s.Trail...)
+	s.Hints = append([]string(nil), s.Hints...)
+	s.Entry = s.Entry.clone()
+	if s.Pending != nil {
+		p := *s.Pending
+		s.Pending = &p
+	}
+	return s
+}
+
+func (e Entry) clone() Entry {
+	e.Others = append([]string(nil), e.Others...)
+	e.Traps = append([]string(nil), e.Traps...)
+	if e.StrengthBefore != nil {
+		v := *e.StrengthBefore
+		e.StrengthBefore = &v
+	}
+	if e.StrengthAfter != nil {
+		v := *e.StrengthAfter
+		e.StrengthAfter = &v
+	}
+	return e
+}
+
+// command returns "stop", "back" or "skip" when the input is exactly one of those words.
+func command(in Input) string {
+	if in.Start != nil {
+		return ""
+	}
+	t := in.Text
+	if in.Choice != "" {
+		t = in.Choice
+	}
+	switch c := strings.ToLower(strings.TrimSpace(t)); c {
+	case "stop", "back", "skip":
+		return c
+	}
+	return ""
+}
+
+// start opens the dialogue st asks for.
+func (m *Machine) start(st Start, now time.Time) (State, []Reply, error) {
+	s := State{Flow: st.Flow, Entry: Entry{Flow: st.Flow, Created: now}}
+	switch st.Flow {
+	case FlowPause:
+		s.Step = StepWhat
+		if st.Text != "" {
+			s.Entry.What = st.Text
+			s.Trail = []Step{StepWhat}
+			s.Step = StepStory
+		}
+	case FlowQuick:
+		s.Step = StepStory
+		if st.Text != "" {
+			s.setStory(st.Text)
+			s.Trail = []Step{StepStory}
+			s.Step = StepOthers
+		}
+	case FlowReframe:
+		s.Step = StepReframeStory
+		if st.Text != "" {
+			s.setStory(st.Text)
+			s.Trail = []Step{StepReframeStory}
+			s.Step = StepReframeTrue
+		}
+	default:
+		return s, nil, fmt.Errorf("flows: cannot start unknown flow %d", int(st.Flow))
+	}
+	return m.ask(s)
+}
+
+// setStory records the story and the thinking traps it suggests.
+func (s *State) setStory(story string) {
+	s.Entry.Story = story
+	s.Hints = trapIDs(SpotTraps(story))
+}
+
+// ask returns s with its prompt.
+func (m *Machine) ask(s State, before ...Reply) (State, []Reply, error) {
+	p, err := m.prompt(s)
+	if err != nil {
+		return s, nil, err
+	}
+	return s, append(before, p), nil
+}
+
+// problem answers input that could not be taken: the problem, then the open prompt again.
+func (m *Machine) problem(s State, text string) (State, []Reply, error) {
+	r := Reply{Kind: ReplyProblem, Text: text}
+	if !s.Open() {
+		return s, []Reply{r}, nil
+	}
+	return m.ask(s, r)
+}
+
+// offer parks the open dialogue behind "continue where you left off, or start fresh?",
+// remembering what to start instead.
+func (m *Machine) offer(s State, st *Start) (State, []Reply, error) {
+	if s.Step != StepResumeOffer {
+		s.Parked = s.Step
+		s.Step = StepResumeOffer
+	}
+	if st != nil {
+		p, err := startFlow(*st)
+		if err != nil {
+			return s, nil, err
+		}
+		s.Pending = &p
+	}
+	return m.ask(s)
+}
+
+// advance moves s to its next step and asks it.
+func (m *Machine) advance(s State, before ...Reply) (State, []Reply, error) {
+	next, err := nextStep(s)
+	if err != nil {
+		return s, nil, err
+	}
+	s.Trail = append(s.Trail, s.Step)
+	s.Step = next
+	return m.ask(s, before...)
+}
+
+// nextStep is the step after s.Step, given the answers so far.
+func nextStep(s State) (Step, error) {
+	e := s.Entry
+	switch s.Flow {
+	case FlowPause:
+		switch s.Step {
+		case StepWhat:
+			return StepStory, nil
+		case StepStory:
+			return StepFeeling, nil
+		case StepFeeling:
+			if e.Feeling == "" {
+				return StepFacts, nil // no feeling named: no strength to rate
+			}
+			return StepStrength, nil
+		case StepFeelingOther:
+			if e.Feeling == "" {
+				return StepFacts, nil
+			}
+			return StepStrength, nil
+		case StepStrength:
+			return StepFacts, nil
+		case StepFacts:
+			return StepOthers, nil
+		case StepOthers:
+			return StepNext, nil
+		case StepNext:
+			if e.StrengthBefore == nil {
+				return StepSummary, nil // no rating before, so no shift to measure
+			}
+			return StepStrengthAfter, nil
+		case StepStrengthAfter:
+			return StepSummary, nil
+		}
+	case FlowQuick:
+		switch s.Step {
+		case StepStory:
+			return StepOthers, nil
+		case StepOthers:
+			return StepNext, nil
+		case StepNext:
+			return StepSummary, nil
+		}
+	case FlowReframe:
+		switch s.Step {
+		case StepReframeStory:
+			return StepReframeTrue, nil
+		case StepReframeTrue:
+			return StepReframeAbsolutely, nil
+		case StepReframeAbsolutely:
+			return StepReframeReact, nil
+		case StepReframeReact:
+			return StepReframeTraps, nil
+		case StepReframeTraps:
+			return StepReframeWithout, nil
+		case StepReframeWithout:
+			return StepReframeSummary, nil
+		}
+	}
+	return StepNone, fmt.Errorf("flows: unknown step %d after which to go on in the %v dialogue", int(s.Step), s.Flow)
+}
+
+// back moves to the previous step, keeping the answers.
+func (m *Machine) back(s State) (State, []Reply, error) {
+	if s.Step == StepResumeOffer {
+		return m.ask(s, info(textBackAtOffer))
+	}
+	if len(s.Trail) == 0 {
+		return m.ask(s, info(textNothingBefore))
+	}
+	s.Step = s.Trail[len(s.Trail)-1]
+	s.Trail = s.Trail[:len(s.Trail)-1]
+	return m.ask(s)
+}
+
+// skip leaves out an optional step and moves on; other steps are kindly refused.
+func (m *Machine) skip(s State) (State, []Reply, error) {
+	e := &s.Entry
+	switch s.Step {
+	case StepFeeling, StepFeelingOther:
+		// With no feeling named there is nothing to rate, so both ratings go too.
+		e.Feeling, e.StrengthBefore, e.StrengthAfter = "", nil, nil
+	case StepStrength:
+		e.StrengthBefore, e.StrengthAfter = nil, nil
+	case StepStrengthAfter:
+		e.StrengthAfter = nil
+	case StepFacts:
+		e.Facts = ""
+	case StepReframeTrue:
+		e.IsTrue = ""
+	case StepReframeAbsolutely:
+		e.Absolutely = ""
+	case StepReframeReact:
+		e.Reaction = ""
+	case StepReframeTraps:
+		e.Traps = nil
+	case StepWhat, StepStory, StepOthers, StepNext, StepReframeStory, StepReframeWithout:
+		return m.ask(s, info(textNoSkip))
+	case StepSummary, StepReframeSummary, StepResumeOffer:
+		return m.ask(s, info(textNoSkipChoice))
+	default:
+		return s, nil, fmt.Errorf("flows: unknown step %d", int(s.Step))
+	}
+	return m.advance(s)
+}
+
+// answer applies typed text or a pressed button to the open step.
+func (m *Machine) answer(s State, in Input) (State, []Reply, error) {
+	switch s.Step {
+	case StepWhat, StepStory, StepFeelingOther, StepFacts, StepOthers, StepNext,
+		StepReframeStory, StepReframeTrue, StepReframeAbsolutely, StepReframeReact, StepReframeWithout:
+		return m.answerText(s, in)
+	case StepFeeling:
+		return m.answerFeeling(s, in)
+	case StepStrength, StepStrengthAfter:
+		return m.answerStrength(s, in)
+	case StepSummary, StepReframeSummary:
+		return m.answerSummary(s, in)
+	case StepReframeTraps:
+		return m.answerTraps(s, in)
+	case StepResumeOffer:
+		return m.answerOffer(s, in)
+	default:
+		return s, nil, fmt.Errorf("flows: unknown step %d", int(s.Step))
+	}
+}
+
+// answerText takes the answer at a step that asks for the user's own words.
+func (m *Machine) answerText(s State, in Input) (State, []Reply, error) {
+	if in.Choice != "" {
+		return m.problem(s, textStaleButton)
+	}
+	t := strings.TrimSpace(in.Text)
+	if t == "" {
+		return m.problem(s, textEmpty)
+	}
+	e := &s.Entry
+	switch s.Step {
+	case StepWhat:
+		e.What = t
+	case StepStory, StepReframeStory:
+		s.setStory(t)
+	case StepFeelingOther:
+		e.Feeling = t
+	case StepFacts:
+		e.Facts = t
+	case StepOthers:
+		e.Others = []string{t}
+	case StepNext:
+		e.Next = t
+	case StepReframeTrue:
+		e.IsTrue = t
+	case StepReframeAbsolutely:
+		e.Absolutely = t
+	case StepReframeReact:
+		e.Reaction = t
+	case StepReframeWithout:
+		e.KinderStory = t
+	default:
+		return s, nil, fmt.Errorf("flows: unknown step %d", int(s.Step))
+	}
+	return m.advance(s)
+}
+
+// answerFeeling takes a feeling button, its label or number, or the user's own word.
+func (m *Machine) answerFeeling(s State, in Input) (State, []Reply, error) {
+	id, ok := match(feelingChoices(), in)
+	switch {
+	case ok && id == "other":
+		s.Trail = append(s.Trail, s.Step)
+		s.Step = StepFeelingOther
+		return m.ask(s)
+	case ok:
+		s.Entry.Feeling = id
+	case in.Choice != "":
+		return m.problem(s, textStaleButton)
+	default:
+		t := strings.TrimSpace(in.Text)
+		if t == "" {
+			return m.problem(s, textEmpty)
+		}
+		s.Entry.Feeling = t // their word, as they wrote it
+	}
+	return m.advance(s)
+}
+
+// answerStrength takes a rating from 0 to 10.
+func (m *Machine) answerStrength(s State, in Input) (State, []Reply, error) {
+	v, ok := -1, false
+	if id, matched := match(strengthChoices(), in); matched {
+		v, _ = strconv.Atoi(id)
+		ok = true
+	} else if in.Choice == "" {
+		v, ok = parseStrength(in.Text)
+	}
+	if !ok {
+		if in.Choice != "" {
+			return m.problem(s, textStaleButton)
+		}
+		return m.problem(s, textNotStrength)
+	}
+	if s.Step == StepStrength {
+		s.Entry.StrengthBefore = &v
+	} else {
+		s.Entry.StrengthAfter = &v
+	}
+	return m.advance(s)
+}
+
+// parseStrength reads a typed rating such as "7", "7/10" or "7 out of 10".
+func parseStrength(text string) (int, bool) {
+	t := normal(text)
+	t = strings.TrimSuffix(t, "/10")
+	t = strings.TrimSuffix(t, " out of 10")
+	t = strings.TrimSpace(t)
+	v, err := strconv.Atoi(t)
+	if err != nil || v < 0 || v > 10 {
+		return 0, false
+	}
+	return v, true
+}
+
+// saveWords are typed answers that mean "save" at a summary, its default.
+var saveWords = map[string]bool{"yes": true, "y": true, "ok": true, "okay": true, "save": true, "save it": true, "sure": true}
+
+// answerSummary takes save, discard or (after a pause) go deeper.
+func (m *Machine) answerSummary(s State, in Input) (State, []Reply, error) {
+	id, ok := match(summaryChoices(s.Flow), in)
+	if !ok && in.Choice == "" && saveWords[normal(in.Text)] {
+		id, ok = "save", true
+	}
+	if !ok {
+		if in.Choice != "" {
+			return m.problem(s, textStaleButton)
+		}
+		return m.problem(s, textNotChoice)
+	}
+	switch id {
+	case "save":
+		return State{}, []Reply{saveReply(s, textSaved)}, nil
+	case "discard":
+		return State{}, []Reply{info(textDiscarded)}, nil
+	case "deeper":
+		saved := saveReply(s, textSavedDeeper)
+		r := State{Flow: FlowReframe, Step: StepReframeTrue, Trail: []Step{StepReframeStory},
+			Entry: Entry{Flow: FlowReframe, Created: in.Now}}
+		r.setStory(s.Entry.Story)
+		return m.ask(r, saved)
+	default:
+		return s, nil, fmt.Errorf("flows: unknown summary choice %q", id)
+	}
+}
+
+// saveReply is the reply that asks the caller to keep the dialogue in the journal.
+func saveReply(s State, text string) Reply {
+	e := s.Entry.clone()
+	e.Flow = s.Flow
+	if len(e.Others) == 0 {
+		e.Others = nil
+	}
+	if len(e.Traps) == 0 {
+		e.Traps = nil
+	}
+	return Reply{Kind: ReplyInfo, Text: text, Save: &e}
+}
+
+// yesWords and noneWords answer the suggested thinking traps.
+var (
+	yesWords  = map[string]bool{"yes": true, "y": true, "yep": true, "yeah": true, "ok": true, "it fits": true, "that fits": true, "they fit": true, "those fit": true, "yes those fit": true, "yes that fits": true}
+	noneWords = map[string]bool{"none": true, "no": true, "nope": true, "none of these": true, "none of them": true, "neither": true, "nothing": true}
+)
+
+// answerTraps takes the thinking traps the user recognises: yes to the suggestions, some by
+// number or name ("1, 3", "mind reading and labelling"), or none.
+func (m *Machine) answerTraps(s State, in Input) (State, []Reply, error) {
+	ids, ok := m.pickTraps(s, in)
+	if !ok {
+		switch {
+		case in.Choice != "":
+			return m.problem(s, textStaleButton)
+		case yesWords[normal(in.Text)]:
+			return m.problem(s, textNoSuggestions)
+		default:
+			return m.problem(s, textNotTraps)
+		}
+	}
+	s.Entry.Traps = ids
+	return m.advance(s)
+}
+
+// pickTraps reads the answer at the traps step. A nil, true result means none.
+func (m *Machine) pickTraps(s State, in Input) ([]string, bool) {
+	choices := trapChoices(s.Hints)
+	if id, ok := match(choices, in); ok {
+		switch id {
+		case "none":
+			return nil, true
+		case "yes":
+			return ordered(s.Hints), true
+		}
+		return []string{id}, true
+	}
+	if in.Choice != "" {
+		return nil, false
+	}
+	t := normal(in.Text)
+	if yesWords[t] {
+		return ordered(s.Hints), len(s.Hints) > 0
+	}
+	if noneWords[t] {
+		return nil, true
+	}
+	var picked []string
+	for _, part := range splitList(t) {
+		if id, ok := matchTrap(part); ok {
+			picked = append(picked, id)
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 1 || n > len(trapDefs) {
+			return nil, false
+		}
+		picked = append(picked, trapDefs[n-1].trap.ID)
+	}
+	if len(picked) == 0 {
+		return nil, false
+	}
+	return ordered(picked), true
+}
+
+// splitList splits "1, 3", "1 3" or "mind reading and labelling" into its items.
+func splitList(t string) []string {
+	t = strings.NewReplacer(";", ",", "&", ",", "/", ",", " and ", ",").Replace(t)
+	var parts []string
+	for _, p := range strings.Split(t, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 1 {
+		fs := strings.Fields(parts[0])
+		for _, f := range fs {
+			if _, err := strconv.Atoi(f); err != nil {
+				return parts
+			}
+		}
+		return fs
+	}
+	return parts
+}
+
+// ordered returns the trap ids without repeats, in the order of Traps.
+func ordered(ids []string) []string {
+	var out []string
+	for _, d := range trapDefs {
+		for _, id := range ids {
+			if id == d.trap.ID {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// answerOffer takes "continue where you left off" or "start fresh".
+func (m *Machine) answerOffer(s State, in Input) (State, []Reply, error) {
+	id, ok := match(offerChoices(), in)
+	if !ok {
+		if in.Choice != "" {
+			return m.problem(s, textStaleButton)
+		}
+		return m.problem(s, textNotChoice)
+	}
+	switch id {
+	case "continue":
+		s.Step, s.Parked, s.Pending = s.Parked, StepNone, nil
+		return m.ask(s)
+	case "fresh":
+		var before []Reply
+		if s.Parked == StepSummary || s.Parked == StepReframeSummary {
+			before = append(before, saveReply(s, savedEarlier(s.Flow)))
+		}
+		st := Start{Flow: FlowPause}
+		if s.Pending != nil {
+			st = *s.Pending
+		}
+		st, err := startFlow(st)
+		if err != nil {
+			return s, nil, err
+		}
+		ns, rs, err := m.start(st, in.Now)
+		if err != nil {
+			return s, nil, err
+		}
+		return ns, append(before, rs...), nil
+	default:
+		return s, nil, fmt.Errorf("flows: unknown resume choice %q", id)
+	}
+}
+
+// match finds the choice an input picks: a button's ID, a label typed in full (any case), a
+// 1-based number, or a typed ID. Labels come first, so typing "5" at a rating means 5.
+func match(choices []Choice, in Input) (string, bool) {
+	if in.Start != nil {
+		return "", false
+	}
+	if in.Choice != "" {
+		for _, c := range choices {
+			if c.ID == in.Choice {
+				return c.ID, true
+			}
+		}
+		return "", false
+	}
+	t := loose(in.Text)
+	if t == "" {
+		return "", false
+	}
+	for _, c := range choices {
+		if loose(c.Label) == t {
+			return c.ID, true
+		}
+	}
+	// Choices that are numbers themselves (a rating) are not also picked by position:
+	// "11" is not the eleventh rating.
+	if !numeric(choices) {
+		if n, err := strconv.Atoi(normal(in.Text)); err == nil && n >= 1 && n <= len(choices) {
+			return choices[n-1].ID, true
+		}
+	}
+	for _, c := range choices {
+		if loose(c.ID) == t {
+			return c.ID, true
+		}
+	}
+	return "", false
+}
+
+// normal folds typed text for matching: lower case, single spaces, no surrounding space or
+// closing punctuation, ’ as '.
+func normal(t string) string {
+	t = strings.ToLower(t)
+	t = strings.ReplaceAll(t, "’", "'")
+	t = strings.Join(strings.Fields(t), " ")
+	return strings.TrimRight(t, ".!")
+}
+
+// loose is normal with hyphens read as spaces, for names: "all or nothing" is
+// "all-or-nothing". Numbers are compared with normal, so "-1" stays minus one.
+func loose(t string) string {
+	r := []rune(t)
+	for i := 1; i < len(r); i++ {
+		if r[i] == '-' && unicode.IsLetter(r[i-1]) {
+			r[i] = ' '
+		}
+	}
+	return normal(string(r))
+}

@@ -1,0 +1,177 @@
+package flows
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/tools/txtar"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/")
+
+// transcriptStart is the fake clock's first reading; each input moves it on one minute.
+var transcriptStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// TestTranscripts replays every testdata/*.txtar transcript through Machine.Step and
+// PlainText, and compares the whole file.
+//
+// A transcript is a txtar archive: a comment saying what it shows, then a file
+// "transcript". In it:
+//
+//	> text              the user types text
+//	> /story …          a command: /story, /story quick, /story pause [text], /story reframe [text]
+//	> [choice:ID]       the user presses the button with that ID
+//	> [long:N]          the user sends N characters (the multi-byte "ö")
+//	# wait 31m          the clock moves on (a time.Duration)
+//	< line              a line of the bot's reply (PlainText); a blank line ends a reply
+//	= kind              the reply's kind, when it is not a prompt
+//	= save {…}          the journal entry the reply saves, as JSON
+//
+// Only the ">" and "#" lines are read; everything else is written by the test.
+func TestTranscripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no transcripts in testdata")
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			a, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var script []byte
+			for _, f := range a.Files {
+				if f.Name == "transcript" {
+					script = f.Data
+				}
+			}
+			if script == nil {
+				t.Fatalf("%s: no transcript section", file)
+			}
+			got := replay(t, string(script))
+			want := string(script)
+			if *update {
+				a.Files = []txtar.File{{Name: "transcript", Data: []byte(got)}}
+				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if got != want {
+				t.Errorf("%s differs (run go test ./flows -update and review the diff):\n%s", file, lineDiff(want, got))
+			}
+		})
+	}
+}
+
+// replay runs the script's inputs and writes the transcript they produce.
+func replay(tb testing.TB, script string) string {
+	tb.Helper()
+	m := New(Config{})
+	var s State
+	now := transcriptStart
+	var out bytes.Buffer
+	for _, ln := range strings.Split(script, "\n") {
+		switch {
+		case strings.HasPrefix(ln, "# wait "):
+			d, err := time.ParseDuration(strings.TrimPrefix(ln, "# wait "))
+			if err != nil {
+				tb.Fatalf("bad wait line %q: %v", ln, err)
+			}
+			now = now.Add(d)
+			fmt.Fprintf(&out, "%s\n\n", ln)
+		case strings.HasPrefix(ln, "#"):
+			fmt.Fprintf(&out, "%s\n\n", ln)
+		case strings.HasPrefix(ln, ">"):
+			now = now.Add(time.Minute)
+			in := parseInput(tb, strings.TrimSpace(strings.TrimPrefix(ln, ">")))
+			in.Now = now
+			next, replies, err := m.Step(s, in)
+			if err != nil {
+				tb.Fatalf("Step(%v, %q) = error %v, want none", s.Step, ln, err)
+			}
+			checkState(tb, next, in)
+			s = next
+			fmt.Fprintf(&out, "%s\n", ln)
+			for _, r := range replies {
+				writeReply(tb, &out, r)
+				out.WriteString("\n")
+			}
+		}
+	}
+	return out.String()
+}
+
+// parseInput turns a "> " line into an Input.
+func parseInput(tb testing.TB, t string) Input {
+	tb.Helper()
+	switch {
+	case t == "/story":
+		return Input{Start: &Start{Flow: FlowPause}}
+	case t == "/story quick":
+		return Input{Start: &Start{Flow: FlowQuick}}
+	case t == "/story pause" || strings.HasPrefix(t, "/story pause "):
+		return Input{Start: &Start{Flow: FlowPause, Text: strings.TrimPrefix(t, "/story pause")}}
+	case t == "/story reframe" || strings.HasPrefix(t, "/story reframe "):
+		return Input{Start: &Start{Flow: FlowReframe, Text: strings.TrimPrefix(t, "/story reframe")}}
+	case strings.HasPrefix(t, "[choice:") && strings.HasSuffix(t, "]"):
+		return Input{Choice: strings.TrimSuffix(strings.TrimPrefix(t, "[choice:"), "]")}
+	case strings.HasPrefix(t, "[long:") && strings.HasSuffix(t, "]"):
+		var n int
+		if _, err := fmt.Sscanf(t, "[long:%d]", &n); err != nil {
+			tb.Fatalf("bad long line %q: %v", t, err)
+		}
+		return Input{Text: strings.Repeat("ö", n)}
+	}
+	return Input{Text: t}
+}
+
+// writeReply writes one reply as "< " lines and "= " notes.
+func writeReply(tb testing.TB, out *bytes.Buffer, r Reply) {
+	tb.Helper()
+	for _, l := range strings.Split(PlainText(r), "\n") {
+		if l == "" {
+			out.WriteString("<\n")
+			continue
+		}
+		fmt.Fprintf(out, "< %s\n", l)
+	}
+	if r.Kind != ReplyPrompt {
+		fmt.Fprintf(out, "= %v\n", r.Kind)
+	}
+	if r.Save != nil {
+		j, err := json.Marshal(r.Save)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fmt.Fprintf(out, "= save %s\n", j)
+	}
+}
+
+// lineDiff shows the first differing lines of want and got.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\n got: %q\nwant: %q", i+1, gl, wl)
+		}
+	}
+	return "(no line differs)"
+}

@@ -1,0 +1,154 @@
+// Package flows holds storybot's dialogues — Pause, Quick pause and Reframe — as pure,
+// platform-neutral state machines.
+//
+// A dialogue is a State that encodes to JSON (it is kept in Redis between turns), stepped by
+// Machine.Step with one Input at a time, producing the next State and the Replies to show.
+// Nothing here does I/O, reads a clock (the time arrives in the Input), or knows a platform:
+// the same State is driven by Slack, Discord and the terminal console.
+package flows
+
+import "time"
+
+// StateVersion is the version of the State encoding. Bump it when State changes shape in a
+// way older code cannot read, and teach Machine.Step to upgrade older states.
+const StateVersion = 1
+
+// MaxAnswerRunes is the longest answer accepted, in characters. Longer answers are refused
+// with a request to shorten them, and the dialogue stays where it was.
+const MaxAnswerRunes = 3000
+
+// ParkAfter is how long a dialogue may sit idle before it is parked: the next input is met
+// with "continue where you left off, or start fresh?".
+const ParkAfter = 30 * time.Minute
+
+// Flow names a dialogue.
+type Flow int
+
+// The dialogues.
+const (
+	FlowNone    Flow = iota // no dialogue open
+	FlowPause               // the full story check
+	FlowQuick               // story, other stories, next step
+	FlowReframe             // the four questions and the thought record
+)
+
+// Step is one prompt of a dialogue. Steps are stored in Redis by number: append new steps at
+// the end of the list, never reorder.
+type Step int
+
+// The steps of every dialogue.
+const (
+	StepNone Step = iota
+
+	// Pause (and Quick, which uses StepStory, StepOthers, StepNext and StepSummary).
+	StepWhat          // what's happening, as a camera would record it
+	StepStory         // "The story I'm telling myself is…"
+	StepFeeling       // the feeling, by button or word
+	StepFeelingOther  // the word for "other"
+	StepStrength      // the feeling's strength, 0–10, skippable
+	StepFacts         // what do I know for sure?
+	StepOthers        // what else could be true?
+	StepNext          // one next step
+	StepStrengthAfter // the strength again, 0–10, skippable
+	StepSummary       // save / discard / go deeper
+
+	// Reframe.
+	StepReframeStory      // the story (carried over, or typed)
+	StepReframeTrue       // is it true?
+	StepReframeAbsolutely // can you absolutely know it's true?
+	StepReframeReact      // how do you react when you believe it?
+	StepReframeTraps      // confirm, pick or decline the suggested thinking traps
+	StepReframeWithout    // who would you be without the story? a kinder, more accurate story
+	StepReframeSummary    // save / discard
+
+	// Between dialogues.
+	StepResumeOffer // continue where you left off, or start fresh?
+)
+
+// Input is one thing the user did: start a dialogue, type a line, or press a button.
+// Exactly one of Start, Text and Choice is set. Now is the time of the input; flows never
+// reads a clock.
+type Input struct {
+	Now    time.Time
+	Start  *Start // a command that opens a dialogue
+	Text   string // a typed line
+	Choice string // the ID of a pressed button (a Choice.ID)
+}
+
+// Start asks to open a dialogue, with optional inline text from the command
+// ("/story pause they ignored my point" carries "they ignored my point").
+type Start struct {
+	Flow Flow   `json:"flow"`
+	Text string `json:"text,omitempty"`
+}
+
+// ReplyKind tells an adapter what a reply is, so it can render it well; every reply also
+// reads well as plain text.
+type ReplyKind int
+
+// The kinds of reply.
+const (
+	ReplyPrompt  ReplyKind = iota // a question that waits for an answer
+	ReplyInfo                     // a statement: acknowledgements, "stopped", "saved"
+	ReplySummary                  // a dialogue's summary
+	ReplyProblem                  // the input could not be taken: too long, not a choice, …
+	ReplyCrisis                   // the safety message: never shown to a coach, never logged
+)
+
+// Choice is a button. ID is what a button press sends back; Label is what the user sees and
+// may also type. Typing the choice's 1-based number works too.
+type Choice struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// Reply is one message to the user.
+type Reply struct {
+	Kind    ReplyKind
+	Text    string
+	Choices []Choice
+	// Save, when set, is a finished dialogue the user chose to keep: the caller writes it to
+	// the journal in the same atomic operation that saves the State.
+	Save *Entry
+}
+
+// Entry is a finished dialogue as kept in the user's journal. Text fields hold the user's
+// own words, verbatim.
+type Entry struct {
+	ID      string    `json:"id,omitempty"` // assigned by the store
+	Flow    Flow      `json:"flow"`
+	Created time.Time `json:"created"`
+
+	What           string   `json:"what,omitempty"`
+	Story          string   `json:"story,omitempty"`
+	Feeling        string   `json:"feeling,omitempty"`
+	StrengthBefore *int     `json:"strength_before,omitempty"`
+	Facts          string   `json:"facts,omitempty"`
+	Others         []string `json:"others,omitempty"`
+	Next           string   `json:"next,omitempty"`
+	StrengthAfter  *int     `json:"strength_after,omitempty"`
+
+	IsTrue      string   `json:"is_true,omitempty"`
+	Absolutely  string   `json:"absolutely,omitempty"`
+	Reaction    string   `json:"reaction,omitempty"`
+	Traps       []string `json:"traps,omitempty"` // thinking-trap IDs the user confirmed
+	KinderStory string   `json:"kinder_story,omitempty"`
+}
+
+// State is a user's dialogue between turns. The zero State has no dialogue open.
+type State struct {
+	Version int       `json:"v"`
+	Flow    Flow      `json:"flow,omitempty"`
+	Step    Step      `json:"step,omitempty"`
+	Trail   []Step    `json:"trail,omitempty"`   // the steps behind this one, for "back"
+	Entry   Entry     `json:"entry"`             // the answers so far
+	Hints   []string  `json:"hints,omitempty"`   // trap IDs suggested from the story
+	Updated time.Time `json:"updated,omitempty"` // time of the last input, for parking
+
+	// While Step is StepResumeOffer: the step to go back to, and what to start instead.
+	Parked  Step   `json:"parked,omitempty"`
+	Pending *Start `json:"pending,omitempty"`
+}
+
+// Open reports whether a dialogue is in progress (parked or not).
+func (s State) Open() bool { return s.Flow != FlowNone }

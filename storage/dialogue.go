@@ -1,0 +1,327 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	mrand "math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
+)
+
+// maxTurnTries bounds the optimistic retries of one Turn. Turns of one user within one
+// Store are serialized by turnLocks, so conflicts come only from other processes (replicas)
+// handling the same user at the same moment; the bound is generous so a burst still settles.
+const maxTurnTries = 100
+
+// turnLockShards is the number of in-process turn locks. Users hash onto them; two users
+// sharing a shard merely wait for each other's two round trips.
+const turnLockShards = 256
+
+// turnLocks serializes the turns of one user within one Store. Optimistic concurrency alone
+// is correct, but under a burst of turns for one user (a double-clicked button, redelivered
+// events) most attempts would read, compute and then lose; waiting in line costs less and
+// never starves a turn. Each lock is a one-slot channel so that waiting honours ctx.
+type turnLocks [turnLockShards]chan struct{}
+
+func newTurnLocks() *turnLocks {
+	var l turnLocks
+	for i := range l {
+		l[i] = make(chan struct{}, 1)
+	}
+	return &l
+}
+
+// lock takes the lock for the user with key tag, and returns its release.
+func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
+	h := fnv.New32a()
+	h.Write([]byte(tag))
+	ch := l[h.Sum32()%turnLockShards]
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// turnScript commits a turn if nobody else committed since it was read: the "ver" field is
+// the optimistic lock. Doing the check and all writes in one script makes the commit atomic
+// (dialogue state and journal entry together) and costs one round trip. The retention cutoff
+// comes in as an argument computed from the store's clock rather than from TIME, so that the
+// script is deterministic and tests can move the clock.
+//
+//	KEYS[1] dialogue hash, KEYS[2] journal index, KEYS[3] entry key (only with an entry)
+//	ARGV[1] version read ("0": none), ARGV[2] new version,
+//	ARGV[3] encoded state ("": the zero State, stored as no field),
+//	ARGV[4] dialogue TTL ms, ARGV[5] encoded entry ("": none), ARGV[6] entry id,
+//	ARGV[7] entry score (unix ms), ARGV[8] cutoff (unix ms), ARGV[9] retention ms
+//
+// It returns 1 when committed, 0 on a version mismatch. The hash keeps "ver" even for the
+// zero State, so a closed dialogue never lets the version fall back to a value a stalled
+// turn may have read (no ABA).
+var turnScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'ver')
+if not cur then cur = '0' end
+if cur ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then
+  redis.call('HSET', KEYS[1], 'ver', ARGV[2])
+  redis.call('HDEL', KEYS[1], 'state')
+else
+  redis.call('HSET', KEYS[1], 'ver', ARGV[2], 'state', ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[9])
+  redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
+  redis.call('PEXPIRE', KEYS[2], ARGV[9])
+end
+return 1
+`)
+
+// Turn implements bot.DialogueStore. Uncontended it takes two round trips: HMGET of the
+// dialogue hash, then the commit script. Turns of one user through this Store wait for each
+// other; against other processes, on a lost race it reads again and calls fn again,
+// after a short jittered pause, up to maxTurnTries times; then it returns bot.ErrConflict.
+// An entry fn returns gets its ID (time-ordered, unique) set before it is saved.
+func (s *Store) Turn(ctx context.Context, u bot.UserRef, fn bot.TurnFunc) error {
+	k, err := keysFor(u)
+	if err != nil {
+		return fmt.Errorf("storage: turn %s: %w", u, err)
+	}
+	unlock, err := s.locks.lock(ctx, k.tag)
+	if err != nil {
+		return fmt.Errorf("storage: turn %s: wait for the previous turn: %w", u, err)
+	}
+	defer unlock()
+	for try := 1; ; try++ {
+		done, err := s.tryTurn(ctx, k, fn)
+		if err != nil {
+			var fe fnError
+			if errors.As(err, &fe) {
+				return fe.err // fn's own error, as is
+			}
+			return fmt.Errorf("storage: turn %s: %w", u, err)
+		}
+		if done {
+			if try > 1 {
+				s.log.Debug("storage: turn committed after conflicts", "user", u.String(), "tries", try)
+			}
+			return nil
+		}
+		if try >= maxTurnTries {
+			s.log.Warn("storage: turn gave up after conflicts", "user", u.String(), "tries", try)
+			return fmt.Errorf("storage: turn %s: %w", u, bot.ErrConflict)
+		}
+		if err := sleep(ctx, backoff(try)); err != nil {
+			return fmt.Errorf("storage: turn %s: %w", u, err)
+		}
+	}
+}
+
+// fnError marks an error that came from the TurnFunc, so Turn returns it unwrapped.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// tryTurn makes one attempt: it reports whether the turn was committed.
+func (s *Store) tryTurn(ctx context.Context, k userKeys, fn bot.TurnFunc) (bool, error) {
+	vals, err := s.rdb.HMGet(ctx, k.dialogue, "ver", "state").Result()
+	if err != nil {
+		return false, fmt.Errorf("load dialogue: %w", err)
+	}
+	ver := "0"
+	if v, ok := vals[0].(string); ok {
+		ver = v
+	}
+	n, err := strconv.ParseInt(ver, 10, 64)
+	if err != nil || n < 0 {
+		return false, errors.New("load dialogue: malformed version")
+	}
+	var cur flows.State
+	if v, ok := vals[1].(string); ok {
+		if err := s.decode([]byte(v), k.dialogue+"#state", &cur); err != nil {
+			return false, fmt.Errorf("load dialogue: %w", err)
+		}
+	}
+
+	next, save, err := fn(cur)
+	if err != nil {
+		return false, fnError{err}
+	}
+
+	state, err := json.Marshal(next)
+	if err != nil {
+		return false, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
+	}
+	if bytes.Equal(state, s.zeroEnc) {
+		state = nil // nothing worth keeping, and nothing of the user's
+	} else if state, err = s.crypt.seal(state, k.dialogue+"#state"); err != nil {
+		return false, fmt.Errorf("encrypt dialogue: %w", err)
+	}
+
+	now := s.now()
+	nowMS := now.UnixMilli()
+	var (
+		keys  = []string{k.dialogue, k.journal}
+		entry []byte
+		id    string
+	)
+	if save != nil {
+		id = newEntryID(now)
+		save.ID = id
+		if save.Created.IsZero() {
+			save.Created = now
+		}
+		if entry, err = json.Marshal(save); err != nil {
+			return false, fmt.Errorf("encode entry: %w", sanitizeJSONError(err))
+		}
+		ek := k.entry(id)
+		if entry, err = s.crypt.seal(entry, ek); err != nil {
+			return false, fmt.Errorf("encrypt entry: %w", err)
+		}
+		keys = append(keys, ek)
+	}
+	res, err := turnScript.Run(ctx, s.rdb, keys,
+		ver, strconv.FormatInt(n+1, 10), state, s.dlgTTL.Milliseconds(),
+		entry, id, nowMS, now.Add(-s.ret).UnixMilli(), s.ret.Milliseconds(),
+	).Int()
+	if err != nil {
+		return false, fmt.Errorf("save dialogue: %w", err)
+	}
+	return res == 1, nil
+}
+
+// Journal implements bot.DialogueStore: the newest n entries created within the retention
+// period, newest first. It takes two round trips: the index, then one MGET of the entries
+// (same hash slot). Index members whose entry has already expired are skipped.
+func (s *Store) Journal(ctx context.Context, u bot.UserRef, n int) ([]flows.Entry, error) {
+	k, err := keysFor(u)
+	if err != nil {
+		return nil, fmt.Errorf("storage: journal %s: %w", u, err)
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	// The cutoff from the clock hides entries past retention even before a later write trims
+	// them from the index (and with a server clock that lags, as miniredis's does).
+	cutoff := s.now().Add(-s.ret).UnixMilli()
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+		Key:     k.journal,
+		Start:   "+inf",
+		Stop:    strconv.FormatInt(cutoff, 10),
+		ByScore: true,
+		Rev:     true,
+		Count:   int64(n),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("storage: journal %s: read index: %w", u, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = k.entry(id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("storage: journal %s: read entries: %w", u, err)
+	}
+	out := make([]flows.Entry, 0, len(vals))
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue // expired
+		}
+		var e flows.Entry
+		if err := s.decode([]byte(str), keys[i], &e); err != nil {
+			return nil, fmt.Errorf("storage: journal %s: entry %s: %w", u, ids[i], err)
+		}
+		e.ID = ids[i]
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// decode opens and unmarshals a value stored at ad.
+func (s *Store) decode(v []byte, ad string, into any) error {
+	plain, err := s.crypt.open(v, ad)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(plain, into); err != nil {
+		return sanitizeJSONError(err)
+	}
+	return nil
+}
+
+// sanitizeJSONError rewrites a JSON error so that no byte of the value (user text) shows:
+// a syntax error quotes the offending character, and error messages end up in logs.
+func sanitizeJSONError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("malformed JSON at offset %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Errorf("JSON field %q: cannot decode a %s into %s", te.Field, te.Value, te.Type)
+	default:
+		return errors.New("malformed JSON value")
+	}
+}
+
+func mustZeroStateJSON() []byte {
+	b, err := json.Marshal(flows.State{})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var entrySeq atomic.Uint32
+
+// newEntryID returns an ID that sorts by creation time: 13 decimal digits of unix
+// milliseconds, then a per-process sequence number (order within a millisecond) and random
+// bits (uniqueness across replicas), e.g. "1767225600000-00a1f3c29b7e".
+func newEntryID(now time.Time) string {
+	var r [4]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		binary.BigEndian.PutUint32(r[:], mrand.Uint32())
+	}
+	seq := uint16(entrySeq.Add(1))
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], seq)
+	return fmt.Sprintf("%013d-%s%s", now.UnixMilli(), hex.EncodeToString(b[:]), hex.EncodeToString(r[:]))
+}
+
+// backoff returns the pause before try+1: random, growing with the number of lost races so
+// that many contenders spread out, capped so a turn stays well inside platform deadlines.
+func backoff(try int) time.Duration {
+	limit := time.Duration(min(try, 20)) * 500 * time.Microsecond
+	return time.Duration(mrand.Int64N(int64(limit))) + 100*time.Microsecond
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

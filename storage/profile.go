@@ -1,0 +1,104 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+)
+
+// Profile fields (see keys.go).
+const (
+	fieldExists   = "v"
+	fieldWelcomed = "welcomed"
+	fieldTZ       = "tz"
+	fieldTZPlat   = "tzp"
+)
+
+// Profile implements bot.ProfileStore.
+func (s *Store) Profile(ctx context.Context, u bot.UserRef) (bot.Profile, bool, error) {
+	k, err := keysFor(u)
+	if err != nil {
+		return bot.Profile{}, false, fmt.Errorf("storage: load profile %s: %w", u, err)
+	}
+	m, err := s.rdb.HGetAll(ctx, k.profile).Result()
+	if err != nil {
+		return bot.Profile{}, false, fmt.Errorf("storage: load profile %s: %w", u, err)
+	}
+	if len(m) == 0 {
+		return bot.Profile{}, false, nil
+	}
+	return bot.Profile{
+		Welcomed:       m[fieldWelcomed] == "1",
+		TZ:             m[fieldTZ],
+		TZFromPlatform: m[fieldTZPlat] == "1",
+	}, true, nil
+}
+
+// SaveProfile implements bot.ProfileStore. The profile is replaced in one MULTI/EXEC, so a
+// reader never sees half of it, and its TTL starts again.
+func (s *Store) SaveProfile(ctx context.Context, u bot.UserRef, p bot.Profile) error {
+	k, err := keysFor(u)
+	if err != nil {
+		return fmt.Errorf("storage: save profile %s: %w", u, err)
+	}
+	fields := []any{fieldExists, "1"}
+	if p.Welcomed {
+		fields = append(fields, fieldWelcomed, "1")
+	}
+	if p.TZ != "" {
+		fields = append(fields, fieldTZ, p.TZ)
+	}
+	if p.TZFromPlatform {
+		fields = append(fields, fieldTZPlat, "1")
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Del(ctx, k.profile)
+		pipe.HSet(ctx, k.profile, fields...)
+		pipe.PExpire(ctx, k.profile, ProfileTTL)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: save profile %s: %w", u, err)
+	}
+	return nil
+}
+
+// MarkWelcomed implements bot.ProfileStore with HSETNX: Redis runs commands one at a time,
+// so exactly one of several racing callers sets the field and gets true.
+func (s *Store) MarkWelcomed(ctx context.Context, u bot.UserRef) (bool, error) {
+	k, err := keysFor(u)
+	if err != nil {
+		return false, fmt.Errorf("storage: mark welcomed %s: %w", u, err)
+	}
+	var first *redis.BoolCmd
+	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		first = pipe.HSetNX(ctx, k.profile, fieldWelcomed, "1")
+		pipe.HSet(ctx, k.profile, fieldExists, "1")
+		pipe.PExpire(ctx, k.profile, ProfileTTL)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("storage: mark welcomed %s: %w", u, err)
+	}
+	return first.Val(), nil
+}
+
+// FirstSeen implements bot.Deduper with SET NX PX: the first caller creates the key.
+func (s *Store) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	key, err := dedupeKey(id)
+	if err != nil {
+		return false, fmt.Errorf("storage: dedupe: %w", err)
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("storage: dedupe %s: ttl %v is not positive", id, ttl)
+	}
+	ok, err := s.rdb.SetNX(ctx, key, "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("storage: dedupe %s: %w", id, err)
+	}
+	return ok, nil
+}

@@ -1,0 +1,124 @@
+// Package redistest gives tests a Redis server to talk to: the one REDIS_URL names, or a
+// private redis-server started for the test, or — when no redis-server is installed — an
+// in-process miniredis, so that tests still run on a bare machine.
+//
+// Set STORYBOT_TEST_REAL_REDIS=1 (in CI) to make the last fallback a failure: miniredis is
+// close to Redis, not the same, and the point of these tests is the real thing.
+package redistest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Start returns the redis:// URL of a server for tb. With REDIS_URL set it returns that
+// URL as is, and the server is shared: tests must keep to keys of their own (the storage
+// tests use a fresh user per test). Otherwise it starts redis-server from PATH on a free
+// loopback port, with persistence off, and stops it when tb ends.
+func Start(tb testing.TB) string {
+	tb.Helper()
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("STORYBOT_TEST_REAL_REDIS") == "1" {
+			tb.Fatalf("redistest: STORYBOT_TEST_REAL_REDIS=1 but redis-server is not on PATH: %v", err)
+		}
+		tb.Log("redistest: redis-server not on PATH: using miniredis instead (set STORYBOT_TEST_REAL_REDIS=1 to require a real server)")
+		m := miniredis.RunT(tb)
+		return "redis://" + m.Addr()
+	}
+	// Another process may take the port between our probe and redis-server's bind: retry.
+	var lastErr error
+	for range 5 {
+		url, err := startServer(tb, bin)
+		if err == nil {
+			return url
+		}
+		lastErr = err
+	}
+	tb.Fatalf("redistest: start redis-server: %v", lastErr)
+	return ""
+}
+
+func startServer(tb testing.TB, bin string) (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(bin,
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--protected-mode", "no")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Dir = tb.TempDir() // in case anything is written after all
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	opts, _ := redis.ParseURL(url)
+	opts.MaxRetries = -1
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			stop()
+			return "", fmt.Errorf("redis-server exited: %v: %s", err, out.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", fmt.Errorf("redis-server did not answer PING: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tb.Cleanup(stop)
+	return url, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Client returns a go-redis client for url, closed when tb ends.
+func Client(tb testing.TB, url string) *redis.Client {
+	tb.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	c := redis.NewClient(opts)
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}

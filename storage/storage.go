@@ -1,0 +1,212 @@
+// Package storage keeps storybot's data in Redis: dialogue state and the journal, profiles,
+// and the dedupe marks of platform events. It implements the store interfaces package bot
+// consumes (bot.DialogueStore, bot.ProfileStore, bot.Deduper, bot.Pinger) over one go-redis
+// UniversalClient, which may be a single node, a Redis Cluster, a Sentinel-managed failover
+// group, or an embedded in-process miniredis for running without any Redis at all.
+//
+// Reflection text (dialogue state and journal entries) is encrypted at rest with AES-256-GCM
+// when keys are configured, and always expires: dialogues after DialogueTTL idle, journal
+// entries after Retention. The key layout is documented in keys.go.
+package storage
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+)
+
+// Defaults for Config.
+const (
+	DefaultRetention   = 180 * 24 * time.Hour
+	DefaultDialogueTTL = 7 * 24 * time.Hour
+	// ProfileTTL is how long a profile outlives its last write, so that the few settings of
+	// users who left vanish too.
+	ProfileTTL = 400 * 24 * time.Hour
+)
+
+// Config says where Redis is and how to keep data there. At most one of URL (single node),
+// ClusterAddrs and SentinelAddrs selects the server; with none, Open runs an embedded
+// in-memory store. When URL is set together with ClusterAddrs or SentinelAddrs, only its
+// credentials, database and TLS setting are used.
+type Config struct {
+	URL            string   // redis:// or rediss://
+	ClusterAddrs   []string // seed addresses of a Redis Cluster
+	SentinelAddrs  []string // Sentinel addresses; needs SentinelMaster
+	SentinelMaster string
+
+	// EncryptionKeys are 32-byte AES-256 keys (see ParseKeys): the first encrypts, all
+	// decrypt. None: values are stored as plain JSON.
+	EncryptionKeys [][]byte
+
+	Retention   time.Duration    // journal entries expire this long after creation; default 180 days
+	DialogueTTL time.Duration    // a dialogue idle this long is dropped; default 7 days
+	Now         func() time.Time // the clock; default time.Now
+	Logger      *slog.Logger     // default: discard
+}
+
+// Store implements the bot stores over Redis. It is safe for concurrent use.
+type Store struct {
+	rdb     redis.UniversalClient
+	mini    *miniredis.Miniredis // non-nil for the embedded store
+	crypt   crypter
+	ret     time.Duration
+	dlgTTL  time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	zeroEnc []byte // the encoding of the zero State, which is not stored
+	locks   *turnLocks
+}
+
+var (
+	_ bot.DialogueStore = (*Store)(nil)
+	_ bot.ProfileStore  = (*Store)(nil)
+	_ bot.Deduper       = (*Store)(nil)
+	_ bot.Pinger        = (*Store)(nil)
+)
+
+// Open connects to the Redis that cfg names, or starts the embedded store when cfg names
+// none, and checks that it answers: a wrong address or password fails here, at startup,
+// rather than at a user's first message.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if _, err := newCrypter(cfg.EncryptionKeys); err != nil {
+		return nil, err
+	}
+	var (
+		rdb  redis.UniversalClient
+		mini *miniredis.Miniredis
+	)
+	switch {
+	case cfg.URL == "" && len(cfg.ClusterAddrs) == 0 && len(cfg.SentinelAddrs) == 0:
+		// The embedded store speaks RESP on a loopback port, so it runs the very code path a
+		// real server does (scripts included) rather than a second implementation.
+		m, err := miniredis.Run()
+		if err != nil {
+			return nil, fmt.Errorf("storage: start embedded store: %w", err)
+		}
+		mini = m
+		rdb = redis.NewClient(&redis.Options{Addr: m.Addr()})
+	default:
+		opts, err := universalOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		rdb = redis.NewUniversalClient(opts)
+	}
+	s := NewStore(rdb, cfg)
+	s.mini = mini
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("storage: open: %w", err)
+	}
+	if mini != nil {
+		s.log.Warn("storage: no Redis configured: using an embedded in-memory store; everything is lost when the process exits and replicas do not share it")
+	}
+	if !s.crypt.enabled() {
+		s.log.Warn("storage: no encryption key configured: reflection text is stored unencrypted")
+	}
+	return s, nil
+}
+
+// universalOptions translates cfg into options from which NewUniversalClient picks a
+// single-node, cluster or failover client.
+func universalOptions(cfg Config) (*redis.UniversalOptions, error) {
+	opts := &redis.UniversalOptions{}
+	if cfg.URL != "" {
+		o, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			// The URL may hold a password: do not echo it.
+			return nil, errors.New("storage: REDIS_URL is not a valid redis:// or rediss:// URL")
+		}
+		opts.Addrs = []string{o.Addr}
+		opts.Username, opts.Password, opts.DB = o.Username, o.Password, o.DB
+		opts.TLSConfig = o.TLSConfig
+		opts.ClientName = o.ClientName
+		opts.Protocol = o.Protocol
+	}
+	switch {
+	case len(cfg.SentinelAddrs) > 0:
+		if cfg.SentinelMaster == "" {
+			return nil, errors.New("storage: sentinel addresses given without a master name")
+		}
+		opts.Addrs = cfg.SentinelAddrs
+		opts.MasterName = cfg.SentinelMaster
+	case len(cfg.ClusterAddrs) > 0:
+		if opts.DB != 0 {
+			return nil, errors.New("storage: redis cluster has only database 0")
+		}
+		opts.Addrs = cfg.ClusterAddrs
+		opts.IsClusterMode = true // also with a single seed address
+	}
+	if opts.TLSConfig != nil && opts.TLSConfig.MinVersion == 0 {
+		opts.TLSConfig.MinVersion = tls.VersionTLS12
+	}
+	return opts, nil
+}
+
+// NewStore returns a Store over client, for tests and custom wiring. It does not check that
+// the server answers. It panics when cfg.EncryptionKeys holds a key that is not 32 bytes
+// long: keys are meant to come from ParseKeys, which reports that as an error.
+func NewStore(client redis.UniversalClient, cfg Config) *Store {
+	c, err := newCrypter(cfg.EncryptionKeys)
+	if err != nil {
+		panic(err)
+	}
+	s := &Store{
+		rdb:    client,
+		crypt:  c,
+		ret:    cfg.Retention,
+		dlgTTL: cfg.DialogueTTL,
+		now:    cfg.Now,
+		log:    cfg.Logger,
+	}
+	if s.ret <= 0 {
+		s.ret = DefaultRetention
+	}
+	if s.dlgTTL <= 0 {
+		s.dlgTTL = DefaultDialogueTTL
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.zeroEnc = mustZeroStateJSON()
+	s.locks = newTurnLocks()
+	return s
+}
+
+// Client returns the underlying go-redis client, for other Redis users in the process (the
+// scheduler, leases) and for tests.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Embedded reports whether the store is the in-process one: data lives in memory only.
+func (s *Store) Embedded() bool { return s.mini != nil }
+
+// Ping reports whether the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("storage: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the client and stops the embedded store, if any.
+func (s *Store) Close() error {
+	err := s.rdb.Close()
+	if s.mini != nil {
+		s.mini.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("storage: close: %w", err)
+	}
+	return nil
+}

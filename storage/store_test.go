@@ -1,0 +1,148 @@
+package storage_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/storage"
+	"github.com/storybot/storybot/storage/redistest"
+	"github.com/storybot/storybot/storage/storetest"
+)
+
+// TestRedis runs the suite against a real redis-server (or REDIS_URL). One server serves
+// the whole suite: every subtest keeps to users of its own.
+func TestRedis(t *testing.T) {
+	url := redistest.Start(t)
+	storetest.Run(t, func(t *testing.T) redis.UniversalClient {
+		return redistest.Client(t, url)
+	})
+}
+
+// TestEmbedded runs the suite against the store Open starts when no Redis is configured.
+func TestEmbedded(t *testing.T) {
+	s, err := storage.Open(context.Background(), storage.Config{})
+	if err != nil {
+		t.Fatalf("Open(empty config) = %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if !s.Embedded() {
+		t.Fatalf("Embedded() = false for an empty config")
+	}
+	storetest.Run(t, func(t *testing.T) redis.UniversalClient { return s.Client() })
+}
+
+func TestOpenURL(t *testing.T) {
+	url := redistest.Start(t)
+	s, err := storage.Open(context.Background(), storage.Config{URL: url})
+	if err != nil {
+		t.Fatalf("Open(%s) = %v", url, err)
+	}
+	defer s.Close()
+	if s.Embedded() {
+		t.Errorf("Embedded() = true with a URL")
+	}
+	for _, bad := range []storage.Config{
+		{URL: "http://user:hunter2@example.com"},
+		{SentinelAddrs: []string{"127.0.0.1:1"}},
+	} {
+		_, err := storage.Open(context.Background(), bad)
+		if err == nil {
+			t.Errorf("Open(%+v) succeeded, want an error", bad)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open error %q shows the password", err)
+		}
+	}
+}
+
+// counter counts commands and pipelines: each is one round trip.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+func pauseTurn(cur flows.State) (flows.State, *flows.Entry, error) {
+	next := cur
+	next.Flow, next.Step = flows.FlowPause, flows.StepStory
+	next.Entry.Story = "a story"
+	return next, &flows.Entry{Flow: flows.FlowPause, Story: "a story"}, nil
+}
+
+func TestTurnRoundTrips(t *testing.T) {
+	url := redistest.Start(t)
+	rdb := redistest.Client(t, url)
+	var c counter
+	rdb.AddHook(&c)
+	key := make([]byte, storage.KeySize)
+	s := storage.NewStore(rdb, storage.Config{EncryptionKeys: [][]byte{key}})
+	u := bot.UserRef{Platform: "test", Workspace: "RT", User: "U1"}
+	ctx := context.Background()
+	// The first turn may load the script (NOSCRIPT, then EVAL): steady state is what counts.
+	if err := s.Turn(ctx, u, pauseTurn); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		c.n.Store(0)
+		if err := s.Turn(ctx, u, pauseTurn); err != nil {
+			t.Fatal(err)
+		}
+		if n := c.n.Load(); n > 2 {
+			t.Errorf("uncontended Turn took %d round trips, want at most 2", n)
+		}
+	}
+	c.n.Store(0)
+	if _, err := s.Journal(ctx, u, 5); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.n.Load(); n > 2 {
+		t.Errorf("Journal took %d round trips, want at most 2", n)
+	}
+}
+
+func BenchmarkTurn(b *testing.B) {
+	url := redistest.Start(b)
+	rdb := redistest.Client(b, url)
+	var c counter
+	rdb.AddHook(&c)
+	key := make([]byte, storage.KeySize)
+	s := storage.NewStore(rdb, storage.Config{EncryptionKeys: [][]byte{key}})
+	u := bot.UserRef{Platform: "test", Workspace: "BENCH", User: "U1"}
+	ctx := context.Background()
+	step := func(cur flows.State) (flows.State, *flows.Entry, error) {
+		next := cur
+		next.Flow, next.Step = flows.FlowPause, flows.StepFacts
+		next.Entry.Story = "they ignored my point in the meeting"
+		next.Entry.Facts = "she said we'd come back to it"
+		return next, nil, nil
+	}
+	if err := s.Turn(ctx, u, step); err != nil {
+		b.Fatal(err)
+	}
+	c.n.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.Turn(ctx, u, step); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(c.n.Load())/float64(b.N), "round-trips/op")
+}

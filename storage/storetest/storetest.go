@@ -1,0 +1,749 @@
+// Package storetest is a conformance suite for storybot's Redis stores, in the manner of
+// testing/slogtest: Run exercises the behaviour package bot relies on (atomic turns, journal
+// order and retention, profiles, dedupe, encryption at rest and key rotation) against any
+// Redis a test supplies — a real redis-server, the embedded miniredis, a cluster.
+//
+// The suite takes a Redis client rather than a ready store because several of its checks
+// need several stores over the same data (one writes with key A, another reads with keys
+// [B, A]) and need to look at the raw stored values (no plaintext at rest).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/storage"
+)
+
+// Store is what the suite tests: every store interface package bot consumes, and erasure.
+type Store interface {
+	bot.DialogueStore
+	bot.ProfileStore
+	bot.Deduper
+	bot.Pinger
+	Forget(ctx context.Context, u bot.UserRef) error
+}
+
+var _ Store = (*storage.Store)(nil)
+
+// Run runs the suite. newClient returns a client for a Redis the test may write to; it may
+// be shared between tests (every test uses users and event IDs of its own) and is called once
+// per subtest.
+func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h *harness)
+	}{
+		{"EmptyState", testEmptyState},
+		{"TurnSavesAndReloads", testTurnSavesAndReloads},
+		{"FnErrorSavesNothing", testFnErrorSavesNothing},
+		{"ZeroStateNotKept", testZeroStateNotKept},
+		{"JournalOrderAndLimit", testJournalOrderAndLimit},
+		{"Retention", testRetention},
+		{"TTLs", testTTLs},
+		{"UsersAreSeparate", testUsersAreSeparate},
+		{"Profile", testProfile},
+		{"MarkWelcomedOnce", testMarkWelcomedOnce},
+		{"FirstSeen", testFirstSeen},
+		{"Ping", testPing},
+		{"EncryptedAtRest", testEncryptedAtRest},
+		{"KeyRotation", testKeyRotation},
+		{"PlaintextMigration", testPlaintextMigration},
+		{"WrongKey", testWrongKey},
+		{"ConcurrentTurns", testConcurrentTurns},
+		{"Forget", testForget},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &harness{
+				rdb:   newClient(t),
+				clock: &Clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)},
+			}
+			tt.fn(t, h)
+		})
+	}
+}
+
+// Clock is a settable clock, safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type harness struct {
+	rdb   redis.UniversalClient
+	clock *Clock
+}
+
+// store returns a store over the harness's Redis with the given keys and the fake clock.
+func (h *harness) store(keys ...[]byte) *storage.Store {
+	return h.storeCfg(storage.Config{EncryptionKeys: keys})
+}
+
+func (h *harness) storeCfg(cfg storage.Config) *storage.Store {
+	cfg.Now = h.clock.Now
+	return storage.NewStore(h.rdb, cfg)
+}
+
+// newUser returns a user no other test uses. Its IDs contain ':' and '{' on purpose: they
+// must not break the key layout.
+func newUser(t *testing.T) bot.UserRef {
+	return bot.UserRef{Platform: "test", Workspace: "W:{" + randHex(t, 4), User: "U" + randHex(t, 6)}
+}
+
+func randHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func newKey(t *testing.T) []byte {
+	b := make([]byte, storage.KeySize)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// setStory returns a TurnFunc that opens a pause at StepStory holding story, and saves
+// entry when it is not nil.
+func setStory(story string, entry *flows.Entry) bot.TurnFunc {
+	return func(flows.State) (flows.State, *flows.Entry, error) {
+		return flows.State{
+			Version: flows.StateVersion,
+			Flow:    flows.FlowPause,
+			Step:    flows.StepStory,
+			Trail:   []flows.Step{flows.StepWhat},
+			Entry:   flows.Entry{Flow: flows.FlowPause, What: "what " + story, Story: story},
+		}, entry, nil
+	}
+}
+
+// load returns the user's stored state, read through a no-op turn.
+func load(t *testing.T, s Store, u bot.UserRef) flows.State {
+	t.Helper()
+	var got flows.State
+	err := s.Turn(context.Background(), u, func(cur flows.State) (flows.State, *flows.Entry, error) {
+		got = cur
+		return cur, nil, nil
+	})
+	if err != nil {
+		t.Fatalf("Turn(load) = %v", err)
+	}
+	return got
+}
+
+func journal(t *testing.T, s Store, u bot.UserRef, n int) []flows.Entry {
+	t.Helper()
+	es, err := s.Journal(context.Background(), u, n)
+	if err != nil {
+		t.Fatalf("Journal(%d) = %v", n, err)
+	}
+	return es
+}
+
+func stories(es []flows.Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Story)
+	}
+	return out
+}
+
+func testEmptyState(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	if got := load(t, s, u); !reflect.DeepEqual(got, flows.State{}) {
+		t.Errorf("stored state of a new user = %+v, want the zero State", got)
+	}
+	if got := journal(t, s, u, 5); len(got) != 0 {
+		t.Errorf("Journal of a new user = %d entries, want 0", len(got))
+	}
+}
+
+func testTurnSavesAndReloads(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	strength := 7
+	want := flows.State{
+		Version: flows.StateVersion,
+		Flow:    flows.FlowReframe,
+		Step:    flows.StepReframeTraps,
+		Trail:   []flows.Step{flows.StepReframeStory, flows.StepReframeTrue},
+		Entry: flows.Entry{
+			Flow: flows.FlowReframe, Story: "they ignored my point ✨", StrengthBefore: &strength,
+			Others: []string{"they were tired", "they missed it"}, Traps: []string{"mind_reading"},
+		},
+		Hints:   []string{"mind_reading"},
+		Updated: h.clock.Now(),
+		Parked:  flows.StepReframeTrue,
+		Pending: &flows.Start{Flow: flows.FlowQuick, Text: "later"},
+	}
+	if err := s.Turn(ctx, u, func(cur flows.State) (flows.State, *flows.Entry, error) {
+		return want, nil, nil
+	}); err != nil {
+		t.Fatalf("Turn = %v", err)
+	}
+	got := load(t, s, u)
+	if !got.Updated.Equal(want.Updated) {
+		t.Errorf("Updated = %v, want %v", got.Updated, want.Updated)
+	}
+	got.Updated = want.Updated
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("reloaded state = %+v, want %+v", got, want)
+	}
+	// A second store over the same Redis sees the same state: nothing is cached in-process.
+	if got2 := load(t, h.store(), u); got2.Entry.Story != want.Entry.Story {
+		t.Errorf("state through another store: story %q, want %q", got2.Entry.Story, want.Entry.Story)
+	}
+}
+
+func testFnErrorSavesNothing(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	if err := s.Turn(ctx, u, setStory("first", nil)); err != nil {
+		t.Fatalf("Turn = %v", err)
+	}
+	boom := errors.New("boom")
+	err := s.Turn(ctx, u, func(flows.State) (flows.State, *flows.Entry, error) {
+		next, _, _ := setStory("second", nil)(flows.State{})
+		return next, &flows.Entry{Story: "second"}, boom
+	})
+	if err != boom {
+		t.Errorf("Turn with failing fn = %v, want the fn's error as is", err)
+	}
+	if got := load(t, s, u); got.Entry.Story != "first" {
+		t.Errorf("story after failed turn = %q, want %q", got.Entry.Story, "first")
+	}
+	if got := journal(t, s, u, 5); len(got) != 0 {
+		t.Errorf("journal after failed turn = %v, want empty", stories(got))
+	}
+}
+
+func testZeroStateNotKept(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	if err := s.Turn(ctx, u, setStory("open", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Turn(ctx, u, func(flows.State) (flows.State, *flows.Entry, error) {
+		return flows.State{}, &flows.Entry{Flow: flows.FlowPause, Story: "open"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := load(t, s, u); !reflect.DeepEqual(got, flows.State{}) {
+		t.Errorf("state after closing = %+v, want the zero State", got)
+	}
+	// The closed dialogue's text is gone from Redis at once; only the journal keeps it.
+	for _, v := range rawValues(t, h.rdb, u) {
+		if strings.Contains(v.value, "what open") {
+			t.Errorf("%s still holds the closed dialogue's text", v.key)
+		}
+	}
+}
+
+func testJournalOrderAndLimit(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 5 {
+		e := &flows.Entry{Flow: flows.FlowPause, Story: fmt.Sprintf("story %d", i)}
+		if err := s.Turn(ctx, u, setStory("x", e)); err != nil {
+			t.Fatal(err)
+		}
+		if e.ID == "" {
+			t.Fatalf("entry %d: ID not set by Turn", i)
+		}
+		ids = append(ids, e.ID)
+		h.clock.Advance(time.Minute)
+	}
+	if !slices.IsSorted(ids) {
+		t.Errorf("entry IDs %v are not time-ordered", ids)
+	}
+	if c := slices.Compact(slices.Clone(ids)); len(c) != len(ids) {
+		t.Errorf("entry IDs %v are not unique", ids)
+	}
+	got := journal(t, s, u, 3)
+	if want := []string{"story 4", "story 3", "story 2"}; !slices.Equal(stories(got), want) {
+		t.Errorf("Journal(3) = %q, want %q", stories(got), want)
+	}
+	if len(got) > 0 && got[0].ID != ids[4] {
+		t.Errorf("Journal(3)[0].ID = %q, want %q", got[0].ID, ids[4])
+	}
+	if got := journal(t, s, u, 10); len(got) != 5 {
+		t.Errorf("Journal(10) = %d entries, want 5", len(got))
+	}
+	if got := journal(t, s, u, 0); len(got) != 0 {
+		t.Errorf("Journal(0) = %d entries, want 0", len(got))
+	}
+	// Several entries in the same millisecond keep their order too.
+	for i := range 3 {
+		if err := s.Turn(ctx, u, setStory("x", &flows.Entry{Story: fmt.Sprintf("same ms %d", i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := stories(journal(t, s, u, 3)), []string{"same ms 2", "same ms 1", "same ms 0"}; !slices.Equal(got, want) {
+		t.Errorf("Journal(3) within one millisecond = %q, want %q", got, want)
+	}
+}
+
+func testRetention(t *testing.T, h *harness) {
+	s := h.storeCfg(storage.Config{Retention: 24 * time.Hour})
+	u := newUser(t)
+	ctx := context.Background()
+	add := func(story string) {
+		t.Helper()
+		if err := s.Turn(ctx, u, setStory("x", &flows.Entry{Story: story})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("old")
+	h.clock.Advance(23 * time.Hour)
+	add("newer")
+	if got, want := stories(journal(t, s, u, 10)), []string{"newer", "old"}; !slices.Equal(got, want) {
+		t.Errorf("Journal within retention = %q, want %q", got, want)
+	}
+	h.clock.Advance(2 * time.Hour) // "old" is 25 h old now
+	if got, want := stories(journal(t, s, u, 10)), []string{"newer"}; !slices.Equal(got, want) {
+		t.Errorf("Journal after retention = %q, want %q", got, want)
+	}
+	add("newest")
+	k := indexKey(t, u)
+	if n := h.rdb.ZCard(ctx, k).Val(); n != 2 {
+		t.Errorf("ZCARD of the index after a write past retention = %d, want 2 (trimmed)", n)
+	}
+}
+
+func testTTLs(t *testing.T, h *harness) {
+	s := h.storeCfg(storage.Config{Retention: 48 * time.Hour, DialogueTTL: 3 * time.Hour})
+	u := newUser(t)
+	ctx := context.Background()
+	if err := s.Turn(ctx, u, setStory("x", &flows.Entry{Story: "kept"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MarkWelcomed(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	vals := rawValues(t, h.rdb, u)
+	if len(vals) != 4 {
+		t.Errorf("keys of the user = %d, want 4 (dialogue, index, entry, profile)", len(vals))
+	}
+	for _, v := range vals {
+		ttl := h.rdb.PTTL(ctx, v.key).Val()
+		var want time.Duration
+		switch {
+		case strings.HasSuffix(v.key, ":dialogue"):
+			want = 3 * time.Hour
+		case strings.HasSuffix(v.key, ":profile"):
+			want = storage.ProfileTTL
+		default: // journal index and entries
+			want = 48 * time.Hour
+		}
+		if ttl <= want-time.Minute || ttl > want {
+			t.Errorf("PTTL %s = %v, want about %v", v.key, ttl, want)
+		}
+	}
+}
+
+func testUsersAreSeparate(t *testing.T, h *harness) {
+	s := h.store()
+	ctx := context.Background()
+	suffix := randHex(t, 4)
+	// Without escaping these would both be "sb:{u:p:a:b:c}".
+	a := bot.UserRef{Platform: "p", Workspace: "a:b" + suffix, User: "c"}
+	b := bot.UserRef{Platform: "p", Workspace: "a", User: "b" + suffix + ":c"}
+	if err := s.Turn(ctx, a, setStory("for a", &flows.Entry{Story: "for a"})); err != nil {
+		t.Fatal(err)
+	}
+	if got := load(t, s, b); !reflect.DeepEqual(got, flows.State{}) {
+		t.Errorf("user b sees state %+v of user a", got)
+	}
+	if got := journal(t, s, b, 5); len(got) != 0 {
+		t.Errorf("user b sees journal %q of user a", stories(got))
+	}
+	if _, err := s.MarkWelcomed(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Profile(ctx, b); ok {
+		t.Errorf("user b sees the profile of user a")
+	}
+	for _, bad := range []bot.UserRef{{}, {Platform: "p", Workspace: "w"}, {Platform: "p", User: "u"}} {
+		if err := s.Turn(ctx, bad, setStory("x", nil)); err == nil {
+			t.Errorf("Turn(%+v) succeeded, want an error for an incomplete user ref", bad)
+		}
+	}
+}
+
+func testProfile(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	p, ok, err := s.Profile(ctx, u)
+	if err != nil || ok || p != (bot.Profile{}) {
+		t.Errorf("Profile(new user) = %+v, %v, %v; want zero, false, nil", p, ok, err)
+	}
+	want := bot.Profile{TZ: "Europe/Berlin", TZFromPlatform: true}
+	if err := s.SaveProfile(ctx, u, want); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok, err := s.Profile(ctx, u); err != nil || !ok || p != want {
+		t.Errorf("Profile = %+v, %v, %v; want %+v, true, nil", p, ok, err, want)
+	}
+	if first, err := s.MarkWelcomed(ctx, u); err != nil || !first {
+		t.Errorf("MarkWelcomed = %v, %v; want true, nil", first, err)
+	}
+	want.Welcomed = true
+	if p, _, _ := s.Profile(ctx, u); p != want {
+		t.Errorf("Profile after MarkWelcomed = %+v, want %+v", p, want)
+	}
+	if first, err := s.MarkWelcomed(ctx, u); err != nil || first {
+		t.Errorf("second MarkWelcomed = %v, %v; want false, nil", first, err)
+	}
+	// SaveProfile replaces: the zero profile is still a profile.
+	if err := s.SaveProfile(ctx, u, bot.Profile{}); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok, err := s.Profile(ctx, u); err != nil || !ok || p != (bot.Profile{}) {
+		t.Errorf("Profile after saving the zero profile = %+v, %v, %v; want zero, true, nil", p, ok, err)
+	}
+}
+
+func testMarkWelcomedOnce(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		firsts int
+	)
+	for range 20 {
+		wg.Go(func() {
+			first, err := s.MarkWelcomed(context.Background(), u)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if first {
+				mu.Lock()
+				firsts++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if firsts != 1 {
+		t.Errorf("MarkWelcomed returned true %d times among 20 racers, want 1", firsts)
+	}
+}
+
+func testFirstSeen(t *testing.T, h *harness) {
+	s := h.store()
+	ctx := context.Background()
+	id := "Ev:" + randHex(t, 6)
+	for i, want := range []bool{true, false, false} {
+		got, err := s.FirstSeen(ctx, id, 10*time.Minute)
+		if err != nil || got != want {
+			t.Errorf("FirstSeen #%d = %v, %v; want %v, nil", i+1, got, err, want)
+		}
+	}
+	if got, err := s.FirstSeen(ctx, id+"x", time.Minute); err != nil || !got {
+		t.Errorf("FirstSeen(other id) = %v, %v; want true, nil", got, err)
+	}
+	var ttl time.Duration
+	iter := h.rdb.Scan(ctx, 0, "sb:dedupe:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if strings.Contains(iter.Val(), id[3:]) && !strings.HasSuffix(iter.Val(), "x") {
+			ttl = h.rdb.PTTL(ctx, iter.Val()).Val()
+		}
+	}
+	if ttl <= 9*time.Minute || ttl > 10*time.Minute {
+		t.Errorf("PTTL of the dedupe key = %v, want about 10m", ttl)
+	}
+}
+
+func testPing(t *testing.T, h *harness) {
+	if err := h.store().Ping(context.Background()); err != nil {
+		t.Errorf("Ping = %v", err)
+	}
+}
+
+const secret = "my boss thinks I am useless"
+
+// secretTurn writes secret into the dialogue state and into a journal entry.
+func secretTurn(t *testing.T, s Store, u bot.UserRef) {
+	t.Helper()
+	if err := s.Turn(context.Background(), u, setStory(secret, &flows.Entry{Flow: flows.FlowPause, Story: secret, Others: []string{secret}})); err != nil {
+		t.Fatalf("Turn = %v", err)
+	}
+}
+
+// checkReadable fails unless s reads the secret back from both the state and the journal.
+func checkReadable(t *testing.T, s Store, u bot.UserRef) {
+	t.Helper()
+	if got := load(t, s, u); got.Entry.Story != secret {
+		t.Errorf("state story = %q, want %q", got.Entry.Story, secret)
+	}
+	if got := journal(t, s, u, 1); len(got) != 1 || got[0].Story != secret {
+		t.Errorf("journal = %q, want [%q]", stories(got), secret)
+	}
+}
+
+func testEncryptedAtRest(t *testing.T, h *harness) {
+	s := h.store(newKey(t))
+	u := newUser(t)
+	secretTurn(t, s, u)
+	checkReadable(t, s, u)
+	vals := rawValues(t, h.rdb, u)
+	if len(vals) < 3 {
+		t.Fatalf("found %d keys of the user, want at least 3", len(vals))
+	}
+	for _, v := range vals {
+		for _, frag := range []string{secret, "boss", "useless"} {
+			if strings.Contains(v.value, frag) {
+				t.Errorf("%s holds plaintext %q", v.key, frag)
+			}
+		}
+	}
+}
+
+func testKeyRotation(t *testing.T, h *harness) {
+	a, b := newKey(t), newKey(t)
+	u := newUser(t)
+	secretTurn(t, h.store(a), u)
+	rotated := h.store(b, a)
+	checkReadable(t, rotated, u)
+	// New writes use B: a store with only B reads them, one with only A does not.
+	v := newUser(t)
+	secretTurn(t, rotated, v)
+	checkReadable(t, h.store(b), v)
+	if err := h.store(a).Turn(context.Background(), v, setStory("x", nil)); err == nil {
+		t.Errorf("Turn with only the old key on data written with the new key succeeded, want an error")
+	}
+}
+
+func testPlaintextMigration(t *testing.T, h *harness) {
+	u := newUser(t)
+	secretTurn(t, h.store(), u) // before encryption was enabled
+	enc := h.store(newKey(t))
+	checkReadable(t, enc, u)
+	secretTurn(t, enc, u) // rewrites the state sealed; the first entry stays plain until it expires
+	err := h.store().Turn(context.Background(), u, setStory("x", nil))
+	if err == nil || !strings.Contains(err.Error(), "no encryption key") {
+		t.Errorf("Turn without keys on encrypted data = %v, want an error saying no key is configured", err)
+	}
+}
+
+func testWrongKey(t *testing.T, h *harness) {
+	u := newUser(t)
+	secretTurn(t, h.store(newKey(t)), u)
+	wrong := h.store(newKey(t))
+	err := wrong.Turn(context.Background(), u, setStory("x", nil))
+	checkErr := func(op string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s with the wrong key succeeded, want an error", op)
+			return
+		}
+		if !strings.Contains(err.Error(), "not configured") {
+			t.Errorf("%s with the wrong key = %q, want it to say the key is not configured", op, err)
+		}
+		if strings.Contains(err.Error(), "boss") {
+			t.Errorf("%s error %q holds user text", op, err)
+		}
+	}
+	checkErr("Turn", err)
+	_, err = wrong.Journal(context.Background(), u, 5)
+	checkErr("Journal", err)
+}
+
+func testConcurrentTurns(t *testing.T, h *harness) {
+	const goroutines, turns, stores = 50, 20, 5
+	// Several stores over one Redis stand for several replicas: a store may serialize its
+	// own turns in-process, but across stores only the optimistic check in Redis protects.
+	key := newKey(t)
+	var ss []Store
+	for range stores {
+		ss = append(ss, h.store(key))
+	}
+	s := ss[0]
+	u := newUser(t)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range turns {
+				marker := fmt.Sprintf("g%02d-t%02d", g, i)
+				err := ss[g%stores].Turn(context.Background(), u, func(cur flows.State) (flows.State, *flows.Entry, error) {
+					// fn must be pure: build a new slice rather than appending in place.
+					next := cur
+					next.Flow = flows.FlowPause
+					next.Entry.Others = append(slices.Clip(cur.Entry.Others), marker)
+					return next, nil, nil
+				})
+				if err != nil {
+					t.Errorf("Turn(%s) = %v", marker, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got := load(t, s, u).Entry.Others
+	if len(got) != goroutines*turns {
+		t.Errorf("markers after %d concurrent turns = %d", goroutines*turns, len(got))
+	}
+	seen := map[string]bool{}
+	for _, m := range got {
+		if seen[m] {
+			t.Errorf("marker %s applied twice", m)
+		}
+		seen[m] = true
+	}
+	for g := range goroutines {
+		for i := range turns {
+			if m := fmt.Sprintf("g%02d-t%02d", g, i); !seen[m] {
+				t.Errorf("marker %s lost", m)
+			}
+		}
+	}
+}
+
+type rawValue struct {
+	key, value string
+}
+
+// rawValues returns every key of u with its raw contents, whatever its type, found with SCAN
+// over the user's hash tag (so it also finds keys the store might write by mistake).
+func rawValues(t *testing.T, rdb redis.UniversalClient, u bot.UserRef) []rawValue {
+	t.Helper()
+	ctx := context.Background()
+	pattern := tagOf(t, u) + ":*"
+	var keys []string
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return scan(ctx, c)
+		})
+	} else if c, ok := rdb.(*redis.Client); ok {
+		err = scan(ctx, c)
+	} else {
+		t.Fatalf("rawValues: unsupported client %T", rdb)
+	}
+	if err != nil {
+		t.Fatalf("SCAN: %v", err)
+	}
+	var out []rawValue
+	for _, k := range keys {
+		var b strings.Builder
+		switch typ := rdb.Type(ctx, k).Val(); typ {
+		case "string":
+			b.WriteString(rdb.Get(ctx, k).Val())
+		case "hash":
+			for f, v := range rdb.HGetAll(ctx, k).Val() {
+				b.WriteString(f + "=" + v + "\n")
+			}
+		case "zset":
+			for _, m := range rdb.ZRange(ctx, k, 0, -1).Val() {
+				b.WriteString(m + "\n")
+			}
+		case "set":
+			for _, m := range rdb.SMembers(ctx, k).Val() {
+				b.WriteString(m + "\n")
+			}
+		case "list":
+			for _, m := range rdb.LRange(ctx, k, 0, -1).Val() {
+				b.WriteString(m + "\n")
+			}
+		case "none":
+			continue // expired between SCAN and TYPE
+		default:
+			t.Errorf("%s has type %s, which the suite cannot read", k, typ)
+		}
+		out = append(out, rawValue{key: k, value: b.String()})
+	}
+	return out
+}
+
+// tagOf returns the prefix all of u's keys share.
+func tagOf(t *testing.T, u bot.UserRef) string {
+	t.Helper()
+	return storage.KeyPrefix(u)
+}
+
+// indexKey returns the key of u's journal index.
+func indexKey(t *testing.T, u bot.UserRef) string {
+	t.Helper()
+	return storage.KeyPrefix(u) + ":journal"
+}
+
+func testForget(t *testing.T, h *harness) {
+	s := h.store(newKey(t))
+	u, other := newUser(t), newUser(t)
+	ctx := context.Background()
+	for _, x := range []bot.UserRef{u, other} {
+		for range 3 {
+			secretTurn(t, s, x)
+		}
+		if err := s.SaveProfile(ctx, x, bot.Profile{TZ: "UTC"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Forget(ctx, u); err != nil {
+		t.Fatalf("Forget = %v", err)
+	}
+	if vals := rawValues(t, h.rdb, u); len(vals) != 0 {
+		t.Errorf("after Forget, %d keys of the user remain, first %s", len(vals), vals[0].key)
+	}
+	if got := load(t, s, u); !reflect.DeepEqual(got, flows.State{}) {
+		t.Errorf("state after Forget = %+v, want the zero State", got)
+	}
+	if _, ok, _ := s.Profile(ctx, u); ok {
+		t.Errorf("profile still there after Forget")
+	}
+	checkReadable(t, s, other)
+	if got := journal(t, s, other, 10); len(got) != 3 {
+		t.Errorf("another user's journal after Forget = %d entries, want 3", len(got))
+	}
+}
