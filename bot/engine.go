@@ -57,6 +57,11 @@ type Config struct {
 	RetentionDays int
 	// Encrypted says whether reflection text is encrypted at rest (for the privacy text).
 	Encrypted bool
+	// Erasers erase everything about a user for /story forget: every store that keeps
+	// anything keyed by or naming the user must be here.
+	Erasers []Eraser
+	// ExportParts add sections to /story export beyond profile, dialogue and journal.
+	ExportParts []ExportPart
 }
 
 // Engine turns events into dialogue steps and replies. It is safe for concurrent use:
@@ -71,6 +76,9 @@ type Engine struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	texts     texts
+
+	erasers     []Eraser
+	exportParts []ExportPart
 
 	locks    userLocks
 	welcomed sync.Map // UserRef.String() -> struct{}: saves a round trip per turn
@@ -107,6 +115,9 @@ func NewEngine(cfg Config) *Engine {
 		log:       cfg.Logger,
 		metrics:   cfg.Metrics,
 		texts:     texts{retentionDays: cfg.RetentionDays, encrypted: cfg.Encrypted},
+
+		erasers:     cfg.Erasers,
+		exportParts: cfg.ExportParts,
 	}
 }
 
@@ -122,6 +133,11 @@ func (e *Engine) Handle(ctx context.Context, ev Event) error {
 	e.metrics.event(ev)
 	defer e.metrics.handled(ev, start, e.now)
 
+	if answer, yes := forgetAnswer(ev); answer {
+		if handled, err := e.answerForget(ctx, ev, yes); handled {
+			return err
+		}
+	}
 	switch ev.Kind {
 	case EventCommand:
 		return e.command(ctx, ev)
@@ -166,6 +182,10 @@ func (e *Engine) command(ctx context.Context, ev Event) error {
 		return e.history(ctx, ev, cmd.N)
 	case CmdTZ:
 		return e.timezone(ctx, ev, cmd.Zone)
+	case CmdExport:
+		return e.export(ctx, ev)
+	case CmdForget:
+		return e.askForget(ctx, ev)
 	}
 	return e.ephemeral(ctx, ev, fmt.Sprintf("/story %s isn't switched on in this version of storybot yet. /story help shows what works now.", cmd.Name))
 }

@@ -92,6 +92,7 @@ func newHarness(tb testing.TB, redisURL string) *harness {
 		Sender:    h.rec,
 		Now:       func() time.Time { return h.clock },
 		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Erasers:   []bot.Eraser{h.store},
 	})
 	return h
 }

@@ -38,6 +38,21 @@ type DialogueStore interface {
 	Turn(ctx context.Context, u UserRef, fn TurnFunc) error
 	// Journal returns the user's newest journal entries, newest first, at most n.
 	Journal(ctx context.Context, u UserRef, n int) ([]flows.Entry, error)
+	// Dialogue returns the user's stored dialogue without changing it; a user with none
+	// has the zero State and false.
+	Dialogue(ctx context.Context, u UserRef) (flows.State, bool, error)
+}
+
+// Eraser erases one kind of data about a user, for /story forget. Forget must be
+// idempotent: erasing what is already gone succeeds.
+type Eraser interface {
+	Forget(ctx context.Context, u UserRef) error
+}
+
+// ExportPart contributes one named section to a user's data export (/story export).
+// The value is encoded as JSON under its name.
+type ExportPart interface {
+	ExportPart(ctx context.Context, u UserRef) (name string, value any, err error)
 }
 
 // Profile is what the bot remembers about a user outside dialogues.
@@ -46,6 +61,9 @@ type Profile struct {
 	TZ       string `json:"tz,omitempty"`       // IANA zone; empty: platform default
 	// TZFromPlatform is true when TZ came from the platform profile, not from /story tz.
 	TZFromPlatform bool `json:"tz_from_platform,omitempty"`
+	// ForgetAsked is when the user last asked /story forget and has not yet confirmed or
+	// cancelled; zero otherwise. The confirmation counts only shortly after.
+	ForgetAsked time.Time `json:"forget_asked,omitzero"`
 }
 
 // ProfileStore keeps profiles.
@@ -57,6 +75,10 @@ type ProfileStore interface {
 	// MarkWelcomed records that the user has seen the welcome, and reports whether this
 	// call was the first to do so (exactly one of several racing callers gets true).
 	MarkWelcomed(ctx context.Context, u UserRef) (first bool, err error)
+	// SetPlatformTZ records the zone from the platform's profile, only if the user has no
+	// zone yet (atomically: it never overwrites one set with /story tz), and reports
+	// whether it did.
+	SetPlatformTZ(ctx context.Context, u UserRef, tz string) (bool, error)
 }
 
 // Deduper remembers IDs of platform events already handled, so that retried or duplicated

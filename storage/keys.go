@@ -26,7 +26,8 @@ import (
 //	sb:{u:P:W:U}:j:<id>    string, TTL Retention from creation: encoded flows.Entry.
 //	sb:{u:P:W:U}:profile   hash, TTL ProfileTTL (400 d), refreshed by every write.
 //	    "v" ("1": the profile exists), "welcomed" ("1"), "tz", "tzp" ("1": tz came from
-//	    the platform). No user text, so never encrypted.
+//	    the platform), "fa" (unix seconds of an unconfirmed /story forget). No user text,
+//	    so never encrypted.
 //	sb:dedupe:<event id>   string "1", TTL as the caller asks; SET NX: first seen. No hash
 //	                       tag (single-key); the id is escaped like a user component.
 //

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,6 +17,7 @@ const (
 	fieldWelcomed = "welcomed"
 	fieldTZ       = "tz"
 	fieldTZPlat   = "tzp"
+	fieldForget   = "fa" // unix seconds of an unconfirmed /story forget
 )
 
 // Profile implements bot.ProfileStore.
@@ -35,6 +37,7 @@ func (s *Store) Profile(ctx context.Context, u bot.UserRef) (bot.Profile, bool, 
 		Welcomed:       m[fieldWelcomed] == "1",
 		TZ:             m[fieldTZ],
 		TZFromPlatform: m[fieldTZPlat] == "1",
+		ForgetAsked:    unixField(m[fieldForget]),
 	}, true, nil
 }
 
@@ -54,6 +57,9 @@ func (s *Store) SaveProfile(ctx context.Context, u bot.UserRef, p bot.Profile) e
 	}
 	if p.TZFromPlatform {
 		fields = append(fields, fieldTZPlat, "1")
+	}
+	if !p.ForgetAsked.IsZero() {
+		fields = append(fields, fieldForget, strconv.FormatInt(p.ForgetAsked.Unix(), 10))
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Del(ctx, k.profile)
@@ -101,4 +107,37 @@ func (s *Store) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bo
 		return false, fmt.Errorf("storage: dedupe %s: %w", id, err)
 	}
 	return ok, nil
+}
+
+// unixField reads a unix-seconds field; missing or malformed is the zero time.
+func unixField(v string) time.Time {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+// setPlatformTZScript sets the platform zone only when none is set, in one step, so it
+// never overwrites a zone the user chose.
+//
+//	KEYS[1] profile; ARGV[1] zone, ARGV[2] profile TTL ms. Returns 1 when set.
+var setPlatformTZScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'tz') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', '1', 'tz', ARGV[1], 'tzp', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`)
+
+// SetPlatformTZ implements bot.ProfileStore.
+func (s *Store) SetPlatformTZ(ctx context.Context, u bot.UserRef, tz string) (bool, error) {
+	k, err := keysFor(u)
+	if err != nil {
+		return false, fmt.Errorf("storage: set platform tz %s: %w", u, err)
+	}
+	n, err := setPlatformTZScript.Run(ctx, s.rdb, []string{k.profile}, tz, ProfileTTL.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("storage: set platform tz %s: %w", u, err)
+	}
+	return n == 1, nil
 }

@@ -61,11 +61,12 @@ func (c *Console) Send(_ context.Context, m bot.Message) error {
 	return nil
 }
 
-// Render is the console rendering of a message: flows.PlainText, plus a note for files.
+// Render is the console rendering of a message: flows.PlainText, then any file inline.
 func Render(m bot.Message) string {
 	text := flows.PlainText(flows.Reply{Kind: m.Kind, Text: m.Text, Choices: m.Choices})
 	if m.File != nil {
-		text = strings.TrimSpace(text + fmt.Sprintf("\n[file %s, %d bytes]", m.File.Name, len(m.File.Content)))
+		// A terminal has no attachments: show the file itself, between markers.
+		text += fmt.Sprintf("\n--- %s ---\n%s\n--- end of %s ---", m.File.Name, strings.TrimSpace(string(m.File.Content)), m.File.Name)
 	}
 	return text
 }

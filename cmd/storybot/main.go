@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 )
 
@@ -113,14 +112,4 @@ func runDiscord(ctx context.Context, args []string, getenv func(string) string, 
 		return errors.New("unknown discord command")
 	}
 	return runDiscordRegister(ctx, args[1:], getenv, stdout, stderr)
-}
-
-func joinNonEmpty(parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, ", ")
 }

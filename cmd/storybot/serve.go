@@ -59,6 +59,7 @@ func (a *app) engine(sender bot.Sender) *bot.Engine {
 		Metrics:       a.metrics,
 		RetentionDays: a.cfg.RetentionDays,
 		Encrypted:     len(a.cfg.EncryptionKeys) > 0,
+		Erasers:       []bot.Eraser{a.store},
 	})
 }
 

@@ -439,6 +439,32 @@ func testProfile(t *testing.T, h *harness) {
 	if p, ok, err := s.Profile(ctx, u); err != nil || !ok || p != (bot.Profile{}) {
 		t.Errorf("Profile after saving the zero profile = %+v, %v, %v; want zero, true, nil", p, ok, err)
 	}
+
+	// The platform's zone fills an empty zone only; a zone the user chose stays.
+	if set, err := s.SetPlatformTZ(ctx, u, "America/Chicago"); err != nil || !set {
+		t.Errorf("SetPlatformTZ on no zone = %v, %v; want true, nil", set, err)
+	}
+	if p, _, _ := s.Profile(ctx, u); p.TZ != "America/Chicago" || !p.TZFromPlatform {
+		t.Errorf("Profile after SetPlatformTZ = %+v", p)
+	}
+	if err := s.SaveProfile(ctx, u, bot.Profile{TZ: "Asia/Kolkata"}); err != nil {
+		t.Fatal(err)
+	}
+	if set, err := s.SetPlatformTZ(ctx, u, "America/Chicago"); err != nil || set {
+		t.Errorf("SetPlatformTZ over a chosen zone = %v, %v; want false, nil", set, err)
+	}
+	if p, _, _ := s.Profile(ctx, u); p.TZ != "Asia/Kolkata" || p.TZFromPlatform {
+		t.Errorf("SetPlatformTZ overwrote the chosen zone: %+v", p)
+	}
+
+	// An unconfirmed forget request survives a round trip at second precision.
+	asked := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+	if err := s.SaveProfile(ctx, u, bot.Profile{ForgetAsked: asked}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _ := s.Profile(ctx, u); !p.ForgetAsked.Equal(asked) {
+		t.Errorf("ForgetAsked = %v, want %v", p.ForgetAsked, asked)
+	}
 }
 
 func testMarkWelcomedOnce(t *testing.T, h *harness) {

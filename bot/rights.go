@@ -1,0 +1,175 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/storybot/storybot/flows"
+)
+
+// ExportSchema names the version of the /story export document. Change it whenever a
+// field's meaning changes; adding a field keeps it.
+const ExportSchema = "storybot.export/v1"
+
+// forgetWindow is how long a /story forget waits for its confirmation.
+const forgetWindow = 15 * time.Minute
+
+// The forget confirmation's choices. They are engine-level, not a dialogue, so an open
+// dialogue is left as it is when the user cancels.
+var (
+	choiceForgetYes = flows.Choice{ID: "forget:yes", Label: "Erase everything"}
+	choiceForgetNo  = flows.Choice{ID: "forget:no", Label: "Keep my data"}
+)
+
+// maxExportEntries bounds the journal read for an export; retention keeps real journals
+// far below it.
+const maxExportEntries = 100000
+
+// forgetAnswer reports whether ev answers a forget confirmation, and how.
+func forgetAnswer(ev Event) (answer, yes bool) {
+	switch ev.Kind {
+	case EventChoice:
+		switch ev.Choice {
+		case choiceForgetYes.ID:
+			return true, true
+		case choiceForgetNo.ID:
+			return true, false
+		}
+	case EventText:
+		switch strings.ToLower(strings.TrimSpace(ev.Text)) {
+		case strings.ToLower(choiceForgetYes.Label):
+			return true, true
+		case strings.ToLower(choiceForgetNo.Label):
+			return true, false
+		}
+	}
+	return false, false
+}
+
+// askForget asks the user to confirm erasing everything.
+func (e *Engine) askForget(ctx context.Context, ev Event) error {
+	p, _, err := e.profiles.Profile(ctx, ev.User)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "forget", err)
+	}
+	p.ForgetAsked = e.now()
+	if err := e.profiles.SaveProfile(ctx, ev.User, p); err != nil {
+		return e.storeTrouble(ctx, ev, "forget", err)
+	}
+	return e.out.Send(ctx, Message{
+		To:      e.inPlace(ev),
+		Kind:    flows.ReplyPrompt,
+		Text:    "This erases everything storybot keeps about you: journal, open pause, check-ins, coaching links and practices. It can't be undone. Erase everything?",
+		Choices: []flows.Choice{choiceForgetYes, choiceForgetNo},
+	})
+}
+
+// answerForget handles the answer to askForget. handled is false when no confirmation is
+// pending, so the event goes on to the dialogue as usual.
+func (e *Engine) answerForget(ctx context.Context, ev Event, yes bool) (handled bool, err error) {
+	p, _, err := e.profiles.Profile(ctx, ev.User)
+	if err != nil {
+		return true, e.storeTrouble(ctx, ev, "forget", err)
+	}
+	if p.ForgetAsked.IsZero() || e.now().Sub(p.ForgetAsked) > forgetWindow {
+		if ev.Kind == EventChoice {
+			return true, e.ephemeral(ctx, ev, "That question has expired. Type /story forget to ask again.")
+		}
+		return false, nil
+	}
+	if !yes {
+		p.ForgetAsked = time.Time{}
+		if err := e.profiles.SaveProfile(ctx, ev.User, p); err != nil {
+			return true, e.storeTrouble(ctx, ev, "forget", err)
+		}
+		return true, e.ephemeral(ctx, ev, "Kept — nothing was erased.")
+	}
+	if err := e.forget(ctx, ev.User); err != nil {
+		return true, e.storeTrouble(ctx, ev, "forget", err)
+	}
+	return true, e.ephemeral(ctx, ev, "Done — everything storybot kept about you is erased. If you come back, you'll start fresh.")
+}
+
+// forget runs every eraser. It is idempotent, so a retry after a partial failure finishes
+// the job.
+func (e *Engine) forget(ctx context.Context, u UserRef) error {
+	var errs []error
+	for _, er := range e.erasers {
+		if err := er.Forget(ctx, u); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	e.welcomed.Delete(u.String())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("bot: forget %s: %w", u, err)
+	}
+	e.log.InfoContext(ctx, "user data erased", "user_platform", u.Platform)
+	return nil
+}
+
+// export sends the user's complete data to their DM as a JSON file.
+func (e *Engine) export(ctx context.Context, ev Event) error {
+	doc, err := e.exportDocument(ctx, ev.User)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "export", err)
+	}
+	if !ev.InDM {
+		if err := e.ephemeral(ctx, ev, "I've sent your data to our DM."); err != nil {
+			return err
+		}
+	}
+	name := "storybot-export-" + e.now().UTC().Format("2006-01-02") + ".json"
+	return e.out.Send(ctx, Message{
+		To:   Destination{Kind: DestDM, User: ev.User},
+		Kind: flows.ReplyInfo,
+		Text: "Here's everything storybot keeps about you, as a JSON file (schema " + ExportSchema + ", described in storybot's README).",
+		File: &File{Name: name, Content: doc},
+	})
+}
+
+// exportDocument builds the export: fixed sections from the engine's own stores, then one
+// section per ExportPart.
+func (e *Engine) exportDocument(ctx context.Context, u UserRef) ([]byte, error) {
+	profile, _, err := e.profiles.Profile(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("bot: export profile: %w", err)
+	}
+	profile.ForgetAsked = time.Time{}
+	state, open, err := e.dialogues.Dialogue(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("bot: export dialogue: %w", err)
+	}
+	journal, err := e.dialogues.Journal(ctx, u, maxExportEntries)
+	if err != nil {
+		return nil, fmt.Errorf("bot: export journal: %w", err)
+	}
+	if journal == nil {
+		journal = []flows.Entry{}
+	}
+	doc := map[string]any{
+		"schema":      ExportSchema,
+		"exported_at": e.now().UTC(),
+		"user":        u,
+		"profile":     profile,
+		"journal":     journal,
+	}
+	if open && state.Open() {
+		doc["open_dialogue"] = state
+	}
+	for _, part := range e.exportParts {
+		name, v, err := part.ExportPart(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("bot: export %s: %w", name, err)
+		}
+		doc[name] = v
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("bot: encode export: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,214 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/storage/redistest"
+)
+
+// choose presses a button.
+func (h *harness) choose(id string) []bot.Message {
+	h.tb.Helper()
+	msgs, err := h.handle(bot.Event{Kind: bot.EventChoice, Choice: id, InDM: true})
+	if err != nil {
+		h.tb.Fatalf("Handle(choice %q): %v", id, err)
+	}
+	return msgs
+}
+
+// savePause runs a quick pause with the given story and saves it.
+func (h *harness) savePause(story, other, next string) {
+	h.tb.Helper()
+	h.command("quick", true)
+	h.say(story)
+	h.say(other)
+	h.say(next)
+	h.choose("save")
+}
+
+// dumpRedis returns every key and every value in Redis as one string, whatever the types.
+func dumpRedis(tb testing.TB, url string) string {
+	tb.Helper()
+	ctx := context.Background()
+	rdb := redistest.Client(tb, url)
+	var b strings.Builder
+	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		b.WriteString(key + " => ")
+		typ, err := rdb.Type(ctx, key).Result()
+		if err != nil {
+			tb.Fatalf("TYPE %s: %v", key, err)
+		}
+		var val any
+		switch typ {
+		case "string":
+			val, err = rdb.Get(ctx, key).Result()
+		case "hash":
+			val, err = rdb.HGetAll(ctx, key).Result()
+		case "zset":
+			val, err = rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
+		case "set":
+			val, err = rdb.SMembers(ctx, key).Result()
+		case "list":
+			val, err = rdb.LRange(ctx, key, 0, -1).Result()
+		case "stream":
+			val, err = rdb.XRange(ctx, key, "-", "+").Result()
+		}
+		if err != nil && err != redis.Nil {
+			tb.Fatalf("read %s: %v", key, err)
+		}
+		b.WriteString(strings.ReplaceAll(strings.TrimSpace(strings.ReplaceAll(fmtAny(val), "\n", " ")), "\x00", ""))
+		b.WriteString("\n")
+	}
+	if err := iter.Err(); err != nil {
+		tb.Fatalf("SCAN: %v", err)
+	}
+	return b.String()
+}
+
+func fmtAny(v any) string {
+	out, _ := json.Marshal(v)
+	return string(out)
+}
+
+func TestForgetErasesEverythingAndOnlyThat(t *testing.T) {
+	url := redistest.Start(t)
+	alice := newHarness(t, url)
+	alice.user = bot.UserRef{Platform: "slack", Workspace: "T1", User: "UALICE42"}
+	bob := newHarness(t, url)
+	bob.user = bot.UserRef{Platform: "slack", Workspace: "T1", User: "UBOB7"}
+
+	typed := []string{"they-think-i-am-a-fraud", "maybe-they-are-busy", "ask-them-at-lunch", "open-story-never-finished"}
+	alice.savePause(typed[0], typed[1], typed[2])
+	alice.command("tz Europe/Berlin", false)
+	alice.command("quick", true)
+	alice.say(typed[3]) // an open dialogue
+	alice.command("history", true)
+	alice.command("export", true)
+	bob.savePause("bob-story", "bob-other", "bob-next")
+
+	before := dumpRedis(t, url)
+	for _, want := range append([]string{alice.user.User}, typed[:2]...) {
+		if !strings.Contains(before, want) {
+			t.Fatalf("before forget, Redis lacks %q — the scan would prove nothing:\n%s", want, before)
+		}
+	}
+
+	ask := alice.command("forget", false)
+	if len(ask) != 1 || len(ask[0].Choices) != 2 || ask[0].To.Kind != bot.DestEphemeral {
+		t.Fatalf("/story forget = %+v, want one ephemeral confirmation with two choices", ask)
+	}
+	done := alice.choose("forget:yes")
+	if got := texts(done); !strings.Contains(got, "erased") {
+		t.Fatalf("confirming forget said %q", got)
+	}
+
+	after := dumpRedis(t, url)
+	for _, gone := range append([]string{alice.user.User}, typed...) {
+		if strings.Contains(after, gone) {
+			t.Errorf("after forget, Redis still holds %q:\n%s", gone, after)
+		}
+	}
+	for _, kept := range []string{bob.user.User, "bob-story"} {
+		if !strings.Contains(after, kept) {
+			t.Errorf("forgetting Alice erased Bob's %q:\n%s", kept, after)
+		}
+	}
+	if got := texts(bob.command("history", true)); !strings.Contains(got, "bob-story") {
+		t.Errorf("Bob's history after Alice's forget = %q", got)
+	}
+
+	// Idempotent: asking and confirming again works and finds nothing.
+	alice.command("forget", true)
+	if got := texts(alice.say("Erase everything")); !strings.Contains(got, "erased") {
+		t.Errorf("second forget said %q", got)
+	}
+	if got := texts(alice.command("history", true)); !strings.Contains(got, "empty") {
+		t.Errorf("history after forget = %q, want empty", got)
+	}
+}
+
+func TestForgetNeedsConfirmation(t *testing.T) {
+	h := newHarness(t, "")
+	h.savePause("kept-story", "kept-other", "kept-next")
+
+	// Without a question pending, the label is just text for the dialogue.
+	h.say("Erase everything")
+	if got := texts(h.command("history", true)); !strings.Contains(got, "kept-story") {
+		t.Fatalf("typing the label without /story forget erased the journal: %q", got)
+	}
+	// Cancel keeps everything.
+	h.command("forget", true)
+	if got := texts(h.choose("forget:no")); !strings.Contains(got, "nothing was erased") {
+		t.Errorf("cancel said %q", got)
+	}
+	if got := texts(h.choose("forget:yes")); !strings.Contains(got, "expired") {
+		t.Errorf("confirming after cancel said %q, want expired", got)
+	}
+	// A confirmation long after the question does nothing.
+	h.command("forget", true)
+	h.clock = h.clock.Add(20 * time.Minute)
+	if got := texts(h.choose("forget:yes")); !strings.Contains(got, "expired") {
+		t.Errorf("late confirmation said %q, want expired", got)
+	}
+	if got := texts(h.command("history", true)); !strings.Contains(got, "kept-story") {
+		t.Errorf("journal gone without a valid confirmation: %q", got)
+	}
+}
+
+func TestExportHasEveryHistoryEntry(t *testing.T) {
+	h := newHarness(t, redistest.Start(t))
+	for i, story := range []string{"first-story", "second-story", "third-story"} {
+		h.savePause(story, "other", "next")
+		h.clock = h.clock.Add(time.Duration(i+1) * time.Hour)
+	}
+	h.command("quick", true)
+	h.say("unfinished-story")
+
+	msgs := h.command("export", false)
+	var file *bot.File
+	for _, m := range msgs {
+		if m.File != nil {
+			if m.To.Kind != bot.DestDM {
+				t.Errorf("export file sent to %v, want the DM", m.To.Kind)
+			}
+			file = m.File
+		}
+	}
+	if file == nil {
+		t.Fatalf("no export file in %+v", msgs)
+	}
+	var doc struct {
+		Schema   string        `json:"schema"`
+		User     bot.UserRef   `json:"user"`
+		Journal  []flows.Entry `json:"journal"`
+		Dialogue *flows.State  `json:"open_dialogue"`
+	}
+	if err := json.Unmarshal(file.Content, &doc); err != nil {
+		t.Fatalf("export is not JSON: %v\n%s", err, file.Content)
+	}
+	if doc.Schema != bot.ExportSchema || doc.User != h.user {
+		t.Errorf("export header = %q %+v", doc.Schema, doc.User)
+	}
+	history := texts(h.command("history 50", true))
+	if len(doc.Journal) != 3 {
+		t.Fatalf("export has %d journal entries, want 3", len(doc.Journal))
+	}
+	for _, en := range doc.Journal {
+		if en.ID == "" || !strings.Contains(history, en.Story) {
+			t.Errorf("export entry %q (id %q) is not in the history:\n%s", en.Story, en.ID, history)
+		}
+	}
+	if doc.Dialogue == nil || doc.Dialogue.Entry.Story != "unfinished-story" {
+		t.Errorf("export open dialogue = %+v, want the unfinished story", doc.Dialogue)
+	}
+}

@@ -1,0 +1,222 @@
+package slack
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// call is one request the fake Slack received.
+type call struct {
+	Method       string // Web API method, or "response_url"
+	Channel      string
+	Users        string // conversations.open
+	Text         string // as sent (escaped)
+	Blocks       string // JSON
+	TS           string
+	ResponseType string // response_url
+	Replace      bool   // response_url replace_original
+	RouteUser    string // response_url: the user the test issued the URL to
+}
+
+// allCalls gathers every call of every fake in the package, for TestMain's privacy check.
+var (
+	allMu    sync.Mutex
+	allCalls []call
+)
+
+// TestMain runs the tests, then checks, over every Web API call recorded anywhere in the
+// package, that nothing ever went to a channel that is not a DM, and that every response_url
+// reply was ephemeral (or replaced the user's own ephemeral/DM message).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := checkPrivacy(); err != nil {
+			fmt.Fprintln(os.Stderr, "privacy check over all recorded calls failed:", err)
+			code = 1
+		} else {
+			fmt.Fprintf(os.Stderr, "privacy check: %d recorded Slack calls, none to a shared channel\n", len(allCalls))
+		}
+	}
+	os.Exit(code)
+}
+
+func checkPrivacy() error {
+	allMu.Lock()
+	defer allMu.Unlock()
+	for _, c := range allCalls {
+		switch c.Method {
+		case "response_url":
+			if c.ResponseType != "ephemeral" {
+				return fmt.Errorf("response_url reply with response_type %q: %+v", c.ResponseType, c)
+			}
+		case "conversations.open":
+			if strings.Contains(c.Users, ",") {
+				return fmt.Errorf("conversations.open with several users: %+v", c)
+			}
+		default:
+			if c.Channel != "" && !strings.HasPrefix(c.Channel, "D") {
+				return fmt.Errorf("%s to non-DM channel %q", c.Method, c.Channel)
+			}
+			if c.Channel == sharedChannel {
+				return fmt.Errorf("%s to the shared channel", c.Method)
+			}
+		}
+	}
+	return nil
+}
+
+// sharedChannel is the public channel slash commands are typed in.
+const sharedChannel = "C0SHARED"
+
+// fakeSlack is a Slack Web API that the real slack-go client talks to.
+type fakeSlack struct {
+	srv *httptest.Server
+
+	mu        sync.Mutex
+	calls     []call
+	rateLimit map[string]int // method -> how many 429s to answer first
+	tz        string
+	wsURL     string
+	seq       int
+	uploads   int
+}
+
+func newFakeSlack(tb testing.TB) *fakeSlack {
+	tb.Helper()
+	f := &fakeSlack{rateLimit: map[string]int{}, tz: "Europe/Berlin"}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	tb.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeSlack) apiURL() string { return f.srv.URL + "/api/" }
+
+// responseURL is the response_url the test hands out with a user's request.
+func (f *fakeSlack) responseURL(user string) string { return f.srv.URL + "/respond/" + user }
+
+func (f *fakeSlack) record(c call) {
+	f.mu.Lock()
+	f.calls = append(f.calls, c)
+	f.mu.Unlock()
+	allMu.Lock()
+	allCalls = append(allCalls, c)
+	allMu.Unlock()
+}
+
+func (f *fakeSlack) snapshot() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]call(nil), f.calls...)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
+	if user, ok := strings.CutPrefix(r.URL.Path, "/respond/"); ok {
+		var msg struct {
+			Text            string          `json:"text"`
+			Blocks          json.RawMessage `json:"blocks"`
+			ResponseType    string          `json:"response_type"`
+			ReplaceOriginal bool            `json:"replace_original"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		f.record(call{Method: "response_url", Text: msg.Text, Blocks: string(msg.Blocks), ResponseType: msg.ResponseType, Replace: msg.ReplaceOriginal, RouteUser: user})
+		writeJSON(w, map[string]any{"ok": true})
+		return
+	}
+	if r.URL.Path == "/upload" {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(200)
+		return
+	}
+	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	f.mu.Lock()
+	limited := f.rateLimit[method] > 0
+	if limited {
+		f.rateLimit[method]--
+	}
+	f.seq++
+	seq := f.seq
+	f.mu.Unlock()
+	if limited {
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	c := call{Method: method, Channel: r.Form.Get("channel"), Text: r.Form.Get("text"), Blocks: r.Form.Get("blocks"), TS: r.Form.Get("ts")}
+	switch method {
+	case "conversations.open":
+		c.Users = r.Form.Get("users")
+		f.record(c)
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + c.Users}})
+	case "chat.postMessage":
+		c.TS = fmt.Sprintf("1700000000.%06d", seq)
+		f.record(c)
+		writeJSON(w, map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS})
+	case "chat.update":
+		f.record(c)
+		writeJSON(w, map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS})
+	case "users.info":
+		c.Users = r.Form.Get("user")
+		f.record(c)
+		f.mu.Lock()
+		tz := f.tz
+		f.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": c.Users, "tz": tz}})
+	case "views.open":
+		f.record(c)
+		writeJSON(w, map[string]any{"ok": true})
+	case "apps.connections.open":
+		f.record(c)
+		f.mu.Lock()
+		u := f.wsURL
+		f.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "url": u})
+	case "files.getUploadURLExternal":
+		f.record(c)
+		f.mu.Lock()
+		f.uploads++
+		f.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "upload_url": f.srv.URL + "/upload", "file_id": "F1"})
+	case "files.completeUploadExternal":
+		c.Channel = r.Form.Get("channel_id")
+		f.record(c)
+		writeJSON(w, map[string]any{"ok": true, "files": []map[string]any{{"id": "F1", "title": "export"}}})
+	default:
+		f.record(c)
+		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+// sign signs a request body exactly as Slack does: v0=hex(HMAC-SHA256(secret,
+// "v0:"+timestamp+":"+body)).
+func sign(secret string, ts int64, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "v0:%d:", ts)
+	mac.Write(body)
+	return "v0=" + hex.EncodeToString(mac.Sum(nil))
+}

@@ -1,0 +1,279 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/storage"
+	"github.com/storybot/storybot/storage/redistest"
+)
+
+const (
+	testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+	testTeam   = "T1"
+)
+
+// harness is the real adapter behind a real HTTP server, in front of the real engine and a
+// real Redis, talking to the fake Slack.
+type harness struct {
+	tb      testing.TB
+	fake    *fakeSlack
+	adapter *Adapter
+	srv     *httptest.Server
+	store   *storage.Store
+	rdb     *redis.Client
+	clock   *clock
+	events  atomic.Int64
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+type harnessOpt func(*Config)
+
+func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
+	tb.Helper()
+	ctx := context.Background()
+	redisURL := redistest.Start(tb)
+	store, err := storage.Open(ctx, storage.Config{URL: redisURL})
+	if err != nil {
+		tb.Fatalf("storage.Open: %v", err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	h := &harness{tb: tb, fake: newFakeSlack(tb), store: store, rdb: redistest.Client(tb, redisURL), clock: &clock{now: time.Now()}}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	senders := bot.PlatformSenders{}
+	eng := bot.NewEngine(bot.Config{Dialogues: store, Profiles: store, Sender: senders, Now: h.clock.Now, Logger: logger})
+	cfg := Config{
+		SigningSecret: testSecret,
+		BotToken:      "xoxb-test",
+		APIURL:        h.fake.apiURL(),
+		Dedupe:        store,
+		Profiles:      store,
+		Logger:        logger,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h.adapter, err = New(cfg, eng)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	senders[Platform] = h.adapter
+	mux := http.NewServeMux()
+	h.adapter.Routes(mux)
+	h.srv = httptest.NewServer(http.MaxBytesHandler(mux, MaxBody))
+	tb.Cleanup(h.srv.Close)
+	tb.Cleanup(h.adapter.drain)
+	return h
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// wait waits until the work of every acknowledged request is done.
+func (h *harness) wait() { h.adapter.wg.Wait() }
+
+// post sends a signed request (ts 0: now) and returns the status and body.
+func (h *harness) post(path, contentType string, body []byte, hdr http.Header) (int, string) {
+	h.tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	ts := time.Now().Unix()
+	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Slack-Signature", sign(testSecret, ts, body))
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		h.tb.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func slashBody(f *fakeSlack, user, channel, text string) []byte {
+	v := url.Values{
+		"token": {"legacy"}, "team_id": {testTeam}, "team_domain": {"acme"},
+		"channel_id": {channel}, "channel_name": {"general"},
+		"user_id": {user}, "user_name": {strings.ToLower(user)},
+		"command": {"/story"}, "text": {text},
+		"response_url": {f.responseURL(user)}, "trigger_id": {"1.2.3"},
+	}
+	return []byte(v.Encode())
+}
+
+// slash types /story text in channel and waits for the work.
+func (h *harness) slash(user, channel, text string) {
+	h.tb.Helper()
+	if code, body := h.post("/slack/commands", "application/x-www-form-urlencoded", slashBody(h.fake, user, channel, text), nil); code != 200 || body != "" {
+		h.tb.Fatalf("slash command: %d %q, want 200 and an empty body", code, body)
+	}
+	h.wait()
+}
+
+func (h *harness) messageBody(user, text, eventID string) []byte {
+	ev := map[string]any{
+		"token": "legacy", "team_id": testTeam, "api_app_id": "A1", "type": "event_callback",
+		"event_id": eventID, "event_time": time.Now().Unix(),
+		"authorizations": []map[string]any{{"team_id": testTeam, "user_id": "UBOT", "is_bot": true}},
+		"event": map[string]any{
+			"type": "message", "channel": "D" + user, "channel_type": "im", "user": user,
+			"text": text, "ts": "1700000000.000100", "event_ts": "1700000000.000100",
+		},
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// dm sends a DM from user to the bot and waits for the work.
+func (h *harness) dm(user, text string) {
+	h.tb.Helper()
+	id := fmt.Sprintf("Ev%06d", h.events.Add(1))
+	if code, _ := h.post("/slack/events", "application/json", h.messageBody(user, text, id), nil); code != 200 {
+		h.tb.Fatalf("message event: status %d", code)
+	}
+	h.wait()
+}
+
+// click presses the button with value choice on the newest DM message that has it.
+func (h *harness) click(user, choice string) {
+	h.tb.Helper()
+	if !h.tryClick(user, choice) {
+		h.tb.Fatalf("no DM message to %s has a button %q", user, choice)
+	}
+}
+
+// tryClick is click, reporting false when no message has the button.
+func (h *harness) tryClick(user, choice string) bool {
+	h.tb.Helper()
+	calls := h.fake.snapshot()
+	for i := len(calls) - 1; i >= 0; i-- {
+		c := calls[i]
+		if c.Method != "chat.postMessage" || c.Channel != "D"+user || c.Blocks == "" {
+			continue
+		}
+		actionID, label, ok := findButton(h.tb, c.Blocks, choice)
+		if !ok {
+			continue
+		}
+		h.clickRaw(user, c, actionID, label, choice)
+		return true
+	}
+	return false
+}
+
+// clickRaw sends the block_actions payload of a press on a button of message c.
+func (h *harness) clickRaw(user string, c call, actionID, label, choice string) {
+	h.tb.Helper()
+	blocks := json.RawMessage(c.Blocks)
+	if c.Blocks == "" {
+		blocks = json.RawMessage("[]")
+	}
+	payload := map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": testTeam}, "api_app_id": "A1",
+		"user":         map[string]any{"id": user, "team_id": testTeam},
+		"container":    map[string]any{"type": "message", "channel_id": c.Channel, "message_ts": c.TS, "is_ephemeral": false},
+		"channel":      map[string]any{"id": c.Channel, "name": "directmessage"},
+		"message":      map[string]any{"type": "message", "ts": c.TS, "text": c.Text, "blocks": blocks},
+		"response_url": h.fake.responseURL(user), "trigger_id": "1.2.3",
+		"actions": []map[string]any{{
+			"type": "button", "action_id": actionID, "block_id": "choices_0", "value": choice,
+			"text": map[string]any{"type": "plain_text", "text": label}, "action_ts": "1700000001.1",
+		}},
+	}
+	b, _ := json.Marshal(payload)
+	body := url.Values{"payload": {string(b)}}.Encode()
+	if code, _ := h.post("/slack/interactions", "application/x-www-form-urlencoded", []byte(body), nil); code != 200 {
+		h.tb.Fatalf("interaction: status %d", code)
+	}
+	h.wait()
+}
+
+func findButton(tb testing.TB, blocksJSON, value string) (actionID, label string, ok bool) {
+	var blocks []struct {
+		Type     string `json:"type"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+			Text     struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(blocksJSON), &blocks); err != nil {
+		tb.Fatalf("blocks: %v", err)
+	}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if b.Type == "actions" && e.Value == value {
+				return e.ActionID, e.Text.Text, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// replies returns the texts the bot sent to user (DM posts and response_url replies) from
+// call index from on, unescaped.
+func (h *harness) replies(user string, from int) []string {
+	var out []string
+	for _, c := range h.fake.snapshot()[from:] {
+		if (c.Method == "chat.postMessage" && c.Channel == "D"+user) || (c.Method == "response_url" && c.RouteUser == user && !c.Replace) {
+			out = append(out, unescape(c.Text))
+		}
+	}
+	return out
+}
+
+func (h *harness) ncalls() int { return len(h.fake.snapshot()) }
+
+func (h *harness) dbsize() int64 {
+	n, err := h.rdb.DBSize(context.Background()).Result()
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,257 @@
+// Package slack is storybot's Slack adapter: it receives slash commands, interactions and
+// Events API callbacks over HTTP (or over Socket Mode), verifies them, acknowledges them at
+// once, translates them into bot events for the engine, and delivers the engine's messages
+// through the Slack Web API — only ever to the user's own DM with the bot, or ephemerally to
+// the user who invoked it.
+//
+// Inbound, every HTTP request is checked against the app's signing secret before anything
+// is parsed or stored, and the work after the acknowledgement runs asynchronously with its
+// own timeout, on a context that outlives the request; Run drains that work on shutdown.
+// Outbound, DM channels are opened with conversations.open (cached per user) and
+// double-checked to be DMs, choices render as Block Kit buttons with a plain-text fallback,
+// and rate limits are honoured with a bounded retry.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/storybot/storybot/bot"
+)
+
+// Platform is the bot.UserRef platform of Slack users.
+const Platform = "slack"
+
+// Defaults and limits.
+const (
+	// DefaultWorkTimeout bounds the work done after a request is acknowledged.
+	DefaultWorkTimeout = 10 * time.Second
+	// MaxBody is the largest request body accepted; larger ones get 413.
+	MaxBody = 1 << 20
+	// DedupeTTL is how long an event ID is remembered. Slack retries at once, then after
+	// one and five minutes.
+	DedupeTTL = 15 * time.Minute
+	// maxTries bounds the attempts of one Web API call when Slack rate-limits it.
+	maxTries = 3
+	// maxRetryWait caps one wait for a rate limit, whatever Retry-After says.
+	maxRetryWait = 30 * time.Second
+)
+
+// Config configures an Adapter. BotToken is required; SigningSecret is required for the
+// HTTP endpoints; AppToken switches on Socket Mode.
+type Config struct {
+	SigningSecret string // verifies HTTP requests (HMAC-SHA256, v0)
+	BotToken      string // xoxb-…: every Web API call
+	AppToken      string // xapp-…: Socket Mode; empty: HTTP only
+	APIURL        string // Web API base, ending in "/"; default https://slack.com/api/
+	HTTPClient    *http.Client
+	Dedupe        bot.Deduper      // event_id dedupe; nil: no dedupe (one replica, tests)
+	Profiles      bot.ProfileStore // time zone cache; nil: no users.info lookups
+	Logger        *slog.Logger
+	Now           func() time.Time // the clock for work durations; default time.Now
+	WorkTimeout   time.Duration    // default DefaultWorkTimeout
+}
+
+// Handler receives the translated events: the engine.
+type Handler interface {
+	Handle(ctx context.Context, ev bot.Event) error
+}
+
+// slackAPI is the part of the slack-go client the adapter uses, so tests may put a fake in
+// its place; the package's own tests use the real client against a fake server.
+type slackAPI interface {
+	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
+	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
+	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
+	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
+}
+
+// Adapter connects Slack to a Handler and implements bot.Sender for Slack users.
+type Adapter struct {
+	cfg    Config
+	h      Handler
+	client *slack.Client // for Socket Mode
+	api    slackAPI
+	log    *slog.Logger
+
+	dms     sync.Map // UserRef.String() -> DM channel ID
+	tzKnown sync.Map // UserRef.String() -> struct{}: time zone checked in this process
+
+	mu      sync.Mutex
+	closing bool           // set by drain: later work runs inline
+	wg      sync.WaitGroup // in-flight asynchronous work
+}
+
+var _ bot.Sender = (*Adapter)(nil)
+
+// New returns an adapter that feeds h. It does no I/O.
+func New(cfg Config, h Handler) (*Adapter, error) {
+	if h == nil {
+		return nil, errors.New("slack: New needs a handler")
+	}
+	if cfg.BotToken == "" {
+		return nil, errors.New("slack: a bot token (xoxb-…) is required")
+	}
+	if cfg.SigningSecret == "" && cfg.AppToken == "" {
+		return nil, errors.New("slack: a signing secret (HTTP) or an app token (Socket Mode) is required")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = slack.APIURL
+	}
+	if cfg.APIURL[len(cfg.APIURL)-1] != '/' {
+		cfg.APIURL += "/" // slack-go appends method names straight to the base
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.WorkTimeout <= 0 {
+		cfg.WorkTimeout = DefaultWorkTimeout
+	}
+	opts := []slack.Option{slack.OptionHTTPClient(cfg.HTTPClient), slack.OptionAPIURL(cfg.APIURL)}
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	client := slack.New(cfg.BotToken, opts...)
+	return &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform)}, nil
+}
+
+// Routes mounts the three HTTP endpoints on mux.
+func (a *Adapter) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /slack/commands", a.serveCommand)
+	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
+	mux.HandleFunc("POST /slack/events", a.serveEvents)
+}
+
+// Run runs Socket Mode when an app token is configured, reconnecting until ctx ends;
+// otherwise it waits for ctx. Either way it then waits for the work already acknowledged
+// to finish (each piece is bounded by WorkTimeout) before returning.
+func (a *Adapter) Run(ctx context.Context) error {
+	var err error
+	if a.cfg.AppToken != "" {
+		err = a.runSocketMode(ctx)
+	} else {
+		<-ctx.Done()
+	}
+	a.drain()
+	return err
+}
+
+// drain waits for in-flight work. Work that arrives afterwards (a request the HTTP server
+// is still finishing) runs inline instead of being dropped.
+func (a *Adapter) drain() {
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
+	a.wg.Wait()
+}
+
+// async runs fn after the acknowledgement, on a context of its own bounded by WorkTimeout.
+func (a *Adapter) async(op string, fn func(ctx context.Context)) {
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WorkTimeout)
+		defer cancel()
+		start := a.cfg.Now()
+		fn(ctx)
+		a.log.Debug("work done", "op", op, "took", a.cfg.Now().Sub(start))
+	}
+	a.mu.Lock()
+	if a.closing {
+		a.mu.Unlock()
+		run()
+		return
+	}
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		run()
+	}()
+}
+
+// handle passes ev to the handler, first filling the user's time zone from Slack the
+// first time this process meets them.
+func (a *Adapter) handle(ctx context.Context, ev bot.Event) {
+	a.fillTimeZone(ctx, ev.User)
+	if err := a.h.Handle(ctx, ev); err != nil {
+		a.log.ErrorContext(ctx, "handling event failed", "kind", int(ev.Kind), "user", ev.User.String(), "err", err)
+	}
+}
+
+// fillTimeZone saves the Slack profile's time zone when the user has none yet. Best effort:
+// failures are logged and the event goes on.
+func (a *Adapter) fillTimeZone(ctx context.Context, u bot.UserRef) {
+	if a.cfg.Profiles == nil {
+		return
+	}
+	if _, done := a.tzKnown.LoadOrStore(u.String(), struct{}{}); done {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	p, _, err := a.cfg.Profiles.Profile(ctx, u)
+	if err != nil {
+		a.tzKnown.Delete(u.String())
+		a.log.WarnContext(ctx, "time zone: load profile failed", "user", u.String(), "err", err)
+		return
+	}
+	if p.TZ != "" {
+		return
+	}
+	var info *slack.User
+	err = a.retry(ctx, "users.info", u, func(ctx context.Context) error {
+		var err error
+		info, err = a.api.GetUserInfoContext(ctx, u.User)
+		return err
+	})
+	if err != nil || info.TZ == "" {
+		return
+	}
+	if _, err := time.LoadLocation(info.TZ); err != nil {
+		a.log.WarnContext(ctx, "time zone: Slack sent an unknown zone", "user", u.String(), "zone", info.TZ)
+		return
+	}
+	if _, err := a.cfg.Profiles.SetPlatformTZ(ctx, u, info.TZ); err != nil {
+		a.tzKnown.Delete(u.String())
+		a.log.WarnContext(ctx, "time zone: save profile failed", "user", u.String(), "err", err)
+	}
+}
+
+// retry calls fn, waiting and trying again (at most maxTries times in all) when Slack
+// answers with a rate limit. Failures are logged with the method and user, never text.
+func (a *Adapter) retry(ctx context.Context, method string, u bot.UserRef, fn func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) || attempt >= maxTries {
+			a.log.ErrorContext(ctx, "slack call failed", "method", method, "user", u.String(), "attempt", attempt, "err", err)
+			return fmt.Errorf("slack: %s: %w", method, err)
+		}
+		wait := min(max(rl.RetryAfter, 100*time.Millisecond), maxRetryWait)
+		a.log.WarnContext(ctx, "slack rate limit", "method", method, "user", u.String(), "retry_after", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("slack: %s: waiting out a rate limit: %w", method, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
