@@ -3,22 +3,68 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/discord"
 )
 
-// mountDiscord mounts the Discord interactions endpoint on mux when Slack is configured, registers the
-// Discord sender in senders, and returns the long-running part (the gateway) to run until
-// ctx ends, or nil when there is none.
-func mountDiscord(_ context.Context, a *app, _ *bot.Engine, _ bot.PlatformSenders, _ *http.ServeMux) (func(context.Context) error, error) {
+// mountDiscord mounts the Discord interactions endpoint on mux when Discord is configured,
+// registers the Discord sender in senders, and returns the long-running part (the gateway,
+// and the draining of work in flight) to run until ctx ends, or nil when there is none.
+func mountDiscord(_ context.Context, a *app, eng *bot.Engine, senders bot.PlatformSenders, mux *http.ServeMux) (func(context.Context) error, error) {
 	if !a.cfg.discordEnabled() {
 		return nil, nil
 	}
-	return nil, errors.New("discord: not built yet")
+	adapter, err := discord.New(discord.Config{
+		AppID:     a.cfg.DiscordAppID,
+		PublicKey: a.cfg.DiscordPublicKey,
+		BotToken:  a.cfg.DiscordBotToken,
+		APIURL:    a.cfg.DiscordAPIURL,
+		Dedupe:    a.store,
+		Logger:    a.log,
+		Now:       a.now,
+		// Without an interactions URL, Discord sends interactions over the gateway.
+		Gateway: a.cfg.DiscordPublicKey == "",
+	}, eng)
+	if err != nil {
+		return nil, fmt.Errorf("discord: %w", err)
+	}
+	senders[discord.Platform] = adapter
+	if a.cfg.DiscordPublicKey != "" {
+		adapter.Routes(mux)
+	}
+	if a.cfg.DiscordBotToken == "" {
+		a.log.Warn("DISCORD_BOT_TOKEN is not set: Discord commands work, but no DMs can be sent or received")
+	}
+	return adapter.Run, nil
 }
 
-func runDiscordRegister(_ context.Context, _ []string, _ func(string) string, _, _ io.Writer) error {
-	return errors.New("discord register: not built yet")
+// runDiscordRegister creates or overwrites the global /story application command.
+func runDiscordRegister(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("discord register", "discord register", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("discord register takes no arguments, got %q", strings.Join(fs.Args(), " "))
+	}
+	appID, token := getenv("DISCORD_APP_ID"), getenv("DISCORD_BOT_TOKEN")
+	if appID == "" || token == "" {
+		return errors.New("discord register needs DISCORD_APP_ID and DISCORD_BOT_TOKEN (Developer Portal → your application → General Information and Bot)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmds, err := discord.RegisterCommands(ctx, appID, token, orDefault(getenv("DISCORD_API_URL"), discord.DefaultAPIURL), nil)
+	if err != nil {
+		return fmt.Errorf("discord register: %w", err)
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(stdout, "registered /%s with %d subcommands and groups (global commands can take a few minutes to appear)\n", c.Name, len(c.Options))
+	}
+	return nil
 }

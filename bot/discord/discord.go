@@ -1,0 +1,705 @@
+// Package discord is storybot's Discord adapter: it receives /story application commands,
+// button clicks and modal submissions on the interactions endpoint (or over the gateway),
+// and the user's typed answers as direct messages over the gateway; it translates them into
+// bot events, and delivers the engine's messages privately: in the user's DM with the bot,
+// or as ephemeral interaction responses and follow-ups when the DM is closed.
+//
+// Every REST call, the gateway lookup included, goes to Config.APIURL through a rewriting
+// transport, is bounded by a context and retried at most a few times on 429. Every
+// interaction and DM is deduplicated by its ID (Config.Dedupe), so several replicas
+// connected to the gateway handle each exactly once.
+package discord
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
+)
+
+// Platform is the bot.UserRef platform of Discord users.
+const Platform = "discord"
+
+// Workspace is the bot.UserRef workspace of every Discord user: one user's data is the
+// same in every guild and in the DM.
+const Workspace = "dm"
+
+const (
+	maxBody     = 1 << 20          // larger interaction bodies get 413
+	maxSkew     = 5 * time.Minute  // older (or later) signed timestamps are refused
+	tokenTTL    = 14 * time.Minute // interaction tokens last 15 minutes; keep a margin
+	dedupeTTL   = 15 * time.Minute
+	respondTime = 2500 * time.Millisecond // a gateway interaction must be answered in 3 s
+)
+
+// howToOpenDMs is told once to a user whose DMs are closed.
+const howToOpenDMs = "I can't send you direct messages, so we'll continue here — only you can see this. " +
+	"To talk in DMs instead, allow direct messages from server members (Server settings → Privacy), " +
+	"or in User Settings → Privacy & Safety."
+
+// Handler is what the adapter feeds events to (the engine).
+type Handler interface {
+	Handle(ctx context.Context, ev bot.Event) error
+}
+
+// Config configures an Adapter.
+type Config struct {
+	AppID     string // the application ID
+	PublicKey string // the application's Ed25519 public key, hex; needed for Routes
+	BotToken  string // the bot token; needed for DMs and the gateway
+	// APIURL is the REST base every call goes to (DefaultAPIURL when empty).
+	APIURL string
+	// HTTPClient supplies the transport and timeout of REST calls; may be nil.
+	HTTPClient *http.Client
+	// Dedupe remembers handled interaction and message IDs across replicas; when nil, an
+	// in-process memory is used (right for one replica only).
+	Dedupe bot.Deduper
+	Logger *slog.Logger
+	Now    func() time.Time
+	// WorkTimeout bounds the handling of one event after it was acknowledged (default 30 s).
+	WorkTimeout time.Duration
+	// Gateway makes the adapter answer interactions that arrive over the gateway
+	// (INTERACTION_CREATE): set it when no interactions endpoint URL is configured.
+	Gateway bool
+}
+
+// Adapter connects Discord to a Handler and delivers its messages. It implements
+// bot.Sender.
+type Adapter struct {
+	cfg     Config
+	h       Handler
+	api     api
+	session *discordgo.Session
+	pubkey  ed25519.PublicKey
+	log     *slog.Logger
+	now     func() time.Time
+	dedupe  bot.Deduper
+
+	mu      sync.Mutex
+	dms     map[string]string      // user ID → the DM channel opened with them
+	dmOwner map[string]string      // DM channel ID → user ID
+	tokens  map[string]*tokenState // interaction token → state
+	latest  map[string]string      // user ID → their latest interaction token
+	told    map[string]bool        // user ID → told how to open DMs
+	self    string                 // the bot's user ID, from READY
+	closing bool
+
+	base   context.Context
+	cancel context.CancelFunc
+	work   sync.WaitGroup
+}
+
+// tokenState is what the adapter knows about an interaction token.
+type tokenState struct {
+	user   string
+	issued time.Time
+	// resolved is true once the original response carries a message (or never will need
+	// one): later messages are follow-ups.
+	resolved bool
+}
+
+var _ bot.Sender = (*Adapter)(nil)
+
+// New returns an adapter. It does not connect; Run does.
+func New(cfg Config, h Handler) (*Adapter, error) {
+	if h == nil {
+		return nil, errors.New("discord: New needs a handler")
+	}
+	if cfg.AppID == "" {
+		return nil, errors.New("discord: the application ID is required")
+	}
+	var pub ed25519.PublicKey
+	if cfg.PublicKey != "" {
+		k, err := hex.DecodeString(cfg.PublicKey)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return nil, errors.New("discord: the public key must be 64 hex characters")
+		}
+		pub = k
+	}
+	s, err := newSession(cfg.BotToken, cfg.APIURL, cfg.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.WorkTimeout <= 0 {
+		cfg.WorkTimeout = 30 * time.Second
+	}
+	d := cfg.Dedupe
+	if d == nil {
+		d = &memDedupe{now: cfg.Now, seen: map[string]time.Time{}}
+	}
+	base, cancel := context.WithCancel(context.Background())
+	a := &Adapter{
+		cfg: cfg, h: h, api: &restAPI{s: s, appID: cfg.AppID}, session: s, pubkey: pub,
+		log: cfg.Logger.With("platform", Platform), now: cfg.Now, dedupe: d,
+		dms: map[string]string{}, dmOwner: map[string]string{}, tokens: map[string]*tokenState{},
+		latest: map[string]string{}, told: map[string]bool{},
+		base: base, cancel: cancel,
+	}
+	s.AddHandler(a.onReady)
+	s.AddHandler(a.onMessageCreate)
+	s.AddHandler(a.onInteractionCreate)
+	return a, nil
+}
+
+// Routes mounts POST /discord/interactions on mux.
+func (a *Adapter) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /discord/interactions", a.serveInteractions)
+}
+
+// Run connects to the gateway when a bot token is configured, and runs until ctx ends.
+// Then it closes the session and drains the work in flight (for up to WorkTimeout).
+// Reconnecting and resuming after a dropped connection is discordgo's.
+func (a *Adapter) Run(ctx context.Context) error {
+	defer a.drain()
+	if a.cfg.BotToken == "" {
+		<-ctx.Done()
+		return nil
+	}
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		err := a.session.Open()
+		if err == nil {
+			break
+		}
+		a.log.ErrorContext(ctx, "gateway connection failed; retrying", "err", err, "in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+	a.log.InfoContext(ctx, "connected to the Discord gateway")
+	<-ctx.Done()
+	// Stop discordgo from reconnecting: its heartbeat goroutine may fail on the closing
+	// socket and would otherwise start a reconnect loop that outlives Run. The session's
+	// lock orders this write before any read in that path (it runs Close first).
+	a.session.Lock()
+	a.session.ShouldReconnectOnError = false
+	a.session.Unlock()
+	if err := a.session.Close(); err != nil {
+		a.log.Warn("closing the gateway", "err", err)
+	}
+	return nil
+}
+
+// drain stops accepting work, waits for work in flight, and cancels what is left.
+func (a *Adapter) drain() {
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go func() { a.work.Wait(); close(done) }()
+	t := time.NewTimer(a.cfg.WorkTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		a.log.Warn("shutdown: cancelling unfinished Discord work")
+	}
+	a.cancel()
+	<-done
+}
+
+// spawn runs fn in a goroutine owned by the adapter, bounded by WorkTimeout.
+func (a *Adapter) spawn(fn func(ctx context.Context)) {
+	a.mu.Lock()
+	if a.closing {
+		a.mu.Unlock()
+		a.log.Warn("shutting down: Discord event dropped")
+		return
+	}
+	a.work.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.work.Done()
+		ctx, cancel := context.WithTimeout(a.base, a.cfg.WorkTimeout)
+		defer cancel()
+		fn(ctx)
+	}()
+}
+
+// handle passes ev to the handler and logs a failure (IDs only, never the text).
+func (a *Adapter) handle(ctx context.Context, ev bot.Event) {
+	if err := a.h.Handle(ctx, ev); err != nil {
+		a.log.ErrorContext(ctx, "handling event failed", "user", ev.User.String(), "kind", int(ev.Kind), "err", err)
+	}
+}
+
+// firstSeen reports whether id is new. When the store fails, the event is handled anyway:
+// a rare duplicate is better than a lost answer.
+func (a *Adapter) firstSeen(ctx context.Context, id string) bool {
+	first, err := a.dedupe.FirstSeen(ctx, id, dedupeTTL)
+	if err != nil {
+		a.log.WarnContext(ctx, "dedupe failed; handling anyway", "id", id, "err", err)
+		return true
+	}
+	return first
+}
+
+func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
+	if r.User == nil {
+		return
+	}
+	a.mu.Lock()
+	a.self = r.User.ID
+	a.mu.Unlock()
+}
+
+func (a *Adapter) onMessageCreate(_ *discordgo.Session, m *discordgo.MessageCreate) {
+	if m.Message == nil {
+		return
+	}
+	msg := m.Message
+	a.spawn(func(ctx context.Context) {
+		a.mu.Lock()
+		self := a.self
+		a.mu.Unlock()
+		ev, ok := messageEvent(msg, self)
+		if !ok || !a.firstSeen(ctx, "discord:msg:"+msg.ID) {
+			return
+		}
+		a.handle(ctx, ev)
+	})
+}
+
+// messageEvent translates a MESSAGE_CREATE into an event: only a user's message in their
+// DM with the bot counts; guild messages, bots (this one included) and empty messages don't.
+func messageEvent(m *discordgo.Message, self string) (bot.Event, bool) {
+	if m.GuildID != "" || m.Author == nil || m.Author.Bot || m.Author.System || m.Author.ID == self || m.Author.ID == "" {
+		return bot.Event{}, false
+	}
+	if m.Type != discordgo.MessageTypeDefault && m.Type != discordgo.MessageTypeReply {
+		return bot.Event{}, false
+	}
+	text := strings.TrimSpace(m.Content)
+	if text == "" {
+		return bot.Event{}, false
+	}
+	ev := bot.Event{Kind: bot.EventText, User: userRef(m.Author.ID), Text: text, InDM: true}
+	// A typed "/story …" (not picked from the command list) works like the command.
+	if rest, ok := strings.CutPrefix(text, "/story"); ok && (rest == "" || rest[0] == ' ') {
+		ev.Kind, ev.Text = bot.EventCommand, strings.TrimSpace(rest)
+	}
+	return ev, true
+}
+
+func userRef(id string) bot.UserRef {
+	return bot.UserRef{Platform: Platform, Workspace: Workspace, User: id}
+}
+
+func (a *Adapter) onInteractionCreate(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
+	if !a.cfg.Gateway || ic.Interaction == nil {
+		return
+	}
+	i := ic.Interaction
+	a.spawn(func(ctx context.Context) {
+		if !a.firstSeen(ctx, "discord:interaction:"+i.ID) {
+			return // another replica answers it
+		}
+		resp, job := a.accept(i)
+		if resp == nil {
+			return
+		}
+		rctx, cancel := context.WithTimeout(ctx, respondTime)
+		err := a.api.respond(rctx, i, resp)
+		cancel()
+		if err != nil {
+			a.log.ErrorContext(ctx, "answering a gateway interaction failed", "interaction", i.ID, "err", err)
+			return
+		}
+		if job != nil {
+			job(ctx)
+		}
+	})
+}
+
+// serveInteractions is POST /discord/interactions: the signature is checked before
+// anything else is read, stored or sent.
+func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > maxBody {
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if a.pubkey == nil || !discordgo.VerifyInteraction(r, a.pubkey) || !a.fresh(r.Header.Get("X-Signature-Timestamp")) {
+		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return
+	}
+	var i discordgo.Interaction
+	if err := json.Unmarshal(body, &i); err != nil || i.Type == 0 {
+		http.Error(w, "malformed interaction", http.StatusBadRequest)
+		return
+	}
+	var (
+		resp *discordgo.InteractionResponse
+		job  func(context.Context)
+	)
+	switch {
+	case i.Type == discordgo.InteractionPing:
+		resp = &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}
+	case i.ID == "" || i.Token == "" || interactionUser(&i) == "":
+		http.Error(w, "malformed interaction", http.StatusBadRequest)
+		return
+	case !a.firstSeen(r.Context(), "discord:interaction:"+i.ID):
+		resp = deferred() // a redelivery: acknowledge, do nothing twice
+	default:
+		resp, job = a.accept(&i)
+		if resp == nil {
+			http.Error(w, "unsupported interaction", http.StatusBadRequest)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(resp); err != nil {
+		a.log.WarnContext(r.Context(), "writing interaction response", "err", err)
+		return
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // the response must reach Discord before the follow-ups do
+	}
+	if job != nil {
+		a.spawn(job)
+	}
+}
+
+// fresh reports whether a signed timestamp (Unix seconds) is within maxSkew of now.
+func (a *Adapter) fresh(ts string) bool {
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return false
+	}
+	d := a.now().Sub(time.Unix(sec, 0))
+	return d <= maxSkew && d >= -maxSkew
+}
+
+func deferred() *discordgo.InteractionResponse {
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource, Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}
+}
+
+// interactionUser is the ID of the user who acted.
+func interactionUser(i *discordgo.Interaction) string {
+	if i.Member != nil && i.Member.User != nil {
+		return i.Member.User.ID
+	}
+	if i.User != nil {
+		return i.User.ID
+	}
+	return ""
+}
+
+// interactionEvent translates an interaction into the event it carries, if any, and says
+// how to answer it at once. Pure, apart from reading the interaction.
+func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResponse, ev *bot.Event) {
+	uid := interactionUser(i)
+	if uid == "" {
+		return nil, nil
+	}
+	base := bot.Event{User: userRef(uid), Route: i.Token, InDM: i.GuildID == "" && i.Context != discordgo.InteractionContextPrivateChannel}
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand:
+		d := i.ApplicationCommandData()
+		base.Kind = bot.EventCommand
+		if cmd, err := toCommand(d); err == nil {
+			base.Command = &cmd
+		} else {
+			base.Text = commandText(d) // the engine's parser says what was wrong, with the help
+		}
+		return deferred(), &base
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		typed, _ := focusedOption(i.ApplicationCommandData())
+		var choices []*discordgo.ApplicationCommandOptionChoice
+		for _, z := range completeZone(typed) {
+			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: z, Value: z})
+		}
+		return &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult, Data: &discordgo.InteractionResponseData{Choices: choices}}, nil
+	case discordgo.InteractionMessageComponent:
+		id := i.MessageComponentData().CustomID
+		if id == answerCustomID {
+			return answerModal(), nil
+		}
+		choice, ok := strings.CutPrefix(id, choicePrefix)
+		if !ok || choice == "" {
+			return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}, nil
+		}
+		label := buttonLabel(i.Message, id)
+		if label == "" {
+			label = choice
+		}
+		content := ""
+		if i.Message != nil {
+			content = i.Message.Content
+		}
+		base.Kind, base.Choice = bot.EventChoice, choice
+		return chosen(content, label), &base
+	case discordgo.InteractionModalSubmit:
+		d := i.ModalSubmitData()
+		text, ok := modalAnswer(d)
+		if d.CustomID != answerCustomID || !ok {
+			return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}, nil
+		}
+		base.Kind, base.Text = bot.EventText, text
+		if i.Message != nil {
+			return chosen(i.Message.Content, text), &base
+		}
+		return deferred(), &base
+	}
+	return nil, nil
+}
+
+// accept decides the immediate response to an interaction and returns the work to do
+// after it was sent.
+func (a *Adapter) accept(i *discordgo.Interaction) (*discordgo.InteractionResponse, func(context.Context)) {
+	resp, ev := interactionEvent(i)
+	if resp == nil {
+		return nil, nil
+	}
+	if ev == nil {
+		return resp, nil
+	}
+	isDeferred := resp.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource
+	a.rememberToken(ev.User.User, i.Token, !isDeferred)
+	return resp, func(ctx context.Context) {
+		a.handle(ctx, *ev)
+		if isDeferred && a.claimOriginal(i.Token) {
+			// Nothing was said in place (everything went to the DM): remove "thinking…".
+			if err := a.api.deleteOriginal(ctx, i.Token); err != nil {
+				a.log.WarnContext(ctx, "removing a deferred response", "err", err)
+			}
+		}
+	}
+}
+
+func (a *Adapter) rememberToken(user, token string, resolved bool) {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for t, st := range a.tokens {
+		if now.Sub(st.issued) > tokenTTL {
+			delete(a.tokens, t)
+			if a.latest[st.user] == t {
+				delete(a.latest, st.user)
+			}
+		}
+	}
+	a.tokens[token] = &tokenState{user: user, issued: now, resolved: resolved}
+	a.latest[user] = token
+}
+
+// claimOriginal reports whether the caller is the one to fill the original response of
+// token (exactly once).
+func (a *Adapter) claimOriginal(token string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.tokens[token]
+	if st == nil || st.resolved {
+		return false
+	}
+	st.resolved = true
+	return true
+}
+
+// Send delivers m: a DM goes to the DM channel the adapter opened with the user, an
+// ephemeral message to the interaction token in m.To.Route. Anything else is refused.
+func (a *Adapter) Send(ctx context.Context, m bot.Message) error {
+	if m.To.User.Platform != Platform || m.To.User.User == "" {
+		return fmt.Errorf("%w: not a Discord user", bot.ErrRefused)
+	}
+	if m.To.Channel != "" {
+		return fmt.Errorf("%w: names a channel", bot.ErrRefused)
+	}
+	switch m.To.Kind {
+	case bot.DestDM:
+		return a.sendDM(ctx, m)
+	case bot.DestEphemeral, bot.DestModal:
+		// A modal can only open as the answer to a click; as a follow-up it is a message.
+		return a.sendEphemeral(ctx, m.To.Route, m.To.User.User, m, m.Kind == flows.ReplyPrompt && len(m.Choices) == 0)
+	}
+	return fmt.Errorf("%w: destination %s", bot.ErrRefused, m.To.Kind)
+}
+
+func (a *Adapter) sendDM(ctx context.Context, m bot.Message) error {
+	user := m.To.User.User
+	ch, err := a.dmChannel(ctx, user)
+	if err == nil {
+		err = a.postDM(ctx, ch, user, m)
+	}
+	if err == nil || (restErrorCode(err) != discordgo.ErrCodeCannotSendMessagesToThisUser && !errors.Is(err, errNotDM)) {
+		return err
+	}
+	// DMs closed: go on where the user last acted, privately.
+	token, ok := a.latestToken(user)
+	if !ok {
+		return fmt.Errorf("discord: DMs are closed and no recent interaction to answer in: %w", err)
+	}
+	if a.firstTell(user) {
+		if err := a.sendEphemeral(ctx, token, user, bot.Message{Kind: flows.ReplyInfo, Text: howToOpenDMs}, false); err != nil {
+			return err
+		}
+	}
+	return a.sendEphemeral(ctx, token, user, m, true)
+}
+
+// errNotDM is a channel Discord handed out that is not a one-to-one DM.
+var errNotDM = errors.New("discord: channel is not a DM")
+
+// dmChannel returns the DM channel with user, opening it once.
+func (a *Adapter) dmChannel(ctx context.Context, user string) (string, error) {
+	a.mu.Lock()
+	ch, ok := a.dms[user]
+	a.mu.Unlock()
+	if ok {
+		return ch, nil
+	}
+	c, err := a.api.openDM(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	if c == nil || c.ID == "" || c.Type != discordgo.ChannelTypeDM || c.GuildID != "" {
+		return "", errNotDM
+	}
+	a.mu.Lock()
+	a.dms[user], a.dmOwner[c.ID] = c.ID, user
+	a.mu.Unlock()
+	return c.ID, nil
+}
+
+// postDM posts m to channel, after checking that channel is the DM opened with user: a
+// second line of defence behind bot.Guard, so nothing reaches a guild channel.
+func (a *Adapter) postDM(ctx context.Context, channel, user string, m bot.Message) error {
+	a.mu.Lock()
+	owner := a.dmOwner[channel]
+	a.mu.Unlock()
+	if owner != user {
+		a.log.ErrorContext(ctx, "refused to post outside the user's DM", "user", user)
+		return fmt.Errorf("%w: channel is not the user's DM", bot.ErrRefused)
+	}
+	r := render(m, false)
+	for n, content := range r.Contents {
+		send := &discordgo.MessageSend{Content: content, AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}}
+		if n == len(r.Contents)-1 {
+			send.Components = r.Components
+			if m.File != nil {
+				send.Files = []*discordgo.File{{Name: m.File.Name, ContentType: "application/json", Reader: bytes.NewReader(m.File.Content)}}
+			}
+		}
+		if err := a.api.sendMessage(ctx, channel, send); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendEphemeral sends m on an interaction token of user: into the deferred original
+// response if it is still empty, else as an ephemeral follow-up.
+func (a *Adapter) sendEphemeral(ctx context.Context, token, user string, m bot.Message, withAnswer bool) error {
+	a.mu.Lock()
+	st := a.tokens[token]
+	ok := st != nil && st.user == user && a.now().Sub(st.issued) <= tokenTTL
+	a.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: not a current interaction of this user", bot.ErrRefused)
+	}
+	r := render(m, withAnswer)
+	for n, content := range r.Contents {
+		last := n == len(r.Contents)-1
+		comps := []discordgo.MessageComponent{}
+		if last {
+			comps = r.Components
+		}
+		if !(last && m.File != nil) && a.claimOriginal(token) {
+			c := content
+			if err := a.api.editOriginal(ctx, token, &discordgo.WebhookEdit{Content: &c, Components: &comps, AllowedMentions: &discordgo.MessageAllowedMentions{}}); err != nil {
+				return err
+			}
+			continue
+		}
+		p := &discordgo.WebhookParams{Content: content, Components: comps, Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}}
+		if last && m.File != nil {
+			p.Files = []*discordgo.File{{Name: m.File.Name, ContentType: "application/json", Reader: bytes.NewReader(m.File.Content)}}
+		}
+		if err := a.api.followup(ctx, token, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Adapter) latestToken(user string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.latest[user]
+	if !ok {
+		return "", false
+	}
+	st := a.tokens[t]
+	if st == nil || a.now().Sub(st.issued) > tokenTTL {
+		return "", false
+	}
+	return t, true
+}
+
+// firstTell reports whether user has not yet been told how to open DMs (in this process).
+func (a *Adapter) firstTell(user string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.told[user] {
+		return false
+	}
+	a.told[user] = true
+	return true
+}
+
+// memDedupe is the in-process Deduper used when none is configured.
+type memDedupe struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	seen map[string]time.Time
+}
+
+func (d *memDedupe) FirstSeen(_ context.Context, id string, ttl time.Duration) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	for k, exp := range d.seen {
+		if now.After(exp) {
+			delete(d.seen, k)
+		}
+	}
+	if _, ok := d.seen[id]; ok {
+		return false, nil
+	}
+	d.seen[id] = now.Add(ttl)
+	return true, nil
+}
