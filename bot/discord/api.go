@@ -192,7 +192,11 @@ func newSession(token, apiURL string, client *http.Client) (*discordgo.Session, 
 	if err != nil {
 		return nil, fmt.Errorf("discord: new session: %w", err)
 	}
-	next := http.DefaultTransport
+	// The default transport keeps only 2 idle connections per host, so concurrent
+	// replies to discord.com would open and close connections all the time.
+	pooled := http.DefaultTransport.(*http.Transport).Clone()
+	pooled.MaxIdleConnsPerHost = 64
+	var next http.RoundTripper = pooled
 	timeout := 20 * time.Second
 	if client != nil {
 		if client.Transport != nil {

@@ -111,7 +111,11 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		cfg.APIURL += "/" // slack-go appends method names straight to the base
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		// The default transport keeps only 2 idle connections per host, so concurrent
+		// replies to slack.com would open and close connections all the time.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second, Transport: t}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
