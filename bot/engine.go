@@ -62,6 +62,14 @@ type Config struct {
 	Erasers []Eraser
 	// ExportParts add sections to /story export beyond profile, dialogue and journal.
 	ExportParts []ExportPart
+	// Schedules keeps check-ins and digests; nil: /story checkin and digest are off.
+	Schedules ScheduleStore
+	// Coaching keeps coach links, practices and notes; nil: the coach commands and
+	// /story practices are off. Its eraser and export part go in Erasers and ExportParts.
+	Coaching CoachStore
+	// Coaches limits who may coach (STORYBOT_COACHES): user IDs or platform:workspace:user
+	// references. Empty: anyone may.
+	Coaches []string
 }
 
 // Engine turns events into dialogue steps and replies. It is safe for concurrent use:
@@ -79,6 +87,9 @@ type Engine struct {
 
 	erasers     []Eraser
 	exportParts []ExportPart
+	schedules   ScheduleStore
+	coaching    CoachStore
+	coaches     []string
 
 	locks    userLocks
 	welcomed sync.Map // UserRef.String() -> struct{}: saves a round trip per turn
@@ -118,6 +129,9 @@ func NewEngine(cfg Config) *Engine {
 
 		erasers:     cfg.Erasers,
 		exportParts: cfg.ExportParts,
+		schedules:   cfg.Schedules,
+		coaching:    cfg.Coaching,
+		coaches:     cfg.Coaches,
 	}
 }
 
@@ -133,6 +147,9 @@ func (e *Engine) Handle(ctx context.Context, ev Event) error {
 	e.metrics.event(ev)
 	defer e.metrics.handled(ev, start, e.now)
 
+	if handled, err := e.coachEvent(ctx, ev); handled {
+		return err
+	}
 	if answer, yes := forgetAnswer(ev); answer {
 		if handled, err := e.answerForget(ctx, ev, yes); handled {
 			return err
@@ -182,10 +199,16 @@ func (e *Engine) command(ctx context.Context, ev Event) error {
 		return e.history(ctx, ev, cmd.N)
 	case CmdTZ:
 		return e.timezone(ctx, ev, cmd.Zone)
+	case CmdCheckin:
+		return e.checkinCommand(ctx, ev, cmd)
+	case CmdDigest:
+		return e.digestCommand(ctx, ev, cmd.Digest)
 	case CmdExport:
 		return e.export(ctx, ev)
 	case CmdForget:
 		return e.askForget(ctx, ev)
+	case CmdCoachInvite, CmdCoachAssign, CmdCoachProgress, CmdCoachList, CmdCoachUnassign, CmdCoachRevoke, CmdPractices:
+		return e.coachCommand(ctx, ev, cmd)
 	}
 	return e.ephemeral(ctx, ev, fmt.Sprintf("/story %s isn't switched on in this version of storybot yet. /story help shows what works now.", cmd.Name))
 }
@@ -217,6 +240,9 @@ func (e *Engine) turn(ctx context.Context, ev Event, in flows.Input) error {
 		}
 	}
 	for _, r := range replies {
+		if r.Remind > 0 {
+			e.snooze(ctx, ev.User, r.Remind)
+		}
 		e.metrics.reply(r.Kind)
 		m := Message{To: Destination{Kind: DestDM, User: ev.User}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
 		if err := e.out.Send(ctx, m); err != nil {
@@ -304,6 +330,9 @@ func (e *Engine) timezone(ctx context.Context, ev Event, zone string) error {
 	p.TZ, p.TZFromPlatform = loc.String(), false
 	if err := e.profiles.SaveProfile(ctx, ev.User, p); err != nil {
 		return e.storeTrouble(ctx, ev, "profile", err)
+	}
+	if err := e.rezone(ctx, ev.User, p.TZ); err != nil {
+		return e.storeTrouble(ctx, ev, "reschedule", err)
 	}
 	return e.ephemeral(ctx, ev, "Got it — your time zone is now "+loc.String()+".")
 }

@@ -18,6 +18,7 @@ type Metrics struct {
 	replies     *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
 	refusals    *prometheus.CounterVec
+	sched       *schedMetrics
 }
 
 // NewMetrics creates the engine's metrics and registers them with reg.
@@ -41,6 +42,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals)
+	m.sched = newSchedMetrics(reg)
 	return m
 }
 
@@ -106,4 +108,39 @@ func (m *Metrics) refused(reason string) {
 		return
 	}
 	m.refusals.WithLabelValues(reason).Inc()
+}
+
+// schedMetrics are the scheduler's counters, created on first use of a Metrics made by
+// NewMetrics (see scheduled).
+type schedMetrics struct {
+	outcomes *prometheus.CounterVec
+	late     *prometheus.HistogramVec
+}
+
+func newSchedMetrics(reg prometheus.Registerer) *schedMetrics {
+	m := &schedMetrics{
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_scheduled_total", Help: "Scheduled jobs handled, by outcome (sent, dropped_late, skipped_busy, held, rate_limited, failed, already_sent, reaped, dropped_unavailable).",
+		}, []string{"outcome"}),
+		late: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "storybot_scheduled_lateness_seconds", Help: "Delivery time minus due time of scheduled messages.",
+			Buckets: []float64{1, 5, 10, 20, 30, 60, 120, 300, 900, 3600},
+		}, []string{"kind"}),
+	}
+	reg.MustRegister(m.outcomes, m.late)
+	return m
+}
+
+func (m *Metrics) scheduled(outcome string, n int) {
+	if m == nil || m.sched == nil {
+		return
+	}
+	m.sched.outcomes.WithLabelValues(outcome).Add(float64(n))
+}
+
+func (m *Metrics) lateness(k JobKind, d time.Duration) {
+	if m == nil || m.sched == nil {
+		return
+	}
+	m.sched.late.WithLabelValues(k.String()).Observe(d.Seconds())
 }

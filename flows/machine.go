@@ -70,6 +70,9 @@ func (m *Machine) Prompt(s State) (Reply, error) {
 	if !s.Open() {
 		return idleReply(), nil
 	}
+	if s.Step == StepCheckin {
+		return checkinPrompt(), nil
+	}
 	return m.prompt(s)
 }
 
@@ -94,7 +97,13 @@ func (m *Machine) step(s State, in Input) (State, []Reply, error) {
 		}
 	}
 
-	if s.Open() && s.Step != StepResumeOffer && !in.Now.Before(s.Updated.Add(ParkAfter)) {
+	if in.Start != nil && in.Start.Flow == FlowCheckin {
+		return m.startCheckin(s, in.Now)
+	}
+	if in.Start != nil && s.Flow == FlowCheckin {
+		s = State{} // an unanswered check-in gives way to any dialogue the user starts
+	}
+	if s.Open() && s.Flow != FlowCheckin && s.Step != StepResumeOffer && !in.Now.Before(s.Updated.Add(ParkAfter)) {
 		return m.offer(s, in.Start)
 	}
 	if in.Start != nil {
@@ -172,9 +181,9 @@ func check(s State) error {
 	return nil
 }
 
-func validFlow(f Flow) bool { return f >= FlowNone && f <= FlowReframe }
+func validFlow(f Flow) bool { return f >= FlowNone && f <= FlowCheckin }
 
-func validStep(s Step) bool { return s >= StepNone && s <= StepResumeOffer }
+func validStep(s Step) bool { return s >= StepNone && s <= StepCheckin }
 
 // inFlow reports whether step is a prompt of flow.
 func inFlow(f Flow, s Step) bool {
@@ -185,6 +194,8 @@ func inFlow(f Flow, s Step) bool {
 		return s == StepStory || s == StepOthers || s == StepNext || s == StepSummary
 	case FlowReframe:
 		return s >= StepReframeStory && s <= StepReframeSummary
+	case FlowCheckin:
+		return s == StepCheckin
 	default:
 		return false
 	}
@@ -195,7 +206,7 @@ func startFlow(st Start) (Start, error) {
 	switch st.Flow {
 	case FlowNone:
 		st.Flow = FlowPause
-	case FlowPause, FlowQuick, FlowReframe:
+	case FlowPause, FlowQuick, FlowReframe, FlowCheckin:
 	default:
 		return st, fmt.Errorf("flows: cannot start unknown flow %d", int(st.Flow))
 	}
@@ -284,6 +295,9 @@ func (s *State) setStory(story string) {
 
 // ask returns s with its prompt.
 func (m *Machine) ask(s State, before ...Reply) (State, []Reply, error) {
+	if s.Step == StepCheckin {
+		return s, append(before, checkinPrompt()), nil
+	}
 	p, err := m.prompt(s)
 	if err != nil {
 		return s, nil, err
@@ -428,6 +442,8 @@ func (m *Machine) skip(s State) (State, []Reply, error) {
 		return m.ask(s, info(textNoSkip))
 	case StepSummary, StepReframeSummary, StepResumeOffer:
 		return m.ask(s, info(textNoSkipChoice))
+	case StepCheckin:
+		return m.checkinChoice(s, "skip", time.Time{})
 	default:
 		return s, nil, fmt.Errorf("flows: unknown step %d", int(s.Step))
 	}
@@ -450,6 +466,8 @@ func (m *Machine) answer(s State, in Input) (State, []Reply, error) {
 		return m.answerTraps(s, in)
 	case StepResumeOffer:
 		return m.answerOffer(s, in)
+	case StepCheckin:
+		return m.answerCheckin(s, in)
 	default:
 		return s, nil, fmt.Errorf("flows: unknown step %d", int(s.Step))
 	}

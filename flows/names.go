@@ -13,6 +13,8 @@ func (f Flow) String() string {
 		return "quick"
 	case FlowReframe:
 		return "reframe"
+	case FlowCheckin:
+		return "checkin"
 	default:
 		return fmt.Sprintf("Flow(%d)", int(f))
 	}
@@ -59,6 +61,8 @@ func (s Step) String() string {
 		return "reframe-summary"
 	case StepResumeOffer:
 		return "resume-offer"
+	case StepCheckin:
+		return "checkin"
 	default:
 		return fmt.Sprintf("Step(%d)", int(s))
 	}
@@ -89,6 +93,8 @@ func (f Flow) title() string {
 		return "quick pause"
 	case FlowReframe:
 		return "reframe"
+	case FlowCheckin:
+		return "check-in"
 	default:
 		return "pause"
 	}

@@ -30,6 +30,7 @@ const (
 	FlowPause               // the full story check
 	FlowQuick               // story, other stories, next step
 	FlowReframe             // the four questions and the thought record
+	FlowCheckin             // a scheduled check-in: one question with four choices
 )
 
 // Step is one prompt of a dialogue. Steps are stored in Redis by number: append new steps at
@@ -63,6 +64,9 @@ const (
 
 	// Between dialogues.
 	StepResumeOffer // continue where you left off, or start fresh?
+
+	// Check-in.
+	StepCheckin // "What story are you carrying today?"
 )
 
 // Input is one thing the user did: start a dialogue, type a line, or press a button.
@@ -110,6 +114,9 @@ type Reply struct {
 	// Save, when set, is a finished dialogue the user chose to keep: the caller writes it to
 	// the journal in the same atomic operation that saves the State.
 	Save *Entry
+	// Remind, when positive, asks the caller to send the check-in again once, this long
+	// from now ("Snooze 1 h"); the schedule itself is unchanged.
+	Remind time.Duration
 }
 
 // Entry is a finished dialogue as kept in the user's journal. Text fields hold the user's

@@ -8,7 +8,7 @@ import (
 )
 
 // Forget erases everything this package keeps about u: dialogue, journal (index and
-// entries) and profile. It is the storage half of /story forget. It takes two round trips:
+// entries), profile and scheduled jobs (coaching has its own eraser, Coaching().Forget). It is the storage half of /story forget. It takes two round trips:
 // the index, then one DEL of all keys (one hash slot, so a single command even in a cluster).
 // A turn racing with Forget may leave its own write behind; the caller serializes them.
 func (s *Store) Forget(ctx context.Context, u bot.UserRef) error {
@@ -28,5 +28,5 @@ func (s *Store) Forget(ctx context.Context, u bot.UserRef) error {
 	if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
 		return fmt.Errorf("storage: forget %s: %w", u, err)
 	}
-	return nil
+	return s.ForgetSchedules(ctx, u)
 }

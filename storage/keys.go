@@ -31,6 +31,45 @@ import (
 //	sb:dedupe:<event id>   string "1", TTL as the caller asks; SET NX: first seen. No hash
 //	                       tag (single-key); the id is escaped like a user component.
 //
+// The scheduler's keys (schedule.go) share the hash tag {sched}: one slot, so its claim,
+// mark and release scripts are atomic in a cluster too. A job ID is
+// <kind><platform code><workspace>:<user> (kind c check-in, s snooze, d digest; platform
+// code s slack, d discord, c console, else ~<platform>:), components escaped as above.
+//
+//	sb:{sched}:due         zset, no TTL. Member: job ID; score: when to try it (unix s).
+//	sb:{sched}:proc        zset, no TTL. Claimed jobs; score: lease end (unix ms) * 1000 plus
+//	                       a random part, the claim's token. The reaper moves lapsed ones back.
+//	sb:{sched}:j:<n>       hash, no TTL; n = FNV-1a(job ID) mod 16384 in base 36, so each
+//	                       stays listpack-encoded. Field: job ID; value:
+//	                       "<sent>,<occ>|<days hex><hhmm>|<until YYYYMMDD>|<tz>", sent and occ
+//	                       unix s in base 36 (the occurrence marked sent, the one scheduled).
+//	                       No user text. ForgetSchedules removes a user's three IDs from all.
+//
+// Coaching (coach.go). Links and practices live on the client's side, the client's consent
+// being the source of truth; the coach's side is only an index of link IDs, and loses the
+// client's reference when the client runs /story forget (the entry becomes "gone").
+//
+//	sb:{u:P:W:U}:coach:links    hash, TTL ProfileTTL (400 d), refreshed by every write.
+//	    Field: link ID (random hex); value: JSON bot.CoachLink (both user refs, state,
+//	    times; no user text, so plain). U is the client.
+//	sb:{u:P:W:U}:coach:prac     hash, TTL ProfileTTL, refreshed by every write, written
+//	    with links in one WATCH/MULTI. Field: practice ID ("name-the-story", "own-1");
+//	    value: encoded bot.Practice (it may hold the coach's own words) with its counters
+//	    and completions. AD for sealing: the key + "#" + field.
+//	sb:{u:P:W:U}:coach:clients  hash, TTL ProfileTTL, refreshed by every write. U is the
+//	    coach. Field: link ID; value: JSON bot.CoachEntry (client ref, state, since); a
+//	    client who forgot leaves {"state":"gone"} without their ref.
+//	sb:{u:P:W:U}:pnotes         zset, TTL Retention, refreshed by every add. Members: note
+//	    IDs; score: creation unix ms; older than the retention trimmed on add.
+//	sb:{u:P:W:U}:pn:<id>        string, TTL Retention from creation (kept when shared):
+//	    encoded bot.Note, the client's own words.
+//	sb:{u:P:W:U}:coach:pending  string, TTL 24 h: JSON bot.CoachPending — the practice a
+//	    "note" is awaited for and the choices of the last coaching message (IDs and labels,
+//	    no user text).
+//
+// Practice reminders are the scheduler's job of kind 'p' (bot.JobPractice), one per client
+// (see schedule.go for its keys); coaching's Forget deletes it.
+//
 // "Encoded" means JSON, sealed with AES-256-GCM when encryption keys are configured (see
 // crypt.go for the format). Values without user text (versions, profile fields) stay plain so
 // that they can be inspected and scripted.

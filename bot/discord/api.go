@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/storybot/storybot/bot"
 )
 
 // api is the handful of Discord REST calls the adapter makes. restAPI implements it over a
@@ -72,6 +74,16 @@ func (r *restAPI) call(ctx context.Context, op string, fn func(opts ...discordgo
 			return fmt.Errorf("discord: %s: %w", op, ctx.Err())
 		case <-t.C:
 		}
+	}
+	var rl *discordgo.RateLimitError
+	if errors.As(err, &rl) {
+		// Still limited after the bounded retries: say so in the engine's terms, so the
+		// scheduler re-queues the delivery instead of dropping it.
+		wait := time.Second
+		if rl.RateLimit != nil && rl.TooManyRequests != nil && rl.RetryAfter > 0 {
+			wait = rl.RetryAfter
+		}
+		return &bot.RateLimitError{RetryAfter: wait, Err: fmt.Errorf("discord: %s: %w", op, err)}
 	}
 	if err != nil {
 		return fmt.Errorf("discord: %s: %w", op, err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/slack-go/slack"
 )
 
 // call is one request the fake Slack received.
@@ -89,11 +91,12 @@ type fakeSlack struct {
 	wsURL     string
 	seq       int
 	uploads   int
+	dnd       map[string]slack.DNDStatus // user -> what dnd.info answers
 }
 
 func newFakeSlack(tb testing.TB) *fakeSlack {
 	tb.Helper()
-	f := &fakeSlack{rateLimit: map[string]int{}, tz: "Europe/Berlin"}
+	f := &fakeSlack{rateLimit: map[string]int{}, tz: "Europe/Berlin", dnd: map[string]slack.DNDStatus{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	tb.Cleanup(f.srv.Close)
 	return f
@@ -187,6 +190,14 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		tz := f.tz
 		f.mu.Unlock()
 		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": c.Users, "tz": tz}})
+	case "dnd.info":
+		c.Users = r.Form.Get("user")
+		f.record(c)
+		f.mu.Lock()
+		dnd := f.dnd[c.Users]
+		f.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "dnd_enabled": dnd.Enabled, "next_dnd_start_ts": dnd.NextStartTimestamp,
+			"next_dnd_end_ts": dnd.NextEndTimestamp, "snooze_enabled": dnd.SnoozeEnabled, "snooze_endtime": dnd.SnoozeEndTime})
 	case "views.open":
 		f.record(c)
 		writeJSON(w, map[string]any{"ok": true})

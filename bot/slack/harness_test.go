@@ -35,6 +35,7 @@ type harness struct {
 	tb      testing.TB
 	fake    *fakeSlack
 	adapter *Adapter
+	eng     *bot.Engine
 	srv     *httptest.Server
 	store   *storage.Store
 	rdb     *redis.Client
@@ -51,6 +52,12 @@ func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
 }
 
 func (c *clock) Add(d time.Duration) {
@@ -76,7 +83,7 @@ func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 		logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	senders := bot.PlatformSenders{}
-	eng := bot.NewEngine(bot.Config{Dialogues: store, Profiles: store, Sender: senders, Now: h.clock.Now, Logger: logger})
+	h.eng = bot.NewEngine(bot.Config{Dialogues: store, Profiles: store, Schedules: store, Sender: senders, Now: h.clock.Now, Logger: logger})
 	cfg := Config{
 		SigningSecret: testSecret,
 		BotToken:      "xoxb-test",
@@ -84,11 +91,12 @@ func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 		Dedupe:        store,
 		Profiles:      store,
 		Logger:        logger,
+		Now:           h.clock.Now,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h.adapter, err = New(cfg, eng)
+	h.adapter, err = New(cfg, h.eng)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}

@@ -73,6 +73,7 @@ type slackAPI interface {
 	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
 	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
+	GetDNDInfoContext(ctx context.Context, user *string, options ...slack.ParamOption) (*slack.DNDStatus, error)
 }
 
 // Adapter connects Slack to a Handler and implements bot.Sender for Slack users.
@@ -246,7 +247,13 @@ func (a *Adapter) retry(ctx context.Context, method string, u bot.UserRef, fn fu
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) || attempt >= maxTries {
 			a.log.ErrorContext(ctx, "slack call failed", "method", method, "user", u.String(), "attempt", attempt, "err", err)
-			return fmt.Errorf("slack: %s: %w", method, err)
+			err = fmt.Errorf("slack: %s: %w", method, err)
+			if rl != nil {
+				// Still limited: say so in the engine's terms, so the scheduler re-queues
+				// the delivery instead of dropping it.
+				return &bot.RateLimitError{RetryAfter: rl.RetryAfter, Err: err}
+			}
+			return err
 		}
 		wait := min(max(rl.RetryAfter, 100*time.Millisecond), maxRetryWait)
 		a.log.WarnContext(ctx, "slack rate limit", "method", method, "user", u.String(), "retry_after", wait)

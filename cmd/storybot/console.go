@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/bot/console"
 )
 
@@ -33,6 +34,17 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	defer a.Close()
 
 	c := console.New(stdin, stdout, *user)
+	eng := a.engine(c)
+	// Check-ins and reminders arrive in the terminal too, while it is open.
+	ctx, cancel := context.WithCancel(ctx)
+	sched := bot.NewScheduler(bot.SchedulerConfig{Queue: a.store, Deliver: eng, Logger: logger, Metrics: a.metrics})
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- sched.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-schedDone
+	}()
+
 	fmt.Fprintf(stdout, "storybot console — you are %q. Type /story to start a pause, /story help for more, quit to leave.\n\n", *user)
-	return c.Run(ctx, a.engine(c))
+	return c.Run(ctx, eng)
 }

@@ -59,7 +59,11 @@ func (a *app) engine(sender bot.Sender) *bot.Engine {
 		Metrics:       a.metrics,
 		RetentionDays: a.cfg.RetentionDays,
 		Encrypted:     len(a.cfg.EncryptionKeys) > 0,
-		Erasers:       []bot.Eraser{a.store},
+		Erasers:       []bot.Eraser{a.store, a.store.Coaching()},
+		ExportParts:   []bot.ExportPart{a.store.Coaching()},
+		Coaching:      a.store.Coaching(),
+		Coaches:       a.cfg.Coaches,
+		Schedules:     a.store,
 	})
 }
 
@@ -128,6 +132,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			runners = append(runners, run)
 		}
 	}
+	sched := bot.NewScheduler(bot.SchedulerConfig{
+		Queue:        a.store,
+		Deliver:      eng,
+		Availability: availability(senders),
+		Logger:       logger,
+		Metrics:      a.metrics,
+	})
+	runners = append(runners, sched.Run)
 	if !cfg.slackEnabled() {
 		logger.Info("Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (HTTP) or SLACK_APP_TOKEN and SLACK_BOT_TOKEN (Socket Mode)")
 	}
@@ -192,4 +204,15 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 		return fmt.Errorf("http server: %w", err)
 	}
 	return nil
+}
+
+// availability asks the adapter of the user's platform when the user may be messaged, where
+// the adapter can tell (Slack's Do Not Disturb); other platforms are always available.
+type availability bot.PlatformSenders
+
+func (a availability) AvailableAt(ctx context.Context, u bot.UserRef) (time.Time, error) {
+	if av, ok := a[u.Platform].(bot.Availability); ok {
+		return av.AvailableAt(ctx, u)
+	}
+	return time.Time{}, nil
 }

@@ -170,7 +170,8 @@ type manifestInteractivity struct {
 //   - im:history: message.im events (the typed answers in the DM);
 //   - im:write: conversations.open to start the DM;
 //   - users:read: users.info for the profile's time zone;
-//   - files:write: the /story export file in the DM.
+//   - files:write: the /story export file in the DM;
+//   - dnd:read: dnd.info, so a check-in due during Do Not Disturb waits until it ends.
 func slackManifest(base, name string, socketMode bool) manifest {
 	url := func(path string) string {
 		if socketMode {
@@ -195,7 +196,7 @@ func slackManifest(base, name string, socketMode bool) manifest {
 		UsageHint:    "[pause | quick | reframe | history | tz | privacy | help]",
 		ShouldEscape: true,
 	}}
-	m.OAuthConfig.Scopes.Bot = []string{"commands", "chat:write", "im:history", "im:write", "users:read", "files:write"}
+	m.OAuthConfig.Scopes.Bot = []string{"commands", "chat:write", "im:history", "im:write", "users:read", "files:write", "dnd:read"}
 	m.Settings.EventSubscriptions = manifestEvents{RequestURL: url("/slack/events"), BotEvents: []string{"app_home_opened", "message.im"}}
 	m.Settings.Interactivity = manifestInteractivity{IsEnabled: true, RequestURL: url("/slack/interactions")}
 	m.Settings.SocketModeEnabled = socketMode

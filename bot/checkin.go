@@ -1,0 +1,356 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/storybot/storybot/flows"
+)
+
+// This file holds the engine's half of scheduled messages: /story checkin and /story digest,
+// the snooze, rescheduling when the time zone changes, and Deliver, through which the
+// Scheduler sends check-ins and digests exactly like every other DM.
+
+const textSchedulesOff = "Scheduled check-ins aren't switched on in this storybot."
+
+// checkinCommand handles /story checkin in all its forms.
+func (e *Engine) checkinCommand(ctx context.Context, ev Event, cmd *Command) error {
+	if e.schedules == nil {
+		return e.ephemeral(ctx, ev, textSchedulesOff)
+	}
+	u := ev.User
+	tz, err := e.zoneOf(ctx, u)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "profile", err)
+	}
+	cur, _, exists, err := e.schedules.Job(ctx, u, JobCheckin)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "schedule", err)
+	}
+	now := e.now()
+	switch cmd.Checkin {
+	case CheckinShow:
+		if !exists {
+			return e.ephemeral(ctx, ev, "You have no check-ins. Set one with /story checkin weekdays 09:00 (or daily 08:15, or mon,wed,fri 16:30).")
+		}
+		return e.ephemeral(ctx, ev, e.describeCheckin(cur, now))
+	case CheckinOff:
+		if err := e.schedules.DeleteJob(ctx, u, JobCheckin); err != nil {
+			return e.storeTrouble(ctx, ev, "schedule", err)
+		}
+		if err := e.schedules.DeleteJob(ctx, u, JobSnooze); err != nil {
+			return e.storeTrouble(ctx, ev, "schedule", err)
+		}
+		if !exists {
+			return e.ephemeral(ctx, ev, "You had no check-ins, so nothing changed.")
+		}
+		return e.ephemeral(ctx, ev, "Check-ins are off. /story checkin weekdays 09:00 starts them again.")
+	case CheckinPauseUntil:
+		if !exists {
+			return e.ephemeral(ctx, ev, "You have no check-ins to pause. Set one with /story checkin weekdays 09:00.")
+		}
+		cur.Checkin.Until = cmd.Until
+		cur.TZ = tz
+		if !cmd.Until.After(now.AddDate(0, 0, -1)) {
+			cur.Checkin.Until = time.Time{} // a date in the past: the pause is over
+		}
+	case CheckinSet:
+		cur = Job{Kind: JobCheckin, User: u, Checkin: Checkin{Schedule: cmd.Schedule}, TZ: tz}
+	}
+	next := cur.Next(now)
+	if next.IsZero() {
+		return e.ephemeral(ctx, ev, "That schedule has no days. Try /story checkin weekdays 09:00.")
+	}
+	if err := e.schedules.PutJob(ctx, cur, next); err != nil {
+		return e.storeTrouble(ctx, ev, "schedule", err)
+	}
+	return e.ephemeral(ctx, ev, "Done. "+e.describeCheckin(cur, now))
+}
+
+// describeCheckin says what the schedule is and when the next check-in comes, in the
+// user's local time, and how to set a zone when there is none.
+func (e *Engine) describeCheckin(j Job, now time.Time) string {
+	loc := j.Location()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Your check-ins: %s, %s time", j.Checkin.Schedule, zoneName(j.TZ))
+	if !j.Checkin.Until.IsZero() && !j.Checkin.Until.Before(now.AddDate(0, 0, -1)) {
+		fmt.Fprintf(&b, ", paused until %s", j.Checkin.Until.Format("Mon 2 Jan 2006"))
+	}
+	b.WriteString(".")
+	if next := j.Next(now); !next.IsZero() {
+		fmt.Fprintf(&b, " The next one is %s.", next.In(loc).Format("Mon 2 Jan at 15:04"))
+	}
+	if j.TZ == "" {
+		b.WriteString(" I'm using UTC for you — set your zone with /story tz Europe/Berlin (any IANA zone name).")
+	}
+	b.WriteString(" /story checkin off stops them.")
+	return b.String()
+}
+
+func zoneName(tz string) string {
+	if tz == "" {
+		return "UTC"
+	}
+	return tz
+}
+
+// zoneOf is the user's IANA zone from their profile, "" for UTC.
+func (e *Engine) zoneOf(ctx context.Context, u UserRef) (string, error) {
+	p, _, err := e.profiles.Profile(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	if p.TZ == "" {
+		return "", nil
+	}
+	if _, err := time.LoadLocation(p.TZ); err != nil {
+		return "", nil
+	}
+	return p.TZ, nil
+}
+
+// digestCommand handles /story digest weekly | off | (show).
+func (e *Engine) digestCommand(ctx context.Context, ev Event, arg string) error {
+	if e.schedules == nil {
+		return e.ephemeral(ctx, ev, textSchedulesOff)
+	}
+	u := ev.User
+	j, due, exists, err := e.schedules.Job(ctx, u, JobDigest)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "schedule", err)
+	}
+	switch arg {
+	case "":
+		if !exists {
+			return e.ephemeral(ctx, ev, "The weekly digest is off. /story digest weekly sends you one on Sunday evenings, made from your own journal only.")
+		}
+		return e.ephemeral(ctx, ev, fmt.Sprintf("The weekly digest is on: Sundays at 18:00, %s time. The next one is %s. /story digest off stops it.",
+			zoneName(j.TZ), due.In(j.Location()).Format("Mon 2 Jan at 15:04")))
+	case "off":
+		if err := e.schedules.DeleteJob(ctx, u, JobDigest); err != nil {
+			return e.storeTrouble(ctx, ev, "schedule", err)
+		}
+		return e.ephemeral(ctx, ev, "The weekly digest is off.")
+	}
+	tz, err := e.zoneOf(ctx, u)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "profile", err)
+	}
+	j = Job{Kind: JobDigest, User: u, TZ: tz}
+	next := j.Next(e.now())
+	if err := e.schedules.PutJob(ctx, j, next); err != nil {
+		return e.storeTrouble(ctx, ev, "schedule", err)
+	}
+	msg := fmt.Sprintf("Done. Your weekly digest comes on Sundays at 18:00, %s time, made from your own journal only. The first one is %s.",
+		zoneName(tz), next.In(j.Location()).Format("Mon 2 Jan at 15:04"))
+	if tz == "" {
+		msg += " I'm using UTC for you — set your zone with /story tz Europe/Berlin."
+	}
+	return e.ephemeral(ctx, ev, msg)
+}
+
+// snooze schedules one extra check-in after d ("Snooze 1 h"); the schedule is unchanged.
+// A failure is logged: the user's answer itself was saved.
+func (e *Engine) snooze(ctx context.Context, u UserRef, d time.Duration) {
+	if e.schedules == nil {
+		return
+	}
+	j := Job{Kind: JobSnooze, User: u}
+	if err := e.schedules.PutJob(ctx, j, e.now().Add(d)); err != nil {
+		e.metrics.storeError("snooze")
+		e.log.ErrorContext(ctx, "store failed", "op", "snooze", "user", u.String(), "err", err)
+	}
+}
+
+// rezone moves the user's recurring jobs to a new zone: their next occurrences are
+// recomputed at once. A snooze is an instant, not a time of day, so it stays.
+func (e *Engine) rezone(ctx context.Context, u UserRef, tz string) error {
+	if e.schedules == nil {
+		return nil
+	}
+	for _, k := range []JobKind{JobCheckin, JobDigest} {
+		j, _, ok, err := e.schedules.Job(ctx, u, k)
+		if err != nil {
+			return err
+		}
+		if !ok || j.TZ == tz {
+			continue
+		}
+		j.TZ = tz
+		if next := j.Next(e.now()); !next.IsZero() {
+			if err := e.schedules.PutJob(ctx, j, next); err != nil {
+				return err
+			}
+		}
+	}
+	if e.coaching != nil {
+		// Practice reminders span several cadences: recompute them from the practices.
+		return e.reschedulePractices(ctx, u)
+	}
+	return nil
+}
+
+var _ Deliverer = (*Engine)(nil)
+
+// errBusyTurn aborts the check-in turn without saving when the user is mid-dialogue.
+var errBusyTurn = errors.New("busy")
+
+// Deliver sends one scheduled job to its user's DM through the outbound guard. A check-in
+// opens the check-in dialogue (so its answers work by button and by typing); when the user
+// is in the middle of another dialogue it returns ErrBusy and sends nothing.
+func (e *Engine) Deliver(ctx context.Context, j Job) error {
+	unlock := e.locks.lock(j.User.String())
+	defer unlock()
+	switch j.Kind {
+	case JobCheckin, JobSnooze:
+		return e.deliverCheckin(ctx, j.User)
+	case JobDigest:
+		return e.deliverDigest(ctx, j)
+	case JobPractice:
+		return e.deliverPractices(ctx, j)
+	}
+	return fmt.Errorf("bot: deliver unknown job kind %v", j.Kind)
+}
+
+func (e *Engine) deliverCheckin(ctx context.Context, u UserRef) error {
+	in := flows.Input{Now: e.now(), Start: &flows.Start{Flow: flows.FlowCheckin}}
+	var replies []flows.Reply
+	err := e.dialogues.Turn(ctx, u, func(cur flows.State) (flows.State, *flows.Entry, error) {
+		next, rs, err := e.machine.Step(cur, in)
+		if err != nil {
+			return cur, nil, err
+		}
+		if len(rs) == 0 {
+			return cur, nil, errBusyTurn
+		}
+		replies = rs
+		return next, nil, nil
+	})
+	if errors.Is(err, errBusyTurn) {
+		return ErrBusy
+	}
+	if err != nil {
+		return fmt.Errorf("bot: deliver check-in to %s: %w", u, err)
+	}
+	for _, r := range replies {
+		e.metrics.reply(r.Kind)
+		m := Message{To: Destination{Kind: DestDM, User: u}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
+		if err := e.out.Send(ctx, m); err != nil {
+			return fmt.Errorf("bot: deliver check-in to %s: %w", u, err)
+		}
+	}
+	return nil
+}
+
+// digestEntries bounds the journal read for one digest.
+const digestEntries = 200
+
+func (e *Engine) deliverDigest(ctx context.Context, j Job) error {
+	entries, err := e.dialogues.Journal(ctx, j.User, digestEntries)
+	if err != nil {
+		return fmt.Errorf("bot: deliver digest to %s: %w", j.User, err)
+	}
+	text := Digest(entries, e.now())
+	return e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: j.User}, Kind: flows.ReplyInfo, Text: text})
+}
+
+// Digest writes the weekly digest from the user's own journal entries of the 7 days before
+// now: the pauses, the average shift in feeling strength, the thinking traps that came up
+// most, and the next steps the user chose, in their words.
+func Digest(entries []flows.Entry, now time.Time) string {
+	since := now.Add(-7 * 24 * time.Hour)
+	var (
+		pauses, shifts, shiftSum int
+		traps                    = map[string]int{}
+		steps                    []string
+	)
+	for i := len(entries) - 1; i >= 0; i-- { // oldest first
+		en := entries[i]
+		if en.Created.Before(since) || en.Created.After(now) {
+			continue
+		}
+		if en.Flow == flows.FlowPause || en.Flow == flows.FlowQuick {
+			pauses++
+		}
+		if en.StrengthBefore != nil && en.StrengthAfter != nil {
+			shifts++
+			shiftSum += *en.StrengthAfter - *en.StrengthBefore
+		}
+		ids := en.Traps
+		if len(ids) == 0 && en.Flow != flows.FlowReframe {
+			for _, sp := range flows.SpotTraps(en.Story) {
+				ids = append(ids, sp.ID)
+			}
+		}
+		for _, id := range ids {
+			traps[id]++
+		}
+		if s := strings.TrimSpace(en.Next); s != "" {
+			steps = append(steps, s)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("Your week in stories.\n")
+	switch pauses {
+	case 0:
+		b.WriteString("No pauses this week — that's fine. /story is here when you want it.")
+		if len(traps) == 0 && len(steps) == 0 {
+			return b.String()
+		}
+		b.WriteString("\n")
+	case 1:
+		b.WriteString("1 pause this week.\n")
+	default:
+		fmt.Fprintf(&b, "%d pauses this week.\n", pauses)
+	}
+	if shifts > 0 {
+		avg := float64(shiftSum) / float64(shifts)
+		switch {
+		case avg < 0:
+			fmt.Fprintf(&b, "On average the feeling eased by %.1f points (0–10) from start to end.\n", -avg)
+		case avg > 0:
+			fmt.Fprintf(&b, "On average the feeling grew by %.1f points (0–10) from start to end.\n", avg)
+		default:
+			b.WriteString("On average the feeling's strength stayed the same from start to end.\n")
+		}
+	}
+	if len(traps) > 0 {
+		names := map[string]string{}
+		for _, t := range flows.Traps() {
+			names[t.ID] = t.Name
+		}
+		ids := make([]string, 0, len(traps))
+		for id := range traps {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(a, b int) bool {
+			if traps[ids[a]] != traps[ids[b]] {
+				return traps[ids[a]] > traps[ids[b]]
+			}
+			return ids[a] < ids[b]
+		})
+		if len(ids) > 3 {
+			ids = ids[:3]
+		}
+		var parts []string
+		for _, id := range ids {
+			n := names[id]
+			if n == "" {
+				n = id
+			}
+			parts = append(parts, fmt.Sprintf("%s (%d)", n, traps[id]))
+		}
+		b.WriteString("Thinking traps that came up most: " + strings.Join(parts, ", ") + ".\n")
+	}
+	if len(steps) > 0 {
+		b.WriteString("The next steps you chose:\n")
+		for _, s := range steps {
+			b.WriteString("• " + s + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

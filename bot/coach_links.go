@@ -1,0 +1,308 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/storybot/storybot/flows"
+)
+
+// This file holds the links between coaches and clients: invitations and consent, the
+// authorization every coach action goes through, the coach's list and the client's revoke.
+
+// newID returns a random ID for links, notes: not guessable, no user data in it.
+func newID() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// clientOf is the client a coach names: the same platform and workspace as the coach, so a
+// coach can only reach people of their own workspace (Slack team; on Discord, "dm").
+func clientOf(coach UserRef, target string) UserRef {
+	return UserRef{Platform: coach.Platform, Workspace: coach.Workspace, User: target}
+}
+
+// linkOf returns the link between coach and the client in data, if any. An expired
+// invitation counts as none.
+func linkOf(data ClientData, coach UserRef, now time.Time) (CoachLink, bool) {
+	for _, l := range data.Links {
+		if l.Coach == coach && !l.Expired(now) {
+			return l, true
+		}
+	}
+	return CoachLink{}, false
+}
+
+// errRefused carries a refusal to show the coach; nothing was changed or sent.
+type errRefused struct{ msg string }
+
+func (e *errRefused) Error() string { return e.msg }
+
+// authorize checks, on the server side, that coach may act on target: coaching allowed,
+// not themself, and an accepted link on the client's side. It returns the client, their
+// data and the link, or an *errRefused saying why not.
+func (e *Engine) authorize(ctx context.Context, coach UserRef, target, verb string) (UserRef, ClientData, CoachLink, error) {
+	client := clientOf(coach, target)
+	if !e.mayCoach(coach) {
+		return client, ClientData{}, CoachLink{}, &errRefused{"Coaching in this storybot is open to the people its admin listed, and you're not on that list. Nothing was sent."}
+	}
+	if target == coach.User {
+		return client, ClientData{}, CoachLink{}, &errRefused{"That's you — coaching is between two people. For your own practices, type /story practices."}
+	}
+	data, err := e.coaching.ClientData(ctx, client)
+	if err != nil {
+		return client, ClientData{}, CoachLink{}, err
+	}
+	l, ok := linkOf(data, coach, e.now())
+	switch {
+	case !ok:
+		return client, data, l, &errRefused{fmt.Sprintf("You're not %s's coach in storybot, so I can't %s. I haven't contacted them. To ask, type /story coach invite %s.", mention(client), verb, mention(client))}
+	case l.State != LinkAccepted:
+		return client, data, l, &errRefused{fmt.Sprintf("%s hasn't accepted your invitation yet, so I can't %s. I haven't contacted them.", mention(client), verb)}
+	}
+	return client, data, l, nil
+}
+
+// refuse answers err to the coach privately: a refusal as it is, anything else as a store
+// problem.
+func (e *Engine) refuse(ctx context.Context, ev Event, op string, err error) error {
+	var r *errRefused
+	if errors.As(err, &r) {
+		return e.ephemeral(ctx, ev, r.msg)
+	}
+	return e.storeTrouble(ctx, ev, op, err)
+}
+
+func (e *Engine) coachInvite(ctx context.Context, ev Event, target string) error {
+	coach := ev.User
+	if !e.mayCoach(coach) {
+		return e.ephemeral(ctx, ev, "Coaching in this storybot is open to the people its admin listed, and you're not on that list. Nothing was sent.")
+	}
+	if target == coach.User {
+		return e.ephemeral(ctx, ev, "You can't invite yourself — coaching is between two people. For your own practices, type /story practices.")
+	}
+	client := clientOf(coach, target)
+	now := e.now()
+	var (
+		link    CoachLink
+		already *CoachLink
+	)
+	err := e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+		already = nil
+		for id, l := range d.Links {
+			if l.Coach != coach {
+				continue
+			}
+			if l.Expired(now) {
+				delete(d.Links, id)
+				continue
+			}
+			found := l
+			already = &found
+			return nil
+		}
+		link = CoachLink{ID: newID(), Coach: coach, Client: client, State: LinkPending, Invited: now}
+		d.Links[link.ID] = link
+		return nil
+	})
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach invite", err)
+	}
+	if already != nil {
+		if already.State == LinkAccepted {
+			return e.ephemeral(ctx, ev, fmt.Sprintf("You're already %s's coach. /story coach progress %s shows how their practices are going.", mention(client), mention(client)))
+		}
+		return e.ephemeral(ctx, ev, fmt.Sprintf("Your invitation to %s is still waiting for their answer (it expires %s). I won't send it again.", mention(client), dateText(already.Invited.Add(InviteTTL))))
+	}
+	if err := e.coaching.PutCoachEntry(ctx, coach, CoachEntry{LinkID: link.ID, Client: client, State: LinkPending, Since: now}); err != nil {
+		return e.storeTrouble(ctx, ev, "coach invite", err)
+	}
+	m := Message{
+		To:   Destination{Kind: DestDM, User: client},
+		Kind: flows.ReplyPrompt,
+		Text: fmt.Sprintf("%s would like to be your coach here.\n"+
+			"If you accept, they will see only this: the practices they give you, how often you mark them done or missed, your streak, and notes you choose to share.\n"+
+			"They will never see your journal, your pauses or anything else you write here.\n"+
+			"You can end it any time with /story coach revoke. The invitation expires %s.",
+			mention(coach), dateText(now.Add(InviteTTL))),
+		Choices: []flows.Choice{
+			{ID: prefixCoach + "accept:" + link.ID, Label: "Accept"},
+			{ID: prefixCoach + "decline:" + link.ID, Label: "Decline"},
+		},
+	}
+	if err := e.offer(ctx, m); err != nil {
+		return fmt.Errorf("bot: send invitation to %s: %w", client, err)
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("Invitation sent to %s. It tells them exactly what you'd see — practice completion, streaks and notes they choose to share, never their journal. Nothing else is possible until they accept; it expires in 7 days.", mention(client)))
+}
+
+// answerInvite handles Accept or Decline from the invited client.
+func (e *Engine) answerInvite(ctx context.Context, ev Event, linkID string, accept bool) error {
+	client := ev.User
+	now := e.now()
+	var (
+		link  CoachLink
+		found bool
+	)
+	err := e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+		l, ok := d.Links[linkID]
+		found = ok && l.Client == client
+		if !found {
+			return nil
+		}
+		link = l
+		switch {
+		case l.Expired(now):
+			delete(d.Links, linkID)
+		case l.State == LinkPending && accept:
+			l.State, l.Accepted = LinkAccepted, now
+			d.Links[linkID] = l
+		case l.State == LinkPending:
+			delete(d.Links, linkID)
+		}
+		return nil
+	})
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach answer", err)
+	}
+	if !found {
+		return e.ephemeral(ctx, ev, "That invitation is no longer open. Nothing was shared.")
+	}
+	e.clearOffer(ctx, client)
+	coach := link.Coach
+	switch {
+	case link.Expired(now):
+		e.coachSide(ctx, coach, CoachEntry{LinkID: linkID, Client: client, State: LinkExpired, Since: now})
+		return e.ephemeral(ctx, ev, fmt.Sprintf("That invitation has expired. Nothing was shared. If you'd like, ask %s to send a new one.", mention(coach)))
+	case link.State == LinkAccepted:
+		return e.ephemeral(ctx, ev, fmt.Sprintf("You've already accepted — %s is your coach. /story coach revoke ends it.", mention(coach)))
+	case accept:
+		e.coachSide(ctx, coach, CoachEntry{LinkID: linkID, Client: client, State: LinkAccepted, Since: now})
+		if err := e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: coach}, Kind: flows.ReplyInfo,
+			Text: fmt.Sprintf("%s accepted your invitation. Give them a practice with /story coach assign %s <practice> <cadence>; /story practices library lists them.", mention(client), mention(client))}); err != nil {
+			e.log.WarnContext(ctx, "coach notice failed", "user", coach.String(), "err", err)
+		}
+		return e.ephemeral(ctx, ev, fmt.Sprintf("You've accepted. %s can now give you practices and see only their completion and the notes you choose to share. /story coach revoke ends it any time.", mention(coach)))
+	}
+	e.coachSide(ctx, coach, CoachEntry{LinkID: linkID, Client: client, State: LinkDeclined, Since: now})
+	return e.ephemeral(ctx, ev, "Declined. Nothing was shared.")
+}
+
+// coachSide updates the coach's index. The client's side is the truth, so a failure here
+// only makes the coach's list stale: it is logged, not shown.
+func (e *Engine) coachSide(ctx context.Context, coach UserRef, entry CoachEntry) {
+	if err := e.coaching.PutCoachEntry(ctx, coach, entry); err != nil {
+		e.metrics.storeError("coach index")
+		e.log.ErrorContext(ctx, "store failed", "op", "coach index", "user", coach.String(), "err", err)
+	}
+}
+
+// coachRevoke ends the client's coaching link: with linkID, that one; without, the only
+// one, or it asks which.
+func (e *Engine) coachRevoke(ctx context.Context, ev Event, linkID string) error {
+	client := ev.User
+	data, err := e.coaching.ClientData(ctx, client)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach revoke", err)
+	}
+	var links []CoachLink
+	for _, l := range data.Links {
+		if linkID == "" || l.ID == linkID {
+			links = append(links, l)
+		}
+	}
+	sort.Slice(links, func(i, j int) bool { return links[i].Invited.Before(links[j].Invited) })
+	switch {
+	case len(links) == 0 && linkID != "":
+		return e.ephemeral(ctx, ev, "That coaching link has already ended.")
+	case len(links) == 0:
+		return e.ephemeral(ctx, ev, "You have no coach in storybot, so there's nothing to end.")
+	case len(links) > 1:
+		var choices []flows.Choice
+		for _, l := range links {
+			choices = append(choices, flows.Choice{ID: prefixCoach + "revoke:" + l.ID, Label: "End with " + mention(l.Coach)})
+		}
+		return e.out.Send(ctx, Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt, Text: "You have more than one coach. Which link shall I end?", Choices: choices})
+	}
+	l := links[0]
+	if err := e.endLink(ctx, client, l.ID); err != nil {
+		return e.storeTrouble(ctx, ev, "coach revoke", err)
+	}
+	now := e.now()
+	state := LinkRevoked
+	if l.State == LinkPending {
+		state = LinkDeclined
+	}
+	e.coachSide(ctx, l.Coach, CoachEntry{LinkID: l.ID, Client: client, State: state, Since: now})
+	if err := e.reschedulePractices(ctx, client); err != nil {
+		e.log.WarnContext(ctx, "practice reschedule failed", "user", client.String(), "err", err)
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("Done — %s is no longer your coach and can't see anything from now on. Their practices and reminders have stopped. Your notes stay yours (/story export).", mention(l.Coach)))
+}
+
+// endLink removes a link from the client's side with the practices given under it.
+func (e *Engine) endLink(ctx context.Context, client UserRef, linkID string) error {
+	return e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+		delete(d.Links, linkID)
+		for id, p := range d.Practices {
+			if p.LinkID == linkID {
+				delete(d.Practices, id)
+			}
+		}
+		return nil
+	})
+}
+
+// coachList shows the coach's clients and where each link stands.
+func (e *Engine) coachList(ctx context.Context, ev Event) error {
+	coach := ev.User
+	if !e.mayCoach(coach) {
+		return e.ephemeral(ctx, ev, "Coaching in this storybot is open to the people its admin listed, and you're not on that list.")
+	}
+	entries, err := e.coaching.CoachEntries(ctx, coach)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach list", err)
+	}
+	if len(entries) == 0 {
+		return e.ephemeral(ctx, ev, "You have no clients yet. Invite someone with /story coach invite @name.")
+	}
+	now := e.now()
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Since.After(entries[j].Since) })
+	var b strings.Builder
+	b.WriteString("Your clients:")
+	for _, en := range entries {
+		b.WriteString("\n- ")
+		switch en.State {
+		case LinkGone:
+			fmt.Fprintf(&b, "a client who erased their storybot data (%s)", dateText(en.Since))
+			continue
+		case LinkAccepted:
+			fmt.Fprintf(&b, "%s — connected since %s", mention(en.Client), dateText(en.Since))
+		case LinkPending:
+			if now.Sub(en.Since) > InviteTTL {
+				fmt.Fprintf(&b, "%s — invitation expired unanswered", mention(en.Client))
+			} else {
+				fmt.Fprintf(&b, "%s — invited %s, waiting for their answer", mention(en.Client), dateText(en.Since))
+			}
+		case LinkDeclined:
+			fmt.Fprintf(&b, "%s — did not accept", mention(en.Client))
+		case LinkRevoked:
+			fmt.Fprintf(&b, "%s — ended the link on %s", mention(en.Client), dateText(en.Since))
+		case LinkExpired:
+			fmt.Fprintf(&b, "%s — invitation expired unanswered", mention(en.Client))
+		}
+	}
+	return e.ephemeral(ctx, ev, b.String())
+}
+
+// dateText is a short date, like "Mon 9 Mar".
+func dateText(t time.Time) string { return t.UTC().Format("Mon 2 Jan") }

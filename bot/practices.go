@@ -1,0 +1,600 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storybot/storybot/flows"
+)
+
+// This file holds practices: assigning and removing them (coach), the coach's progress
+// view, the client's list with pause and stop, Done / Not today / Add a note, notes and
+// their sharing, and the reminders.
+
+// staleReminder is how late a reminder may still go out; older ones are dropped, never
+// sent in a burst (SPEC.md).
+const staleReminder = 2 * time.Hour
+
+// noteWait is how long "Add a note" waits for the note.
+const noteWait = 30 * time.Minute
+
+// practiceChoices are the answers offered with a practice.
+func practiceChoices(id string) []flows.Choice {
+	return []flows.Choice{
+		{ID: prefixPractice + "done:" + id, Label: "Done"},
+		{ID: prefixPractice + "skip:" + id, Label: "Not today"},
+		{ID: prefixPractice + "note:" + id, Label: "Add a note"},
+	}
+}
+
+// nextReminder is p's first reminder strictly after after, in loc; zero when p is not
+// active or its end date is passed.
+func nextReminder(p Practice, after time.Time, loc *time.Location) time.Time {
+	if p.Status != PracticeActive {
+		return time.Time{}
+	}
+	n := p.Cadence.Next(after, loc)
+	if n.IsZero() || !p.Until.IsZero() {
+		if n.IsZero() {
+			return n
+		}
+		y, m, d := p.Until.Date()
+		if !n.Before(time.Date(y, m, d+1, 0, 0, 0, 0, loc)) {
+			return time.Time{}
+		}
+	}
+	return n
+}
+
+// zoneText names the client's zone for reminder times, and says UTC when none is set.
+func zoneText(tz string) string {
+	if tz == "" {
+		return "your time (I'm using UTC for you — set your zone with /story tz Europe/Berlin)"
+	}
+	return "your time (" + tz + ")"
+}
+
+func (e *Engine) coachAssign(ctx context.Context, ev Event, cmd *Command) error {
+	coach := ev.User
+	var lib LibraryEntry
+	if cmd.Practice != "" {
+		var ok bool
+		if lib, ok = LibraryPractice(cmd.Practice); !ok {
+			return e.ephemeral(ctx, ev, fmt.Sprintf("I don't know the practice “%s”. /story practices library lists the built-in ones; or put your own words in quotes.", truncate(cmd.Practice, 40)))
+		}
+	}
+	client, _, _, err := e.authorize(ctx, coach, cmd.Target, "assign a practice")
+	if err != nil {
+		return e.refuse(ctx, ev, "coach assign", err)
+	}
+	tz, err := e.zoneOf(ctx, client)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach assign", err)
+	}
+	loc := (Job{TZ: tz}).Location()
+	now := e.now()
+	p := Practice{Library: lib.ID, Cadence: cmd.Schedule, Until: cmd.Until, Status: PracticeActive, Assigned: now, StatusSince: now}
+	if lib.ID == "" {
+		p.Text = cmd.Text
+	}
+	if p.Ended(now, loc) {
+		return e.ephemeral(ctx, ev, "That end date has already passed. Pick a date from today on, like until "+now.In(loc).AddDate(0, 1, 0).Format("2006-01-02")+".")
+	}
+	err = e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+		l, ok := linkOf(*d, coach, now)
+		if !ok || l.State != LinkAccepted {
+			return ErrNoCoachLink
+		}
+		p.LinkID = l.ID
+		base := lib.ID
+		if base == "" {
+			base = "own"
+		}
+		p.ID = base
+		if base == "own" {
+			p.ID = "own-1"
+		}
+		for n := 2; ; n++ {
+			if _, taken := d.Practices[p.ID]; !taken {
+				break
+			}
+			p.ID = base + "-" + strconv.Itoa(n)
+		}
+		d.Practices[p.ID] = p
+		return nil
+	})
+	if errors.Is(err, ErrNoCoachLink) {
+		return e.ephemeral(ctx, ev, fmt.Sprintf("%s isn't connected with you any more, so I didn't assign it. I haven't contacted them.", mention(client)))
+	}
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach assign", err)
+	}
+	if err := e.reschedulePractices(ctx, client); err != nil {
+		e.log.WarnContext(ctx, "practice reschedule failed", "user", client.String(), "err", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s gave you a practice: %s.\n", mention(coach), p.Title())
+	if lib.ID != "" {
+		b.WriteString(lib.Instruction + "\nWhy it helps: " + lib.Why + "\n")
+	}
+	if e.schedules == nil {
+		b.WriteString("Reminders aren't switched on in this storybot.")
+	} else {
+		fmt.Fprintf(&b, "Reminders: %s, %s", p.Cadence, zoneText(tz))
+		if !p.Until.IsZero() {
+			fmt.Fprintf(&b, ", until %s", p.Until.Format("Mon 2 Jan"))
+		}
+		b.WriteString(".")
+		if n := nextReminder(p, now, loc); !n.IsZero() {
+			fmt.Fprintf(&b, " The first is %s.", n.In(loc).Format("Mon 2 Jan at 15:04"))
+		}
+	}
+	b.WriteString("\nWhenever you've done it, press Done. /story practices lets you pause or stop it.")
+	m := Message{To: Destination{Kind: DestDM, User: client}, Kind: flows.ReplyPrompt, Text: b.String(), Choices: practiceChoices(p.ID)}
+	if err := e.offer(ctx, m); err != nil {
+		return fmt.Errorf("bot: send practice to %s: %w", client, err)
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("Assigned “%s” (id %s) to %s: %s, their time. They've had a DM with it.", p.Title(), p.ID, mention(client), p.Cadence))
+}
+
+func (e *Engine) coachUnassign(ctx context.Context, ev Event, target, id string) error {
+	coach := ev.User
+	client, _, _, err := e.authorize(ctx, coach, target, "change their practices")
+	if err != nil {
+		return e.refuse(ctx, ev, "coach unassign", err)
+	}
+	now := e.now()
+	var (
+		removed Practice
+		found   bool
+	)
+	err = e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+		l, ok := linkOf(*d, coach, now)
+		if !ok || l.State != LinkAccepted {
+			return ErrNoCoachLink
+		}
+		removed, found = d.Practices[id]
+		if !found || removed.LinkID != l.ID {
+			found = false
+			return nil
+		}
+		delete(d.Practices, id)
+		return nil
+	})
+	if errors.Is(err, ErrNoCoachLink) {
+		return e.ephemeral(ctx, ev, fmt.Sprintf("%s isn't connected with you any more. I haven't contacted them.", mention(client)))
+	}
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach unassign", err)
+	}
+	if !found {
+		return e.ephemeral(ctx, ev, fmt.Sprintf("%s has no practice “%s” from you. /story coach progress %s shows the ids.", mention(client), truncate(id, 40), mention(client)))
+	}
+	if err := e.reschedulePractices(ctx, client); err != nil {
+		e.log.WarnContext(ctx, "practice reschedule failed", "user", client.String(), "err", err)
+	}
+	if err := e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: client}, Kind: flows.ReplyInfo,
+		Text: fmt.Sprintf("%s took “%s” off your practices; its reminders have stopped.", mention(coach), removed.Title())}); err != nil {
+		e.log.WarnContext(ctx, "unassign notice failed", "user", client.String(), "err", err)
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("Removed “%s” from %s's practices; its reminders have stopped.", removed.Title(), mention(client)))
+}
+
+func (e *Engine) coachProgress(ctx context.Context, ev Event, target string) error {
+	coach := ev.User
+	client, data, link, err := e.authorize(ctx, coach, target, "show their progress")
+	if err != nil {
+		return e.refuse(ctx, ev, "coach progress", err)
+	}
+	notes, err := e.coaching.Notes(ctx, client)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach progress", err)
+	}
+	var ps []Practice
+	for _, p := range data.Practices {
+		if p.LinkID == link.ID {
+			ps = append(ps, p)
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Assigned.Before(ps[j].Assigned) })
+	if len(ps) == 0 {
+		return e.ephemeral(ctx, ev, fmt.Sprintf("%s has no practices from you yet. Give one with /story coach assign %s <practice> <cadence>.", mention(client), mention(client)))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Practices of %s (connected since %s):", mention(client), dateText(link.Accepted))
+	for _, p := range ps {
+		fmt.Fprintf(&b, "\n\n%s — %s\nAssigned %s · %s, their time", p.ID, p.Title(), dateText(p.Assigned), p.Cadence)
+		if !p.Until.IsZero() {
+			fmt.Fprintf(&b, " · until %s", p.Until.Format("Mon 2 Jan"))
+		}
+		switch p.Status {
+		case PracticePaused:
+			fmt.Fprintf(&b, " · paused by them since %s", dateText(p.StatusSince))
+		case PracticeStopped:
+			fmt.Fprintf(&b, " · stopped by them on %s", dateText(p.StatusSince))
+		}
+		fmt.Fprintf(&b, "\nDone %d · missed %d · current streak %d", p.Done, p.Missed, p.Streak)
+		if !p.LastDone.IsZero() {
+			fmt.Fprintf(&b, " · last done %s", dateText(p.LastDone))
+		}
+		first := true
+		for _, n := range notes {
+			// Only notes the client shared, on this practice, under this very link.
+			if !n.Shared || n.Practice != p.ID || n.LinkID != link.ID {
+				continue
+			}
+			if first {
+				b.WriteString("\nNotes they shared:")
+				first = false
+			}
+			fmt.Fprintf(&b, "\n- %s: %s", dateText(n.Created), n.Text)
+		}
+	}
+	b.WriteString("\n\nMissed counts reminders that got no Done before the next reminder.")
+	return e.ephemeral(ctx, ev, b.String())
+}
+
+// clientPractices lists the user's practices with pause, resume and stop.
+func (e *Engine) clientPractices(ctx context.Context, ev Event) error {
+	u := ev.User
+	data, err := e.coaching.ClientData(ctx, u)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "practices", err)
+	}
+	tz, err := e.zoneOf(ctx, u)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "practices", err)
+	}
+	if len(data.Practices) == 0 {
+		return e.ephemeral(ctx, ev, "You have no practices. A coach you accept can give you some; /story practices library shows the built-in ones.")
+	}
+	ps := make([]Practice, 0, len(data.Practices))
+	for _, p := range data.Practices {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Assigned.Before(ps[j].Assigned) })
+	loc := (Job{TZ: tz}).Location()
+	now := e.now()
+	var (
+		b       strings.Builder
+		choices []flows.Choice
+	)
+	b.WriteString("Your practices:")
+	for _, p := range ps {
+		from := "your coach"
+		if l, ok := data.Links[p.LinkID]; ok {
+			from = mention(l.Coach)
+		}
+		fmt.Fprintf(&b, "\n\n%s — %s (from %s)\n%s, %s", p.ID, p.Title(), from, p.Cadence, zoneText(tz))
+		if !p.Until.IsZero() {
+			fmt.Fprintf(&b, ", until %s", p.Until.Format("Mon 2 Jan"))
+		}
+		switch {
+		case p.Status == PracticeStopped:
+			b.WriteString(". Stopped.")
+		case p.Status == PracticePaused:
+			b.WriteString(". Paused.")
+			choices = append(choices, flows.Choice{ID: prefixPractice + "resume:" + p.ID, Label: "Resume " + p.ID})
+		case p.Ended(now, loc):
+			b.WriteString(". Finished.")
+		default:
+			b.WriteString(".")
+			if n := nextReminder(p, now, loc); !n.IsZero() && e.schedules != nil {
+				fmt.Fprintf(&b, " Next reminder %s.", n.In(loc).Format("Mon 2 Jan at 15:04"))
+			}
+			choices = append(choices,
+				flows.Choice{ID: prefixPractice + "pause:" + p.ID, Label: "Pause " + p.ID},
+				flows.Choice{ID: prefixPractice + "stop:" + p.ID, Label: "Stop " + p.ID})
+		}
+		fmt.Fprintf(&b, " Done %d, streak %d.", p.Done, p.Streak)
+	}
+	if len(choices) > 0 {
+		b.WriteString("\n\nPause holds a practice's reminders until you resume it; stop ends it. Your coach sees that you paused or stopped, nothing more.")
+	}
+	return e.offer(ctx, Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt, Text: b.String(), Choices: choices})
+}
+
+// practiceAction handles the client's answers to a practice. Only the event user's own
+// practices can be reached: the ID is looked up under their keys.
+func (e *Engine) practiceAction(ctx context.Context, ev Event, action, id string) error {
+	u := ev.User
+	now := e.now()
+	if action == "note" {
+		data, err := e.coaching.ClientData(ctx, u)
+		if err != nil {
+			return e.storeTrouble(ctx, ev, "practice note", err)
+		}
+		if _, ok := data.Practices[id]; !ok {
+			return e.ephemeral(ctx, ev, "That practice has ended, so there's nothing to add a note to.")
+		}
+		if err := e.coaching.SetPending(ctx, u, CoachPending{NoteFor: id, At: now}); err != nil {
+			return e.storeTrouble(ctx, ev, "practice note", err)
+		}
+		return e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: u}, Kind: flows.ReplyPrompt,
+			Text: "Type your note. It stays private unless you choose to share it. (Type cancel to leave it.)"})
+	}
+	var (
+		p     Practice
+		found bool
+		again bool
+	)
+	err := e.coaching.UpdateClient(ctx, u, func(d *ClientData) error {
+		p, found = d.Practices[id]
+		again = false
+		if !found {
+			return nil
+		}
+		switch action {
+		case "done":
+			if p.Status == PracticeStopped {
+				return nil
+			}
+			if p.SlotDone {
+				again = true
+				return nil
+			}
+			p.SlotDone = true
+			p.Done++
+			p.Streak++
+			p.LastDone = now
+			p.Completions = appendCompletion(p.Completions, Completion{At: now, Kind: "done"})
+		case "skip":
+			p.NotToday++
+			p.Completions = appendCompletion(p.Completions, Completion{At: now, Kind: "not_today"})
+		case "pause":
+			if p.Status == PracticeActive {
+				p.Status, p.StatusSince = PracticePaused, now
+			}
+		case "resume":
+			if p.Status == PracticePaused {
+				p.Status, p.StatusSince = PracticeActive, now
+			}
+		case "stop":
+			if p.Status != PracticeStopped {
+				p.Status, p.StatusSince = PracticeStopped, now
+			}
+		default:
+			found = false
+			return nil
+		}
+		d.Practices[id] = p
+		return nil
+	})
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "practice", err)
+	}
+	if !found {
+		return e.ephemeral(ctx, ev, "That practice has ended. /story practices shows the ones you have.")
+	}
+	e.clearOffer(ctx, u)
+	switch action {
+	case "done":
+		if p.Status == PracticeStopped {
+			return e.ephemeral(ctx, ev, "You stopped “"+p.Title()+"”, so I didn't count that.")
+		}
+		if again {
+			return e.ephemeral(ctx, ev, "Already marked done for this one — it counts once until the next reminder.")
+		}
+		return e.offer(ctx, Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt,
+			Text:    fmt.Sprintf("Marked done: %s. Streak: %d. Want to add a note?", p.Title(), p.Streak),
+			Choices: []flows.Choice{{ID: prefixPractice + "note:" + p.ID, Label: "Add a note"}}})
+	case "skip":
+		return e.ephemeral(ctx, ev, "Okay, not today. The next reminder comes as planned.")
+	}
+	if err := e.reschedulePractices(ctx, u); err != nil {
+		e.log.WarnContext(ctx, "practice reschedule failed", "user", u.String(), "err", err)
+	}
+	switch action {
+	case "pause":
+		return e.ephemeral(ctx, ev, fmt.Sprintf("Paused “%s”: no reminders until you resume it in /story practices.", p.Title()))
+	case "resume":
+		return e.ephemeral(ctx, ev, fmt.Sprintf("Resumed “%s”. Reminders come as before.", p.Title()))
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("Stopped “%s”. No more reminders for it.", p.Title()))
+}
+
+func appendCompletion(cs []Completion, c Completion) []Completion {
+	cs = append(cs, c)
+	if len(cs) > maxCompletions {
+		cs = cs[len(cs)-maxCompletions:]
+	}
+	return cs
+}
+
+// takeNote stores the typed line as a note on the pending practice, private, and asks
+// whether to share it.
+func (e *Engine) takeNote(ctx context.Context, ev Event, pend CoachPending) error {
+	u := ev.User
+	now := e.now()
+	text := strings.TrimSpace(ev.Text)
+	if now.Sub(pend.At) > noteWait {
+		if err := e.coaching.SetPending(ctx, u, CoachPending{}); err != nil {
+			return e.storeTrouble(ctx, ev, "practice note", err)
+		}
+		return e.turn(ctx, ev, flows.Input{Text: ev.Text})
+	}
+	switch strings.ToLower(text) {
+	case "cancel", "stop", "skip":
+		if err := e.coaching.SetPending(ctx, u, CoachPending{}); err != nil {
+			return e.storeTrouble(ctx, ev, "practice note", err)
+		}
+		return e.ephemeral(ctx, ev, "Okay, no note.")
+	case "":
+		return e.ephemeral(ctx, ev, "Type your note, or cancel to leave it.")
+	}
+	if n := len([]rune(text)); n > flows.MaxAnswerRunes {
+		return e.ephemeral(ctx, ev, fmt.Sprintf("That's %d characters — I can take up to %d. Could you shorten it? Your note is still waiting.", n, flows.MaxAnswerRunes))
+	}
+	data, err := e.coaching.ClientData(ctx, u)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "practice note", err)
+	}
+	p, ok := data.Practices[pend.NoteFor]
+	if !ok {
+		if err := e.coaching.SetPending(ctx, u, CoachPending{}); err != nil {
+			return e.storeTrouble(ctx, ev, "practice note", err)
+		}
+		return e.ephemeral(ctx, ev, "That practice has ended in the meantime, so I didn't keep the note.")
+	}
+	note := Note{ID: newID(), Practice: p.ID, LinkID: p.LinkID, Created: now, Text: text}
+	if err := e.coaching.AddNote(ctx, u, note); err != nil {
+		return e.storeTrouble(ctx, ev, "practice note", err)
+	}
+	if err := e.coaching.SetPending(ctx, u, CoachPending{}); err != nil {
+		return e.storeTrouble(ctx, ev, "practice note", err)
+	}
+	coach := "your coach"
+	if l, ok := data.Links[p.LinkID]; ok && l.State == LinkAccepted {
+		coach = mention(l.Coach)
+	}
+	return e.offer(ctx, Message{To: Destination{Kind: DestDM, User: u}, Kind: flows.ReplyPrompt,
+		Text: "Saved — private, for you only. Keep it private, or share it with " + coach + "?",
+		Choices: []flows.Choice{
+			{ID: prefixNote + "private:" + note.ID, Label: "Keep private"},
+			{ID: prefixNote + "share:" + note.ID, Label: "Share with coach"},
+		}})
+}
+
+func (e *Engine) shareNote(ctx context.Context, ev Event, id string, shared bool) error {
+	ok, err := e.coaching.ShareNote(ctx, ev.User, id, shared)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "practice note", err)
+	}
+	e.clearOffer(ctx, ev.User)
+	switch {
+	case !ok:
+		return e.ephemeral(ctx, ev, "That note is no longer here.")
+	case shared:
+		return e.ephemeral(ctx, ev, "Shared with your coach. They'll see it with your progress.")
+	}
+	return e.ephemeral(ctx, ev, "Kept private — only you can see it.")
+}
+
+// reschedulePractices puts the client's reminder job at the earliest next reminder of
+// their active practices, or removes it when there is none.
+func (e *Engine) reschedulePractices(ctx context.Context, client UserRef) error {
+	if e.schedules == nil {
+		return nil
+	}
+	data, err := e.coaching.ClientData(ctx, client)
+	if err != nil {
+		return err
+	}
+	tz, err := e.zoneOf(ctx, client)
+	if err != nil {
+		return err
+	}
+	return e.putReminderJob(ctx, client, data, tz, e.now())
+}
+
+func (e *Engine) putReminderJob(ctx context.Context, client UserRef, data ClientData, tz string, now time.Time) error {
+	j := Job{Kind: JobPractice, User: client, TZ: tz}
+	loc := j.Location()
+	var (
+		due  time.Time
+		from Practice
+	)
+	for _, p := range data.Practices {
+		if _, linked := data.Links[p.LinkID]; !linked {
+			continue
+		}
+		if n := nextReminder(p, now, loc); !n.IsZero() && (due.IsZero() || n.Before(due)) {
+			due, from = n, p
+		}
+	}
+	if due.IsZero() {
+		return e.schedules.DeleteJob(ctx, client, JobPractice)
+	}
+	// The job carries the cadence of the earliest practice, so a scheduler that must skip
+	// an occurrence still has a valid time to come back at.
+	j.Checkin = Checkin{Schedule: from.Cadence}
+	return e.schedules.PutJob(ctx, j, due)
+}
+
+// deliverPractices sends the client's due practice reminders, counts the slots they
+// close, and schedules the next reminder. The caller holds the client's lock. The job is
+// rescheduled before anything is sent, so a failed send never stops future reminders.
+func (e *Engine) deliverPractices(ctx context.Context, j Job) error {
+	if e.coaching == nil {
+		return nil
+	}
+	client := j.User
+	tz, err := e.zoneOf(ctx, client)
+	if err != nil {
+		return fmt.Errorf("bot: deliver practices to %s: %w", client, err)
+	}
+	loc := (Job{TZ: tz}).Location()
+	now := e.now()
+	var due []Practice
+	var after ClientData
+	err = e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+		due = due[:0]
+		for id, p := range d.Practices {
+			if _, linked := d.Links[p.LinkID]; !linked {
+				continue
+			}
+			if l := d.Links[p.LinkID]; l.State != LinkAccepted {
+				continue
+			}
+			since := p.Assigned
+			if p.LastReminder.After(since) {
+				since = p.LastReminder
+			}
+			n := nextReminder(p, since, loc)
+			if n.IsZero() || n.After(now) {
+				continue
+			}
+			if now.Sub(n) > staleReminder {
+				// Too late to be useful: skip it without counting a slot.
+				p.LastReminder = now
+				d.Practices[id] = p
+				continue
+			}
+			if p.SlotReminder && !p.SlotDone {
+				p.Missed++
+				p.Streak = 0
+			}
+			p.SlotReminder, p.SlotDone = true, false
+			p.Reminders++
+			p.LastReminder = now
+			d.Practices[id] = p
+			due = append(due, p)
+		}
+		after = *d
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bot: deliver practices to %s: %w", client, err)
+	}
+	if e.schedules != nil {
+		if err := e.putReminderJob(ctx, client, after, tz, now); err != nil {
+			return fmt.Errorf("bot: reschedule practices of %s: %w", client, err)
+		}
+	}
+	sort.Slice(due, func(i, k int) bool { return due[i].ID < due[k].ID })
+	for _, p := range due {
+		var b strings.Builder
+		fmt.Fprintf(&b, "Time for your practice: %s.", p.Title())
+		if lib, ok := LibraryPractice(p.Library); ok {
+			b.WriteString("\n" + lib.Instruction)
+		}
+		b.WriteString("\nDone, not today, or a note?")
+		m := Message{To: Destination{Kind: DestDM, User: client}, Kind: flows.ReplyPrompt, Text: b.String(), Choices: practiceChoices(p.ID)}
+		if len(due) == 1 {
+			err = e.offer(ctx, m)
+		} else {
+			// Several at once: typed labels would be ambiguous, so buttons only.
+			e.clearOffer(ctx, client)
+			err = e.out.Send(ctx, m)
+		}
+		if err != nil {
+			return fmt.Errorf("bot: deliver practice reminder to %s: %w", client, err)
+		}
+	}
+	return nil
+}

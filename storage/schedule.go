@@ -1,0 +1,461 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+)
+
+// The scheduler's keys (see keys.go) all carry the hash tag {sched}: they live in one slot,
+// so that its scripts are atomic in a Redis Cluster too.
+const (
+	schedTag    = keyPrefix + "{sched}"
+	schedDue    = schedTag + ":due"
+	schedProc   = schedTag + ":proc"
+	schedBucket = schedTag + ":j:"
+	// schedBuckets is the number of job hashes. Each stays small enough (about 61 jobs at a
+	// million schedules, hash-max-listpack-entries is 128) for Redis's compact listpack
+	// encoding, which costs a few bytes per field instead of a hash table entry.
+	schedBuckets = 16384
+)
+
+var (
+	_ bot.ScheduleStore = (*Store)(nil)
+	_ bot.JobQueue      = (*Store)(nil)
+)
+
+// jobID is the compact ID of a job: kind, platform, workspace and user. It is the member of
+// the due and processing sets and the field of the job's bucket hash.
+func jobID(kind bot.JobKind, u bot.UserRef) (string, error) {
+	if u.Platform == "" || u.Workspace == "" || u.User == "" {
+		return "", errEmptyComponent
+	}
+	var b strings.Builder
+	b.WriteByte(byte(kind))
+	switch u.Platform {
+	case "slack":
+		b.WriteByte('s')
+	case "discord":
+		b.WriteByte('d')
+	case "console":
+		b.WriteByte('c')
+	default:
+		// '~' is escaped by escapeComponent, so it cannot start a known code's workspace.
+		b.WriteString("~" + escapeComponent(u.Platform) + ":")
+	}
+	b.WriteString(escapeComponent(u.Workspace))
+	b.WriteByte(':')
+	b.WriteString(escapeComponent(u.User))
+	return b.String(), nil
+}
+
+// parseJobID reverses jobID.
+func parseJobID(id string) (bot.JobKind, bot.UserRef, error) {
+	bad := fmt.Errorf("malformed job id %q", id)
+	if len(id) < 4 {
+		return 0, bot.UserRef{}, bad
+	}
+	kind := bot.JobKind(id[0])
+	rest := id[2:]
+	var platform string
+	switch id[1] {
+	case 's':
+		platform = "slack"
+	case 'd':
+		platform = "discord"
+	case 'c':
+		platform = "console"
+	case '~':
+		p, r, ok := strings.Cut(rest, ":")
+		if !ok {
+			return 0, bot.UserRef{}, bad
+		}
+		platform, rest = unescapeComponent(p), r
+	default:
+		return 0, bot.UserRef{}, bad
+	}
+	w, u, ok := strings.Cut(rest, ":")
+	if !ok || w == "" || u == "" {
+		return 0, bot.UserRef{}, bad
+	}
+	return kind, bot.UserRef{Platform: platform, Workspace: unescapeComponent(w), User: unescapeComponent(u)}, nil
+}
+
+func unescapeComponent(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// bucketKey is the hash that holds the record of job id (FNV-1a of the id).
+func bucketKey(id string) string {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return schedBucket + strconv.FormatUint(uint64(h%schedBuckets), 36)
+}
+
+// A job's record is "<sent>,<occ>|<days><hhmm>|<until>|<tz>": sent is the occurrence last
+// marked sent and occ the occurrence now scheduled, both unix seconds in base 36 (sent may
+// be empty); days is the weekday bit mask in two hex digits (bit 0: Sunday); until is the
+// pause date as YYYYMMDD or empty; tz the IANA zone or empty for UTC. The scripts read and
+// write only the part before '|'.
+
+// recordTail encodes the static part of j's record.
+func recordTail(j bot.Job) string {
+	mask := 0
+	for d, on := range j.Checkin.Schedule.Days {
+		if on {
+			mask |= 1 << d
+		}
+	}
+	until := ""
+	if !j.Checkin.Until.IsZero() {
+		until = j.Checkin.Until.Format("20060102")
+	}
+	return fmt.Sprintf("%02x%02d%02d|%s|%s", mask, j.Checkin.Schedule.Hour, j.Checkin.Schedule.Minute, until, j.TZ)
+}
+
+// parseRecord decodes a record into j (whose Kind and User are already set).
+func parseRecord(rec string, j *bot.Job) (sent, occ string, err error) {
+	head, tail, ok := strings.Cut(rec, "|")
+	if !ok {
+		return "", "", errors.New("malformed job record")
+	}
+	sent, occ, _ = strings.Cut(head, ",")
+	parts := strings.Split(tail, "|")
+	if len(parts) != 3 || len(parts[0]) != 6 {
+		return "", "", errors.New("malformed job record")
+	}
+	mask, err1 := strconv.ParseUint(parts[0][:2], 16, 8)
+	h, err2 := strconv.Atoi(parts[0][2:4])
+	m, err3 := strconv.Atoi(parts[0][4:6])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return "", "", errors.New("malformed job record")
+	}
+	for d := range j.Checkin.Schedule.Days {
+		j.Checkin.Schedule.Days[d] = mask&(1<<d) != 0
+	}
+	j.Checkin.Schedule.Hour, j.Checkin.Schedule.Minute = h, m
+	if parts[1] != "" {
+		u, err := time.Parse("20060102", parts[1])
+		if err != nil {
+			return "", "", errors.New("malformed job record")
+		}
+		j.Checkin.Until = u
+	}
+	j.TZ = parts[2]
+	return sent, occ, nil
+}
+
+func b36(t time.Time) string { return strconv.FormatInt(t.Unix(), 36) }
+
+func fromB36(s string) (time.Time, bool) {
+	n, err := strconv.ParseInt(s, 36, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0), true
+}
+
+// putScript replaces a job: the record (keeping its sent mark), out of processing, into due.
+//
+//	KEYS[1] due, KEYS[2] proc, KEYS[3] bucket; ARGV[1] id, ARGV[2] record tail,
+//	ARGV[3] due (unix s), ARGV[4] occurrence (base 36)
+var putScript = redis.NewScript(`
+local rec = redis.call('HGET', KEYS[3], ARGV[1])
+local sent = ''
+if rec then sent = string.match(rec, '^([^,]*),') or '' end
+redis.call('HSET', KEYS[3], ARGV[1], sent .. ',' .. ARGV[4] .. '|' .. ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+`)
+
+// PutJob implements bot.ScheduleStore.
+func (s *Store) PutJob(ctx context.Context, j bot.Job, due time.Time) error {
+	id, err := jobID(j.Kind, j.User)
+	if err != nil {
+		return fmt.Errorf("storage: put job %s: %w", j.User, err)
+	}
+	if due.IsZero() {
+		return fmt.Errorf("storage: put job %s: no due time", j.User)
+	}
+	err = putScript.Run(ctx, s.rdb, []string{schedDue, schedProc, bucketKey(id)},
+		id, recordTail(j), due.Unix(), b36(due)).Err()
+	if err != nil {
+		return fmt.Errorf("storage: put job %s: %w", j.User, err)
+	}
+	return nil
+}
+
+// Job implements bot.ScheduleStore. The due time is the occurrence scheduled (a delivery
+// held for Do Not Disturb or a rate limit goes out a little later).
+func (s *Store) Job(ctx context.Context, u bot.UserRef, k bot.JobKind) (bot.Job, time.Time, bool, error) {
+	id, err := jobID(k, u)
+	if err != nil {
+		return bot.Job{}, time.Time{}, false, fmt.Errorf("storage: load job %s: %w", u, err)
+	}
+	rec, err := s.rdb.HGet(ctx, bucketKey(id), id).Result()
+	if errors.Is(err, redis.Nil) {
+		return bot.Job{}, time.Time{}, false, nil
+	}
+	if err != nil {
+		return bot.Job{}, time.Time{}, false, fmt.Errorf("storage: load job %s: %w", u, err)
+	}
+	j := bot.Job{Kind: k, User: u}
+	_, occ, err := parseRecord(rec, &j)
+	if err != nil {
+		return bot.Job{}, time.Time{}, false, fmt.Errorf("storage: load job %s: %w", u, err)
+	}
+	due, _ := fromB36(occ)
+	return j, due, true, nil
+}
+
+// DeleteJob implements bot.ScheduleStore.
+func (s *Store) DeleteJob(ctx context.Context, u bot.UserRef, k bot.JobKind) error {
+	if err := s.deleteJobs(ctx, u, k); err != nil {
+		return fmt.Errorf("storage: delete job %s: %w", u, err)
+	}
+	return nil
+}
+
+func (s *Store) deleteJobs(ctx context.Context, u bot.UserRef, kinds ...bot.JobKind) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range kinds {
+			id, err := jobID(k, u)
+			if err != nil {
+				return err
+			}
+			p.ZRem(ctx, schedDue, id)
+			p.ZRem(ctx, schedProc, id)
+			p.HDel(ctx, bucketKey(id), id)
+		}
+		return nil
+	})
+	return err
+}
+
+// ForgetSchedules erases every job of u (check-in, snooze, digest): afterwards no scheduler
+// key holds u's IDs. It is part of /story forget.
+func (s *Store) ForgetSchedules(ctx context.Context, u bot.UserRef) error {
+	if err := s.deleteJobs(ctx, u, bot.JobKinds...); err != nil {
+		return fmt.Errorf("storage: forget schedules %s: %w", u, err)
+	}
+	return nil
+}
+
+// claimScript moves up to n due jobs into processing under a lease. The processing score is
+// the lease's end in unix ms plus a random part: the claim's token.
+//
+//	KEYS[1] due, KEYS[2] proc; ARGV[1] now (unix s), ARGV[2] n, ARGV[3] token
+var claimScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+for i = 1, #ids, 2 do
+  redis.call('ZREM', KEYS[1], ids[i])
+  redis.call('ZADD', KEYS[2], ARGV[3], ids[i])
+end
+return ids
+`)
+
+// Claim implements bot.JobQueue: one script, then one pipelined read of the records.
+func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Time) ([]bot.Claim, error) {
+	token := lease.UnixMilli()*1000 + mrand.Int64N(1000) // exact in a double up to 2^53
+	res, err := claimScript.Run(ctx, s.rdb, []string{schedDue, schedProc}, now.Unix(), n, token).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("storage: claim jobs: %w", err)
+	}
+	if len(res) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.StringCmd, 0, len(res)/2)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := 0; i < len(res); i += 2 {
+			cmds = append(cmds, p.HGet(ctx, bucketKey(res[i]), res[i]))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		// The jobs stay in processing; the reaper returns them after the lease.
+		return nil, fmt.Errorf("storage: claim jobs: read records: %w", err)
+	}
+	out := make([]bot.Claim, 0, len(cmds))
+	for i, cmd := range cmds {
+		id := res[2*i]
+		score, _ := strconv.ParseFloat(res[2*i+1], 64)
+		kind, u, err := parseJobID(id)
+		rec, rerr := cmd.Result()
+		if err != nil || rerr != nil {
+			// Erased or corrupt: drop it from processing so it does not come back.
+			s.log.Warn("storage: dropping unreadable job", "job", id)
+			s.rdb.ZRem(ctx, schedProc, id)
+			continue
+		}
+		c := bot.Claim{Job: bot.Job{Kind: kind, User: u}, Due: time.Unix(int64(score), 0), Lease: lease, Token: token}
+		sent, occ, err := parseRecord(rec, &c.Job)
+		if err != nil {
+			s.log.Warn("storage: dropping unreadable job", "job", id)
+			s.rdb.ZRem(ctx, schedProc, id)
+			continue
+		}
+		c.Occurrence, _ = fromB36(occ)
+		c.Sent = sent != "" && sent == occ
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// markScript: KEYS[1] proc, KEYS[2] bucket; ARGV[1] id, ARGV[2] token, ARGV[3] occurrence
+var markScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s or tonumber(s) ~= tonumber(ARGV[2]) then return 0 end
+local rec = redis.call('HGET', KEYS[2], ARGV[1])
+if not rec then return 0 end
+local sent, occ, rest = string.match(rec, '^([^,]*),([^|]*)(|.*)$')
+if occ ~= ARGV[3] or sent == occ then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], occ .. ',' .. occ .. rest)
+return 1
+`)
+
+// MarkSent implements bot.JobQueue.
+func (s *Store) MarkSent(ctx context.Context, c bot.Claim) (bool, error) {
+	id, err := jobID(c.Job.Kind, c.Job.User)
+	if err != nil {
+		return false, fmt.Errorf("storage: mark job %s: %w", c.Job.User, err)
+	}
+	n, err := markScript.Run(ctx, s.rdb, []string{schedProc, bucketKey(id)}, id, c.Token, b36(c.Occurrence)).Int()
+	if err != nil {
+		return false, fmt.Errorf("storage: mark job %s: %w", c.Job.User, err)
+	}
+	return n == 1, nil
+}
+
+// releaseScript ends a claim if it is still the caller's.
+//
+//	KEYS[1] proc, KEYS[2] due, KEYS[3] bucket; ARGV[1] id, ARGV[2] token,
+//	ARGV[3] due (unix s; "" removes the job), ARGV[4] new occurrence ("" keeps it),
+//	ARGV[5] "1": clear the sent mark of the current occurrence
+var releaseScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s or tonumber(s) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  return 1
+end
+local rec = redis.call('HGET', KEYS[3], ARGV[1])
+if not rec then return 1 end
+local sent, occ, rest = string.match(rec, '^([^,]*),([^|]*)(|.*)$')
+if ARGV[5] == '1' and sent == occ then sent = '' end
+if ARGV[4] ~= '' then occ = ARGV[4] end
+redis.call('HSET', KEYS[3], ARGV[1], sent .. ',' .. occ .. rest)
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+`)
+
+func (s *Store) release(ctx context.Context, c bot.Claim, due time.Time, occ string, unmark bool) error {
+	id, err := jobID(c.Job.Kind, c.Job.User)
+	if err != nil {
+		return err
+	}
+	dueArg, um := "", "0"
+	if !due.IsZero() {
+		dueArg = strconv.FormatInt(due.Unix(), 10)
+	}
+	if unmark {
+		um = "1"
+	}
+	return releaseScript.Run(ctx, s.rdb, []string{schedProc, schedDue, bucketKey(id)}, id, c.Token, dueArg, occ, um).Err()
+}
+
+// Finish implements bot.JobQueue.
+func (s *Store) Finish(ctx context.Context, c bot.Claim, next time.Time) error {
+	occ := ""
+	if !next.IsZero() {
+		occ = b36(next)
+	}
+	if err := s.release(ctx, c, next, occ, false); err != nil {
+		return fmt.Errorf("storage: finish job %s: %w", c.Job.User, err)
+	}
+	return nil
+}
+
+// Retry implements bot.JobQueue.
+func (s *Store) Retry(ctx context.Context, c bot.Claim, at time.Time, unmark bool) error {
+	if at.IsZero() {
+		return fmt.Errorf("storage: retry job %s: no time", c.Job.User)
+	}
+	if err := s.release(ctx, c, at, "", unmark); err != nil {
+		return fmt.Errorf("storage: retry job %s: %w", c.Job.User, err)
+	}
+	return nil
+}
+
+// reapScript: KEYS[1] proc, KEYS[2] due; ARGV[1] now as a token (lease end ms * 1000), ARGV[2] n
+var reapScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+for i = 1, #ids, 2 do
+  redis.call('ZREM', KEYS[1], ids[i])
+  redis.call('ZADD', KEYS[2], math.floor(tonumber(ids[i+1]) / 1000000), ids[i])
+end
+return #ids / 2
+`)
+
+// Reap implements bot.JobQueue.
+func (s *Store) Reap(ctx context.Context, now time.Time, n int) (int, error) {
+	k, err := reapScript.Run(ctx, s.rdb, []string{schedProc, schedDue}, now.UnixMilli()*1000, n).Int()
+	if err != nil {
+		return 0, fmt.Errorf("storage: reap jobs: %w", err)
+	}
+	return k, nil
+}
+
+// JobAt is a job and its next due time, for PutJobs.
+type JobAt struct {
+	Job bot.Job
+	Due time.Time
+}
+
+// PutJobs is PutJob for many jobs in one pipeline: for loading and migrations.
+func (s *Store) PutJobs(ctx context.Context, jobs []JobAt) error {
+	if err := putScript.Load(ctx, s.rdb).Err(); err != nil {
+		return fmt.Errorf("storage: put jobs: %w", err)
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, ja := range jobs {
+			id, err := jobID(ja.Job.Kind, ja.Job.User)
+			if err != nil {
+				return err
+			}
+			putScript.EvalSha(ctx, p, []string{schedDue, schedProc, bucketKey(id)},
+				id, recordTail(ja.Job), ja.Due.Unix(), b36(ja.Due))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: put jobs: %w", err)
+	}
+	return nil
+}
