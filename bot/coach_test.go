@@ -511,7 +511,7 @@ func (r *coachRig) fireReminders(t *testing.T) []bot.Message {
 	done := make(chan struct{})
 	s := bot.NewScheduler(bot.SchedulerConfig{
 		Queue:   r.store,
-		Deliver: practiceDeliverer{r.eng},
+		Deliver: r.eng,
 		Now:     r.now,
 		Tick:    5 * time.Millisecond,
 		Logger:  slog.New(slog.DiscardHandler),
@@ -534,17 +534,6 @@ func (r *coachRig) fireReminders(t *testing.T) []bot.Message {
 	cancel()
 	<-done
 	return msgs
-}
-
-// practiceDeliverer hands practice jobs to the engine, as Engine.Deliver will once it
-// dispatches JobPractice itself.
-type practiceDeliverer struct{ eng *bot.Engine }
-
-func (d practiceDeliverer) Deliver(ctx context.Context, j bot.Job) error {
-	if j.Kind == bot.JobPractice {
-		return d.eng.Deliver(ctx, j)
-	}
-	return d.eng.Deliver(ctx, j)
 }
 
 func exportOf(t *testing.T, r *coachRig, u bot.UserRef) string {

@@ -160,6 +160,13 @@ func (e *Engine) exportDocument(ctx context.Context, u UserRef) ([]byte, error) 
 	if open && state.Open() {
 		doc["open_dialogue"] = state
 	}
+	if e.schedules != nil {
+		schedules, err := e.exportSchedules(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		doc["schedules"] = schedules
+	}
 	for _, part := range e.exportParts {
 		name, v, err := part.ExportPart(ctx, u)
 		if err != nil {
@@ -170,6 +177,40 @@ func (e *Engine) exportDocument(ctx context.Context, u UserRef) ([]byte, error) 
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("bot: encode export: %w", err)
+	}
+	return out, nil
+}
+
+// exportedSchedule is one scheduled job in the export.
+type exportedSchedule struct {
+	Kind     string    `json:"kind"`               // checkin, snooze, digest, practice
+	Schedule string    `json:"schedule,omitempty"` // "weekdays 09:00"; empty for one-off jobs
+	Paused   string    `json:"paused_until,omitempty"`
+	TZ       string    `json:"tz,omitempty"`
+	Next     time.Time `json:"next"`
+}
+
+func (e *Engine) exportSchedules(ctx context.Context, u UserRef) ([]exportedSchedule, error) {
+	out := []exportedSchedule{}
+	for _, k := range JobKinds {
+		j, next, ok, err := e.schedules.Job(ctx, u, k)
+		if err != nil {
+			return nil, fmt.Errorf("bot: export schedules: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		es := exportedSchedule{Kind: k.String(), TZ: j.TZ, Next: next.UTC()}
+		switch k {
+		case JobCheckin:
+			es.Schedule = j.Checkin.Schedule.String()
+		case JobDigest:
+			es.Schedule = "weekly " + DigestSchedule.String()
+		}
+		if !j.Checkin.Until.IsZero() {
+			es.Paused = j.Checkin.Until.Format("2006-01-02")
+		}
+		out = append(out, es)
 	}
 	return out, nil
 }

@@ -1,8 +1,10 @@
 package bot_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
 
@@ -210,5 +213,148 @@ func TestExportHasEveryHistoryEntry(t *testing.T) {
 	}
 	if doc.Dialogue == nil || doc.Dialogue.Entry.Story != "unfinished-story" {
 		t.Errorf("export open dialogue = %+v, want the unfinished story", doc.Dialogue)
+	}
+}
+
+// TestForgetEveryFeature uses every feature as one user — journal, open dialogue, time
+// zone, check-in, digest, snooze, coaching as a client (with private and shared notes) and
+// as a coach — on real Redis without encryption (so typed text would show), then forgets
+// them: no key or value names them or holds what they typed, and the others keep their data.
+func TestForgetEveryFeature(t *testing.T) {
+	url := redistest.Start(t)
+	ctx := context.Background()
+	clock := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
+	st, err := storage.Open(ctx, storage.Config{URL: url, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rec := &recorder{}
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	eng := bot.NewEngine(bot.Config{
+		Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(),
+		Sender: rec, Now: func() time.Time { return clock },
+		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Erasers:     []bot.Eraser{st, st.Coaching()},
+		ExportParts: []bot.ExportPart{st.Coaching()},
+	})
+	ref := func(id string) bot.UserRef { return bot.UserRef{Platform: "slack", Workspace: "T9", User: id} }
+	zoe, coach, client := ref("UZOE31"), ref("UCOACH5"), ref("UCLIENT8")
+	do := func(u bot.UserRef, ev bot.Event) []bot.Message {
+		t.Helper()
+		clock = clock.Add(time.Minute)
+		ev.User, ev.InDM, ev.Route = u, true, "route"
+		if err := eng.Handle(ctx, ev); err != nil {
+			t.Fatalf("Handle(%+v): %v", ev, err)
+		}
+		out := rec.sent
+		rec.sent = nil
+		return out
+	}
+	cmd := func(u bot.UserRef, text string) []bot.Message {
+		return do(u, bot.Event{Kind: bot.EventCommand, Text: text})
+	}
+	say := func(u bot.UserRef, text string) []bot.Message {
+		return do(u, bot.Event{Kind: bot.EventText, Text: text})
+	}
+	choose := func(u bot.UserRef, id string) []bot.Message {
+		return do(u, bot.Event{Kind: bot.EventChoice, Choice: id})
+	}
+	choiceFor := func(msgs []bot.Message, prefix string) string {
+		t.Helper()
+		for _, m := range msgs {
+			for _, c := range m.Choices {
+				if strings.HasPrefix(c.ID, prefix) {
+					return c.ID
+				}
+			}
+		}
+		t.Fatalf("no choice %s… in %+v", prefix, msgs)
+		return ""
+	}
+
+	typed := []string{"zoe-story-alpha", "zoe-other-beta", "zoe-next-gamma", "zoe-private-note-delta", "zoe-shared-note-eps", "zoe-open-zeta"}
+	cmd(zoe, "quick")
+	say(zoe, typed[0])
+	say(zoe, typed[1])
+	say(zoe, typed[2])
+	choose(zoe, "save")
+	cmd(zoe, "tz Europe/Berlin")
+	cmd(zoe, "checkin weekdays 09:00")
+	cmd(zoe, "digest weekly")
+	if err := eng.Deliver(ctx, bot.Job{Kind: bot.JobCheckin, User: zoe}); err != nil {
+		t.Fatal(err)
+	}
+	say(zoe, "Snooze 1 h")
+
+	// Zoe as a client: invited, accepted, assigned, two notes.
+	invite := cmd(coach, "coach invite <@"+zoe.User+">")
+	choose(zoe, choiceFor(invite, "coach:accept"))
+	assigned := cmd(coach, "coach assign <@"+zoe.User+"> name-the-story daily 09:00")
+	note := choiceFor(assigned, "practice:note")
+	choose(zoe, note)
+	choose(zoe, choiceFor(say(zoe, typed[3]), "note:private"))
+	shareAsk := append(choose(zoe, note), say(zoe, typed[4])...)
+	choose(zoe, choiceFor(shareAsk, "note:share"))
+	choose(zoe, choiceFor(assigned, "practice:done"))
+
+	// Zoe as a coach of someone else, with a practice assigned.
+	invite = cmd(zoe, "coach invite <@"+client.User+">")
+	choose(client, choiceFor(invite, "coach:accept"))
+	cmd(zoe, "coach assign <@"+client.User+"> facts-vs-story daily 10:00")
+	cmd(client, "quick")
+	say(client, "client-own-story")
+	say(client, "client-other")
+	say(client, "client-next")
+	choose(client, "save")
+
+	cmd(zoe, "quick")
+	say(zoe, typed[5]) // left open
+	var export string
+	for _, m := range cmd(zoe, "export") {
+		if m.File != nil {
+			export = string(m.File.Content)
+		}
+	}
+	for _, want := range []string{`"schedules"`, `"weekdays 09:00"`, `"kind": "digest"`, `"coaching"`, typed[0], typed[3], typed[5]} {
+		if !strings.Contains(export, want) {
+			t.Errorf("export lacks %s:\n%s", want, export)
+		}
+	}
+
+	before := dumpRedis(t, url)
+	for _, want := range []string{zoe.User, typed[0], typed[3], typed[5]} {
+		if !strings.Contains(before, want) {
+			t.Fatalf("before forget Redis lacks %q — the scan would prove nothing", want)
+		}
+	}
+
+	cmd(zoe, "forget")
+	if got := texts(choose(zoe, "forget:yes")); !strings.Contains(got, "erased") {
+		t.Fatalf("forget said %q", got)
+	}
+	after := dumpRedis(t, url)
+	for _, gone := range append([]string{zoe.User}, typed...) {
+		if strings.Contains(after, gone) {
+			t.Errorf("after forget Redis still holds %q:\n%s", gone, after)
+		}
+	}
+	for _, kept := range []string{coach.User, client.User, "client-own-story"} {
+		if !strings.Contains(after, kept) {
+			t.Errorf("Zoe's forget erased %q of another user", kept)
+		}
+	}
+	if got := texts(cmd(client, "history")); !strings.Contains(got, "client-own-story") {
+		t.Errorf("the client's history after Zoe's forget = %q", got)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if logs.w.Len() == 0 {
+		t.Fatal("no log lines captured: the log check proves nothing")
+	}
+	for _, secret := range append(typed, "client-own-story") {
+		if strings.Contains(logs.w.String(), secret) {
+			t.Errorf("the logs hold typed text %q:\n%s", secret, logs.w.String())
+		}
 	}
 }

@@ -29,10 +29,12 @@ var transcriptStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 //	> /story …          a command: /story, /story quick, /story pause [text], /story reframe [text]
 //	> [choice:ID]       the user presses the button with that ID
 //	> [long:N]          the user sends N characters (the multi-byte "ö")
+//	> [checkin]         a scheduled check-in arrives
 //	# wait 31m          the clock moves on (a time.Duration)
 //	< line              a line of the bot's reply (PlainText); a blank line ends a reply
 //	= kind              the reply's kind, when it is not a prompt
 //	= save {…}          the journal entry the reply saves, as JSON
+//	= remind in 1h0m0s  the reply asks for one more check-in later (snooze)
 //
 // Only the ">" and "#" lines are read; everything else is written by the test.
 func TestTranscripts(t *testing.T) {
@@ -124,6 +126,8 @@ func parseInput(tb testing.TB, t string) Input {
 		return Input{Start: &Start{Flow: FlowPause, Text: strings.TrimPrefix(t, "/story pause")}}
 	case t == "/story reframe" || strings.HasPrefix(t, "/story reframe "):
 		return Input{Start: &Start{Flow: FlowReframe, Text: strings.TrimPrefix(t, "/story reframe")}}
+	case t == "[checkin]":
+		return Input{Start: &Start{Flow: FlowCheckin}}
 	case strings.HasPrefix(t, "[choice:") && strings.HasSuffix(t, "]"):
 		return Input{Choice: strings.TrimSuffix(strings.TrimPrefix(t, "[choice:"), "]")}
 	case strings.HasPrefix(t, "[long:") && strings.HasSuffix(t, "]"):
@@ -155,6 +159,9 @@ func writeReply(tb testing.TB, out *bytes.Buffer, r Reply) {
 			tb.Fatal(err)
 		}
 		fmt.Fprintf(out, "= save %s\n", j)
+	}
+	if r.Remind > 0 {
+		fmt.Fprintf(out, "= remind in %v\n", r.Remind)
 	}
 }
 

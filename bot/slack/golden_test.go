@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/storybot/storybot/bot"
 )
 
 // TestGoldenTranscripts replays flows' golden transcripts through Slack: commands as slash
@@ -47,7 +49,7 @@ func TestGoldenTranscripts(t *testing.T) {
 					want = append(want, strings.TrimPrefix(ln, "< "))
 				}
 			}
-			h.clock.now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			h.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 			for _, ln := range strings.Split(script, "\n") {
 				switch {
 				case strings.HasPrefix(ln, "# wait "):
@@ -68,6 +70,12 @@ func TestGoldenTranscripts(t *testing.T) {
 							// A button from a message long gone (closed.txtar): press it anyway.
 							stale := call{Channel: "D" + u, TS: "1600000000." + strconv.Itoa(int(h.events.Add(1)))}
 							h.clickRaw(u, stale, choiceAction+"_0", choice, choice)
+						}
+					case in == "[checkin]":
+						// What the scheduler does when the check-in is due.
+						job := bot.Job{Kind: bot.JobCheckin, User: userRef(testTeam, u)}
+						if err := h.eng.Deliver(context.Background(), job); err != nil {
+							t.Fatalf("deliver check-in: %v", err)
 						}
 					case strings.HasPrefix(in, "[long:"):
 						var n int
