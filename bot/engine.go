@@ -180,6 +180,15 @@ func (e *Engine) command(ctx context.Context, ev Event) error {
 		cmd = &parsed
 	}
 	switch cmd.Name {
+	case CmdCheckin, CmdDigest, CmdHistory, CmdExport, CmdPractices:
+		// These start writing to the user's DM: the first time, the welcome comes first.
+		// (The dialogues greet after their acknowledgement; answers that stay ephemeral,
+		// like help or the coach's commands, need no greeting.)
+		if err := e.welcome(ctx, ev); err != nil {
+			return e.storeTrouble(ctx, ev, "welcome", err)
+		}
+	}
+	switch cmd.Name {
 	case CmdHelp:
 		return e.ephemeral(ctx, ev, e.texts.help())
 	case CmdPrivacy:
@@ -210,7 +219,7 @@ func (e *Engine) command(ctx context.Context, ev Event) error {
 	case CmdCoachInvite, CmdCoachAssign, CmdCoachProgress, CmdCoachList, CmdCoachUnassign, CmdCoachRevoke, CmdPractices:
 		return e.coachCommand(ctx, ev, cmd)
 	}
-	return e.ephemeral(ctx, ev, fmt.Sprintf("/story %s isn't switched on in this version of storybot yet. /story help shows what works now.", cmd.Name))
+	return fmt.Errorf("bot: command %v has no handler", cmd.Name)
 }
 
 // turn steps the user's dialogue with in and sends the replies to their DM.

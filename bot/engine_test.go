@@ -218,7 +218,7 @@ func TestEngineStoreOutageLosesNothing(t *testing.T) {
 
 func TestEngineOutageOnCommandFromChannelAnswersEphemerally(t *testing.T) {
 	h := newHarness(t, "")
-	h.command("help", true) // meet the bot first
+	h.command("history", true) // meet the bot first: the welcome is behind us
 	h.store.down.Store(true)
 	msgs, _ := h.handle(bot.Event{Kind: bot.EventCommand, Text: "history", Route: "route-1"})
 	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral || msgs[0].Text != bot.TextStoreDown {

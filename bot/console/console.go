@@ -51,6 +51,10 @@ func User(name string) bot.UserRef {
 // Send prints m as plain text. The console is the user's DM, so every private destination
 // prints here; the guard in front of it has already refused anything else.
 func (c *Console) Send(_ context.Context, m bot.Message) error {
+	if m.To.User != c.user {
+		// Another user's DM (a coaching invitation, say) is not this terminal's to show.
+		return fmt.Errorf("console: %s is not at this terminal", m.To.User)
+	}
 	text := Render(m)
 	c.mu.Lock()
 	defer c.mu.Unlock()
