@@ -74,7 +74,8 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 
 // BenchmarkDMTurn measures whole DM turns per second: a signed message event in, dedupe,
 // the engine's atomic turn in Redis, and the reply posted to the fake Slack, for 50 users
-// typing at once.
+// typing at once. Each user alternates an answer to "What else could be true?" with "back",
+// so every turn is one step and one reply, like a dialogue.
 func BenchmarkDMTurn(b *testing.B) {
 	h := newHarness(b)
 	client := benchClient()
@@ -88,12 +89,16 @@ func BenchmarkDMTurn(b *testing.B) {
 	for w := range benchConcurrency {
 		wg.Go(func() {
 			user := fmt.Sprintf("UDM%02d", w)
-			for {
+			for k := 0; ; k++ {
 				i := next.Add(1)
 				if i > int64(b.N) {
 					return
 				}
-				body := h.messageBody(user, "They might just be busy today.", fmt.Sprintf("EvB%d", i))
+				text := "They might just be busy today."
+				if k%2 == 1 {
+					text = "back"
+				}
+				body := h.messageBody(user, text, fmt.Sprintf("EvB%d", i))
 				benchPost(b, client, h.srv.URL+"/slack/events", "application/json", body)
 			}
 		})
