@@ -91,12 +91,13 @@ type Adapter struct {
 	dedupe  bot.Deduper
 
 	mu      sync.Mutex
-	dms     map[string]string      // user ID → the DM channel opened with them
-	dmOwner map[string]string      // DM channel ID → user ID
-	tokens  map[string]*tokenState // interaction token → state
-	latest  map[string]string      // user ID → their latest interaction token
-	told    map[string]bool        // user ID → told how to open DMs
-	self    string                 // the bot's user ID, from READY
+	dms     map[string]string          // user ID → the DM channel opened with them
+	dmOwner map[string]string          // DM channel ID → user ID
+	tokens  map[string]*tokenState     // interaction token → state
+	latest  map[string]string          // user ID → their latest interaction token
+	told    map[string]bool            // user ID → told how to open DMs
+	holding map[string]map[string]bool // user ID → their tokens whose ephemerals are held
+	self    string                     // the bot's user ID, from READY
 	closing bool
 
 	base   context.Context
@@ -111,6 +112,13 @@ type tokenState struct {
 	// resolved is true once the original response carries a message (or never will need
 	// one): later messages are follow-ups.
 	resolved bool
+	// hold is true while the token's event is being handled: its ephemeral messages wait
+	// in held until the next DM to the user is tried, or the event ends. The engine's
+	// in-place notes that come before a DM ("I've sent you a DM") are about that DM; when
+	// it cannot be delivered (DMs closed) they are dropped, so they never mislead, and the
+	// DMs-closed fallback says what happened instead.
+	hold bool
+	held []bot.Message
 }
 
 var _ bot.Sender = (*Adapter)(nil)
@@ -153,7 +161,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		cfg: cfg, h: h, api: &restAPI{s: s, appID: cfg.AppID}, session: s, pubkey: pub,
 		log: cfg.Logger.With("platform", Platform), now: cfg.Now, dedupe: d,
 		dms: map[string]string{}, dmOwner: map[string]string{}, tokens: map[string]*tokenState{},
-		latest: map[string]string{}, told: map[string]bool{},
+		latest: map[string]string{}, told: map[string]bool{}, holding: map[string]map[string]bool{},
 		base: base, cancel: cancel,
 	}
 	s.AddHandler(a.onReady)
@@ -430,6 +438,9 @@ func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResp
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
 		d := i.ApplicationCommandData()
+		if refusal := coachRefusal(i.GuildID, d); refusal != "" {
+			return refuse(refusal), nil
+		}
 		base.Kind = bot.EventCommand
 		if cmd, err := toCommand(d); err == nil {
 			base.Command = &cmd
@@ -478,6 +489,43 @@ func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResp
 	return nil, nil
 }
 
+// coachInGuild are the coach commands that name a client: they work only in a guild, on
+// one of its members. Every Discord user's data lives under the workspace "dm", so the
+// guild is what tells that coach and client share a place; the adapter checks it before
+// the engine sees the command.
+var coachInGuild = map[string]bool{"coach invite": true, "coach assign": true, "coach progress": true, "coach unassign": true}
+
+const textCoachOutsideGuild = "Coaching works inside a server you share with your client — run this there."
+
+// coachRefusal says why a coach command naming a client may not run here, or "" when it
+// may: outside a guild, or naming a user who is not a member of it. The USER option of a
+// guild command resolves to a member exactly when the user belongs to the guild.
+func coachRefusal(guildID string, d discordgo.ApplicationCommandInteractionData) string {
+	path, o, err := subcommand(d)
+	if err != nil || !coachInGuild[path] {
+		return ""
+	}
+	if guildID == "" {
+		return textCoachOutsideGuild
+	}
+	target := o.str("user")
+	if target == "" {
+		return "" // the engine's parser says what is missing
+	}
+	if d.Resolved == nil || d.Resolved.Members[target] == nil {
+		return "<@" + target + "> isn't a member of this server, so I can't do that here. " +
+			"Coaching works inside a server you share with your client — run it there. I haven't contacted them."
+	}
+	return ""
+}
+
+// refuse answers an interaction at once, privately, with text; nothing else happens.
+func refuse(text string) *discordgo.InteractionResponse {
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: &discordgo.InteractionResponseData{
+		Content: text, Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+	}}
+}
+
 // accept decides the immediate response to an interaction and returns the work to do
 // after it was sent.
 func (a *Adapter) accept(i *discordgo.Interaction) (*discordgo.InteractionResponse, func(context.Context)) {
@@ -491,7 +539,9 @@ func (a *Adapter) accept(i *discordgo.Interaction) (*discordgo.InteractionRespon
 	isDeferred := resp.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource
 	a.rememberToken(ev.User.User, i.Token, !isDeferred)
 	return resp, func(ctx context.Context) {
+		a.holdEphemeral(i.Token)
 		a.handle(ctx, *ev)
+		a.releaseHeld(ctx, i.Token, true, true) // no DM came after it: what was said in place stands
 		if isDeferred && a.claimOriginal(i.Token) {
 			// Nothing was said in place (everything went to the DM): remove "thinking…".
 			if err := a.api.deleteOriginal(ctx, i.Token); err != nil {
@@ -508,6 +558,9 @@ func (a *Adapter) rememberToken(user, token string, resolved bool) {
 	for t, st := range a.tokens {
 		if now.Sub(st.issued) > tokenTTL {
 			delete(a.tokens, t)
+			if delete(a.holding[st.user], t); len(a.holding[st.user]) == 0 {
+				delete(a.holding, st.user)
+			}
 			if a.latest[st.user] == t {
 				delete(a.latest, st.user)
 			}
@@ -543,10 +596,87 @@ func (a *Adapter) Send(ctx context.Context, m bot.Message) error {
 	case bot.DestDM:
 		return a.sendDM(ctx, m)
 	case bot.DestEphemeral, bot.DestModal:
-		// A modal can only open as the answer to a click; as a follow-up it is a message.
-		return a.sendEphemeral(ctx, m.To.Route, m.To.User.User, m, m.Kind == flows.ReplyPrompt && len(m.Choices) == 0)
+		if a.held(m) {
+			return nil
+		}
+		return a.sendInPlace(ctx, m.To.Route, m)
 	}
 	return fmt.Errorf("%w: destination %s", bot.ErrRefused, m.To.Kind)
+}
+
+// sendInPlace sends an ephemeral (or modal) message on token. A modal can only open as the
+// answer to a click; as a follow-up it is a message.
+func (a *Adapter) sendInPlace(ctx context.Context, token string, m bot.Message) error {
+	return a.sendEphemeral(ctx, token, m.To.User.User, m, m.Kind == flows.ReplyPrompt && len(m.Choices) == 0)
+}
+
+// holdEphemeral starts holding the ephemeral messages of token's event (see tokenState).
+func (a *Adapter) holdEphemeral(token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if st := a.tokens[token]; st != nil {
+		st.hold = true
+		if a.holding[st.user] == nil {
+			a.holding[st.user] = map[string]bool{}
+		}
+		a.holding[st.user][token] = true
+	}
+}
+
+// held queues m when its token is holding, and reports whether it did.
+func (a *Adapter) held(m bot.Message) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.tokens[m.To.Route]
+	if st == nil || !st.hold || st.user != m.To.User.User {
+		return false
+	}
+	st.held = append(st.held, m)
+	return true
+}
+
+// releaseHeld takes token's held messages and sends them when deliver is true, else drops
+// them. With end, the hold ends too (the event was handled).
+func (a *Adapter) releaseHeld(ctx context.Context, token string, deliver, end bool) {
+	a.mu.Lock()
+	st := a.tokens[token]
+	if st == nil || !st.hold {
+		a.mu.Unlock()
+		return
+	}
+	msgs := st.held
+	st.held = nil
+	if end {
+		st.hold = false
+		if delete(a.holding[st.user], token); len(a.holding[st.user]) == 0 {
+			delete(a.holding, st.user)
+		}
+	}
+	a.mu.Unlock()
+	if !deliver {
+		return
+	}
+	for _, m := range msgs {
+		if err := a.sendInPlace(ctx, token, m); err != nil {
+			a.log.WarnContext(ctx, "sending a held ephemeral message failed", "user", m.To.User.User, "err", err)
+			return
+		}
+	}
+}
+
+// settleHeld settles what user's events hold now that a DM to them was delivered (the
+// held notes go out) or found closed (they are dropped: the DMs-closed fallback replaces
+// them). The holds go on until their events end: a later note may precede a later DM.
+func (a *Adapter) settleHeld(ctx context.Context, user string, delivered bool) {
+	a.mu.Lock()
+	var tokens []string
+	for t := range a.holding[user] {
+		tokens = append(tokens, t)
+	}
+	a.mu.Unlock()
+	for _, t := range tokens {
+		a.releaseHeld(ctx, t, delivered, false)
+	}
 }
 
 func (a *Adapter) sendDM(ctx context.Context, m bot.Message) error {
@@ -555,10 +685,15 @@ func (a *Adapter) sendDM(ctx context.Context, m bot.Message) error {
 	if err == nil {
 		err = a.postDM(ctx, ch, user, m)
 	}
-	if err == nil || (restErrorCode(err) != discordgo.ErrCodeCannotSendMessagesToThisUser && !errors.Is(err, errNotDM)) {
+	if err == nil {
+		a.settleHeld(ctx, user, true)
+		return nil
+	}
+	if restErrorCode(err) != discordgo.ErrCodeCannotSendMessagesToThisUser && !errors.Is(err, errNotDM) {
 		return err
 	}
 	// DMs closed: go on where the user last acted, privately.
+	a.settleHeld(ctx, user, false)
 	token, ok := a.latestToken(user)
 	if !ok {
 		return fmt.Errorf("discord: DMs are closed and no recent interaction to answer in: %w", err)

@@ -41,6 +41,12 @@ func (c *clock) now() time.Time {
 	return c.t
 }
 
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 func (c *clock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -66,6 +72,7 @@ type env struct {
 	clock    *clock
 	adapters []*Adapter
 	handlers []*countingHandler
+	engines  []*bot.Engine  // one per adapter, built like serve's: schedules and coaching on
 	mux      *http.ServeMux // the first adapter's routes
 	nextID   atomic.Int64
 }
@@ -76,7 +83,8 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	fake := newFakeDiscord(t)
-	st, err := storage.Open(ctx, storage.Config{URL: redistest.Start(t)})
+	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	st, err := storage.Open(ctx, storage.Config{URL: redistest.Start(t), Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +93,15 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{fake: fake, store: st, priv: priv, clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, mux: http.NewServeMux()}
+	e := &env{fake: fake, store: st, priv: priv, clock: clk, mux: http.NewServeMux()}
 	for i := range replicas {
 		senders := bot.PlatformSenders{}
-		eng := bot.NewEngine(bot.Config{Dialogues: st, Profiles: st, Sender: senders, Now: e.clock.now, Logger: quiet})
+		// As cmd/storybot/serve.go's app.engine wires it.
+		eng := bot.NewEngine(bot.Config{
+			Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(),
+			Erasers: []bot.Eraser{st, st.Coaching()}, ExportParts: []bot.ExportPart{st.Coaching()},
+			Sender: senders, Now: e.clock.now, Logger: quiet,
+		})
 		h := &countingHandler{next: eng}
 		a, err := New(Config{
 			AppID: "app", PublicKey: hex.EncodeToString(pub), BotToken: "test-token", APIURL: fake.apiURL(),
@@ -112,6 +125,7 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 		})
 		e.adapters = append(e.adapters, a)
 		e.handlers = append(e.handlers, h)
+		e.engines = append(e.engines, eng)
 	}
 	waitFor(t, "sessions on the fake gateway", func() bool { return fake.connected() == replicas })
 	return e
@@ -374,12 +388,15 @@ func TestDMsClosed(t *testing.T) {
 	e.welcomed(t, user)
 	response(t, e.post(t, e.command(user, "g1", "quick")))
 	followups := func() []call { return e.fake.callsTo(http.MethodPost, "webhooks/app/", "") }
-	waitFor(t, "ephemeral prompt", func() bool { return len(followups()) >= 2 })
-	fs := followups()
-	if !strings.Contains(content(fs[0]), "Privacy") {
-		t.Errorf("first follow-up = %q, want how to open DMs", content(fs[0]))
+	edits := func() []call { return e.fake.callsTo(http.MethodPatch, "webhooks/app/", "/messages/@original") }
+	waitFor(t, "ephemeral prompt", func() bool { return len(followups()) >= 1 })
+	// "I've sent you a DM" is never said: how to open DMs takes its place, in the deferred
+	// response itself, and the prompt follows.
+	if ed := edits(); len(ed) != 1 || !strings.Contains(content(ed[0]), "Privacy") {
+		t.Errorf("in-place response = %v, want one edit saying how to open DMs", ed)
 	}
-	prompt := fs[1]
+	fs := followups()
+	prompt := fs[0]
 	if prompt.Body["flags"] != 64.0 || !strings.Contains(content(prompt), "story I'm telling myself") {
 		t.Errorf("prompt follow-up = %v, want the first prompt, ephemeral", prompt.Body)
 	}
@@ -395,8 +412,8 @@ func TestDMsClosed(t *testing.T) {
 	if r["type"] != 7.0 {
 		t.Errorf("modal submit answered %v, want an update (7)", r)
 	}
-	waitFor(t, "next prompt", func() bool { return len(followups()) >= 3 })
-	next := followups()[2]
+	waitFor(t, "next prompt", func() bool { return len(followups()) >= 2 })
+	next := followups()[1]
 	if !strings.Contains(content(next), "What else could be true") && !strings.Contains(content(next), "might be") {
 		t.Errorf("after the modal the bot said %q, want the other-stories prompt", content(next))
 	}
@@ -409,11 +426,16 @@ func TestDMsClosed(t *testing.T) {
 		t.Errorf("bare modal submit answered %v, want deferred (5)", r)
 	}
 	waitFor(t, "third prompt", func() bool {
-		edits := e.fake.callsTo(http.MethodPatch, "webhooks/app/", "/messages/@original")
-		return len(edits) >= 2 && strings.Contains(content(edits[len(edits)-1]), "next step")
+		ed := edits()
+		return len(ed) >= 2 && strings.Contains(content(ed[len(ed)-1]), "next step")
 	})
 	if n := len(e.fake.dmPosts(user)); n == 0 {
 		t.Errorf("no DM attempts recorded; the test did not exercise 50007")
+	}
+	for _, c := range e.fake.callsTo("", "webhooks/", "") {
+		if strings.Contains(content(c), "sent you a DM") {
+			t.Errorf("told a user whose DMs are closed that a DM was sent: %s %s %q", c.Method, c.Path, content(c))
+		}
 	}
 }
 
@@ -567,6 +589,11 @@ func replayDiscord(t *testing.T, e *env, user, script string) {
 			r := response(t, e.post(t, e.click(user, "", choicePrefix+id, lastButtons.Body)))
 			if r["type"] != 7.0 {
 				t.Fatalf("%s: click answered %v, want 7", in, r)
+			}
+		case in == "[checkin]":
+			// What the scheduler does when the check-in is due.
+			if err := e.engines[0].Deliver(context.Background(), bot.Job{Kind: bot.JobCheckin, User: userRef(user)}); err != nil {
+				t.Fatalf("deliver check-in: %v", err)
 			}
 		case strings.HasPrefix(in, "[long:"):
 			k, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(in, "[long:"), "]"))

@@ -323,13 +323,13 @@ func (f *fakeDiscord) connected() int {
 	return len(f.conns)
 }
 
-// callsTo returns the recorded calls whose method and path match.
+// callsTo returns the recorded calls whose method (any when "") and path match.
 func (f *fakeDiscord) callsTo(method, pathPrefix, pathSuffix string) []call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []call
 	for _, c := range f.calls {
-		if c.Method == method && strings.HasPrefix(c.Path, pathPrefix) && strings.HasSuffix(c.Path, pathSuffix) {
+		if (method == "" || c.Method == method) && strings.HasPrefix(c.Path, pathPrefix) && strings.HasSuffix(c.Path, pathSuffix) {
 			out = append(out, c)
 		}
 	}
