@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
@@ -20,11 +22,40 @@ func coachUser(name string) bot.UserRef {
 // TestCoachingUpdateClientIsAtomic increments one practice's counter from many goroutines
 // through two stores (two replicas): no increment is lost.
 func TestCoachingUpdateClientIsAtomic(t *testing.T) {
+	testCoachingUpdateClientIsAtomic(t, singleNode(t))
+}
+
+// singleNode returns a factory of clients of one redis-server (see redistest.Start).
+func singleNode(t *testing.T) func(t *testing.T) redis.UniversalClient {
 	url := redistest.Start(t)
+	return func(t *testing.T) redis.UniversalClient { return redistest.Client(t, url) }
+}
+
+// keysOf returns u's keys: in a cluster, from the node that holds u's hash slot.
+func keysOf(t *testing.T, rdb redis.UniversalClient, u bot.UserRef) []string {
+	t.Helper()
+	ctx := context.Background()
+	prefix := storage.KeyPrefix(u)
+	var c redis.Cmdable = rdb
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = m
+	}
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func testCoachingUpdateClientIsAtomic(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 	ctx := context.Background()
 	stores := make([]*storage.Coaching, 2)
 	for i := range stores {
-		st := storage.NewStore(redistest.Client(t, url), storage.Config{EncryptionKeys: [][]byte{make([]byte, storage.KeySize)}})
+		st := storage.NewStore(newClient(t), storage.Config{EncryptionKeys: [][]byte{make([]byte, storage.KeySize)}})
 		stores[i] = st.Coaching()
 	}
 	u := coachUser("UATOM")
@@ -74,10 +105,13 @@ func TestCoachingUpdateClientIsAtomic(t *testing.T) {
 }
 
 func TestCoachingNotesExpireAndStayEncrypted(t *testing.T) {
-	url := redistest.Start(t)
+	testCoachingNotesExpireAndStayEncrypted(t, singleNode(t))
+}
+
+func testCoachingNotesExpireAndStayEncrypted(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	st := storage.NewStore(redistest.Client(t, url), storage.Config{
+	st := storage.NewStore(newClient(t), storage.Config{
 		EncryptionKeys: [][]byte{make([]byte, storage.KeySize)},
 		Retention:      10 * 24 * time.Hour,
 		Now:            func() time.Time { return now },
@@ -98,7 +132,7 @@ func TestCoachingNotesExpireAndStayEncrypted(t *testing.T) {
 	if len(notes) != 1 || notes[0].Text != "fresh-note-text" || notes[0].Shared {
 		t.Fatalf("Notes = %+v, want only the fresh private one", notes)
 	}
-	rdb := redistest.Client(t, url)
+	rdb := newClient(t)
 	key := storage.KeyPrefix(u) + ":pn:n2"
 	raw, err := rdb.Get(ctx, key).Result()
 	if err != nil || strings.Contains(raw, "fresh-note-text") {
@@ -127,8 +161,42 @@ func TestCoachingNotesExpireAndStayEncrypted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys, _ := rdb.Keys(ctx, storage.KeyPrefix(u)+"*").Result()
-	if len(keys) != 0 {
+	if keys := keysOf(t, rdb, u); len(keys) != 0 {
 		t.Errorf("after Forget keys remain: %v", keys)
+	}
+}
+
+// testCoachingForgetAcrossUsers: a coach's and a client's keys live in different hash
+// slots (in a cluster, likely on different nodes); forgetting either updates the other.
+func testCoachingForgetAcrossUsers(t *testing.T, rdb redis.UniversalClient) {
+	ctx := context.Background()
+	c := storage.NewStore(rdb, storage.Config{}).Coaching()
+	coach, client := coachUser("UCOACH"), coachUser("UCLIENT")
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	link := bot.CoachLink{ID: "l1", Coach: coach, Client: client, State: bot.LinkAccepted, Invited: now}
+	if err := c.UpdateClient(ctx, client, func(d *bot.ClientData) error {
+		d.Links[link.ID] = link
+		d.Practices["p"] = bot.Practice{ID: "p", LinkID: link.ID, Status: bot.PracticeActive}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutCoachEntry(ctx, coach, bot.CoachEntry{LinkID: link.ID, Client: client, State: bot.LinkAccepted, Since: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Forget(ctx, coach); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.ClientData(ctx, client); err != nil || len(d.Links) != 0 || len(d.Practices) != 0 {
+		t.Errorf("client's data after the coach forgot = %+v, %v; want no link and no practice", d, err)
+	}
+	if keys := keysOf(t, rdb, coach); len(keys) != 0 {
+		t.Errorf("after Forget the coach's keys remain: %v", keys)
+	}
+	if err := c.Forget(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	if keys := keysOf(t, rdb, client); len(keys) != 0 {
+		t.Errorf("after Forget the client's keys remain: %v", keys)
 	}
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -145,4 +146,61 @@ func BenchmarkTurn(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(c.n.Load())/float64(b.N), "round-trips/op")
+}
+
+// TestCluster runs the suite, the scheduler and coaching tests, and Open, against a real
+// three-master Redis Cluster: every multi-key script, MULTI and WATCH must keep its keys in
+// one hash slot. One cluster serves all of it (starting one takes about two seconds).
+func TestCluster(t *testing.T) {
+	addrs := redistest.StartCluster(t)
+	newClient := func(t *testing.T) redis.UniversalClient { return redistest.ClusterClient(t, addrs) }
+	t.Run("Suite", func(t *testing.T) { storetest.Run(t, newClient) })
+	t.Run("ForgetSchedules", func(t *testing.T) { storage.RunForgetSchedules(t, newClient(t)) })
+	t.Run("ScheduleLifecycle", func(t *testing.T) { storage.RunScheduleLifecycle(t, newClient(t)) })
+	t.Run("CoachingUpdateClientIsAtomic", func(t *testing.T) { testCoachingUpdateClientIsAtomic(t, newClient) })
+	t.Run("CoachingNotesExpireAndStayEncrypted", func(t *testing.T) { testCoachingNotesExpireAndStayEncrypted(t, newClient) })
+	t.Run("CoachingForgetAcrossUsers", func(t *testing.T) { testCoachingForgetAcrossUsers(t, newClient(t)) })
+	t.Run("Open", func(t *testing.T) {
+		ctx := context.Background()
+		// One seed address is enough: the client learns the others from it.
+		for _, seeds := range [][]string{addrs, addrs[:1]} {
+			s, err := storage.Open(ctx, storage.Config{ClusterAddrs: seeds, EncryptionKeys: [][]byte{make([]byte, storage.KeySize)}})
+			if err != nil {
+				t.Fatalf("Open(ClusterAddrs: %v) = %v", seeds, err)
+			}
+			if _, ok := s.Client().(*redis.ClusterClient); !ok {
+				t.Errorf("Open(ClusterAddrs: %v) made a %T, want a *redis.ClusterClient", seeds, s.Client())
+			}
+			u := bot.UserRef{Platform: "test", Workspace: "CLUSTER", User: fmt.Sprintf("U%d", len(seeds))}
+			if err := s.Turn(ctx, u, pauseTurn); err != nil {
+				t.Fatalf("Turn = %v", err)
+			}
+			es, err := s.Journal(ctx, u, 5)
+			if err != nil || len(es) != 1 || es[0].Story != "a story" {
+				t.Errorf("Journal = %+v, %v; want the one entry", es, err)
+			}
+			if err := s.Forget(ctx, u); err != nil {
+				t.Errorf("Forget = %v", err)
+			}
+			_ = s.Close()
+		}
+	})
+}
+
+// TestSentinel: Open with Sentinel addresses finds the master and a turn goes through.
+func TestSentinel(t *testing.T) {
+	addrs := redistest.StartSentinel(t)
+	ctx := context.Background()
+	s, err := storage.Open(ctx, storage.Config{SentinelAddrs: addrs, SentinelMaster: redistest.SentinelMaster})
+	if err != nil {
+		t.Fatalf("Open(SentinelAddrs: %v) = %v", addrs, err)
+	}
+	defer s.Close()
+	u := bot.UserRef{Platform: "test", Workspace: "SENTINEL", User: "U1"}
+	if err := s.Turn(ctx, u, pauseTurn); err != nil {
+		t.Fatalf("Turn = %v", err)
+	}
+	if es, err := s.Journal(ctx, u, 5); err != nil || len(es) != 1 {
+		t.Errorf("Journal = %+v, %v; want one entry", es, err)
+	}
 }

@@ -57,25 +57,40 @@ func startServer(tb testing.TB, bin string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var out bytes.Buffer
-	cmd := exec.Command(bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--protected-mode", "no")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Dir = tb.TempDir() // in case anything is written after all
-	if err := cmd.Start(); err != nil {
+	stop, err := launch(bin, tb.TempDir(), port)
+	if err != nil {
 		return "", err
+	}
+	tb.Cleanup(stop)
+	return fmt.Sprintf("redis://127.0.0.1:%d/0", port), nil
+}
+
+// launch runs redis-server on 127.0.0.1:port in dir (in case anything is written after
+// all), with persistence off and the extra arguments, and waits until it answers PING. The
+// returned func kills it and waits for it to exit.
+func launch(bin, dir string, port int, extra ...string) (stop func(), err error) {
+	args := append([]string{
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--protected-mode", "no"}, extra...)
+	return launchArgs(bin, dir, port, args)
+}
+
+// launchArgs is launch with the whole command line given.
+func launchArgs(bin, dir string, port int, args []string) (stop func(), err error) {
+	var out bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	stop := func() {
+	stop = func() {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	opts, _ := redis.ParseURL(url)
-	opts.MaxRetries = -1
-	rdb := redis.NewClient(opts)
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1})
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -83,23 +98,21 @@ func startServer(tb testing.TB, bin string) (string, error) {
 		case err := <-exited:
 			exited <- err
 			stop()
-			return "", fmt.Errorf("redis-server exited: %v: %s", err, out.String())
+			return nil, fmt.Errorf("redis-server exited: %v: %s", err, out.String())
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		err := rdb.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			break
+			return stop, nil
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", fmt.Errorf("redis-server did not answer PING: %v", err)
+			return nil, fmt.Errorf("redis-server did not answer PING: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	tb.Cleanup(stop)
-	return url, nil
 }
 
 func freePort() (int, error) {

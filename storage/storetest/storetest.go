@@ -509,10 +509,9 @@ func testFirstSeen(t *testing.T, h *harness) {
 		t.Errorf("FirstSeen(other id) = %v, %v; want true, nil", got, err)
 	}
 	var ttl time.Duration
-	iter := h.rdb.Scan(ctx, 0, "sb:dedupe:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		if strings.Contains(iter.Val(), id[3:]) && !strings.HasSuffix(iter.Val(), "x") {
-			ttl = h.rdb.PTTL(ctx, iter.Val()).Val()
+	for _, k := range scanKeys(t, h.rdb, "sb:dedupe:*") {
+		if strings.Contains(k, id[3:]) && !strings.HasSuffix(k, "x") {
+			ttl = h.rdb.PTTL(ctx, k).Val()
 		}
 	}
 	if ttl <= 9*time.Minute || ttl > 10*time.Minute {
@@ -675,31 +674,7 @@ type rawValue struct {
 func rawValues(t *testing.T, rdb redis.UniversalClient, u bot.UserRef) []rawValue {
 	t.Helper()
 	ctx := context.Background()
-	pattern := tagOf(t, u) + ":*"
-	var keys []string
-	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		return iter.Err()
-	}
-	var err error
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		var mu sync.Mutex
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			mu.Lock()
-			defer mu.Unlock()
-			return scan(ctx, c)
-		})
-	} else if c, ok := rdb.(*redis.Client); ok {
-		err = scan(ctx, c)
-	} else {
-		t.Fatalf("rawValues: unsupported client %T", rdb)
-	}
-	if err != nil {
-		t.Fatalf("SCAN: %v", err)
-	}
+	keys := scanKeys(t, rdb, tagOf(t, u)+":*")
 	var out []rawValue
 	for _, k := range keys {
 		var b strings.Builder
@@ -730,6 +705,38 @@ func rawValues(t *testing.T, rdb redis.UniversalClient, u bot.UserRef) []rawValu
 		out = append(out, rawValue{key: k, value: b.String()})
 	}
 	return out
+}
+
+// scanKeys returns the keys that match pattern, found with SCAN: in a cluster, on every
+// master (a SCAN through a cluster client sees only the node it lands on).
+func scanKeys(t *testing.T, rdb redis.UniversalClient, pattern string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, scan)
+	} else if c, ok := rdb.(*redis.Client); ok {
+		err = scan(ctx, c)
+	} else {
+		t.Fatalf("scanKeys: unsupported client %T", rdb)
+	}
+	if err != nil {
+		t.Fatalf("SCAN: %v", err)
+	}
+	return keys
 }
 
 // tagOf returns the prefix all of u's keys share.
