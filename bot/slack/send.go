@@ -147,9 +147,15 @@ func (a *Adapter) markChosen(ctx context.Context, ic slack.InteractionCallback, 
 	if ch == "" {
 		ch, ts = ic.Channel.ID, ic.Message.Timestamp
 	}
-	var err error
+	// Like every send, an edit goes only to the user's own DM with the bot: the channel
+	// must be the one conversations.open gives for this user, not merely any DM.
+	dm, err := a.dmChannel(ctx, u)
+	if err != nil {
+		a.log.WarnContext(ctx, "could not mark a clicked message", "user", u.String(), "err", err)
+		return
+	}
 	switch {
-	case strings.HasPrefix(ch, "D") && ts != "" && !ic.Container.IsEphemeral:
+	case ch == dm && ts != "" && !ic.Container.IsEphemeral:
 		err = a.retry(ctx, "chat.update", u, func(ctx context.Context) error {
 			_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 			return err
