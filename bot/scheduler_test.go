@@ -10,27 +10,10 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
-
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // countingDeliverer records deliveries per user.
 type countingDeliverer struct {
@@ -136,7 +119,7 @@ func dailyJob(u bot.UserRef, clock string) bot.Job {
 // due again the next day.
 func TestSchedulerExactlyOnce(t *testing.T) {
 	url := redistest.Start(t)
-	clock := &fakeClock{t: t0.Add(30 * time.Second)}
+	clock := fakeclock.New(t0.Add(30 * time.Second))
 	const n = 2000
 	setup := openStore(t, url, clock.Now)
 	ctx := context.Background()
@@ -178,7 +161,7 @@ func TestSchedulerExactlyOnce(t *testing.T) {
 func TestSchedulerLeaseExpiry(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
-	clock := &fakeClock{t: t0.Add(10 * time.Second)}
+	clock := fakeclock.New(t0.Add(10 * time.Second))
 	crashed := openStore(t, url, clock.Now)
 	a, b := testUser("lease", 1), testUser("lease", 2)
 	for _, u := range []bot.UserRef{a, b} {
@@ -228,7 +211,7 @@ func TestSchedulerLeaseExpiry(t *testing.T) {
 func TestSchedulerMissedWhileDown(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
-	clock := &fakeClock{t: t0.Add(3*time.Hour + 30*time.Minute)} // 12:30
+	clock := fakeclock.New(t0.Add(3*time.Hour + 30*time.Minute)) // 12:30
 	st := openStore(t, url, clock.Now)
 	late1, late3 := testUser("down", 1), testUser("down", 2)
 	if err := st.PutJob(ctx, dailyJob(late1, "11:30"), t0.Add(150*time.Minute)); err != nil { // 11:30, 1 h late
@@ -258,7 +241,7 @@ func TestSchedulerMissedWhileDown(t *testing.T) {
 func TestSchedulerRateLimitAndAvailability(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
-	clock := &fakeClock{t: t0.Add(5 * time.Second)}
+	clock := fakeclock.New(t0.Add(5 * time.Second))
 	st := openStore(t, url, clock.Now)
 	limited, dnd := testUser("rl", 1), testUser("rl", 2)
 	for _, u := range []bot.UserRef{limited, dnd} {
@@ -312,7 +295,7 @@ func TestCheckinEndToEnd(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	clock := &fakeClock{t: time.Date(2026, 3, 2, 7, 0, 0, 0, berlin)}
+	clock := fakeclock.New(time.Date(2026, 3, 2, 7, 0, 0, 0, berlin))
 	st := openStore(t, url, clock.Now)
 	rec := &recorder{}
 	eng := bot.NewEngine(bot.Config{Dialogues: st, Profiles: st, Schedules: st, Sender: rec, Now: clock.Now})

@@ -17,7 +17,7 @@ func runScheduler(t *testing.T, e *env, eng *bot.Engine) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := bot.NewScheduler(bot.SchedulerConfig{
-		Queue: e.store, Deliver: eng, Now: e.clock.now, Logger: quiet,
+		Queue: e.store, Deliver: eng, Now: e.clock.Now, Logger: quiet,
 		Tick: 5 * time.Millisecond, Pace: map[string]bot.Pace{Platform: {}},
 	})
 	done := make(chan struct{})
@@ -91,7 +91,7 @@ func TestCheckinEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.set(time.Date(2026, 3, 27, 20, 0, 0, 0, berlin)) // a Friday evening
+	e.clock.Set(time.Date(2026, 3, 27, 20, 0, 0, 0, berlin)) // a Friday evening
 	const user = "u-checkin-e2e"
 
 	tok := e.run(t, e.command(user, "g1", "checkin", strOpt("schedule", "daily 09:00")))
@@ -111,15 +111,15 @@ func TestCheckinEndToEnd(t *testing.T) {
 	runScheduler(t, e, e.engines[0])
 
 	// Saturday 08:59 Berlin: nothing. 09:00: exactly one check-in, with its buttons.
-	e.clock.set(time.Date(2026, 3, 28, 8, 59, 0, 0, berlin))
+	e.clock.Set(time.Date(2026, 3, 28, 8, 59, 0, 0, berlin))
 	time.Sleep(100 * time.Millisecond)
 	if n := len(e.checkins(user)); n != 0 {
 		t.Fatalf("%d check-ins before 09:00 Berlin", n)
 	}
-	e.clock.set(time.Date(2026, 3, 28, 9, 0, 0, 0, berlin))
+	e.clock.Set(time.Date(2026, 3, 28, 9, 0, 0, 0, berlin))
 	waitFor(t, "the check-in", func() bool { return len(e.checkins(user)) == 1 })
 	// 09:00 UTC (the schedule before /story tz) passes without a second one.
-	e.clock.set(time.Date(2026, 3, 28, 9, 1, 0, 0, time.UTC))
+	e.clock.Set(time.Date(2026, 3, 28, 9, 1, 0, 0, time.UTC))
 	time.Sleep(150 * time.Millisecond)
 	cs := e.checkins(user)
 	if len(cs) != 1 {
@@ -149,18 +149,18 @@ func TestCheckinTwoReplicas(t *testing.T) {
 	e := newEnv(t, 2, false)
 	const user = "u-checkin-twice"
 	e.welcomed(t, user)
-	e.clock.set(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC))
+	e.clock.Set(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC))
 	e.run(t, e.command(user, "g1", "checkin", strOpt("schedule", "daily 09:00")))
 	runScheduler(t, e, e.engines[0])
 	runScheduler(t, e, e.engines[1])
-	e.clock.set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	e.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	waitFor(t, "the check-in", func() bool { return len(e.checkins(user)) >= 1 })
 	time.Sleep(300 * time.Millisecond) // time for a duplicate to show up
 	if n := len(e.checkins(user)); n != 1 {
 		t.Errorf("%d check-in DMs from two replicas, want exactly 1", n)
 	}
 	// The next day's, too.
-	e.clock.set(time.Date(2026, 3, 3, 9, 0, 30, 0, time.UTC))
+	e.clock.Set(time.Date(2026, 3, 3, 9, 0, 30, 0, time.UTC))
 	waitFor(t, "the second check-in", func() bool { return len(e.checkins(user)) >= 2 })
 	time.Sleep(200 * time.Millisecond)
 	if n := len(e.checkins(user)); n != 2 {

@@ -104,7 +104,7 @@ func TestCoachCycle(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("no reminder job: %v %v", ok, err)
 	}
-	e.clock.set(due.Add(time.Second))
+	e.clock.Set(due.Add(time.Second))
 	reminder := e.lastDM(t, client, "Time for your practice: Name the story")
 
 	e.press(t, client, reminder, "c:practice:done:")

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,33 +24,10 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
-
-// clock is the engine's fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // countingHandler counts the events it passes on.
 type countingHandler struct {
@@ -69,7 +45,7 @@ type env struct {
 	fake     *fakeDiscord
 	store    *storage.Store
 	priv     ed25519.PrivateKey
-	clock    *clock
+	clock    *fakeclock.Clock
 	adapters []*Adapter
 	handlers []*countingHandler
 	engines  []*bot.Engine  // one per adapter, built like serve's: schedules and coaching on
@@ -83,8 +59,8 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	fake := newFakeDiscord(t)
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	st, err := storage.Open(ctx, storage.Config{URL: redistest.Start(t), Now: clk.now})
+	clk := fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	st, err := storage.Open(ctx, storage.Config{URL: redistest.Start(t), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +76,7 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 		eng := bot.NewEngine(bot.Config{
 			Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(),
 			Erasers: []bot.Eraser{st, st.Coaching()}, ExportParts: []bot.ExportPart{st.Coaching()},
-			Sender: senders, Now: e.clock.now, Logger: quiet,
+			Sender: senders, Now: e.clock.Now, Logger: quiet,
 		})
 		h := &countingHandler{next: eng}
 		a, err := New(Config{
@@ -554,13 +530,13 @@ func replayDiscord(t *testing.T, e *env, user, script string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.clock.advance(dur)
+			e.clock.Add(dur)
 			continue
 		}
 		if strings.HasPrefix(s.input, "#") {
 			continue
 		}
-		e.clock.advance(time.Minute)
+		e.clock.Add(time.Minute)
 		in := strings.TrimSpace(strings.TrimPrefix(s.input, ">"))
 		n := len(e.fake.dmPosts(user))
 		switch {

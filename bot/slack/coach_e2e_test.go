@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
@@ -20,7 +21,7 @@ func newCoachHarness(tb testing.TB) (*harness, *bot.Engine) {
 	tb.Helper()
 	ctx := context.Background()
 	redisURL := redistest.Start(tb)
-	h := &harness{tb: tb, fake: newFakeSlack(tb), rdb: redistest.Client(tb, redisURL), clock: &clock{now: time.Now()}}
+	h := &harness{tb: tb, fake: newFakeSlack(tb), rdb: redistest.Client(tb, redisURL), clock: fakeclock.New(time.Now())}
 	store, err := storage.Open(ctx, storage.Config{URL: redisURL, Now: h.clock.Now})
 	if err != nil {
 		tb.Fatalf("storage.Open: %v", err)

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
@@ -39,31 +39,8 @@ type harness struct {
 	srv     *httptest.Server
 	store   *storage.Store
 	rdb     *redis.Client
-	clock   *clock
+	clock   *fakeclock.Clock
 	events  atomic.Int64
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 type harnessOpt func(*Config)
@@ -77,7 +54,7 @@ func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 		tb.Fatalf("storage.Open: %v", err)
 	}
 	tb.Cleanup(func() { _ = store.Close() })
-	h := &harness{tb: tb, fake: newFakeSlack(tb), store: store, rdb: redistest.Client(tb, redisURL), clock: &clock{now: time.Now()}}
+	h := &harness{tb: tb, fake: newFakeSlack(tb), store: store, rdb: redistest.Client(tb, redisURL), clock: fakeclock.New(time.Now())}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))

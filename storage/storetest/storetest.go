@@ -25,6 +25,7 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 )
 
@@ -70,36 +71,16 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &harness{
 				rdb:   newClient(t),
-				clock: &Clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)},
+				clock: fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)),
 			}
 			tt.fn(t, h)
 		})
 	}
 }
 
-// Clock is a settable clock, safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type harness struct {
 	rdb   redis.UniversalClient
-	clock *Clock
+	clock *fakeclock.Clock
 }
 
 // store returns a store over the harness's Redis with the given keys and the fake clock.
@@ -288,7 +269,7 @@ func testJournalOrderAndLimit(t *testing.T, h *harness) {
 			t.Fatalf("entry %d: ID not set by Turn", i)
 		}
 		ids = append(ids, e.ID)
-		h.clock.Advance(time.Minute)
+		h.clock.Add(time.Minute)
 	}
 	if !slices.IsSorted(ids) {
 		t.Errorf("entry IDs %v are not time-ordered", ids)
@@ -331,12 +312,12 @@ func testRetention(t *testing.T, h *harness) {
 		}
 	}
 	add("old")
-	h.clock.Advance(23 * time.Hour)
+	h.clock.Add(23 * time.Hour)
 	add("newer")
 	if got, want := stories(journal(t, s, u, 10)), []string{"newer", "old"}; !slices.Equal(got, want) {
 		t.Errorf("Journal within retention = %q, want %q", got, want)
 	}
-	h.clock.Advance(2 * time.Hour) // "old" is 25 h old now
+	h.clock.Add(2 * time.Hour) // "old" is 25 h old now
 	if got, want := stories(journal(t, s, u, 10)), []string{"newer"}; !slices.Equal(got, want) {
 		t.Errorf("Journal after retention = %q, want %q", got, want)
 	}
