@@ -287,8 +287,12 @@ func (e *Engine) storeTrouble(ctx context.Context, ev Event, op string, err erro
 	if sendErr := e.out.Send(ctx, msg); sendErr != nil {
 		return errors.Join(fmt.Errorf("bot: %s: %w", op, err), fmt.Errorf("bot: send outage notice: %w", sendErr))
 	}
-	return fmt.Errorf("bot: %s: %w", op, err)
+	return fmt.Errorf("bot: %s: %w: %w", op, ErrUserTold, err)
 }
+
+// ErrUserTold marks an error the user has already been told about, kindly, in the same
+// private place; an adapter logs it but adds no message of its own.
+var ErrUserTold = errors.New("the user was told")
 
 // inPlace is where to answer the event privately without moving the user: the DM for DM
 // events, an ephemeral reply for commands and clicks elsewhere.

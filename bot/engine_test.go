@@ -194,8 +194,8 @@ func TestEngineStoreOutageLosesNothing(t *testing.T) {
 
 	h.store.down.Store(true)
 	msgs, err := h.handle(bot.Event{Kind: bot.EventText, Text: "Sam is just busy", InDM: true})
-	if err == nil {
-		t.Errorf("Handle during outage returned nil error, want the store error for the adapter to log")
+	if !errors.Is(err, errOutage) || !errors.Is(err, bot.ErrUserTold) {
+		t.Errorf("Handle during outage = %v, want the store error, marked as told to the user, for the adapter to log", err)
 	}
 	if len(msgs) != 1 || msgs[0].Text != bot.TextStoreDown || msgs[0].To.Kind != bot.DestDM {
 		t.Fatalf("during outage got %+v, want one DM saying %q", msgs, bot.TextStoreDown)

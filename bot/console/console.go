@@ -6,6 +6,7 @@ package console
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -125,7 +126,7 @@ func (c *Console) Run(ctx context.Context, h Handler) error {
 			case "quit", "exit", "/quit":
 				return nil
 			}
-			if err := h.Handle(ctx, c.Event(line)); err != nil {
+			if err := h.Handle(ctx, c.Event(line)); err != nil && !errors.Is(err, bot.ErrUserTold) {
 				c.mu.Lock()
 				fmt.Fprintln(c.out, "(that didn't go through — see the log above; nothing you wrote before was lost)")
 				c.mu.Unlock()

@@ -256,8 +256,11 @@ func (a *Adapter) handle(ctx context.Context, ev bot.Event) {
 }
 
 // firstSeen reports whether id is new. When the store fails, the event is handled anyway:
-// a rare duplicate is better than a lost answer.
+// a rare duplicate is better than a lost answer. It waits at most a second, since an
+// interaction must be answered within Discord's 3 s even when Redis hangs.
 func (a *Adapter) firstSeen(ctx context.Context, id string) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
 	first, err := a.dedupe.FirstSeen(ctx, id, dedupeTTL)
 	if err != nil {
 		a.log.WarnContext(ctx, "dedupe failed; handling anyway", "id", id, "err", err)
