@@ -85,7 +85,7 @@ func (e *Engine) describeCheckin(j Job, now time.Time) string {
 		fmt.Fprintf(&b, " The next one is %s.", next.In(loc).Format("Mon 2 Jan at 15:04"))
 	}
 	if j.TZ == "" {
-		b.WriteString(" I'm using UTC for you — set your zone with /story tz Europe/Berlin (any IANA zone name).")
+		b.WriteString(" I don't know your time zone, so that's UTC; /story tz Europe/Berlin (any IANA name) sets yours.")
 	}
 	b.WriteString(" /story checkin off stops them.")
 	return b.String()
