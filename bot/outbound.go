@@ -60,9 +60,6 @@ type Message struct {
 	Text    string
 	Choices []flows.Choice
 	File    *File
-	// Context is the ID of the dialogue step the choices answer, so adapters can encode
-	// it into button values and disable old buttons; optional.
-	Context string
 }
 
 // Sender delivers messages. Adapters implement it.
