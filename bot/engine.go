@@ -284,11 +284,18 @@ func (e *Engine) storeTrouble(ctx context.Context, ev Event, op string, err erro
 	e.metrics.storeError(op)
 	e.log.ErrorContext(ctx, "store failed", "op", op, "user", ev.User.String(), "err", err)
 	msg := Message{To: e.inPlace(ev), Kind: flows.ReplyProblem, Text: TextStoreDown}
-	if sendErr := e.out.Send(ctx, msg); sendErr != nil {
+	// A hanging Redis may have used up ctx's time; the notice still deserves its own.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
+	if sendErr := e.out.Send(sendCtx, msg); sendErr != nil {
 		return errors.Join(fmt.Errorf("bot: %s: %w", op, err), fmt.Errorf("bot: send outage notice: %w", sendErr))
 	}
 	return fmt.Errorf("bot: %s: %w: %w", op, ErrUserTold, err)
 }
+
+// noticeTimeout bounds sending the outage notice, which may start after the event's own
+// deadline has passed.
+const noticeTimeout = 5 * time.Second
 
 // ErrUserTold marks an error the user has already been told about, kindly, in the same
 // private place; an adapter logs it but adds no message of its own.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -295,4 +296,41 @@ func currentStep(tb testing.TB, h *harness) flows.Step {
 		tb.Fatalf("read state: %v", err)
 	}
 	return step
+}
+
+// hangingStore is a store whose calls block until their context ends, like a Redis that
+// stopped answering.
+type hangingStore struct{ *storage.Store }
+
+func (hangingStore) Turn(ctx context.Context, _ bot.UserRef, _ bot.TurnFunc) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// deadlineSender records messages like a platform would take them: not after the context
+// ended.
+type deadlineSender struct{ recorder }
+
+func (d *deadlineSender) Send(ctx context.Context, m bot.Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.recorder.Send(ctx, m)
+}
+
+func TestEngineOutageNoticeOutlivesTheDeadline(t *testing.T) {
+	h := newHarness(t, "")
+	h.command("history", true) // the welcome is behind us
+	rec := &deadlineSender{}
+	eng := bot.NewEngine(bot.Config{Dialogues: hangingStore{h.store.Store}, Profiles: h.store, Sender: rec,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := eng.Handle(ctx, bot.Event{Kind: bot.EventText, User: h.user, Text: "an answer", InDM: true})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Handle = %v, want the deadline", err)
+	}
+	if len(rec.sent) != 1 || rec.sent[0].Text != bot.TextStoreDown {
+		t.Errorf("after the deadline the user got %+v, want the outage notice", rec.sent)
+	}
 }
