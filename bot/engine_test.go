@@ -15,6 +15,7 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
@@ -69,7 +70,7 @@ type harness struct {
 	rec   *recorder
 	logs  *bytes.Buffer
 	user  bot.UserRef
-	clock time.Time
+	clock *fakeclock.Clock
 }
 
 func newHarness(tb testing.TB, redisURL string) *harness {
@@ -85,13 +86,14 @@ func newHarness(tb testing.TB, redisURL string) *harness {
 		rec:   &recorder{},
 		logs:  &bytes.Buffer{},
 		user:  bot.UserRef{Platform: "slack", Workspace: "T1", User: fmt.Sprintf("U%d", time.Now().UnixNano())},
-		clock: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		clock: fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
 	}
 	h.eng = bot.NewEngine(bot.Config{
 		Dialogues: h.store,
 		Profiles:  h.store,
 		Sender:    h.rec,
-		Now:       func() time.Time { return h.clock },
+		Now:       h.clock.Now,
+		Schedules: h.store,
 		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Erasers:   []bot.Eraser{h.store},
 	})
@@ -100,7 +102,7 @@ func newHarness(tb testing.TB, redisURL string) *harness {
 
 func (h *harness) handle(ev bot.Event) ([]bot.Message, error) {
 	h.tb.Helper()
-	h.clock = h.clock.Add(time.Minute)
+	h.clock.Add(time.Minute)
 	ev.User = h.user
 	err := h.eng.Handle(context.Background(), ev)
 	return h.rec.take(), err

@@ -159,7 +159,7 @@ func TestForgetNeedsConfirmation(t *testing.T) {
 	}
 	// A confirmation long after the question does nothing.
 	h.command("forget", true)
-	h.clock = h.clock.Add(20 * time.Minute)
+	h.clock.Add(20 * time.Minute)
 	if got := texts(h.choose("forget:yes")); !strings.Contains(got, "expired") {
 		t.Errorf("late confirmation said %q, want expired", got)
 	}
@@ -172,7 +172,7 @@ func TestExportHasEveryHistoryEntry(t *testing.T) {
 	h := newHarness(t, redistest.Start(t))
 	for i, story := range []string{"first-story", "second-story", "third-story"} {
 		h.savePause(story, "other", "next")
-		h.clock = h.clock.Add(time.Duration(i+1) * time.Hour)
+		h.clock.Add(time.Duration(i+1) * time.Hour)
 	}
 	h.command("quick", true)
 	h.say("unfinished-story")
