@@ -2,54 +2,16 @@ package slack
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/storybot/storybot/bot"
-	"github.com/storybot/storybot/internal/fakeclock"
-	"github.com/storybot/storybot/storage"
-	"github.com/storybot/storybot/storage/redistest"
 )
 
-// newCoachHarness is newHarness with coaching and schedules switched on in the engine.
-func newCoachHarness(tb testing.TB) (*harness, *bot.Engine) {
-	tb.Helper()
-	ctx := context.Background()
-	redisURL := redistest.Start(tb)
-	h := &harness{tb: tb, fake: newFakeSlack(tb), rdb: redistest.Client(tb, redisURL), clock: fakeclock.New(time.Now())}
-	store, err := storage.Open(ctx, storage.Config{URL: redisURL, Now: h.clock.Now})
-	if err != nil {
-		tb.Fatalf("storage.Open: %v", err)
-	}
-	tb.Cleanup(func() { _ = store.Close() })
-	h.store = store
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	senders := bot.PlatformSenders{}
-	eng := bot.NewEngine(bot.Config{
-		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(),
-		Sender: senders, Now: h.clock.Now, Logger: logger,
-		Erasers: []bot.Eraser{store, store.Coaching()}, ExportParts: []bot.ExportPart{store.Coaching()},
-	})
-	h.adapter, err = New(Config{SigningSecret: testSecret, BotToken: "xoxb-test", APIURL: h.fake.apiURL(), Dedupe: store, Profiles: store, Logger: logger}, eng)
-	if err != nil {
-		tb.Fatalf("New: %v", err)
-	}
-	senders[Platform] = h.adapter
-	mux := http.NewServeMux()
-	h.adapter.Routes(mux)
-	h.srv = httptest.NewServer(http.MaxBytesHandler(mux, MaxBody))
-	tb.Cleanup(h.srv.Close)
-	tb.Cleanup(h.adapter.drain)
-	return h, eng
-}
-
 func TestSlackCoachCycle(t *testing.T) {
-	h, eng := newCoachHarness(t)
+	h := newHarness(t)
+	eng := h.eng
 	const (
 		coach, client = "UCOACH1", "UCLIENT1"
 		privateNote   = "PRIVATE-slack-note"

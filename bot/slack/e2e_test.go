@@ -292,10 +292,21 @@ func TestSlashCommandWithEscapedMention(t *testing.T) {
 	if len(got) == 0 {
 		t.Fatal("no answer to /story coach invite")
 	}
+	// The coach's answer is ephemeral only; the one DM is the invitation, to the user the
+	// escaped mention names.
+	invited := false
 	for _, c := range h.fake.snapshot() {
-		if c.Method != "response_url" && c.Method != "users.info" {
-			t.Errorf("unexpected call %+v: the answer should be ephemeral only", c)
+		switch {
+		case c.Method == "response_url" && c.RouteUser == u, c.Method == "users.info":
+		case c.Method == "conversations.open" && c.Users == "U123":
+		case c.Method == "chat.postMessage" && c.Channel == "DU123":
+			invited = true
+		default:
+			t.Errorf("unexpected call %+v: the coach's answer should be ephemeral only", c)
 		}
+	}
+	if !invited {
+		t.Error("the invitation did not reach U123's DM: the mention was not understood")
 	}
 	// And the event the engine gets carries the mention intact.
 	ev := commandToEvent(slashCommandFromForm(t, slashBody(h.fake, u, sharedChannel, "coach invite <@U123|sam>")), "")

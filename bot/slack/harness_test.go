@@ -49,18 +49,24 @@ func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 	tb.Helper()
 	ctx := context.Background()
 	redisURL := redistest.Start(tb)
-	store, err := storage.Open(ctx, storage.Config{URL: redisURL})
+	clock := fakeclock.New(time.Now())
+	store, err := storage.Open(ctx, storage.Config{URL: redisURL, Now: clock.Now})
 	if err != nil {
 		tb.Fatalf("storage.Open: %v", err)
 	}
 	tb.Cleanup(func() { _ = store.Close() })
-	h := &harness{tb: tb, fake: newFakeSlack(tb), store: store, rdb: redistest.Client(tb, redisURL), clock: fakeclock.New(time.Now())}
+	h := &harness{tb: tb, fake: newFakeSlack(tb), store: store, rdb: redistest.Client(tb, redisURL), clock: clock}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	senders := bot.PlatformSenders{}
-	h.eng = bot.NewEngine(bot.Config{Dialogues: store, Profiles: store, Schedules: store, Sender: senders, Now: h.clock.Now, Logger: logger})
+	// Wired like cmd/storybot's app.engine: every feature on.
+	h.eng = bot.NewEngine(bot.Config{
+		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(),
+		Sender: senders, Now: h.clock.Now, Logger: logger,
+		Erasers: []bot.Eraser{store, store.Coaching()}, ExportParts: []bot.ExportPart{store.Coaching()},
+	})
 	cfg := Config{
 		SigningSecret: testSecret,
 		BotToken:      "xoxb-test",
