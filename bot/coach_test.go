@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
@@ -28,7 +29,7 @@ type coachRig struct {
 	logs  *bytes.Buffer
 
 	mu    sync.Mutex
-	clock time.Time
+	clock *fakeclock.Clock
 	all   []bot.Message
 }
 
@@ -37,8 +38,8 @@ var testKey = bytes.Repeat([]byte{7}, storage.KeySize)
 func newCoachRig(tb testing.TB, url string, coaches []string) *coachRig {
 	tb.Helper()
 	r := &coachRig{tb: tb, url: url, rec: &recorder{}, logs: &bytes.Buffer{},
-		clock: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)} // a Monday, 08:00 in Berlin
-	st, err := storage.Open(context.Background(), storage.Config{URL: url, EncryptionKeys: [][]byte{testKey}, Now: r.now})
+		clock: fakeclock.New(time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC))} // a Monday, 08:00 in Berlin
+	st, err := storage.Open(context.Background(), storage.Config{URL: url, EncryptionKeys: [][]byte{testKey}, Now: r.clock.Now})
 	if err != nil {
 		tb.Fatalf("storage.Open: %v", err)
 	}
@@ -51,7 +52,7 @@ func newCoachRig(tb testing.TB, url string, coaches []string) *coachRig {
 		Coaching:    st.Coaching(),
 		Coaches:     coaches,
 		Sender:      r.rec,
-		Now:         r.now,
+		Now:         r.clock.Now,
 		Logger:      slog.New(slog.NewTextHandler(&lockedWriter{w: r.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Erasers:     []bot.Eraser{st, st.Coaching()},
 		ExportParts: []bot.ExportPart{st.Coaching()},
@@ -70,24 +71,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func (r *coachRig) now() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.clock
-}
-
-func (r *coachRig) advance(d time.Duration) {
-	r.mu.Lock()
-	r.clock = r.clock.Add(d)
-	r.mu.Unlock()
-}
-
-func (r *coachRig) setClock(t time.Time) {
-	r.mu.Lock()
-	r.clock = t
-	r.mu.Unlock()
-}
-
 func (r *coachRig) take() []bot.Message {
 	msgs := r.rec.take()
 	r.mu.Lock()
@@ -98,7 +81,7 @@ func (r *coachRig) take() []bot.Message {
 
 func (r *coachRig) handle(u bot.UserRef, ev bot.Event) []bot.Message {
 	r.tb.Helper()
-	r.advance(time.Minute)
+	r.clock.Add(time.Minute)
 	ev.User = u
 	if err := r.eng.Handle(context.Background(), ev); err != nil {
 		r.tb.Fatalf("Handle(%s %+v): %v", u, ev, err)
@@ -192,7 +175,7 @@ func TestCoachAuthorization(t *testing.T) {
 		}, asCoach, false},
 		{"expired invitation", func(r *coachRig, coach, client, _ bot.UserRef) {
 			msgs := r.cmd(coach, "coach invite <@"+client.User+">")
-			r.advance(8 * 24 * time.Hour)
+			r.clock.Add(8 * 24 * time.Hour)
 			if got := texts(r.choose(client, choiceID(t, to(msgs, client), "Accept"))); !strings.Contains(got, "expired") {
 				t.Errorf("accepting an expired invitation said %q", got)
 			}
@@ -402,7 +385,7 @@ func TestCoachEndToEnd(t *testing.T) {
 	r.choose(client, choiceID(t, saved, "Keep private"))
 
 	// The reminder: fire the scheduler at 09:00 Berlin.
-	r.setClock(due.Add(10 * time.Second))
+	r.clock.Set(due.Add(10 * time.Second))
 	rem := r.fireReminders(t)
 	if len(rem) != 1 || rem[0].To.User != client || rem[0].To.Kind != bot.DestDM {
 		t.Fatalf("reminder = %+v, want one DM to the client", rem)
@@ -421,9 +404,9 @@ func TestCoachEndToEnd(t *testing.T) {
 	mustContain(t, "typed share", r.say(client, "share with coach"), "Shared")
 
 	// Next day's reminder gets no Done; the one after closes it as missed.
-	r.setClock(due.Add(24*time.Hour + time.Second))
+	r.clock.Set(due.Add(24*time.Hour + time.Second))
 	r.fireReminders(t)
-	r.setClock(due.Add(48*time.Hour + time.Second))
+	r.clock.Set(due.Add(48*time.Hour + time.Second))
 	r.fireReminders(t)
 	prog := r.cmd(coach, "coach progress <@"+client.User+">")
 	if len(prog) != 1 || prog[0].To.Kind != bot.DestEphemeral || prog[0].To.User != coach {
@@ -494,7 +477,7 @@ func (r *coachRig) fireReminders(t *testing.T) []bot.Message {
 	ctx := context.Background()
 	if os.Getenv("REDIS_URL") != "" {
 		t.Log("shared REDIS_URL: delivering directly instead of through the scheduler")
-		claims, err := r.store.Claim(ctx, r.now(), 100, r.now().Add(time.Minute))
+		claims, err := r.store.Claim(ctx, r.clock.Now(), 100, r.clock.Now().Add(time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -512,7 +495,7 @@ func (r *coachRig) fireReminders(t *testing.T) []bot.Message {
 	s := bot.NewScheduler(bot.SchedulerConfig{
 		Queue:   r.store,
 		Deliver: r.eng,
-		Now:     r.now,
+		Now:     r.clock.Now,
 		Tick:    5 * time.Millisecond,
 		Logger:  slog.New(slog.DiscardHandler),
 	})

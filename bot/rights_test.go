@@ -316,7 +316,7 @@ func TestForgetEveryFeature(t *testing.T) {
 			export = string(m.File.Content)
 		}
 	}
-	for _, want := range []string{`"schedules"`, `"weekdays 09:00"`, `"kind": "digest"`, `"coaching"`, typed[0], typed[3], typed[5]} {
+	for _, want := range []string{`"schedules"`, `"weekdays 09:00"`, `"kind": "digest"`, `"kind": "practice"`, `"coaching"`, typed[0], typed[3], typed[5]} {
 		if !strings.Contains(export, want) {
 			t.Errorf("export lacks %s:\n%s", want, export)
 		}

@@ -131,6 +131,8 @@ func (k JobKind) String() string {
 		return "snooze"
 	case JobDigest:
 		return "digest"
+	case JobPractice:
+		return "practice"
 	}
 	return fmt.Sprintf("JobKind(%d)", byte(k))
 }
