@@ -215,7 +215,7 @@ func ParseCommand(text string) (Command, error) {
 	case "coach":
 		return parseCoach(rest)
 	}
-	return Command{}, parseErrorf("I don't know “%s”.", truncate(word, 40))
+	return Command{}, parseErrorf("I don't know “%s”.", Truncate(word, 40))
 }
 
 func noArgs(name CommandName, rest string) (Command, error) {
@@ -376,7 +376,7 @@ func ParseSchedule(fields []string) (Schedule, error) {
 		for _, name := range strings.Split(days, ",") {
 			d, ok := parseDay(name)
 			if !ok {
-				return Schedule{}, parseErrorf("I don't know the day “%s”. Use mon, tue, wed, thu, fri, sat, sun, weekdays or daily.", truncate(name, 20))
+				return Schedule{}, parseErrorf("I don't know the day “%s”. Use mon, tue, wed, thu, fri, sat, sun, weekdays or daily.", Truncate(name, 20))
 			}
 			s.Days[d] = true
 		}
@@ -408,7 +408,7 @@ func parseClock(s string) (hour, minute int, err error) {
 	hour, errH := strconv.Atoi(h)
 	minute, errM := strconv.Atoi(m)
 	if !ok || errH != nil || errM != nil || len(m) != 2 || len(h) > 2 || hour < 0 || hour > 23 || minute < 0 || minute > 59 {
-		return 0, 0, parseErrorf("“%s” isn't a time I can read. Use 24-hour HH:MM, like 09:00 or 16:30.", truncate(s, 20))
+		return 0, 0, parseErrorf("“%s” isn't a time I can read. Use 24-hour HH:MM, like 09:00 or 16:30.", Truncate(s, 20))
 	}
 	return hour, minute, nil
 }
@@ -417,7 +417,7 @@ func parseClock(s string) (hour, minute int, err error) {
 func ParseDate(s string) (time.Time, error) {
 	t, err := time.Parse("2006-01-02", s)
 	if err != nil {
-		return time.Time{}, parseErrorf("“%s” isn't a date I can read. Use YYYY-MM-DD, like 2026-12-31.", truncate(s, 20))
+		return time.Time{}, parseErrorf("“%s” isn't a date I can read. Use YYYY-MM-DD, like 2026-12-31.", Truncate(s, 20))
 	}
 	return t, nil
 }
@@ -458,7 +458,9 @@ func cutWord(s string) (word, rest string) {
 	return s[:i], strings.TrimSpace(s[i:])
 }
 
-func truncate(s string, n int) string {
+// Truncate shortens s to at most n runes, marking a cut with an ellipsis; for echoing
+// user input back in messages without letting it run long.
+func Truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s

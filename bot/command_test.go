@@ -114,7 +114,7 @@ func TestParseCommandErrors(t *testing.T) {
 		{"pause " + strings.Repeat("x", 3001), "3007 characters"},
 	}
 	for _, tt := range tests {
-		t.Run(truncate(tt.in, 40), func(t *testing.T) {
+		t.Run(Truncate(tt.in, 40), func(t *testing.T) {
 			got, err := ParseCommand(tt.in)
 			var perr *ParseError
 			if !errors.As(err, &perr) {

@@ -1,8 +1,6 @@
 package bot
 
-import (
-	"strings"
-)
+import ()
 
 // LibraryEntry is a built-in practice a coach may assign by ID.
 type LibraryEntry struct {
@@ -53,13 +51,4 @@ func LibraryPractice(id string) (LibraryEntry, bool) {
 		}
 	}
 	return LibraryEntry{}, false
-}
-
-func libraryText() string {
-	var b strings.Builder
-	b.WriteString("The built-in practices (a coach assigns one by its id):")
-	for _, p := range library {
-		b.WriteString("\n\n" + p.ID + " — " + p.Title + "\n" + p.Instruction + "\nWhy it helps: " + p.Why)
-	}
-	return b.String()
 }

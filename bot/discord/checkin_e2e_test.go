@@ -7,18 +7,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 )
 
 // runScheduler runs a scheduler that delivers through eng on the env's store and clock
 // until the test ends.
-func runScheduler(t *testing.T, e *env, eng *bot.Engine) {
+func runScheduler(t *testing.T, e *env, eng *engine.Engine) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := bot.NewScheduler(bot.SchedulerConfig{
+	s := engine.NewScheduler(engine.SchedulerConfig{
 		Queue: e.store, Deliver: eng, Now: e.clock.Now, Logger: quiet,
-		Tick: 5 * time.Millisecond, Pace: map[string]bot.Pace{Platform: {}},
+		Tick: 5 * time.Millisecond, Pace: map[string]engine.Pace{Platform: {}},
 	})
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(ctx) }()

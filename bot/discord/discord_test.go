@@ -23,6 +23,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
@@ -48,8 +49,8 @@ type env struct {
 	clock    *fakeclock.Clock
 	adapters []*Adapter
 	handlers []*countingHandler
-	engines  []*bot.Engine  // one per adapter, built like serve's: schedules and coaching on
-	mux      *http.ServeMux // the first adapter's routes
+	engines  []*engine.Engine // one per adapter, built like serve's: schedules and coaching on
+	mux      *http.ServeMux   // the first adapter's routes
 	nextID   atomic.Int64
 }
 
@@ -73,7 +74,7 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 	for i := range replicas {
 		senders := bot.PlatformSenders{}
 		// As cmd/storybot/serve.go's app.engine wires it.
-		eng := bot.NewEngine(bot.Config{
+		eng := engine.NewEngine(engine.Config{
 			Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(),
 			Erasers: []bot.Eraser{st, st.Coaching()}, ExportParts: []bot.ExportPart{st.Coaching()},
 			Sender: senders, Now: e.clock.Now, Logger: quiet,

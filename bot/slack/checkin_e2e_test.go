@@ -8,7 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 )
 
 const checkinPrompt = "What story are you carrying today?"
@@ -17,9 +17,9 @@ const checkinPrompt = "What story are you carrying today?"
 func runScheduler(h *harness) {
 	h.tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := bot.NewScheduler(bot.SchedulerConfig{
+	s := engine.NewScheduler(engine.SchedulerConfig{
 		Queue: h.store, Deliver: h.eng, Availability: h.adapter, Now: h.clock.Now,
-		Tick: 5 * time.Millisecond, Pace: map[string]bot.Pace{Platform: {}},
+		Tick: 5 * time.Millisecond, Pace: map[string]engine.Pace{Platform: {}},
 	})
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(ctx) }()

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
@@ -35,7 +36,7 @@ type harness struct {
 	tb      testing.TB
 	fake    *fakeSlack
 	adapter *Adapter
-	eng     *bot.Engine
+	eng     *engine.Engine
 	srv     *httptest.Server
 	store   *storage.Store
 	rdb     *redis.Client
@@ -62,7 +63,7 @@ func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 	}
 	senders := bot.PlatformSenders{}
 	// Wired like cmd/storybot's app.engine: every feature on.
-	h.eng = bot.NewEngine(bot.Config{
+	h.eng = engine.NewEngine(engine.Config{
 		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(),
 		Sender: senders, Now: h.clock.Now, Logger: logger,
 		Erasers: []bot.Eraser{store, store.Coaching()}, ExportParts: []bot.ExportPart{store.Coaching()},

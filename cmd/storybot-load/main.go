@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/storage"
 )
 
@@ -147,9 +148,9 @@ func run() error {
 			return err
 		}
 		defer rs.Close()
-		sch := bot.NewScheduler(bot.SchedulerConfig{
+		sch := engine.NewScheduler(engine.SchedulerConfig{
 			Queue: rs, Deliver: plat, Tick: 5 * time.Second,
-			Pace:   map[string]bot.Pace{"slack": {Rate: *rate, Burst: 10}},
+			Pace:   map[string]engine.Pace{"slack": {Rate: *rate, Burst: 10}},
 			Logger: slog.New(slog.DiscardHandler), Workers: 64,
 		})
 		wg.Add(1)

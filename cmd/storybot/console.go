@@ -6,8 +6,8 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/bot/console"
+	"github.com/storybot/storybot/bot/engine"
 )
 
 func runConsole(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -37,7 +37,7 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	eng := a.engine(c)
 	// Check-ins and reminders arrive in the terminal too, while it is open.
 	ctx, cancel := context.WithCancel(ctx)
-	sched := bot.NewScheduler(bot.SchedulerConfig{Queue: a.store, Deliver: eng, Logger: logger, Metrics: a.metrics})
+	sched := engine.NewScheduler(engine.SchedulerConfig{Queue: a.store, Deliver: eng, Logger: logger, Metrics: a.metrics})
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(ctx) }()
 	defer func() {

@@ -11,12 +11,13 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/bot/discord"
+	"github.com/storybot/storybot/bot/engine"
 )
 
 // mountDiscord mounts the Discord interactions endpoint on mux when Discord is configured,
 // registers the Discord sender in senders, and returns the long-running part (the gateway,
 // and the draining of work in flight) to run until ctx ends, or nil when there is none.
-func mountDiscord(_ context.Context, a *app, eng *bot.Engine, senders bot.PlatformSenders, mux *http.ServeMux) (func(context.Context) error, error) {
+func mountDiscord(_ context.Context, a *app, eng *engine.Engine, senders bot.PlatformSenders, mux *http.ServeMux) (func(context.Context) error, error) {
 	if !a.cfg.discordEnabled() {
 		return nil, nil
 	}

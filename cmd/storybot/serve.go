@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/storage"
 )
@@ -30,7 +31,7 @@ type app struct {
 	log      *slog.Logger
 	store    *storage.Store
 	registry *prometheus.Registry
-	metrics  *bot.Metrics
+	metrics  *engine.Metrics
 	now      func() time.Time
 }
 
@@ -42,14 +43,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	// storage.Open itself warns loudly about the embedded store and missing encryption.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: bot.NewMetrics(reg), now: time.Now}, nil
+	return &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
 
 // engine returns an engine that sends through sender (behind the privacy guard).
-func (a *app) engine(sender bot.Sender) *bot.Engine {
-	return bot.NewEngine(bot.Config{
+func (a *app) engine(sender bot.Sender) *engine.Engine {
+	return engine.NewEngine(engine.Config{
 		Machine:       flows.New(flows.Config{CrisisResources: a.cfg.CrisisText}),
 		Dialogues:     a.store,
 		Profiles:      a.store,
@@ -123,7 +124,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	senders := bot.PlatformSenders{}
 	eng := a.engine(senders)
 	var runners []func(context.Context) error
-	for _, mount := range []func(context.Context, *app, *bot.Engine, bot.PlatformSenders, *http.ServeMux) (func(context.Context) error, error){mountSlack, mountDiscord} {
+	for _, mount := range []func(context.Context, *app, *engine.Engine, bot.PlatformSenders, *http.ServeMux) (func(context.Context) error, error){mountSlack, mountDiscord} {
 		run, err := mount(ctx, a, eng, senders, mux)
 		if err != nil {
 			return err
@@ -132,7 +133,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			runners = append(runners, run)
 		}
 	}
-	sched := bot.NewScheduler(bot.SchedulerConfig{
+	sched := engine.NewScheduler(engine.SchedulerConfig{
 		Queue:        a.store,
 		Deliver:      eng,
 		Availability: availability(senders),

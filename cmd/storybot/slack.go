@@ -11,13 +11,14 @@ import (
 	"strings"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/bot/slack"
 )
 
 // mountSlack mounts the Slack endpoints on mux when Slack is configured, registers the
 // Slack sender in senders, and returns the long-running part (Socket Mode, and the drain of
 // acknowledged work on shutdown) to run until ctx ends, or nil when there is none.
-func mountSlack(_ context.Context, a *app, eng *bot.Engine, senders bot.PlatformSenders, mux *http.ServeMux) (func(context.Context) error, error) {
+func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.PlatformSenders, mux *http.ServeMux) (func(context.Context) error, error) {
 	if !a.cfg.slackEnabled() {
 		return nil, nil
 	}

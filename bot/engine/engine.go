@@ -1,8 +1,7 @@
-// Package bot is the engine between the platform adapters and the dialogues of package
-// flows: the inbound event model, command parsing, per-user serialization, the stores it
-// needs (as small interfaces it owns), and the outbound model with the privacy guard that
-// every message passes through.
-package bot
+// Package engine is storybot's behaviour: it turns the events of package bot into flow
+// steps and replies, and holds the features (check-ins, coaching, data rights), the
+// scheduler and the metrics. Adapters and storage never import it; cmd wires it.
+package engine
 
 import (
 	"context"
@@ -12,44 +11,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 )
-
-// EventKind is what the user did.
-type EventKind int
-
-// The kinds of inbound event.
-const (
-	EventCommand EventKind = iota + 1 // a /story command
-	EventText                         // a line typed in the DM with the bot
-	EventChoice                       // a button pressed
-)
-
-// Event is one thing a user did, translated from a platform by its adapter.
-type Event struct {
-	Kind EventKind
-	User UserRef
-	// Command is a command the adapter parsed itself (Discord options); when nil, an
-	// EventCommand's Text holds the raw text after "/story" and the engine parses it.
-	Command *Command
-	// Text is the typed line (EventText) or the raw command text (EventCommand).
-	Text string
-	// Choice is the pressed button's choice ID (EventChoice).
-	Choice string
-	// InDM is true when the event came from the user's DM with the bot; otherwise dialogue
-	// prompts go to the DM and an ephemeral note says so.
-	InDM bool
-	// Route is the adapter's handle to answer the user in place (ephemeral or modal).
-	Route string
-}
 
 // Config configures an Engine. Dialogues, Profiles and Sender are required.
 type Config struct {
 	Machine   *flows.Machine
-	Dialogues DialogueStore
-	Profiles  ProfileStore
+	Dialogues bot.DialogueStore
+	Profiles  bot.ProfileStore
 	// Sender delivers messages; the engine wraps it in a Guard.
-	Sender  Sender
+	Sender  bot.Sender
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *Metrics // may be nil
@@ -59,14 +31,14 @@ type Config struct {
 	Encrypted bool
 	// Erasers erase everything about a user for /story forget: every store that keeps
 	// anything keyed by or naming the user must be here.
-	Erasers []Eraser
+	Erasers []bot.Eraser
 	// ExportParts add sections to /story export beyond profile, dialogue and journal.
-	ExportParts []ExportPart
+	ExportParts []bot.ExportPart
 	// Schedules keeps check-ins and digests; nil: /story checkin and digest are off.
-	Schedules ScheduleStore
+	Schedules bot.ScheduleStore
 	// Coaching keeps coach links, practices and notes; nil: the coach commands and
 	// /story practices are off. Its eraser and export part go in Erasers and ExportParts.
-	Coaching CoachStore
+	Coaching bot.CoachStore
 	// Coaches limits who may coach (STORYBOT_COACHES): user IDs or platform:workspace:user
 	// references. Empty: anyone may.
 	Coaches []string
@@ -77,18 +49,18 @@ type Config struct {
 // processes the store's atomic turns keep the state consistent.
 type Engine struct {
 	machine   *flows.Machine
-	dialogues DialogueStore
-	profiles  ProfileStore
-	out       *Guard
+	dialogues bot.DialogueStore
+	profiles  bot.ProfileStore
+	out       *bot.Guard
 	now       func() time.Time
 	log       *slog.Logger
 	metrics   *Metrics
 	texts     texts
 
-	erasers     []Eraser
-	exportParts []ExportPart
-	schedules   ScheduleStore
-	coaching    CoachStore
+	erasers     []bot.Eraser
+	exportParts []bot.ExportPart
+	schedules   bot.ScheduleStore
+	coaching    bot.CoachStore
 	coaches     []string
 
 	locks    userLocks
@@ -99,7 +71,7 @@ type Engine struct {
 // wiring mistake, not a runtime condition.
 func NewEngine(cfg Config) *Engine {
 	if cfg.Dialogues == nil || cfg.Profiles == nil || cfg.Sender == nil {
-		panic("bot: NewEngine needs Dialogues, Profiles and Sender")
+		panic("engine: NewEngine needs Dialogues, Profiles and Sender")
 	}
 	if cfg.Machine == nil {
 		cfg.Machine = flows.New(flows.Config{})
@@ -121,7 +93,7 @@ func NewEngine(cfg Config) *Engine {
 		machine:   cfg.Machine,
 		dialogues: cfg.Dialogues,
 		profiles:  cfg.Profiles,
-		out:       NewGuard(cfg.Sender, cfg.Logger, onRefused),
+		out:       bot.NewGuard(cfg.Sender, cfg.Logger, onRefused),
 		now:       cfg.Now,
 		log:       cfg.Logger,
 		metrics:   cfg.Metrics,
@@ -137,9 +109,9 @@ func NewEngine(cfg Config) *Engine {
 
 // Handle handles one event. Replies that could not be delivered are reported in the
 // returned error; the user's state is never left half-changed.
-func (e *Engine) Handle(ctx context.Context, ev Event) error {
+func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 	if ev.User.Platform == "" || ev.User.User == "" {
-		return errors.New("bot: event without a user")
+		return errors.New("engine: event without a user")
 	}
 	start := e.now()
 	unlock := e.locks.lock(ev.User.String())
@@ -156,21 +128,21 @@ func (e *Engine) Handle(ctx context.Context, ev Event) error {
 		}
 	}
 	switch ev.Kind {
-	case EventCommand:
+	case bot.EventCommand:
 		return e.command(ctx, ev)
-	case EventText:
+	case bot.EventText:
 		return e.turn(ctx, ev, flows.Input{Text: ev.Text})
-	case EventChoice:
+	case bot.EventChoice:
 		return e.turn(ctx, ev, flows.Input{Choice: ev.Choice})
 	}
-	return fmt.Errorf("bot: unknown event kind %d", ev.Kind)
+	return fmt.Errorf("engine: unknown event kind %d", ev.Kind)
 }
 
-func (e *Engine) command(ctx context.Context, ev Event) error {
+func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 	cmd := ev.Command
 	if cmd == nil {
-		parsed, err := ParseCommand(ev.Text)
-		var perr *ParseError
+		parsed, err := bot.ParseCommand(ev.Text)
+		var perr *bot.ParseError
 		if errors.As(err, &perr) {
 			return e.ephemeral(ctx, ev, perr.Msg+"\n\n"+e.texts.help())
 		}
@@ -180,7 +152,7 @@ func (e *Engine) command(ctx context.Context, ev Event) error {
 		cmd = &parsed
 	}
 	switch cmd.Name {
-	case CmdCheckin, CmdDigest, CmdHistory, CmdExport, CmdPractices:
+	case bot.CmdCheckin, bot.CmdDigest, bot.CmdHistory, bot.CmdExport, bot.CmdPractices:
 		// These start writing to the user's DM: the first time, the welcome comes first.
 		// (The dialogues greet after their acknowledgement; answers that stay ephemeral,
 		// like help or the coach's commands, need no greeting.)
@@ -189,12 +161,12 @@ func (e *Engine) command(ctx context.Context, ev Event) error {
 		}
 	}
 	switch cmd.Name {
-	case CmdHelp:
+	case bot.CmdHelp:
 		return e.ephemeral(ctx, ev, e.texts.help())
-	case CmdPrivacy:
+	case bot.CmdPrivacy:
 		return e.ephemeral(ctx, ev, e.texts.privacy())
-	case CmdPause, CmdQuick, CmdReframe:
-		flow := map[CommandName]flows.Flow{CmdPause: flows.FlowPause, CmdQuick: flows.FlowQuick, CmdReframe: flows.FlowReframe}[cmd.Name]
+	case bot.CmdPause, bot.CmdQuick, bot.CmdReframe:
+		flow := map[bot.CommandName]flows.Flow{bot.CmdPause: flows.FlowPause, bot.CmdQuick: flows.FlowQuick, bot.CmdReframe: flows.FlowReframe}[cmd.Name]
 		if !ev.InDM {
 			if err := e.ephemeral(ctx, ev, "I've sent you a DM — it's just you and me there."); err != nil {
 				return err
@@ -204,26 +176,26 @@ func (e *Engine) command(ctx context.Context, ev Event) error {
 			return e.storeTrouble(ctx, ev, "welcome", err)
 		}
 		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flow, Text: cmd.Text}})
-	case CmdHistory:
+	case bot.CmdHistory:
 		return e.history(ctx, ev, cmd.N)
-	case CmdTZ:
+	case bot.CmdTZ:
 		return e.timezone(ctx, ev, cmd.Zone)
-	case CmdCheckin:
+	case bot.CmdCheckin:
 		return e.checkinCommand(ctx, ev, cmd)
-	case CmdDigest:
+	case bot.CmdDigest:
 		return e.digestCommand(ctx, ev, cmd.Digest)
-	case CmdExport:
+	case bot.CmdExport:
 		return e.export(ctx, ev)
-	case CmdForget:
+	case bot.CmdForget:
 		return e.askForget(ctx, ev)
-	case CmdCoachInvite, CmdCoachAssign, CmdCoachProgress, CmdCoachList, CmdCoachUnassign, CmdCoachRevoke, CmdPractices:
+	case bot.CmdCoachInvite, bot.CmdCoachAssign, bot.CmdCoachProgress, bot.CmdCoachList, bot.CmdCoachUnassign, bot.CmdCoachRevoke, bot.CmdPractices:
 		return e.coachCommand(ctx, ev, cmd)
 	}
-	return fmt.Errorf("bot: command %v has no handler", cmd.Name)
+	return fmt.Errorf("engine: command %v has no handler", cmd.Name)
 }
 
 // turn steps the user's dialogue with in and sends the replies to their DM.
-func (e *Engine) turn(ctx context.Context, ev Event, in flows.Input) error {
+func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	in.Now = e.now()
 	var replies []flows.Reply
 	err := e.dialogues.Turn(ctx, ev.User, func(cur flows.State) (flows.State, *flows.Entry, error) {
@@ -243,7 +215,7 @@ func (e *Engine) turn(ctx context.Context, ev Event, in flows.Input) error {
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "turn", err)
 	}
-	if ev.Kind == EventText || ev.Kind == EventChoice {
+	if ev.Kind == bot.EventText || ev.Kind == bot.EventChoice {
 		if err := e.welcome(ctx, ev); err != nil {
 			e.log.WarnContext(ctx, "welcome check failed", "user", ev.User.String(), "err", err)
 		}
@@ -253,68 +225,64 @@ func (e *Engine) turn(ctx context.Context, ev Event, in flows.Input) error {
 			e.snooze(ctx, ev.User, r.Remind)
 		}
 		e.metrics.reply(r.Kind)
-		m := Message{To: Destination{Kind: DestDM, User: ev.User}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
+		m := bot.Message{To: bot.Destination{Kind: bot.DestDM, User: ev.User}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
 		if err := e.out.Send(ctx, m); err != nil {
-			return fmt.Errorf("bot: send reply to %s: %w", ev.User, err)
+			return fmt.Errorf("engine: send reply to %s: %w", ev.User, err)
 		}
 	}
 	return nil
 }
 
 // welcome sends the three-line welcome to a user the bot has not met before.
-func (e *Engine) welcome(ctx context.Context, ev Event) error {
+func (e *Engine) welcome(ctx context.Context, ev bot.Event) error {
 	key := ev.User.String()
 	if _, seen := e.welcomed.Load(key); seen {
 		return nil
 	}
 	first, err := e.profiles.MarkWelcomed(ctx, ev.User)
 	if err != nil {
-		return fmt.Errorf("bot: mark welcomed: %w", err)
+		return fmt.Errorf("engine: mark welcomed: %w", err)
 	}
 	e.welcomed.Store(key, struct{}{})
 	if !first {
 		return nil
 	}
-	return e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: ev.User}, Kind: flows.ReplyInfo, Text: e.texts.welcome()})
+	return e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: ev.User}, Kind: flows.ReplyInfo, Text: e.texts.welcome()})
 }
 
 // storeTrouble tells the user, in the same private place, that nothing was lost, and
 // returns the error for the adapter to log. The message never includes the error text.
-func (e *Engine) storeTrouble(ctx context.Context, ev Event, op string, err error) error {
+func (e *Engine) storeTrouble(ctx context.Context, ev bot.Event, op string, err error) error {
 	e.metrics.storeError(op)
 	e.log.ErrorContext(ctx, "store failed", "op", op, "user", ev.User.String(), "err", err)
-	msg := Message{To: e.inPlace(ev), Kind: flows.ReplyProblem, Text: TextStoreDown}
+	msg := bot.Message{To: e.inPlace(ev), Kind: flows.ReplyProblem, Text: TextStoreDown}
 	// A hanging Redis may have used up ctx's time; the notice still deserves its own.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
 	defer cancel()
 	if sendErr := e.out.Send(sendCtx, msg); sendErr != nil {
-		return errors.Join(fmt.Errorf("bot: %s: %w", op, err), fmt.Errorf("bot: send outage notice: %w", sendErr))
+		return errors.Join(fmt.Errorf("engine: %s: %w", op, err), fmt.Errorf("engine: send outage notice: %w", sendErr))
 	}
-	return fmt.Errorf("bot: %s: %w: %w", op, ErrUserTold, err)
+	return fmt.Errorf("engine: %s: %w: %w", op, bot.ErrUserTold, err)
 }
 
 // noticeTimeout bounds sending the outage notice, which may start after the event's own
 // deadline has passed.
 const noticeTimeout = 5 * time.Second
 
-// ErrUserTold marks an error the user has already been told about, kindly, in the same
-// private place; an adapter logs it but adds no message of its own.
-var ErrUserTold = errors.New("the user was told")
-
 // inPlace is where to answer the event privately without moving the user: the DM for DM
 // events, an ephemeral reply for commands and clicks elsewhere.
-func (e *Engine) inPlace(ev Event) Destination {
+func (e *Engine) inPlace(ev bot.Event) bot.Destination {
 	if ev.InDM || ev.Route == "" {
-		return Destination{Kind: DestDM, User: ev.User}
+		return bot.Destination{Kind: bot.DestDM, User: ev.User}
 	}
-	return Destination{Kind: DestEphemeral, User: ev.User, Route: ev.Route}
+	return bot.Destination{Kind: bot.DestEphemeral, User: ev.User, Route: ev.Route}
 }
 
-func (e *Engine) ephemeral(ctx context.Context, ev Event, text string) error {
-	return e.out.Send(ctx, Message{To: e.inPlace(ev), Kind: flows.ReplyInfo, Text: text})
+func (e *Engine) ephemeral(ctx context.Context, ev bot.Event, text string) error {
+	return e.out.Send(ctx, bot.Message{To: e.inPlace(ev), Kind: flows.ReplyInfo, Text: text})
 }
 
-func (e *Engine) history(ctx context.Context, ev Event, n int) error {
+func (e *Engine) history(ctx context.Context, ev bot.Event, n int) error {
 	if n == 0 {
 		n = 5
 	}
@@ -328,10 +296,10 @@ func (e *Engine) history(ctx context.Context, ev Event, n int) error {
 			return err
 		}
 	}
-	return e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: ev.User}, Kind: flows.ReplyInfo, Text: formatHistory(entries, loc)})
+	return e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: ev.User}, Kind: flows.ReplyInfo, Text: formatHistory(entries, loc)})
 }
 
-func (e *Engine) timezone(ctx context.Context, ev Event, zone string) error {
+func (e *Engine) timezone(ctx context.Context, ev bot.Event, zone string) error {
 	p, _, err := e.profiles.Profile(ctx, ev.User)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "profile", err)
@@ -345,7 +313,7 @@ func (e *Engine) timezone(ctx context.Context, ev Event, zone string) error {
 	}
 	loc, err := time.LoadLocation(zone)
 	if err != nil || zone == "Local" {
-		return e.ephemeral(ctx, ev, "I don't know the time zone “"+truncate(zone, 40)+"”. Use an IANA name like Europe/Berlin, America/New_York or Asia/Kolkata.")
+		return e.ephemeral(ctx, ev, "I don't know the time zone “"+bot.Truncate(zone, 40)+"”. Use an IANA name like Europe/Berlin, America/New_York or Asia/Kolkata.")
 	}
 	p.TZ, p.TZFromPlatform = loc.String(), false
 	if err := e.profiles.SaveProfile(ctx, ev.User, p); err != nil {
@@ -358,7 +326,7 @@ func (e *Engine) timezone(ctx context.Context, ev Event, zone string) error {
 }
 
 // location is the user's time zone, UTC when unknown or unreadable.
-func (e *Engine) location(ctx context.Context, u UserRef) *time.Location {
+func (e *Engine) location(ctx context.Context, u bot.UserRef) *time.Location {
 	p, _, err := e.profiles.Profile(ctx, u)
 	if err != nil || p.TZ == "" {
 		return time.UTC

@@ -3,15 +3,13 @@ package bot
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/storybot/storybot/flows"
 )
 
-// This file holds the data model of coaching (SPEC.md, Micro-practices) and the two entry
-// points the engine calls: coachCommand for the coach subcommands and /story practices, and
-// coachEvent for the buttons and typed answers that belong to coaching.
+// This file holds the data model of coaching (SPEC.md, Micro-practices); the engine (package
+// engine) implements the behaviour.
 //
 // Consent and ownership: a link between a coach and a client is kept on the client's side
 // (the client's consent is the source of truth); the coach's side keeps only an index of
@@ -75,8 +73,8 @@ type Completion struct {
 	Kind string    `json:"kind"` // "done" or "not_today"
 }
 
-// maxCompletions bounds the completions kept per practice (the counters keep counting).
-const maxCompletions = 400
+// MaxCompletions bounds the completions kept per practice (the counters keep counting).
+const MaxCompletions = 400
 
 // Practice is a practice assigned to a client, kept on the client's side.
 //
@@ -114,7 +112,7 @@ func (p Practice) Title() string {
 	if lp, ok := LibraryPractice(p.Library); ok {
 		return lp.Title
 	}
-	return truncate(p.Text, 80)
+	return Truncate(p.Text, 80)
 }
 
 // Ended reports whether the practice's end date is behind the client at now, in loc.
@@ -178,185 +176,4 @@ type CoachStore interface {
 	Pending(ctx context.Context, u UserRef) (CoachPending, bool, error)
 	// SetPending replaces u's pending marker (the zero value removes it).
 	SetPending(ctx context.Context, u UserRef, p CoachPending) error
-}
-
-// coachChoice prefixes mark the engine-level choices of coaching.
-const (
-	prefixCoach    = "coach:"
-	prefixPractice = "practice:"
-	prefixNote     = "note:"
-)
-
-// coachCommand handles the coach subcommands and /story practices.
-func (e *Engine) coachCommand(ctx context.Context, ev Event, cmd *Command) error {
-	if e.coaching == nil {
-		return e.ephemeral(ctx, ev, "Coaching isn't switched on in this storybot.")
-	}
-	switch cmd.Name {
-	case CmdCoachInvite:
-		return e.coachInvite(ctx, ev, cmd.Target)
-	case CmdCoachAssign:
-		return e.coachAssign(ctx, ev, cmd)
-	case CmdCoachProgress:
-		return e.coachProgress(ctx, ev, cmd.Target)
-	case CmdCoachList:
-		return e.coachList(ctx, ev)
-	case CmdCoachUnassign:
-		return e.coachUnassign(ctx, ev, cmd.Target, cmd.Practice)
-	case CmdCoachRevoke:
-		return e.coachRevoke(ctx, ev, "")
-	case CmdPractices:
-		if cmd.Library {
-			return e.ephemeral(ctx, ev, libraryText())
-		}
-		return e.clientPractices(ctx, ev)
-	}
-	return e.ephemeral(ctx, ev, "/story help shows what works now.")
-}
-
-// coachEvent handles the button presses and typed answers that belong to coaching
-// (accepting an invitation, marking a practice done, writing a note) before they reach
-// the dialogue. handled is false when ev is not one of them.
-func (e *Engine) coachEvent(ctx context.Context, ev Event) (handled bool, err error) {
-	if e.coaching == nil {
-		return false, nil
-	}
-	switch ev.Kind {
-	case EventChoice:
-		if !strings.HasPrefix(ev.Choice, prefixCoach) && !strings.HasPrefix(ev.Choice, prefixPractice) && !strings.HasPrefix(ev.Choice, prefixNote) {
-			return false, nil
-		}
-		return true, e.coachChoice(ctx, ev, ev.Choice)
-	case EventText:
-		return e.coachText(ctx, ev)
-	case EventCommand:
-		// A command moves on from "Add a note": the next line belongs to what it starts.
-		if p, ok, err := e.coaching.Pending(ctx, ev.User); err == nil && ok && p.NoteFor != "" {
-			p.NoteFor = ""
-			if err := e.coaching.SetPending(ctx, ev.User, p); err != nil {
-				e.log.WarnContext(ctx, "coaching pending clear failed", "user", ev.User.String(), "err", err)
-			}
-		}
-	}
-	return false, nil
-}
-
-// coachChoice dispatches an engine-level coaching choice. The ID only names what the
-// user answers; whose data it touches is always the event's user.
-func (e *Engine) coachChoice(ctx context.Context, ev Event, id string) error {
-	verb, arg, _ := strings.Cut(id, ":")
-	action, target, _ := strings.Cut(arg, ":")
-	switch verb + ":" {
-	case prefixCoach:
-		switch action {
-		case "accept":
-			return e.answerInvite(ctx, ev, target, true)
-		case "decline":
-			return e.answerInvite(ctx, ev, target, false)
-		case "revoke":
-			return e.coachRevoke(ctx, ev, target)
-		}
-	case prefixPractice:
-		return e.practiceAction(ctx, ev, action, target)
-	case prefixNote:
-		switch action {
-		case "private":
-			return e.shareNote(ctx, ev, target, false)
-		case "share":
-			return e.shareNote(ctx, ev, target, true)
-		}
-	}
-	return e.ephemeral(ctx, ev, "That button has expired. /story practices shows what you can do now.")
-}
-
-// offerTTL bounds how long the labels of a coaching message may be typed instead of
-// pressed.
-const offerTTL = 24 * time.Hour
-
-// coachText takes a typed line that answers coaching: a pending note, or the label of the
-// last coaching message's choices when the user has not moved on to a dialogue since.
-func (e *Engine) coachText(ctx context.Context, ev Event) (bool, error) {
-	p, ok, err := e.coaching.Pending(ctx, ev.User)
-	if err != nil {
-		// Coaching must not stand in the way of a pause: log and let the dialogue have it.
-		e.log.WarnContext(ctx, "coaching pending check failed", "user", ev.User.String(), "err", err)
-		return false, nil
-	}
-	if !ok {
-		return false, nil
-	}
-	if p.NoteFor != "" {
-		return true, e.takeNote(ctx, ev, p)
-	}
-	if len(p.Offer) == 0 || e.now().Sub(p.At) > offerTTL {
-		return false, nil
-	}
-	typed := strings.ToLower(strings.TrimSpace(ev.Text))
-	var choice string
-	for _, c := range p.Offer {
-		if strings.ToLower(c.Label) == typed {
-			choice = c.ID
-		}
-	}
-	if choice == "" {
-		return false, nil
-	}
-	// An open dialogue owns the user's typing, unless it is parked and older than the offer.
-	st, open, err := e.dialogues.Dialogue(ctx, ev.User)
-	if err != nil {
-		return true, e.storeTrouble(ctx, ev, "coaching", err)
-	}
-	if open && st.Open() && (st.Updated.After(p.At) || e.now().Sub(st.Updated) < flows.ParkAfter) {
-		return false, nil
-	}
-	return true, e.coachChoice(ctx, ev, choice)
-}
-
-// offer sends m to u's DM and remembers its choices, so typing a label works too.
-func (e *Engine) offer(ctx context.Context, m Message) error {
-	u := m.To.User
-	p, _, err := e.coaching.Pending(ctx, u)
-	if err != nil {
-		return err
-	}
-	p.Offer, p.At = m.Choices, e.now()
-	if err := e.coaching.SetPending(ctx, u, p); err != nil {
-		return err
-	}
-	return e.out.Send(ctx, m)
-}
-
-// clearOffer forgets u's offered labels (the message was answered).
-func (e *Engine) clearOffer(ctx context.Context, u UserRef) {
-	p, ok, err := e.coaching.Pending(ctx, u)
-	if err != nil || !ok || len(p.Offer) == 0 {
-		return
-	}
-	p.Offer = nil
-	if err := e.coaching.SetPending(ctx, u, p); err != nil {
-		e.log.WarnContext(ctx, "coaching pending clear failed", "user", u.String(), "err", err)
-	}
-}
-
-// mayCoach reports whether STORYBOT_COACHES lets u coach: an entry matches the user ID or
-// the whole platform:workspace:user reference. No list: anyone may.
-func (e *Engine) mayCoach(u UserRef) bool {
-	if len(e.coaches) == 0 {
-		return true
-	}
-	for _, c := range e.coaches {
-		if c == u.User || c == u.String() {
-			return true
-		}
-	}
-	return false
-}
-
-// mention names a user in message text: platforms render <@id> as their name.
-func mention(u UserRef) string {
-	switch u.Platform {
-	case "slack", "discord":
-		return "<@" + u.User + ">"
-	}
-	return "@" + u.User
 }

@@ -1,4 +1,4 @@
-package bot
+package engine
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 )
 
@@ -18,7 +19,7 @@ import (
 const textSchedulesOff = "Scheduled check-ins aren't switched on in this storybot."
 
 // checkinCommand handles /story checkin in all its forms.
-func (e *Engine) checkinCommand(ctx context.Context, ev Event, cmd *Command) error {
+func (e *Engine) checkinCommand(ctx context.Context, ev bot.Event, cmd *bot.Command) error {
 	if e.schedules == nil {
 		return e.ephemeral(ctx, ev, textSchedulesOff)
 	}
@@ -27,29 +28,29 @@ func (e *Engine) checkinCommand(ctx context.Context, ev Event, cmd *Command) err
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "profile", err)
 	}
-	cur, _, exists, err := e.schedules.Job(ctx, u, JobCheckin)
+	cur, _, exists, err := e.schedules.Job(ctx, u, bot.JobCheckin)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "schedule", err)
 	}
 	now := e.now()
 	switch cmd.Checkin {
-	case CheckinShow:
+	case bot.CheckinShow:
 		if !exists {
 			return e.ephemeral(ctx, ev, "You have no check-ins. Set one with /story checkin weekdays 09:00 (or daily 08:15, or mon,wed,fri 16:30).")
 		}
 		return e.ephemeral(ctx, ev, e.describeCheckin(cur, now))
-	case CheckinOff:
-		if err := e.schedules.DeleteJob(ctx, u, JobCheckin); err != nil {
+	case bot.CheckinOff:
+		if err := e.schedules.DeleteJob(ctx, u, bot.JobCheckin); err != nil {
 			return e.storeTrouble(ctx, ev, "schedule", err)
 		}
-		if err := e.schedules.DeleteJob(ctx, u, JobSnooze); err != nil {
+		if err := e.schedules.DeleteJob(ctx, u, bot.JobSnooze); err != nil {
 			return e.storeTrouble(ctx, ev, "schedule", err)
 		}
 		if !exists {
 			return e.ephemeral(ctx, ev, "You had no check-ins, so nothing changed.")
 		}
 		return e.ephemeral(ctx, ev, "Check-ins are off. /story checkin weekdays 09:00 starts them again.")
-	case CheckinPauseUntil:
+	case bot.CheckinPauseUntil:
 		if !exists {
 			return e.ephemeral(ctx, ev, "You have no check-ins to pause. Set one with /story checkin weekdays 09:00.")
 		}
@@ -58,8 +59,8 @@ func (e *Engine) checkinCommand(ctx context.Context, ev Event, cmd *Command) err
 		if !cmd.Until.After(now.AddDate(0, 0, -1)) {
 			cur.Checkin.Until = time.Time{} // a date in the past: the pause is over
 		}
-	case CheckinSet:
-		cur = Job{Kind: JobCheckin, User: u, Checkin: Checkin{Schedule: cmd.Schedule}, TZ: tz}
+	case bot.CheckinSet:
+		cur = bot.Job{Kind: bot.JobCheckin, User: u, Checkin: bot.Checkin{Schedule: cmd.Schedule}, TZ: tz}
 	}
 	next := cur.Next(now)
 	if next.IsZero() {
@@ -73,7 +74,7 @@ func (e *Engine) checkinCommand(ctx context.Context, ev Event, cmd *Command) err
 
 // describeCheckin says what the schedule is and when the next check-in comes, in the
 // user's local time, and how to set a zone when there is none.
-func (e *Engine) describeCheckin(j Job, now time.Time) string {
+func (e *Engine) describeCheckin(j bot.Job, now time.Time) string {
 	loc := j.Location()
 	var b strings.Builder
 	fmt.Fprintf(&b, "Your check-ins: %s, %s time", j.Checkin.Schedule, zoneName(j.TZ))
@@ -99,7 +100,7 @@ func zoneName(tz string) string {
 }
 
 // zoneOf is the user's IANA zone from their profile, "" for UTC.
-func (e *Engine) zoneOf(ctx context.Context, u UserRef) (string, error) {
+func (e *Engine) zoneOf(ctx context.Context, u bot.UserRef) (string, error) {
 	p, _, err := e.profiles.Profile(ctx, u)
 	if err != nil {
 		return "", err
@@ -114,12 +115,12 @@ func (e *Engine) zoneOf(ctx context.Context, u UserRef) (string, error) {
 }
 
 // digestCommand handles /story digest weekly | off | (show).
-func (e *Engine) digestCommand(ctx context.Context, ev Event, arg string) error {
+func (e *Engine) digestCommand(ctx context.Context, ev bot.Event, arg string) error {
 	if e.schedules == nil {
 		return e.ephemeral(ctx, ev, textSchedulesOff)
 	}
 	u := ev.User
-	j, due, exists, err := e.schedules.Job(ctx, u, JobDigest)
+	j, due, exists, err := e.schedules.Job(ctx, u, bot.JobDigest)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "schedule", err)
 	}
@@ -131,7 +132,7 @@ func (e *Engine) digestCommand(ctx context.Context, ev Event, arg string) error 
 		return e.ephemeral(ctx, ev, fmt.Sprintf("The weekly digest is on: Sundays at 18:00, %s time. The next one is %s. /story digest off stops it.",
 			zoneName(j.TZ), due.In(j.Location()).Format("Mon 2 Jan at 15:04")))
 	case "off":
-		if err := e.schedules.DeleteJob(ctx, u, JobDigest); err != nil {
+		if err := e.schedules.DeleteJob(ctx, u, bot.JobDigest); err != nil {
 			return e.storeTrouble(ctx, ev, "schedule", err)
 		}
 		return e.ephemeral(ctx, ev, "The weekly digest is off.")
@@ -140,7 +141,7 @@ func (e *Engine) digestCommand(ctx context.Context, ev Event, arg string) error 
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "profile", err)
 	}
-	j = Job{Kind: JobDigest, User: u, TZ: tz}
+	j = bot.Job{Kind: bot.JobDigest, User: u, TZ: tz}
 	next := j.Next(e.now())
 	if err := e.schedules.PutJob(ctx, j, next); err != nil {
 		return e.storeTrouble(ctx, ev, "schedule", err)
@@ -155,11 +156,11 @@ func (e *Engine) digestCommand(ctx context.Context, ev Event, arg string) error 
 
 // snooze schedules one extra check-in after d ("Snooze 1 h"); the schedule is unchanged.
 // A failure is logged: the user's answer itself was saved.
-func (e *Engine) snooze(ctx context.Context, u UserRef, d time.Duration) {
+func (e *Engine) snooze(ctx context.Context, u bot.UserRef, d time.Duration) {
 	if e.schedules == nil {
 		return
 	}
-	j := Job{Kind: JobSnooze, User: u}
+	j := bot.Job{Kind: bot.JobSnooze, User: u}
 	if err := e.schedules.PutJob(ctx, j, e.now().Add(d)); err != nil {
 		e.metrics.storeError("snooze")
 		e.log.ErrorContext(ctx, "store failed", "op", "snooze", "user", u.String(), "err", err)
@@ -168,11 +169,11 @@ func (e *Engine) snooze(ctx context.Context, u UserRef, d time.Duration) {
 
 // rezone moves the user's recurring jobs to a new zone: their next occurrences are
 // recomputed at once. A snooze is an instant, not a time of day, so it stays.
-func (e *Engine) rezone(ctx context.Context, u UserRef, tz string) error {
+func (e *Engine) rezone(ctx context.Context, u bot.UserRef, tz string) error {
 	if e.schedules == nil {
 		return nil
 	}
-	for _, k := range []JobKind{JobCheckin, JobDigest} {
+	for _, k := range []bot.JobKind{bot.JobCheckin, bot.JobDigest} {
 		j, _, ok, err := e.schedules.Job(ctx, u, k)
 		if err != nil {
 			return err
@@ -202,21 +203,21 @@ var errBusyTurn = errors.New("busy")
 // Deliver sends one scheduled job to its user's DM through the outbound guard. A check-in
 // opens the check-in dialogue (so its answers work by button and by typing); when the user
 // is in the middle of another dialogue it returns ErrBusy and sends nothing.
-func (e *Engine) Deliver(ctx context.Context, j Job) error {
+func (e *Engine) Deliver(ctx context.Context, j bot.Job) error {
 	unlock := e.locks.lock(j.User.String())
 	defer unlock()
 	switch j.Kind {
-	case JobCheckin, JobSnooze:
+	case bot.JobCheckin, bot.JobSnooze:
 		return e.deliverCheckin(ctx, j.User)
-	case JobDigest:
+	case bot.JobDigest:
 		return e.deliverDigest(ctx, j)
-	case JobPractice:
+	case bot.JobPractice:
 		return e.deliverPractices(ctx, j)
 	}
-	return fmt.Errorf("bot: deliver unknown job kind %v", j.Kind)
+	return fmt.Errorf("engine: deliver unknown job kind %v", j.Kind)
 }
 
-func (e *Engine) deliverCheckin(ctx context.Context, u UserRef) error {
+func (e *Engine) deliverCheckin(ctx context.Context, u bot.UserRef) error {
 	in := flows.Input{Now: e.now(), Start: &flows.Start{Flow: flows.FlowCheckin}}
 	var replies []flows.Reply
 	err := e.dialogues.Turn(ctx, u, func(cur flows.State) (flows.State, *flows.Entry, error) {
@@ -231,16 +232,16 @@ func (e *Engine) deliverCheckin(ctx context.Context, u UserRef) error {
 		return next, nil, nil
 	})
 	if errors.Is(err, errBusyTurn) {
-		return ErrBusy
+		return bot.ErrBusy
 	}
 	if err != nil {
-		return fmt.Errorf("bot: deliver check-in to %s: %w", u, err)
+		return fmt.Errorf("engine: deliver check-in to %s: %w", u, err)
 	}
 	for _, r := range replies {
 		e.metrics.reply(r.Kind)
-		m := Message{To: Destination{Kind: DestDM, User: u}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
+		m := bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
 		if err := e.out.Send(ctx, m); err != nil {
-			return fmt.Errorf("bot: deliver check-in to %s: %w", u, err)
+			return fmt.Errorf("engine: deliver check-in to %s: %w", u, err)
 		}
 	}
 	return nil
@@ -249,13 +250,13 @@ func (e *Engine) deliverCheckin(ctx context.Context, u UserRef) error {
 // digestEntries bounds the journal read for one digest.
 const digestEntries = 200
 
-func (e *Engine) deliverDigest(ctx context.Context, j Job) error {
+func (e *Engine) deliverDigest(ctx context.Context, j bot.Job) error {
 	entries, err := e.dialogues.Journal(ctx, j.User, digestEntries)
 	if err != nil {
-		return fmt.Errorf("bot: deliver digest to %s: %w", j.User, err)
+		return fmt.Errorf("engine: deliver digest to %s: %w", j.User, err)
 	}
 	text := Digest(entries, e.now())
-	return e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: j.User}, Kind: flows.ReplyInfo, Text: text})
+	return e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: j.User}, Kind: flows.ReplyInfo, Text: text})
 }
 
 // Digest writes the weekly digest from the user's own journal entries of the 7 days before

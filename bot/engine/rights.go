@@ -1,4 +1,4 @@
-package bot
+package engine
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 )
 
@@ -30,16 +31,16 @@ var (
 const maxExportEntries = 100000
 
 // forgetAnswer reports whether ev answers a forget confirmation, and how.
-func forgetAnswer(ev Event) (answer, yes bool) {
+func forgetAnswer(ev bot.Event) (answer, yes bool) {
 	switch ev.Kind {
-	case EventChoice:
+	case bot.EventChoice:
 		switch ev.Choice {
 		case choiceForgetYes.ID:
 			return true, true
 		case choiceForgetNo.ID:
 			return true, false
 		}
-	case EventText:
+	case bot.EventText:
 		switch strings.ToLower(strings.TrimSpace(ev.Text)) {
 		case strings.ToLower(choiceForgetYes.Label):
 			return true, true
@@ -51,7 +52,7 @@ func forgetAnswer(ev Event) (answer, yes bool) {
 }
 
 // askForget asks the user to confirm erasing everything.
-func (e *Engine) askForget(ctx context.Context, ev Event) error {
+func (e *Engine) askForget(ctx context.Context, ev bot.Event) error {
 	p, _, err := e.profiles.Profile(ctx, ev.User)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "forget", err)
@@ -60,7 +61,7 @@ func (e *Engine) askForget(ctx context.Context, ev Event) error {
 	if err := e.profiles.SaveProfile(ctx, ev.User, p); err != nil {
 		return e.storeTrouble(ctx, ev, "forget", err)
 	}
-	return e.out.Send(ctx, Message{
+	return e.out.Send(ctx, bot.Message{
 		To:      e.inPlace(ev),
 		Kind:    flows.ReplyPrompt,
 		Text:    "This erases everything storybot keeps about you: journal, open pause, check-ins, coaching links and practices. It can't be undone. Erase everything?",
@@ -70,13 +71,13 @@ func (e *Engine) askForget(ctx context.Context, ev Event) error {
 
 // answerForget handles the answer to askForget. handled is false when no confirmation is
 // pending, so the event goes on to the dialogue as usual.
-func (e *Engine) answerForget(ctx context.Context, ev Event, yes bool) (handled bool, err error) {
+func (e *Engine) answerForget(ctx context.Context, ev bot.Event, yes bool) (handled bool, err error) {
 	p, _, err := e.profiles.Profile(ctx, ev.User)
 	if err != nil {
 		return true, e.storeTrouble(ctx, ev, "forget", err)
 	}
 	if p.ForgetAsked.IsZero() || e.now().Sub(p.ForgetAsked) > forgetWindow {
-		if ev.Kind == EventChoice {
+		if ev.Kind == bot.EventChoice {
 			return true, e.ephemeral(ctx, ev, "That question has expired. Type /story forget to ask again.")
 		}
 		return false, nil
@@ -96,7 +97,7 @@ func (e *Engine) answerForget(ctx context.Context, ev Event, yes bool) (handled 
 
 // forget runs every eraser. It is idempotent, so a retry after a partial failure finishes
 // the job.
-func (e *Engine) forget(ctx context.Context, u UserRef) error {
+func (e *Engine) forget(ctx context.Context, u bot.UserRef) error {
 	var errs []error
 	for _, er := range e.erasers {
 		if err := er.Forget(ctx, u); err != nil {
@@ -105,14 +106,14 @@ func (e *Engine) forget(ctx context.Context, u UserRef) error {
 	}
 	e.welcomed.Delete(u.String())
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("bot: forget %s: %w", u, err)
+		return fmt.Errorf("engine: forget %s: %w", u, err)
 	}
 	e.log.InfoContext(ctx, "user data erased", "user_platform", u.Platform)
 	return nil
 }
 
 // export sends the user's complete data to their DM as a JSON file.
-func (e *Engine) export(ctx context.Context, ev Event) error {
+func (e *Engine) export(ctx context.Context, ev bot.Event) error {
 	doc, err := e.exportDocument(ctx, ev.User)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "export", err)
@@ -123,29 +124,29 @@ func (e *Engine) export(ctx context.Context, ev Event) error {
 		}
 	}
 	name := "storybot-export-" + e.now().UTC().Format("2006-01-02") + ".json"
-	return e.out.Send(ctx, Message{
-		To:   Destination{Kind: DestDM, User: ev.User},
+	return e.out.Send(ctx, bot.Message{
+		To:   bot.Destination{Kind: bot.DestDM, User: ev.User},
 		Kind: flows.ReplyInfo,
 		Text: "Here's everything storybot keeps about you, as a JSON file (schema " + ExportSchema + ", described in storybot's README).",
-		File: &File{Name: name, Content: doc},
+		File: &bot.File{Name: name, Content: doc},
 	})
 }
 
 // exportDocument builds the export: fixed sections from the engine's own stores, then one
 // section per ExportPart.
-func (e *Engine) exportDocument(ctx context.Context, u UserRef) ([]byte, error) {
+func (e *Engine) exportDocument(ctx context.Context, u bot.UserRef) ([]byte, error) {
 	profile, _, err := e.profiles.Profile(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("bot: export profile: %w", err)
+		return nil, fmt.Errorf("engine: export profile: %w", err)
 	}
 	profile.ForgetAsked = time.Time{}
 	state, open, err := e.dialogues.Dialogue(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("bot: export dialogue: %w", err)
+		return nil, fmt.Errorf("engine: export dialogue: %w", err)
 	}
 	journal, err := e.dialogues.Journal(ctx, u, maxExportEntries)
 	if err != nil {
-		return nil, fmt.Errorf("bot: export journal: %w", err)
+		return nil, fmt.Errorf("engine: export journal: %w", err)
 	}
 	if journal == nil {
 		journal = []flows.Entry{}
@@ -170,13 +171,13 @@ func (e *Engine) exportDocument(ctx context.Context, u UserRef) ([]byte, error) 
 	for _, part := range e.exportParts {
 		name, v, err := part.ExportPart(ctx, u)
 		if err != nil {
-			return nil, fmt.Errorf("bot: export %s: %w", name, err)
+			return nil, fmt.Errorf("engine: export %s: %w", name, err)
 		}
 		doc[name] = v
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("bot: encode export: %w", err)
+		return nil, fmt.Errorf("engine: encode export: %w", err)
 	}
 	return out, nil
 }
@@ -190,22 +191,22 @@ type exportedSchedule struct {
 	Next     time.Time `json:"next"`
 }
 
-func (e *Engine) exportSchedules(ctx context.Context, u UserRef) ([]exportedSchedule, error) {
+func (e *Engine) exportSchedules(ctx context.Context, u bot.UserRef) ([]exportedSchedule, error) {
 	out := []exportedSchedule{}
-	for _, k := range JobKinds {
+	for _, k := range bot.JobKinds {
 		j, next, ok, err := e.schedules.Job(ctx, u, k)
 		if err != nil {
-			return nil, fmt.Errorf("bot: export schedules: %w", err)
+			return nil, fmt.Errorf("engine: export schedules: %w", err)
 		}
 		if !ok {
 			continue
 		}
 		es := exportedSchedule{Kind: k.String(), TZ: j.TZ, Next: next.UTC()}
 		switch k {
-		case JobCheckin:
+		case bot.JobCheckin:
 			es.Schedule = j.Checkin.Schedule.String()
-		case JobDigest:
-			es.Schedule = "weekly " + DigestSchedule.String()
+		case bot.JobDigest:
+			es.Schedule = "weekly " + bot.DigestSchedule.String()
 		}
 		if !j.Checkin.Until.IsZero() {
 			es.Paused = j.Checkin.Until.Format("2006-01-02")

@@ -1,4 +1,4 @@
-package bot_test
+package engine_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/storage/redistest"
 )
 
@@ -23,7 +24,7 @@ func TestDigestEndToEnd(t *testing.T) {
 	h.savePause("the-launch-will-flop", "it-might-go-fine", "send-the-draft-today")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	s := bot.NewScheduler(bot.SchedulerConfig{Queue: h.store.Store, Deliver: h.eng, Now: h.clock.Now, Tick: 5 * time.Millisecond})
+	s := engine.NewScheduler(engine.SchedulerConfig{Queue: h.store.Store, Deliver: h.eng, Now: h.clock.Now, Tick: 5 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(ctx) }()
 	defer func() { cancel(); <-done }()

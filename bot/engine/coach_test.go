@@ -1,4 +1,4 @@
-package bot_test
+package engine_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
@@ -23,7 +24,7 @@ import (
 type coachRig struct {
 	tb    testing.TB
 	url   string
-	eng   *bot.Engine
+	eng   *engine.Engine
 	store *storage.Store
 	rec   *recorder
 	logs  *bytes.Buffer
@@ -45,7 +46,7 @@ func newCoachRig(tb testing.TB, url string, coaches []string) *coachRig {
 	}
 	tb.Cleanup(func() { st.Close() })
 	r.store = st
-	r.eng = bot.NewEngine(bot.Config{
+	r.eng = engine.NewEngine(engine.Config{
 		Dialogues:   st,
 		Profiles:    st,
 		Schedules:   st,
@@ -492,7 +493,7 @@ func (r *coachRig) fireReminders(t *testing.T) []bot.Message {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	s := bot.NewScheduler(bot.SchedulerConfig{
+	s := engine.NewScheduler(engine.SchedulerConfig{
 		Queue:   r.store,
 		Deliver: r.eng,
 		Now:     r.clock.Now,

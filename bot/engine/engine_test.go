@@ -1,4 +1,4 @@
-package bot_test
+package engine_test
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
@@ -65,7 +66,7 @@ func (f *flakyStore) Journal(ctx context.Context, u bot.UserRef, n int) ([]flows
 
 type harness struct {
 	tb    testing.TB
-	eng   *bot.Engine
+	eng   *engine.Engine
 	store *flakyStore
 	rec   *recorder
 	logs  *bytes.Buffer
@@ -88,7 +89,7 @@ func newHarness(tb testing.TB, redisURL string) *harness {
 		user:  bot.UserRef{Platform: "slack", Workspace: "T1", User: fmt.Sprintf("U%d", time.Now().UnixNano())},
 		clock: fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
 	}
-	h.eng = bot.NewEngine(bot.Config{
+	h.eng = engine.NewEngine(engine.Config{
 		Dialogues: h.store,
 		Profiles:  h.store,
 		Sender:    h.rec,
@@ -200,8 +201,8 @@ func TestEngineStoreOutageLosesNothing(t *testing.T) {
 	if !errors.Is(err, errOutage) || !errors.Is(err, bot.ErrUserTold) {
 		t.Errorf("Handle during outage = %v, want the store error, marked as told to the user, for the adapter to log", err)
 	}
-	if len(msgs) != 1 || msgs[0].Text != bot.TextStoreDown || msgs[0].To.Kind != bot.DestDM {
-		t.Fatalf("during outage got %+v, want one DM saying %q", msgs, bot.TextStoreDown)
+	if len(msgs) != 1 || msgs[0].Text != engine.TextStoreDown || msgs[0].To.Kind != bot.DestDM {
+		t.Fatalf("during outage got %+v, want one DM saying %q", msgs, engine.TextStoreDown)
 	}
 	if strings.Contains(h.logs.String(), "Sam is just busy") {
 		t.Errorf("user text in logs: %s", h.logs.String())
@@ -224,7 +225,7 @@ func TestEngineOutageOnCommandFromChannelAnswersEphemerally(t *testing.T) {
 	h.command("history", true) // meet the bot first: the welcome is behind us
 	h.store.down.Store(true)
 	msgs, _ := h.handle(bot.Event{Kind: bot.EventCommand, Text: "history", Route: "route-1"})
-	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral || msgs[0].Text != bot.TextStoreDown {
+	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral || msgs[0].Text != engine.TextStoreDown {
 		t.Fatalf("got %+v, want one ephemeral outage notice", msgs)
 	}
 }
@@ -324,7 +325,7 @@ func TestEngineOutageNoticeOutlivesTheDeadline(t *testing.T) {
 	h := newHarness(t, "")
 	h.command("history", true) // the welcome is behind us
 	rec := &deadlineSender{}
-	eng := bot.NewEngine(bot.Config{Dialogues: hangingStore{h.store.Store}, Profiles: h.store, Sender: rec,
+	eng := engine.NewEngine(engine.Config{Dialogues: hangingStore{h.store.Store}, Profiles: h.store, Sender: rec,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -332,7 +333,7 @@ func TestEngineOutageNoticeOutlivesTheDeadline(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Handle = %v, want the deadline", err)
 	}
-	if len(rec.sent) != 1 || rec.sent[0].Text != bot.TextStoreDown {
+	if len(rec.sent) != 1 || rec.sent[0].Text != engine.TextStoreDown {
 		t.Errorf("after the deadline the user got %+v, want the outage notice", rec.sent)
 	}
 }

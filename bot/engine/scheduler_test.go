@@ -1,4 +1,4 @@
-package bot_test
+package engine_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
@@ -73,15 +74,15 @@ func openStore(tb testing.TB, url string, now func() time.Time) *storage.Store {
 }
 
 // startScheduler runs a scheduler until the test ends and checks that it stops cleanly.
-func startScheduler(tb testing.TB, cfg bot.SchedulerConfig) (stop func()) {
+func startScheduler(tb testing.TB, cfg engine.SchedulerConfig) (stop func()) {
 	tb.Helper()
 	if cfg.Tick == 0 {
 		cfg.Tick = 5 * time.Millisecond
 	}
 	if cfg.Pace == nil {
-		cfg.Pace = map[string]bot.Pace{} // unpaced: tests run in milliseconds
+		cfg.Pace = map[string]engine.Pace{} // unpaced: tests run in milliseconds
 	}
-	s := bot.NewScheduler(cfg)
+	s := engine.NewScheduler(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -134,7 +135,7 @@ func TestSchedulerExactlyOnce(t *testing.T) {
 	var stops []func()
 	for range 4 {
 		st := openStore(t, url, clock.Now)
-		stops = append(stops, startScheduler(t, bot.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now, Batch: 50, Workers: 8}))
+		stops = append(stops, startScheduler(t, engine.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now, Batch: 50, Workers: 8}))
 	}
 	waitFor(t, "2,000 deliveries", func() bool { return rec.sum() >= n })
 	time.Sleep(50 * time.Millisecond) // room for any duplicate to show up
@@ -182,7 +183,7 @@ func TestSchedulerLeaseExpiry(t *testing.T) {
 	}
 	// The replica is gone. Another one runs.
 	rec := &countingDeliverer{}
-	startScheduler(t, bot.SchedulerConfig{Queue: openStore(t, url, clock.Now), Deliver: rec, Now: clock.Now, Lease: 2 * time.Minute})
+	startScheduler(t, engine.SchedulerConfig{Queue: openStore(t, url, clock.Now), Deliver: rec, Now: clock.Now, Lease: 2 * time.Minute})
 	time.Sleep(50 * time.Millisecond)
 	if got := rec.sum(); got != 0 {
 		t.Fatalf("deliveries during the lease = %d, want 0", got)
@@ -221,7 +222,7 @@ func TestSchedulerMissedWhileDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &countingDeliverer{}
-	startScheduler(t, bot.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now})
+	startScheduler(t, engine.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now})
 	waitFor(t, "the 1 h late check-in", func() bool { return rec.n(late1) == 1 })
 	waitFor(t, "the stale check-in rescheduled", func() bool {
 		_, due, ok, _ := st.Job(ctx, late3, bot.JobCheckin)
@@ -267,7 +268,7 @@ func TestSchedulerRateLimitAndAvailability(t *testing.T) {
 		}
 		return time.Time{}
 	})
-	startScheduler(t, bot.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now, Availability: avail})
+	startScheduler(t, engine.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now, Availability: avail})
 	time.Sleep(50 * time.Millisecond)
 	if rec.n(limited) != 0 || rec.n(dnd) != 0 {
 		t.Fatalf("delivered before retry/DND end: %d, %d", rec.n(limited), rec.n(dnd))
@@ -298,7 +299,7 @@ func TestCheckinEndToEnd(t *testing.T) {
 	clock := fakeclock.New(time.Date(2026, 3, 2, 7, 0, 0, 0, berlin))
 	st := openStore(t, url, clock.Now)
 	rec := &recorder{}
-	eng := bot.NewEngine(bot.Config{Dialogues: st, Profiles: st, Schedules: st, Sender: rec, Now: clock.Now})
+	eng := engine.NewEngine(engine.Config{Dialogues: st, Profiles: st, Schedules: st, Sender: rec, Now: clock.Now})
 	u := bot.UserRef{Platform: "console", Workspace: "local", User: "e2e-checkin"}
 	cmd := func(text string) string {
 		t.Helper()
@@ -336,7 +337,7 @@ func TestCheckinEndToEnd(t *testing.T) {
 		t.Errorf("bad time = %q", got)
 	}
 
-	startScheduler(t, bot.SchedulerConfig{Queue: st, Deliver: eng, Now: clock.Now})
+	startScheduler(t, engine.SchedulerConfig{Queue: st, Deliver: eng, Now: clock.Now})
 	time.Sleep(30 * time.Millisecond)
 	if msgs := rec.take(); len(msgs) != 0 {
 		t.Fatalf("sent before 09:00: %q", joinTexts(msgs))

@@ -1,4 +1,4 @@
-package bot
+package engine
 
 import (
 	"strconv"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 )
 
@@ -46,13 +47,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func eventKindLabel(k EventKind) string {
+func eventKindLabel(k bot.EventKind) string {
 	switch k {
-	case EventCommand:
+	case bot.EventCommand:
 		return "command"
-	case EventText:
+	case bot.EventText:
 		return "text"
-	case EventChoice:
+	case bot.EventChoice:
 		return "choice"
 	}
 	return "other"
@@ -71,14 +72,14 @@ func platformLabel(p string) string {
 	return "other"
 }
 
-func (m *Metrics) event(ev Event) {
+func (m *Metrics) event(ev bot.Event) {
 	if m == nil {
 		return
 	}
 	m.events.WithLabelValues(platformLabel(ev.User.Platform), eventKindLabel(ev.Kind)).Inc()
 }
 
-func (m *Metrics) handled(ev Event, start time.Time, now func() time.Time) {
+func (m *Metrics) handled(ev bot.Event, start time.Time, now func() time.Time) {
 	if m == nil {
 		return
 	}
@@ -138,7 +139,7 @@ func (m *Metrics) scheduled(outcome string, n int) {
 	m.sched.outcomes.WithLabelValues(outcome).Add(float64(n))
 }
 
-func (m *Metrics) lateness(k JobKind, d time.Duration) {
+func (m *Metrics) lateness(k bot.JobKind, d time.Duration) {
 	if m == nil || m.sched == nil {
 		return
 	}

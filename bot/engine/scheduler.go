@@ -1,8 +1,9 @@
-package bot
+package engine
 
 import (
 	"context"
 	"errors"
+	"github.com/storybot/storybot/bot"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -12,15 +13,15 @@ import (
 // Deliverer sends one job's message. Engine implements it: check-ins and digests go out
 // through the engine's outbound guard like every other DM.
 type Deliverer interface {
-	Deliver(ctx context.Context, j Job) error
+	Deliver(ctx context.Context, j bot.Job) error
 }
 
 // SchedulerConfig configures a Scheduler. Queue and Deliver are required.
 type SchedulerConfig struct {
-	Queue   JobQueue
+	Queue   bot.JobQueue
 	Deliver Deliverer
 	// Availability, when set, holds a delivery until the user is available (Slack DND).
-	Availability Availability
+	Availability bot.Availability
 	Now          func() time.Time // default time.Now
 	// Tick is the pause between polls, jittered by ±20%; default 5 s, so a due job goes out
 	// well within a minute of its time.
@@ -75,7 +76,7 @@ type Scheduler struct {
 // NewScheduler returns a scheduler; it panics when Queue or Deliver is missing.
 func NewScheduler(cfg SchedulerConfig) *Scheduler {
 	if cfg.Queue == nil || cfg.Deliver == nil {
-		panic("bot: NewScheduler needs Queue and Deliver")
+		panic("engine: NewScheduler needs Queue and Deliver")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -113,7 +114,7 @@ func NewScheduler(cfg SchedulerConfig) *Scheduler {
 // Run polls the queue until ctx ends, then stops claiming, returns the claims not yet
 // started to the due set, and waits for the deliveries in flight to finish.
 func (s *Scheduler) Run(ctx context.Context) error {
-	work := make(chan Claim)
+	work := make(chan bot.Claim)
 	var wg sync.WaitGroup
 	for range s.cfg.Workers {
 		wg.Add(1)
@@ -143,7 +144,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 // poll reaps lapsed leases and claims batches until the due set is drained (or ctx ends).
-func (s *Scheduler) poll(ctx context.Context, work chan<- Claim) {
+func (s *Scheduler) poll(ctx context.Context, work chan<- bot.Claim) {
 	now := s.cfg.Now()
 	if n, err := s.cfg.Queue.Reap(ctx, now, s.cfg.Batch); err != nil {
 		s.log.WarnContext(ctx, "scheduler: reap failed", "err", err)
@@ -175,7 +176,7 @@ func (s *Scheduler) poll(ctx context.Context, work chan<- Claim) {
 }
 
 // giveBack returns claims not started to the due set, unchanged, on shutdown.
-func (s *Scheduler) giveBack(cs []Claim) {
+func (s *Scheduler) giveBack(cs []bot.Claim) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, c := range cs {
@@ -187,7 +188,7 @@ func (s *Scheduler) giveBack(cs []Claim) {
 
 // handle takes one claim to its end: delivered, dropped, held or retried. A delivery that
 // has started runs to its end even when ctx ends (shutdown drains it).
-func (s *Scheduler) handle(ctx context.Context, c Claim) {
+func (s *Scheduler) handle(ctx context.Context, c bot.Claim) {
 	now := s.cfg.Now()
 	j := c.Job
 	bg := context.WithoutCancel(ctx)
@@ -235,7 +236,7 @@ func (s *Scheduler) handle(ctx context.Context, c Claim) {
 		return
 	}
 	if ctx.Err() != nil {
-		s.giveBack([]Claim{c}) // shutting down before the send began
+		s.giveBack([]bot.Claim{c}) // shutting down before the send began
 		return
 	}
 	ok, err := s.cfg.Queue.MarkSent(bg, c)
@@ -250,7 +251,7 @@ func (s *Scheduler) handle(ctx context.Context, c Claim) {
 	sendCtx, cancel := context.WithTimeout(bg, 30*time.Second)
 	err = s.cfg.Deliver.Deliver(sendCtx, j)
 	cancel()
-	var rl *RateLimitError
+	var rl *bot.RateLimitError
 	switch {
 	case err == nil:
 		s.cfg.Metrics.lateness(j.Kind, s.cfg.Now().Sub(c.Due))
@@ -264,7 +265,7 @@ func (s *Scheduler) handle(ctx context.Context, c Claim) {
 		if err := s.cfg.Queue.Retry(bg, c, now.Add(d), true); err != nil {
 			s.log.WarnContext(ctx, "scheduler: retry failed", "user", j.User.String(), "err", err)
 		}
-	case errors.Is(err, ErrBusy):
+	case errors.Is(err, bot.ErrBusy):
 		finish("skipped_busy")
 	default:
 		// The send may or may not have reached the user: never risk a second one.

@@ -1,4 +1,4 @@
-package bot
+package engine
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 )
 
@@ -27,19 +28,19 @@ func newID() string {
 
 // clientOf is the client a coach names: the same platform and workspace as the coach, so a
 // coach can only reach people of their own workspace (Slack team; on Discord, "dm").
-func clientOf(coach UserRef, target string) UserRef {
-	return UserRef{Platform: coach.Platform, Workspace: coach.Workspace, User: target}
+func clientOf(coach bot.UserRef, target string) bot.UserRef {
+	return bot.UserRef{Platform: coach.Platform, Workspace: coach.Workspace, User: target}
 }
 
 // linkOf returns the link between coach and the client in data, if any. An expired
 // invitation counts as none.
-func linkOf(data ClientData, coach UserRef, now time.Time) (CoachLink, bool) {
+func linkOf(data bot.ClientData, coach bot.UserRef, now time.Time) (bot.CoachLink, bool) {
 	for _, l := range data.Links {
 		if l.Coach == coach && !l.Expired(now) {
 			return l, true
 		}
 	}
-	return CoachLink{}, false
+	return bot.CoachLink{}, false
 }
 
 // errRefused carries a refusal to show the coach; nothing was changed or sent.
@@ -50,23 +51,23 @@ func (e *errRefused) Error() string { return e.msg }
 // authorize checks, on the server side, that coach may act on target: coaching allowed,
 // not themself, and an accepted link on the client's side. It returns the client, their
 // data and the link, or an *errRefused saying why not.
-func (e *Engine) authorize(ctx context.Context, coach UserRef, target, verb string) (UserRef, ClientData, CoachLink, error) {
+func (e *Engine) authorize(ctx context.Context, coach bot.UserRef, target, verb string) (bot.UserRef, bot.ClientData, bot.CoachLink, error) {
 	client := clientOf(coach, target)
 	if !e.mayCoach(coach) {
-		return client, ClientData{}, CoachLink{}, &errRefused{"Coaching in this storybot is open to the people its admin listed, and you're not on that list. Nothing was sent."}
+		return client, bot.ClientData{}, bot.CoachLink{}, &errRefused{"Coaching in this storybot is open to the people its admin listed, and you're not on that list. Nothing was sent."}
 	}
 	if target == coach.User {
-		return client, ClientData{}, CoachLink{}, &errRefused{"That's you — coaching is between two people. For your own practices, type /story practices."}
+		return client, bot.ClientData{}, bot.CoachLink{}, &errRefused{"That's you — coaching is between two people. For your own practices, type /story practices."}
 	}
 	data, err := e.coaching.ClientData(ctx, client)
 	if err != nil {
-		return client, ClientData{}, CoachLink{}, err
+		return client, bot.ClientData{}, bot.CoachLink{}, err
 	}
 	l, ok := linkOf(data, coach, e.now())
 	switch {
 	case !ok:
 		return client, data, l, &errRefused{fmt.Sprintf("You're not %s's coach in storybot, so I can't %s. I haven't contacted them. To ask, type /story coach invite %s.", mention(client), verb, mention(client))}
-	case l.State != LinkAccepted:
+	case l.State != bot.LinkAccepted:
 		return client, data, l, &errRefused{fmt.Sprintf("%s hasn't accepted your invitation yet, so I can't %s. I haven't contacted them.", mention(client), verb)}
 	}
 	return client, data, l, nil
@@ -74,7 +75,7 @@ func (e *Engine) authorize(ctx context.Context, coach UserRef, target, verb stri
 
 // refuse answers err to the coach privately: a refusal as it is, anything else as a store
 // problem.
-func (e *Engine) refuse(ctx context.Context, ev Event, op string, err error) error {
+func (e *Engine) refuse(ctx context.Context, ev bot.Event, op string, err error) error {
 	var r *errRefused
 	if errors.As(err, &r) {
 		return e.ephemeral(ctx, ev, r.msg)
@@ -82,7 +83,7 @@ func (e *Engine) refuse(ctx context.Context, ev Event, op string, err error) err
 	return e.storeTrouble(ctx, ev, op, err)
 }
 
-func (e *Engine) coachInvite(ctx context.Context, ev Event, target string) error {
+func (e *Engine) coachInvite(ctx context.Context, ev bot.Event, target string) error {
 	coach := ev.User
 	if !e.mayCoach(coach) {
 		return e.ephemeral(ctx, ev, "Coaching in this storybot is open to the people its admin listed, and you're not on that list. Nothing was sent.")
@@ -93,10 +94,10 @@ func (e *Engine) coachInvite(ctx context.Context, ev Event, target string) error
 	client := clientOf(coach, target)
 	now := e.now()
 	var (
-		link    CoachLink
-		already *CoachLink
+		link    bot.CoachLink
+		already *bot.CoachLink
 	)
-	err := e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+	err := e.coaching.UpdateClient(ctx, client, func(d *bot.ClientData) error {
 		already = nil
 		for id, l := range d.Links {
 			if l.Coach != coach {
@@ -110,7 +111,7 @@ func (e *Engine) coachInvite(ctx context.Context, ev Event, target string) error
 			already = &found
 			return nil
 		}
-		link = CoachLink{ID: newID(), Coach: coach, Client: client, State: LinkPending, Invited: now}
+		link = bot.CoachLink{ID: newID(), Coach: coach, Client: client, State: bot.LinkPending, Invited: now}
 		d.Links[link.ID] = link
 		return nil
 	})
@@ -118,42 +119,42 @@ func (e *Engine) coachInvite(ctx context.Context, ev Event, target string) error
 		return e.storeTrouble(ctx, ev, "coach invite", err)
 	}
 	if already != nil {
-		if already.State == LinkAccepted {
+		if already.State == bot.LinkAccepted {
 			return e.ephemeral(ctx, ev, fmt.Sprintf("You're already %s's coach. /story coach progress %s shows how their practices are going.", mention(client), mention(client)))
 		}
-		return e.ephemeral(ctx, ev, fmt.Sprintf("Your invitation to %s is still waiting for their answer (it expires %s). I won't send it again.", mention(client), dateText(already.Invited.Add(InviteTTL))))
+		return e.ephemeral(ctx, ev, fmt.Sprintf("Your invitation to %s is still waiting for their answer (it expires %s). I won't send it again.", mention(client), dateText(already.Invited.Add(bot.InviteTTL))))
 	}
-	if err := e.coaching.PutCoachEntry(ctx, coach, CoachEntry{LinkID: link.ID, Client: client, State: LinkPending, Since: now}); err != nil {
+	if err := e.coaching.PutCoachEntry(ctx, coach, bot.CoachEntry{LinkID: link.ID, Client: client, State: bot.LinkPending, Since: now}); err != nil {
 		return e.storeTrouble(ctx, ev, "coach invite", err)
 	}
-	m := Message{
-		To:   Destination{Kind: DestDM, User: client},
+	m := bot.Message{
+		To:   bot.Destination{Kind: bot.DestDM, User: client},
 		Kind: flows.ReplyPrompt,
 		Text: fmt.Sprintf("%s would like to be your coach here.\n"+
 			"If you accept, they will see only this: the practices they give you, how often you mark them done or missed, your streak, and notes you choose to share.\n"+
 			"They will never see your journal, your pauses or anything else you write here.\n"+
 			"You can end it any time with /story coach revoke. The invitation expires %s.",
-			mention(coach), dateText(now.Add(InviteTTL))),
+			mention(coach), dateText(now.Add(bot.InviteTTL))),
 		Choices: []flows.Choice{
 			{ID: prefixCoach + "accept:" + link.ID, Label: "Accept"},
 			{ID: prefixCoach + "decline:" + link.ID, Label: "Decline"},
 		},
 	}
 	if err := e.offer(ctx, m); err != nil {
-		return fmt.Errorf("bot: send invitation to %s: %w", client, err)
+		return fmt.Errorf("engine: send invitation to %s: %w", client, err)
 	}
 	return e.ephemeral(ctx, ev, fmt.Sprintf("Invitation sent to %s. It tells them exactly what you'd see — practice completion, streaks and notes they choose to share, never their journal. Nothing else is possible until they accept; it expires in 7 days.", mention(client)))
 }
 
 // answerInvite handles Accept or Decline from the invited client.
-func (e *Engine) answerInvite(ctx context.Context, ev Event, linkID string, accept bool) error {
+func (e *Engine) answerInvite(ctx context.Context, ev bot.Event, linkID string, accept bool) error {
 	client := ev.User
 	now := e.now()
 	var (
-		link  CoachLink
+		link  bot.CoachLink
 		found bool
 	)
-	err := e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+	err := e.coaching.UpdateClient(ctx, client, func(d *bot.ClientData) error {
 		l, ok := d.Links[linkID]
 		found = ok && l.Client == client
 		if !found {
@@ -163,10 +164,10 @@ func (e *Engine) answerInvite(ctx context.Context, ev Event, linkID string, acce
 		switch {
 		case l.Expired(now):
 			delete(d.Links, linkID)
-		case l.State == LinkPending && accept:
-			l.State, l.Accepted = LinkAccepted, now
+		case l.State == bot.LinkPending && accept:
+			l.State, l.Accepted = bot.LinkAccepted, now
 			d.Links[linkID] = l
-		case l.State == LinkPending:
+		case l.State == bot.LinkPending:
 			delete(d.Links, linkID)
 		}
 		return nil
@@ -181,25 +182,25 @@ func (e *Engine) answerInvite(ctx context.Context, ev Event, linkID string, acce
 	coach := link.Coach
 	switch {
 	case link.Expired(now):
-		e.coachSide(ctx, coach, CoachEntry{LinkID: linkID, Client: client, State: LinkExpired, Since: now})
+		e.coachSide(ctx, coach, bot.CoachEntry{LinkID: linkID, Client: client, State: bot.LinkExpired, Since: now})
 		return e.ephemeral(ctx, ev, fmt.Sprintf("That invitation has expired. Nothing was shared. If you'd like, ask %s to send a new one.", mention(coach)))
-	case link.State == LinkAccepted:
+	case link.State == bot.LinkAccepted:
 		return e.ephemeral(ctx, ev, fmt.Sprintf("You've already accepted — %s is your coach. /story coach revoke ends it.", mention(coach)))
 	case accept:
-		e.coachSide(ctx, coach, CoachEntry{LinkID: linkID, Client: client, State: LinkAccepted, Since: now})
-		if err := e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: coach}, Kind: flows.ReplyInfo,
+		e.coachSide(ctx, coach, bot.CoachEntry{LinkID: linkID, Client: client, State: bot.LinkAccepted, Since: now})
+		if err := e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: coach}, Kind: flows.ReplyInfo,
 			Text: fmt.Sprintf("%s accepted your invitation. Give them a practice with /story coach assign %s <practice> <cadence>; /story practices library lists them.", mention(client), mention(client))}); err != nil {
 			e.log.WarnContext(ctx, "coach notice failed", "user", coach.String(), "err", err)
 		}
 		return e.ephemeral(ctx, ev, fmt.Sprintf("You've accepted. %s can now give you practices and see only their completion and the notes you choose to share. /story coach revoke ends it any time.", mention(coach)))
 	}
-	e.coachSide(ctx, coach, CoachEntry{LinkID: linkID, Client: client, State: LinkDeclined, Since: now})
+	e.coachSide(ctx, coach, bot.CoachEntry{LinkID: linkID, Client: client, State: bot.LinkDeclined, Since: now})
 	return e.ephemeral(ctx, ev, "Declined. Nothing was shared.")
 }
 
 // coachSide updates the coach's index. The client's side is the truth, so a failure here
 // only makes the coach's list stale: it is logged, not shown.
-func (e *Engine) coachSide(ctx context.Context, coach UserRef, entry CoachEntry) {
+func (e *Engine) coachSide(ctx context.Context, coach bot.UserRef, entry bot.CoachEntry) {
 	if err := e.coaching.PutCoachEntry(ctx, coach, entry); err != nil {
 		e.metrics.storeError("coach index")
 		e.log.ErrorContext(ctx, "store failed", "op", "coach index", "user", coach.String(), "err", err)
@@ -208,13 +209,13 @@ func (e *Engine) coachSide(ctx context.Context, coach UserRef, entry CoachEntry)
 
 // coachRevoke ends the client's coaching link: with linkID, that one; without, the only
 // one, or it asks which.
-func (e *Engine) coachRevoke(ctx context.Context, ev Event, linkID string) error {
+func (e *Engine) coachRevoke(ctx context.Context, ev bot.Event, linkID string) error {
 	client := ev.User
 	data, err := e.coaching.ClientData(ctx, client)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "coach revoke", err)
 	}
-	var links []CoachLink
+	var links []bot.CoachLink
 	for _, l := range data.Links {
 		if linkID == "" || l.ID == linkID {
 			links = append(links, l)
@@ -231,18 +232,18 @@ func (e *Engine) coachRevoke(ctx context.Context, ev Event, linkID string) error
 		for _, l := range links {
 			choices = append(choices, flows.Choice{ID: prefixCoach + "revoke:" + l.ID, Label: "End with " + mention(l.Coach)})
 		}
-		return e.out.Send(ctx, Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt, Text: "You have more than one coach. Which link shall I end?", Choices: choices})
+		return e.out.Send(ctx, bot.Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt, Text: "You have more than one coach. Which link shall I end?", Choices: choices})
 	}
 	l := links[0]
 	if err := e.endLink(ctx, client, l.ID); err != nil {
 		return e.storeTrouble(ctx, ev, "coach revoke", err)
 	}
 	now := e.now()
-	state := LinkRevoked
-	if l.State == LinkPending {
-		state = LinkDeclined
+	state := bot.LinkRevoked
+	if l.State == bot.LinkPending {
+		state = bot.LinkDeclined
 	}
-	e.coachSide(ctx, l.Coach, CoachEntry{LinkID: l.ID, Client: client, State: state, Since: now})
+	e.coachSide(ctx, l.Coach, bot.CoachEntry{LinkID: l.ID, Client: client, State: state, Since: now})
 	if err := e.reschedulePractices(ctx, client); err != nil {
 		e.log.WarnContext(ctx, "practice reschedule failed", "user", client.String(), "err", err)
 	}
@@ -250,8 +251,8 @@ func (e *Engine) coachRevoke(ctx context.Context, ev Event, linkID string) error
 }
 
 // endLink removes a link from the client's side with the practices given under it.
-func (e *Engine) endLink(ctx context.Context, client UserRef, linkID string) error {
-	return e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+func (e *Engine) endLink(ctx context.Context, client bot.UserRef, linkID string) error {
+	return e.coaching.UpdateClient(ctx, client, func(d *bot.ClientData) error {
 		delete(d.Links, linkID)
 		for id, p := range d.Practices {
 			if p.LinkID == linkID {
@@ -263,7 +264,7 @@ func (e *Engine) endLink(ctx context.Context, client UserRef, linkID string) err
 }
 
 // coachList shows the coach's clients and where each link stands.
-func (e *Engine) coachList(ctx context.Context, ev Event) error {
+func (e *Engine) coachList(ctx context.Context, ev bot.Event) error {
 	coach := ev.User
 	if !e.mayCoach(coach) {
 		return e.ephemeral(ctx, ev, "Coaching in this storybot is open to the people its admin listed, and you're not on that list.")
@@ -282,22 +283,22 @@ func (e *Engine) coachList(ctx context.Context, ev Event) error {
 	for _, en := range entries {
 		b.WriteString("\n- ")
 		switch en.State {
-		case LinkGone:
+		case bot.LinkGone:
 			fmt.Fprintf(&b, "a client who erased their storybot data (%s)", dateText(en.Since))
 			continue
-		case LinkAccepted:
+		case bot.LinkAccepted:
 			fmt.Fprintf(&b, "%s — connected since %s", mention(en.Client), dateText(en.Since))
-		case LinkPending:
-			if now.Sub(en.Since) > InviteTTL {
+		case bot.LinkPending:
+			if now.Sub(en.Since) > bot.InviteTTL {
 				fmt.Fprintf(&b, "%s — invitation expired unanswered", mention(en.Client))
 			} else {
 				fmt.Fprintf(&b, "%s — invited %s, waiting for their answer", mention(en.Client), dateText(en.Since))
 			}
-		case LinkDeclined:
+		case bot.LinkDeclined:
 			fmt.Fprintf(&b, "%s — did not accept", mention(en.Client))
-		case LinkRevoked:
+		case bot.LinkRevoked:
 			fmt.Fprintf(&b, "%s — ended the link on %s", mention(en.Client), dateText(en.Since))
-		case LinkExpired:
+		case bot.LinkExpired:
 			fmt.Fprintf(&b, "%s — invitation expired unanswered", mention(en.Client))
 		}
 	}

@@ -1,4 +1,4 @@
-package bot
+package engine
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 )
 
@@ -34,8 +35,8 @@ func practiceChoices(id string) []flows.Choice {
 
 // nextReminder is p's first reminder strictly after after, in loc; zero when p is not
 // active or its end date is passed.
-func nextReminder(p Practice, after time.Time, loc *time.Location) time.Time {
-	if p.Status != PracticeActive {
+func nextReminder(p bot.Practice, after time.Time, loc *time.Location) time.Time {
+	if p.Status != bot.PracticeActive {
 		return time.Time{}
 	}
 	n := p.Cadence.Next(after, loc)
@@ -59,13 +60,13 @@ func zoneText(tz string) string {
 	return "your time (" + tz + ")"
 }
 
-func (e *Engine) coachAssign(ctx context.Context, ev Event, cmd *Command) error {
+func (e *Engine) coachAssign(ctx context.Context, ev bot.Event, cmd *bot.Command) error {
 	coach := ev.User
-	var lib LibraryEntry
+	var lib bot.LibraryEntry
 	if cmd.Practice != "" {
 		var ok bool
-		if lib, ok = LibraryPractice(cmd.Practice); !ok {
-			return e.ephemeral(ctx, ev, fmt.Sprintf("I don't know the practice “%s”. /story practices library lists the built-in ones; or put your own words in quotes.", truncate(cmd.Practice, 40)))
+		if lib, ok = bot.LibraryPractice(cmd.Practice); !ok {
+			return e.ephemeral(ctx, ev, fmt.Sprintf("I don't know the practice “%s”. /story practices library lists the built-in ones; or put your own words in quotes.", bot.Truncate(cmd.Practice, 40)))
 		}
 	}
 	client, _, _, err := e.authorize(ctx, coach, cmd.Target, "assign a practice")
@@ -76,19 +77,19 @@ func (e *Engine) coachAssign(ctx context.Context, ev Event, cmd *Command) error 
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "coach assign", err)
 	}
-	loc := (Job{TZ: tz}).Location()
+	loc := (bot.Job{TZ: tz}).Location()
 	now := e.now()
-	p := Practice{Library: lib.ID, Cadence: cmd.Schedule, Until: cmd.Until, Status: PracticeActive, Assigned: now, StatusSince: now}
+	p := bot.Practice{Library: lib.ID, Cadence: cmd.Schedule, Until: cmd.Until, Status: bot.PracticeActive, Assigned: now, StatusSince: now}
 	if lib.ID == "" {
 		p.Text = cmd.Text
 	}
 	if p.Ended(now, loc) {
 		return e.ephemeral(ctx, ev, "That end date has already passed. Pick a date from today on, like until "+now.In(loc).AddDate(0, 1, 0).Format("2006-01-02")+".")
 	}
-	err = e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+	err = e.coaching.UpdateClient(ctx, client, func(d *bot.ClientData) error {
 		l, ok := linkOf(*d, coach, now)
-		if !ok || l.State != LinkAccepted {
-			return ErrNoCoachLink
+		if !ok || l.State != bot.LinkAccepted {
+			return bot.ErrNoCoachLink
 		}
 		p.LinkID = l.ID
 		base := lib.ID
@@ -108,7 +109,7 @@ func (e *Engine) coachAssign(ctx context.Context, ev Event, cmd *Command) error 
 		d.Practices[p.ID] = p
 		return nil
 	})
-	if errors.Is(err, ErrNoCoachLink) {
+	if errors.Is(err, bot.ErrNoCoachLink) {
 		return e.ephemeral(ctx, ev, fmt.Sprintf("%s isn't connected with you any more, so I didn't assign it. I haven't contacted them.", mention(client)))
 	}
 	if err != nil {
@@ -135,14 +136,14 @@ func (e *Engine) coachAssign(ctx context.Context, ev Event, cmd *Command) error 
 		}
 	}
 	b.WriteString("\nWhenever you've done it, press Done. /story practices lets you pause or stop it.")
-	m := Message{To: Destination{Kind: DestDM, User: client}, Kind: flows.ReplyPrompt, Text: b.String(), Choices: practiceChoices(p.ID)}
+	m := bot.Message{To: bot.Destination{Kind: bot.DestDM, User: client}, Kind: flows.ReplyPrompt, Text: b.String(), Choices: practiceChoices(p.ID)}
 	if err := e.offer(ctx, m); err != nil {
-		return fmt.Errorf("bot: send practice to %s: %w", client, err)
+		return fmt.Errorf("engine: send practice to %s: %w", client, err)
 	}
 	return e.ephemeral(ctx, ev, fmt.Sprintf("Assigned “%s” (id %s) to %s: %s, their time. They've had a DM with it.", p.Title(), p.ID, mention(client), p.Cadence))
 }
 
-func (e *Engine) coachUnassign(ctx context.Context, ev Event, target, id string) error {
+func (e *Engine) coachUnassign(ctx context.Context, ev bot.Event, target, id string) error {
 	coach := ev.User
 	client, _, _, err := e.authorize(ctx, coach, target, "change their practices")
 	if err != nil {
@@ -150,13 +151,13 @@ func (e *Engine) coachUnassign(ctx context.Context, ev Event, target, id string)
 	}
 	now := e.now()
 	var (
-		removed Practice
+		removed bot.Practice
 		found   bool
 	)
-	err = e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+	err = e.coaching.UpdateClient(ctx, client, func(d *bot.ClientData) error {
 		l, ok := linkOf(*d, coach, now)
-		if !ok || l.State != LinkAccepted {
-			return ErrNoCoachLink
+		if !ok || l.State != bot.LinkAccepted {
+			return bot.ErrNoCoachLink
 		}
 		removed, found = d.Practices[id]
 		if !found || removed.LinkID != l.ID {
@@ -166,26 +167,26 @@ func (e *Engine) coachUnassign(ctx context.Context, ev Event, target, id string)
 		delete(d.Practices, id)
 		return nil
 	})
-	if errors.Is(err, ErrNoCoachLink) {
+	if errors.Is(err, bot.ErrNoCoachLink) {
 		return e.ephemeral(ctx, ev, fmt.Sprintf("%s isn't connected with you any more. I haven't contacted them.", mention(client)))
 	}
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "coach unassign", err)
 	}
 	if !found {
-		return e.ephemeral(ctx, ev, fmt.Sprintf("%s has no practice “%s” from you. /story coach progress %s shows the ids.", mention(client), truncate(id, 40), mention(client)))
+		return e.ephemeral(ctx, ev, fmt.Sprintf("%s has no practice “%s” from you. /story coach progress %s shows the ids.", mention(client), bot.Truncate(id, 40), mention(client)))
 	}
 	if err := e.reschedulePractices(ctx, client); err != nil {
 		e.log.WarnContext(ctx, "practice reschedule failed", "user", client.String(), "err", err)
 	}
-	if err := e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: client}, Kind: flows.ReplyInfo,
+	if err := e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: client}, Kind: flows.ReplyInfo,
 		Text: fmt.Sprintf("%s took “%s” off your practices; its reminders have stopped.", mention(coach), removed.Title())}); err != nil {
 		e.log.WarnContext(ctx, "unassign notice failed", "user", client.String(), "err", err)
 	}
 	return e.ephemeral(ctx, ev, fmt.Sprintf("Removed “%s” from %s's practices; its reminders have stopped.", removed.Title(), mention(client)))
 }
 
-func (e *Engine) coachProgress(ctx context.Context, ev Event, target string) error {
+func (e *Engine) coachProgress(ctx context.Context, ev bot.Event, target string) error {
 	coach := ev.User
 	client, data, link, err := e.authorize(ctx, coach, target, "show their progress")
 	if err != nil {
@@ -195,7 +196,7 @@ func (e *Engine) coachProgress(ctx context.Context, ev Event, target string) err
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "coach progress", err)
 	}
-	var ps []Practice
+	var ps []bot.Practice
 	for _, p := range data.Practices {
 		if p.LinkID == link.ID {
 			ps = append(ps, p)
@@ -213,9 +214,9 @@ func (e *Engine) coachProgress(ctx context.Context, ev Event, target string) err
 			fmt.Fprintf(&b, " · until %s", p.Until.Format("Mon 2 Jan"))
 		}
 		switch p.Status {
-		case PracticePaused:
+		case bot.PracticePaused:
 			fmt.Fprintf(&b, " · paused by them since %s", dateText(p.StatusSince))
-		case PracticeStopped:
+		case bot.PracticeStopped:
 			fmt.Fprintf(&b, " · stopped by them on %s", dateText(p.StatusSince))
 		}
 		fmt.Fprintf(&b, "\nDone %d · missed %d · current streak %d", p.Done, p.Missed, p.Streak)
@@ -240,7 +241,7 @@ func (e *Engine) coachProgress(ctx context.Context, ev Event, target string) err
 }
 
 // clientPractices lists the user's practices with pause, resume and stop.
-func (e *Engine) clientPractices(ctx context.Context, ev Event) error {
+func (e *Engine) clientPractices(ctx context.Context, ev bot.Event) error {
 	u := ev.User
 	data, err := e.coaching.ClientData(ctx, u)
 	if err != nil {
@@ -253,12 +254,12 @@ func (e *Engine) clientPractices(ctx context.Context, ev Event) error {
 	if len(data.Practices) == 0 {
 		return e.ephemeral(ctx, ev, "You have no practices. A coach you accept can give you some; /story practices library shows the built-in ones.")
 	}
-	ps := make([]Practice, 0, len(data.Practices))
+	ps := make([]bot.Practice, 0, len(data.Practices))
 	for _, p := range data.Practices {
 		ps = append(ps, p)
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Assigned.Before(ps[j].Assigned) })
-	loc := (Job{TZ: tz}).Location()
+	loc := (bot.Job{TZ: tz}).Location()
 	now := e.now()
 	var (
 		b       strings.Builder
@@ -275,9 +276,9 @@ func (e *Engine) clientPractices(ctx context.Context, ev Event) error {
 			fmt.Fprintf(&b, ", until %s", p.Until.Format("Mon 2 Jan"))
 		}
 		switch {
-		case p.Status == PracticeStopped:
+		case p.Status == bot.PracticeStopped:
 			b.WriteString(". Stopped.")
-		case p.Status == PracticePaused:
+		case p.Status == bot.PracticePaused:
 			b.WriteString(". Paused.")
 			choices = append(choices, flows.Choice{ID: prefixPractice + "resume:" + p.ID, Label: "Resume " + p.ID})
 		case p.Ended(now, loc):
@@ -296,12 +297,12 @@ func (e *Engine) clientPractices(ctx context.Context, ev Event) error {
 	if len(choices) > 0 {
 		b.WriteString("\n\nPause holds a practice's reminders until you resume it; stop ends it. Your coach sees that you paused or stopped, nothing more.")
 	}
-	return e.offer(ctx, Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt, Text: b.String(), Choices: choices})
+	return e.offer(ctx, bot.Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt, Text: b.String(), Choices: choices})
 }
 
 // practiceAction handles the client's answers to a practice. Only the event user's own
 // practices can be reached: the ID is looked up under their keys.
-func (e *Engine) practiceAction(ctx context.Context, ev Event, action, id string) error {
+func (e *Engine) practiceAction(ctx context.Context, ev bot.Event, action, id string) error {
 	u := ev.User
 	now := e.now()
 	if action == "note" {
@@ -312,18 +313,18 @@ func (e *Engine) practiceAction(ctx context.Context, ev Event, action, id string
 		if _, ok := data.Practices[id]; !ok {
 			return e.ephemeral(ctx, ev, "That practice has ended, so there's nothing to add a note to.")
 		}
-		if err := e.coaching.SetPending(ctx, u, CoachPending{NoteFor: id, At: now}); err != nil {
+		if err := e.coaching.SetPending(ctx, u, bot.CoachPending{NoteFor: id, At: now}); err != nil {
 			return e.storeTrouble(ctx, ev, "practice note", err)
 		}
-		return e.out.Send(ctx, Message{To: Destination{Kind: DestDM, User: u}, Kind: flows.ReplyPrompt,
+		return e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Kind: flows.ReplyPrompt,
 			Text: "Type your note. It stays private unless you choose to share it. (Type cancel to leave it.)"})
 	}
 	var (
-		p     Practice
+		p     bot.Practice
 		found bool
 		again bool
 	)
-	err := e.coaching.UpdateClient(ctx, u, func(d *ClientData) error {
+	err := e.coaching.UpdateClient(ctx, u, func(d *bot.ClientData) error {
 		p, found = d.Practices[id]
 		again = false
 		if !found {
@@ -331,7 +332,7 @@ func (e *Engine) practiceAction(ctx context.Context, ev Event, action, id string
 		}
 		switch action {
 		case "done":
-			if p.Status == PracticeStopped {
+			if p.Status == bot.PracticeStopped {
 				return nil
 			}
 			if p.SlotDone {
@@ -342,21 +343,21 @@ func (e *Engine) practiceAction(ctx context.Context, ev Event, action, id string
 			p.Done++
 			p.Streak++
 			p.LastDone = now
-			p.Completions = appendCompletion(p.Completions, Completion{At: now, Kind: "done"})
+			p.Completions = appendCompletion(p.Completions, bot.Completion{At: now, Kind: "done"})
 		case "skip":
 			p.NotToday++
-			p.Completions = appendCompletion(p.Completions, Completion{At: now, Kind: "not_today"})
+			p.Completions = appendCompletion(p.Completions, bot.Completion{At: now, Kind: "not_today"})
 		case "pause":
-			if p.Status == PracticeActive {
-				p.Status, p.StatusSince = PracticePaused, now
+			if p.Status == bot.PracticeActive {
+				p.Status, p.StatusSince = bot.PracticePaused, now
 			}
 		case "resume":
-			if p.Status == PracticePaused {
-				p.Status, p.StatusSince = PracticeActive, now
+			if p.Status == bot.PracticePaused {
+				p.Status, p.StatusSince = bot.PracticeActive, now
 			}
 		case "stop":
-			if p.Status != PracticeStopped {
-				p.Status, p.StatusSince = PracticeStopped, now
+			if p.Status != bot.PracticeStopped {
+				p.Status, p.StatusSince = bot.PracticeStopped, now
 			}
 		default:
 			found = false
@@ -374,13 +375,13 @@ func (e *Engine) practiceAction(ctx context.Context, ev Event, action, id string
 	e.clearOffer(ctx, u)
 	switch action {
 	case "done":
-		if p.Status == PracticeStopped {
+		if p.Status == bot.PracticeStopped {
 			return e.ephemeral(ctx, ev, "You stopped “"+p.Title()+"”, so I didn't count that.")
 		}
 		if again {
 			return e.ephemeral(ctx, ev, "Already marked done for this one — it counts once until the next reminder.")
 		}
-		return e.offer(ctx, Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt,
+		return e.offer(ctx, bot.Message{To: e.inPlace(ev), Kind: flows.ReplyPrompt,
 			Text:    fmt.Sprintf("Marked done: %s. Streak: %d. Want to add a note?", p.Title(), p.Streak),
 			Choices: []flows.Choice{{ID: prefixPractice + "note:" + p.ID, Label: "Add a note"}}})
 	case "skip":
@@ -398,29 +399,29 @@ func (e *Engine) practiceAction(ctx context.Context, ev Event, action, id string
 	return e.ephemeral(ctx, ev, fmt.Sprintf("Stopped “%s”. No more reminders for it.", p.Title()))
 }
 
-func appendCompletion(cs []Completion, c Completion) []Completion {
+func appendCompletion(cs []bot.Completion, c bot.Completion) []bot.Completion {
 	cs = append(cs, c)
-	if len(cs) > maxCompletions {
-		cs = cs[len(cs)-maxCompletions:]
+	if len(cs) > bot.MaxCompletions {
+		cs = cs[len(cs)-bot.MaxCompletions:]
 	}
 	return cs
 }
 
 // takeNote stores the typed line as a note on the pending practice, private, and asks
 // whether to share it.
-func (e *Engine) takeNote(ctx context.Context, ev Event, pend CoachPending) error {
+func (e *Engine) takeNote(ctx context.Context, ev bot.Event, pend bot.CoachPending) error {
 	u := ev.User
 	now := e.now()
 	text := strings.TrimSpace(ev.Text)
 	if now.Sub(pend.At) > noteWait {
-		if err := e.coaching.SetPending(ctx, u, CoachPending{}); err != nil {
+		if err := e.coaching.SetPending(ctx, u, bot.CoachPending{}); err != nil {
 			return e.storeTrouble(ctx, ev, "practice note", err)
 		}
 		return e.turn(ctx, ev, flows.Input{Text: ev.Text})
 	}
 	switch strings.ToLower(text) {
 	case "cancel", "stop", "skip":
-		if err := e.coaching.SetPending(ctx, u, CoachPending{}); err != nil {
+		if err := e.coaching.SetPending(ctx, u, bot.CoachPending{}); err != nil {
 			return e.storeTrouble(ctx, ev, "practice note", err)
 		}
 		return e.ephemeral(ctx, ev, "Okay, no note.")
@@ -436,23 +437,23 @@ func (e *Engine) takeNote(ctx context.Context, ev Event, pend CoachPending) erro
 	}
 	p, ok := data.Practices[pend.NoteFor]
 	if !ok {
-		if err := e.coaching.SetPending(ctx, u, CoachPending{}); err != nil {
+		if err := e.coaching.SetPending(ctx, u, bot.CoachPending{}); err != nil {
 			return e.storeTrouble(ctx, ev, "practice note", err)
 		}
 		return e.ephemeral(ctx, ev, "That practice has ended in the meantime, so I didn't keep the note.")
 	}
-	note := Note{ID: newID(), Practice: p.ID, LinkID: p.LinkID, Created: now, Text: text}
+	note := bot.Note{ID: newID(), Practice: p.ID, LinkID: p.LinkID, Created: now, Text: text}
 	if err := e.coaching.AddNote(ctx, u, note); err != nil {
 		return e.storeTrouble(ctx, ev, "practice note", err)
 	}
-	if err := e.coaching.SetPending(ctx, u, CoachPending{}); err != nil {
+	if err := e.coaching.SetPending(ctx, u, bot.CoachPending{}); err != nil {
 		return e.storeTrouble(ctx, ev, "practice note", err)
 	}
 	coach := "your coach"
-	if l, ok := data.Links[p.LinkID]; ok && l.State == LinkAccepted {
+	if l, ok := data.Links[p.LinkID]; ok && l.State == bot.LinkAccepted {
 		coach = mention(l.Coach)
 	}
-	return e.offer(ctx, Message{To: Destination{Kind: DestDM, User: u}, Kind: flows.ReplyPrompt,
+	return e.offer(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Kind: flows.ReplyPrompt,
 		Text: "Saved — private, for you only. Keep it private, or share it with " + coach + "?",
 		Choices: []flows.Choice{
 			{ID: prefixNote + "private:" + note.ID, Label: "Keep private"},
@@ -460,7 +461,7 @@ func (e *Engine) takeNote(ctx context.Context, ev Event, pend CoachPending) erro
 		}})
 }
 
-func (e *Engine) shareNote(ctx context.Context, ev Event, id string, shared bool) error {
+func (e *Engine) shareNote(ctx context.Context, ev bot.Event, id string, shared bool) error {
 	ok, err := e.coaching.ShareNote(ctx, ev.User, id, shared)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "practice note", err)
@@ -477,7 +478,7 @@ func (e *Engine) shareNote(ctx context.Context, ev Event, id string, shared bool
 
 // reschedulePractices puts the client's reminder job at the earliest next reminder of
 // their active practices, or removes it when there is none.
-func (e *Engine) reschedulePractices(ctx context.Context, client UserRef) error {
+func (e *Engine) reschedulePractices(ctx context.Context, client bot.UserRef) error {
 	if e.schedules == nil {
 		return nil
 	}
@@ -492,12 +493,12 @@ func (e *Engine) reschedulePractices(ctx context.Context, client UserRef) error 
 	return e.putReminderJob(ctx, client, data, tz, e.now())
 }
 
-func (e *Engine) putReminderJob(ctx context.Context, client UserRef, data ClientData, tz string, now time.Time) error {
-	j := Job{Kind: JobPractice, User: client, TZ: tz}
+func (e *Engine) putReminderJob(ctx context.Context, client bot.UserRef, data bot.ClientData, tz string, now time.Time) error {
+	j := bot.Job{Kind: bot.JobPractice, User: client, TZ: tz}
 	loc := j.Location()
 	var (
 		due  time.Time
-		from Practice
+		from bot.Practice
 	)
 	for _, p := range data.Practices {
 		if _, linked := data.Links[p.LinkID]; !linked {
@@ -508,37 +509,37 @@ func (e *Engine) putReminderJob(ctx context.Context, client UserRef, data Client
 		}
 	}
 	if due.IsZero() {
-		return e.schedules.DeleteJob(ctx, client, JobPractice)
+		return e.schedules.DeleteJob(ctx, client, bot.JobPractice)
 	}
 	// The job carries the cadence of the earliest practice, so a scheduler that must skip
 	// an occurrence still has a valid time to come back at.
-	j.Checkin = Checkin{Schedule: from.Cadence}
+	j.Checkin = bot.Checkin{Schedule: from.Cadence}
 	return e.schedules.PutJob(ctx, j, due)
 }
 
 // deliverPractices sends the client's due practice reminders, counts the slots they
 // close, and schedules the next reminder. The caller holds the client's lock. The job is
 // rescheduled before anything is sent, so a failed send never stops future reminders.
-func (e *Engine) deliverPractices(ctx context.Context, j Job) error {
+func (e *Engine) deliverPractices(ctx context.Context, j bot.Job) error {
 	if e.coaching == nil {
 		return nil
 	}
 	client := j.User
 	tz, err := e.zoneOf(ctx, client)
 	if err != nil {
-		return fmt.Errorf("bot: deliver practices to %s: %w", client, err)
+		return fmt.Errorf("engine: deliver practices to %s: %w", client, err)
 	}
-	loc := (Job{TZ: tz}).Location()
+	loc := (bot.Job{TZ: tz}).Location()
 	now := e.now()
-	var due []Practice
-	var after ClientData
-	err = e.coaching.UpdateClient(ctx, client, func(d *ClientData) error {
+	var due []bot.Practice
+	var after bot.ClientData
+	err = e.coaching.UpdateClient(ctx, client, func(d *bot.ClientData) error {
 		due = due[:0]
 		for id, p := range d.Practices {
 			if _, linked := d.Links[p.LinkID]; !linked {
 				continue
 			}
-			if l := d.Links[p.LinkID]; l.State != LinkAccepted {
+			if l := d.Links[p.LinkID]; l.State != bot.LinkAccepted {
 				continue
 			}
 			since := p.Assigned
@@ -569,22 +570,22 @@ func (e *Engine) deliverPractices(ctx context.Context, j Job) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("bot: deliver practices to %s: %w", client, err)
+		return fmt.Errorf("engine: deliver practices to %s: %w", client, err)
 	}
 	if e.schedules != nil {
 		if err := e.putReminderJob(ctx, client, after, tz, now); err != nil {
-			return fmt.Errorf("bot: reschedule practices of %s: %w", client, err)
+			return fmt.Errorf("engine: reschedule practices of %s: %w", client, err)
 		}
 	}
 	sort.Slice(due, func(i, k int) bool { return due[i].ID < due[k].ID })
 	for _, p := range due {
 		var b strings.Builder
 		fmt.Fprintf(&b, "Time for your practice: %s.", p.Title())
-		if lib, ok := LibraryPractice(p.Library); ok {
+		if lib, ok := bot.LibraryPractice(p.Library); ok {
 			b.WriteString("\n" + lib.Instruction)
 		}
 		b.WriteString("\nDone, not today, or a note?")
-		m := Message{To: Destination{Kind: DestDM, User: client}, Kind: flows.ReplyPrompt, Text: b.String(), Choices: practiceChoices(p.ID)}
+		m := bot.Message{To: bot.Destination{Kind: bot.DestDM, User: client}, Kind: flows.ReplyPrompt, Text: b.String(), Choices: practiceChoices(p.ID)}
 		if len(due) == 1 {
 			err = e.offer(ctx, m)
 		} else {
@@ -593,7 +594,7 @@ func (e *Engine) deliverPractices(ctx context.Context, j Job) error {
 			err = e.out.Send(ctx, m)
 		}
 		if err != nil {
-			return fmt.Errorf("bot: deliver practice reminder to %s: %w", client, err)
+			return fmt.Errorf("engine: deliver practice reminder to %s: %w", client, err)
 		}
 	}
 	return nil

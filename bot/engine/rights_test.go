@@ -1,4 +1,4 @@
-package bot_test
+package engine_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
@@ -199,7 +200,7 @@ func TestExportHasEveryHistoryEntry(t *testing.T) {
 	if err := json.Unmarshal(file.Content, &doc); err != nil {
 		t.Fatalf("export is not JSON: %v\n%s", err, file.Content)
 	}
-	if doc.Schema != bot.ExportSchema || doc.User != h.user {
+	if doc.Schema != engine.ExportSchema || doc.User != h.user {
 		t.Errorf("export header = %q %+v", doc.Schema, doc.User)
 	}
 	history := texts(h.command("history 50", true))
@@ -231,7 +232,7 @@ func TestForgetEveryFeature(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	rec := &recorder{}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
-	eng := bot.NewEngine(bot.Config{
+	eng := engine.NewEngine(engine.Config{
 		Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(),
 		Sender: rec, Now: func() time.Time { return clock },
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -1,0 +1,40 @@
+// Package bot is storybot's shared vocabulary: inbound events, commands and their parser,
+// outbound messages and the privacy guard every message passes through, the store interfaces,
+// schedules and the coaching types. It imports only the standard library and flows. Adapters
+// (bot/slack, bot/discord, bot/console) and storage see only this package; the behaviour lives
+// in bot/engine.
+package bot
+
+import "errors"
+
+// EventKind is what the user did.
+type EventKind int
+
+// The kinds of inbound event.
+const (
+	EventCommand EventKind = iota + 1 // a /story command
+	EventText                         // a line typed in the DM with the bot
+	EventChoice                       // a button pressed
+)
+
+// Event is one thing a user did, translated from a platform by its adapter.
+type Event struct {
+	Kind EventKind
+	User UserRef
+	// Command is a command the adapter parsed itself (Discord options); when nil, an
+	// EventCommand's Text holds the raw text after "/story" and the engine parses it.
+	Command *Command
+	// Text is the typed line (EventText) or the raw command text (EventCommand).
+	Text string
+	// Choice is the pressed button's choice ID (EventChoice).
+	Choice string
+	// InDM is true when the event came from the user's DM with the bot; otherwise dialogue
+	// prompts go to the DM and an ephemeral note says so.
+	InDM bool
+	// Route is the adapter's handle to answer the user in place (ephemeral or modal).
+	Route string
+}
+
+// ErrUserTold marks an error the user has already been told about, kindly, in the same
+// private place; an adapter logs it but adds no message of its own.
+var ErrUserTold = errors.New("the user was told")
