@@ -119,8 +119,9 @@ var dayAbbrev = map[time.Weekday]string{
 // Command is a parsed /story command, the same from every platform.
 type Command struct {
 	Name CommandName
-	// Text is the inline text of pause and reframe ("/story pause they ignored me"), or the
-	// free-text practice of coach assign.
+	// Text is the inline text of pause, quick and reframe ("/story pause they ignored me",
+	// "/story they ignored me", "/story quick they think I'm slow"), or the free-text
+	// practice of coach assign.
 	Text string
 	// N is the count of history entries (0: the default).
 	N int
@@ -144,7 +145,13 @@ type Command struct {
 
 // ParseError is a command that could not be understood. Its message is written for the
 // user: what was wrong and what works instead.
-type ParseError struct{ Msg string }
+type ParseError struct {
+	Msg string
+	// DidYouMean is the subcommand a mistyped word is close to ("quick"). Msg then already
+	// holds the question and that subcommand's one line of help: callers show it alone,
+	// without the whole help.
+	DidYouMean string
+}
 
 func (e *ParseError) Error() string { return e.Msg }
 
@@ -155,9 +162,10 @@ func parseErrorf(format string, args ...any) error {
 // MaxCommandRunes bounds the text of one command, like a dialogue answer.
 const MaxCommandRunes = 3000
 
-// ParseCommand parses the text after "/story". Empty text starts a pause. An unknown
-// subcommand or a malformed argument returns a *ParseError whose message says what to type
-// instead; callers show it together with the help.
+// ParseCommand parses the text after "/story". Empty text starts a pause, and so does text
+// that does not begin with a subcommand: it is what happened. A malformed argument returns
+// a *ParseError whose message says what to type instead; callers show it together with the
+// help, except a "did you mean" (DidYouMean set), which is shown alone.
 func ParseCommand(text string) (Command, error) {
 	text = strings.TrimSpace(text)
 	if n := len([]rune(text)); n > MaxCommandRunes {
@@ -171,11 +179,7 @@ func ParseCommand(text string) (Command, error) {
 	case "pause", "check":
 		return Command{Name: CmdPause, Text: rest}, nil
 	case "quick":
-		if rest != "" {
-			// Quick starts at the story; inline text would be lost, so say so.
-			return Command{}, parseErrorf("/story quick takes no text — it starts with your story.")
-		}
-		return Command{Name: CmdQuick}, nil
+		return Command{Name: CmdQuick, Text: rest}, nil
 	case "reframe":
 		return Command{Name: CmdReframe, Text: rest}, nil
 	case "help", "?":
@@ -215,7 +219,94 @@ func ParseCommand(text string) (Command, error) {
 	case "coach":
 		return parseCoach(rest)
 	}
-	return Command{}, parseErrorf("I don't know “%s”.", Truncate(word, 40))
+	// Anything that is not a subcommand is what happened: "/story they ignored me in
+	// standup" starts a pause with it. A lone word close to a subcommand is more likely a
+	// typo than a story, so it gets "did you mean", with that subcommand's one line of help.
+	if rest == "" {
+		if name, ok := nearSubcommand(word); ok {
+			return Command{}, &ParseError{
+				Msg:        fmt.Sprintf("Did you mean /story %s?\n%s", name, usage[name]),
+				DidYouMean: name,
+			}
+		}
+	}
+	return Command{Name: CmdPause, Text: text}, nil
+}
+
+// usage is the one line of help for each subcommand a typo may be near.
+var usage = map[string]string{
+	"pause":     "/story pause [what happened] — a full pause, about two minutes",
+	"quick":     "/story quick [story] — story, other stories, next step: under a minute",
+	"reframe":   "/story reframe [story] — question a story more deeply",
+	"help":      "/story help — everything storybot can do",
+	"privacy":   "/story privacy — what is stored and who can see it",
+	"export":    "/story export — all your data as a file",
+	"forget":    "/story forget — erase all of it",
+	"history":   "/story history [n] — your last n journal entries",
+	"checkin":   "/story checkin weekdays 09:00 — a DM check-in (also daily, mon,wed,fri, off)",
+	"timezone":  "/story tz <zone> — your time zone, like Europe/Berlin",
+	"digest":    "/story digest weekly — a Sunday-evening summary of your week",
+	"practices": "/story practices — the practices your coach assigned you",
+	"coach":     "/story coach invite|assign|progress|list|unassign @name — for coaches",
+}
+
+// Usage returns the one line of help for a subcommand ("quick"), or "" for an unknown one.
+func Usage(name string) string { return usage[name] }
+
+// nearSubcommand reports the subcommand a single typed word is close to: one edit away
+// (a typo, a swapped pair of letters; two for names of seven letters or more), or the
+// start of a name of at least three letters ("hist"). Short subcommands like tz are left
+// out: too many ordinary words are one letter away from them.
+func nearSubcommand(word string) (string, bool) {
+	w := strings.ToLower(word)
+	if len([]rune(w)) < 3 {
+		return "", false
+	}
+	best, bestD := "", 3
+	for _, name := range []string{"pause", "quick", "reframe", "help", "privacy", "export", "forget",
+		"history", "checkin", "timezone", "digest", "practices", "coach"} {
+		if strings.HasPrefix(name, w) {
+			return name, true
+		}
+		limit := 1
+		if len(name) >= 7 {
+			limit = 2
+		}
+		if d := editDistance(w, name); d <= limit && d < bestD {
+			best, bestD = name, d
+		}
+	}
+	return best, best != ""
+}
+
+// editDistance is the optimal string alignment distance between a and b: insertions,
+// deletions, substitutions and swaps of two neighbouring letters each cost one.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 40 || len(rb) > 40 {
+		return 99 // no subcommand is that long; skip the work
+	}
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
 }
 
 func noArgs(name CommandName, rest string) (Command, error) {

@@ -30,6 +30,14 @@ func TestParseCommand(t *testing.T) {
 		{"pause they ignored my point", Command{Name: CmdPause, Text: "they ignored my point"}},
 		{"PAUSE  Sam  left early ", Command{Name: CmdPause, Text: "Sam  left early"}},
 		{"quick", Command{Name: CmdQuick}},
+		{"quick they think I'm slow", Command{Name: CmdQuick, Text: "they think I'm slow"}},
+		{"they ignored me in standup", Command{Name: CmdPause, Text: "they ignored me in standup"}},
+		{"Sam  cut me off", Command{Name: CmdPause, Text: "Sam  cut me off"}},
+		{"dance", Command{Name: CmdPause, Text: "dance"}},
+		{"quik they think I'm slow", Command{Name: CmdPause, Text: "quik they think I'm slow"}},
+		{"he", Command{Name: CmdPause, Text: "he"}},
+		{"tx", Command{Name: CmdPause, Text: "tx"}},
+		{"standup", Command{Name: CmdPause, Text: "standup"}},
 		{"reframe", Command{Name: CmdReframe}},
 		{"reframe they think I'm incompetent", Command{Name: CmdReframe, Text: "they think I'm incompetent"}},
 		{"help", Command{Name: CmdHelp}},
@@ -86,8 +94,7 @@ func TestParseCommandErrors(t *testing.T) {
 		in       string
 		wantText string // part of the message the user sees
 	}{
-		{"dance", "I don't know “dance”"},
-		{"quick they ignored me", "takes no text"},
+		{"quik", "Did you mean /story quick?\n/story quick [story]"},
 		{"history -1", "1 to 50"},
 		{"history 51", "1 to 50"},
 		{"history lots", "1 to 50"},
@@ -124,6 +131,67 @@ func TestParseCommandErrors(t *testing.T) {
 				t.Errorf("ParseCommand(%q) message = %q, want it to contain %q", tt.in, perr.Msg, tt.wantText)
 			}
 		})
+	}
+}
+
+func TestParseCommandDidYouMean(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // the subcommand suggested
+	}{
+		{"quik", "quick"},
+		{"QUIK", "quick"},
+		{"qiuck", "quick"},
+		{"puase", "pause"},
+		{"refrmae", "reframe"},
+		{"histroy", "history"},
+		{"hist", "history"},
+		{"priv", "privacy"},
+		{"exprot", "export"},
+		{"forgot", "forget"},
+		{"chekin", "checkin"},
+		{"digets", "digest"},
+		{"practises", "practices"},
+		{"hlep", "help"},
+		{"timezon", "timezone"},
+		{"coah", "coach"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseCommand(tt.in)
+			var perr *ParseError
+			if !errors.As(err, &perr) {
+				t.Fatalf("ParseCommand(%q) = %+v, %v; want a did-you-mean *ParseError", tt.in, got, err)
+			}
+			if perr.DidYouMean != tt.want {
+				t.Errorf("ParseCommand(%q) DidYouMean = %q, want %q", tt.in, perr.DidYouMean, tt.want)
+			}
+			want := "Did you mean /story " + tt.want + "?\n" + Usage(tt.want)
+			if perr.Msg != want || Usage(tt.want) == "" {
+				t.Errorf("ParseCommand(%q) message = %q, want %q", tt.in, perr.Msg, want)
+			}
+		})
+	}
+	// Ordinary words that are not typos of a subcommand start a pause.
+	for _, in := range []string{"meeting", "ignored", "they", "fine", "deadline", "standup", "feedback"} {
+		if got, err := ParseCommand(in); err != nil || got.Name != CmdPause || got.Text != in {
+			t.Errorf("ParseCommand(%q) = %+v, %v; want a pause with %q", in, got, err, in)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"quick", "quick", 0}, {"quik", "quick", 1}, {"qiuck", "quick", 1},
+		{"quack", "quick", 1}, {"qk", "quick", 3}, {"", "abc", 3}, {"ca", "abc", 3},
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
 	}
 }
 
@@ -167,7 +235,7 @@ func TestParseMention(t *testing.T) {
 // a message for the user, and that successes are well-formed.
 func FuzzParseCommand(f *testing.F) {
 	for _, seed := range []string{
-		"", "pause x", "quick", "reframe they hate me", "checkin weekdays 09:00", "checkin mon,wed 7:30",
+		"", "pause x", "quick", "quik", "they ignored me", "quick they think I'm slow", "reframe they hate me", "checkin weekdays 09:00", "checkin mon,wed 7:30",
 		"checkin pause until 2026-12-31", "tz Asia/Kolkata", "history 3", "coach invite <@U1|a>",
 		`coach assign <@U1> "free text" daily 09:00 until 2027-01-01`, "coach assign <@U1> “x”", "digest weekly",
 		"coach unassign <@U1> p1", "\x00", "checkin ,,, 00:00", "coach assign <@U1> \"",

@@ -26,7 +26,8 @@ var transcriptStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // "transcript". In it:
 //
 //	> text              the user types text
-//	> /story …          a command: /story, /story quick, /story pause [text], /story reframe [text]
+//	> /story …          a command: /story [what happened], /story quick [story], /story pause [text],
+//	                    /story reframe [story]
 //	> [choice:ID]       the user presses the button with that ID
 //	> [long:N]          the user sends N characters (the multi-byte "ö")
 //	> [checkin]         a scheduled check-in arrives
@@ -120,12 +121,16 @@ func parseInput(tb testing.TB, t string) Input {
 	switch {
 	case t == "/story":
 		return Input{Start: &Start{Flow: FlowPause}}
-	case t == "/story quick":
-		return Input{Start: &Start{Flow: FlowQuick}}
+	case t == "/story quick" || strings.HasPrefix(t, "/story quick "):
+		return Input{Start: &Start{Flow: FlowQuick, Text: strings.TrimPrefix(t, "/story quick")}}
 	case t == "/story pause" || strings.HasPrefix(t, "/story pause "):
 		return Input{Start: &Start{Flow: FlowPause, Text: strings.TrimPrefix(t, "/story pause")}}
 	case t == "/story reframe" || strings.HasPrefix(t, "/story reframe "):
 		return Input{Start: &Start{Flow: FlowReframe, Text: strings.TrimPrefix(t, "/story reframe")}}
+	case strings.HasPrefix(t, "/story "):
+		// Anything after /story that is not a subcommand is what happened (bot.ParseCommand
+		// does the same; the transcripts use no other subcommands).
+		return Input{Start: &Start{Flow: FlowPause, Text: strings.TrimPrefix(t, "/story ")}}
 	case t == "[checkin]":
 		return Input{Start: &Start{Flow: FlowCheckin}}
 	case strings.HasPrefix(t, "[choice:") && strings.HasSuffix(t, "]"):

@@ -20,6 +20,8 @@ func TestEvent(t *testing.T) {
 		{"/story", bot.EventCommand, ""},
 		{"/story quick", bot.EventCommand, "quick"},
 		{"  /story pause they left  ", bot.EventCommand, "pause they left"},
+		{"/story they ignored me", bot.EventCommand, "they ignored me"},
+		{"/story quick they think I'm slow", bot.EventCommand, "quick they think I'm slow"},
 		{"/storyteller", bot.EventText, "/storyteller"},
 		{"they think I'm slow", bot.EventText, "they think I'm slow"},
 	}

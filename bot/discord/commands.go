@@ -38,7 +38,7 @@ func Commands() []*discordgo.ApplicationCommand {
 		IntegrationTypes: &integrations,
 		Options: []*discordgo.ApplicationCommandOption{
 			sub("pause", "Start a story check (in your DM with me)", str("text", "What happened, only what a camera would record", false)),
-			sub("quick", "A one-minute pause: story, other stories, next step"),
+			sub("quick", "A one-minute pause: story, other stories, next step", str("story", "The story you're telling yourself", false)),
 			sub("reframe", "Question a story you're telling yourself", str("story", "The story", false)),
 			sub("checkin", "Show or set scheduled check-ins", str("schedule", "weekdays 09:00, mon,wed,fri 16:30, daily 08:15, off, pause until 2026-12-31", false)),
 			sub("tz", "Show or set your time zone", &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "zone", Description: "An IANA zone such as Europe/Berlin", Autocomplete: true, MaxLength: 64}),
@@ -175,7 +175,7 @@ func toCommand(d discordgo.ApplicationCommandInteractionData) (bot.Command, erro
 	switch name {
 	case bot.CmdPause:
 		cmd.Text = o.str("text")
-	case bot.CmdReframe:
+	case bot.CmdQuick, bot.CmdReframe:
 		cmd.Text = o.str("story")
 	case bot.CmdTZ:
 		cmd.Zone = o.str("zone")

@@ -447,6 +447,10 @@ func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResp
 		base.Kind = bot.EventCommand
 		if cmd, err := toCommand(d); err == nil {
 			base.Command = &cmd
+		} else if errors.Is(err, errUnknownCommand) {
+			// A subcommand this build never registered: its name is not what happened,
+			// so it must not start a pause; the help says what there is.
+			base.Text = "help"
 		} else {
 			base.Text = commandText(d) // the engine's parser says what was wrong, with the help
 		}

@@ -551,14 +551,16 @@ func replayDiscord(t *testing.T, e *env, user, script string) {
 				} else {
 					payload = e.command(user, "", "pause")
 				}
-			case "reframe":
+			case "reframe", "quick":
 				if text != "" {
-					payload = e.command(user, "", "reframe", strOpt("story", text))
+					payload = e.command(user, "", sub, strOpt("story", text))
 				} else {
-					payload = e.command(user, "", "reframe")
+					payload = e.command(user, "", sub)
 				}
 			default:
-				payload = e.command(user, "", sub)
+				// "/story they ignored me": Discord has no free text after /story itself;
+				// the same start is the pause command's text option.
+				payload = e.command(user, "", "pause", strOpt("text", strings.TrimSpace(strings.TrimPrefix(in, "/story"))))
 			}
 			response(t, e.post(t, payload))
 		case strings.HasPrefix(in, "[choice:"):

@@ -144,6 +144,10 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 		parsed, err := bot.ParseCommand(ev.Text)
 		var perr *bot.ParseError
 		if errors.As(err, &perr) {
+			if perr.DidYouMean != "" {
+				// A typo gets its one line of help, not the whole list.
+				return e.ephemeral(ctx, ev, perr.Msg)
+			}
 			return e.ephemeral(ctx, ev, perr.Msg+"\n\n"+e.texts.help())
 		}
 		if err != nil {

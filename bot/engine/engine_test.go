@@ -230,13 +230,25 @@ func TestEngineOutageOnCommandFromChannelAnswersEphemerally(t *testing.T) {
 	}
 }
 
-func TestEngineUnknownCommandShowsHelp(t *testing.T) {
+func TestEngineTypoAsksDidYouMean(t *testing.T) {
 	h := newHarness(t, "")
-	msgs := h.command("dance", false)
+	msgs := h.command("quik", false)
 	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral {
 		t.Fatalf("got %+v, want one ephemeral reply", msgs)
 	}
-	if !strings.Contains(msgs[0].Text, "I don't know “dance”") || !strings.Contains(msgs[0].Text, "/story quick") {
+	want := "Did you mean /story quick?\n" + bot.Usage("quick")
+	if msgs[0].Text != want {
+		t.Errorf("/story quik = %q, want %q (the one line of help, not all of it)", msgs[0].Text, want)
+	}
+}
+
+func TestEngineMalformedCommandShowsHelp(t *testing.T) {
+	h := newHarness(t, "")
+	msgs := h.command("history lots", false)
+	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral {
+		t.Fatalf("got %+v, want one ephemeral reply", msgs)
+	}
+	if !strings.Contains(msgs[0].Text, "1 to 50") || !strings.Contains(msgs[0].Text, "/story quick") {
 		t.Errorf("reply = %q, want the problem and the help", msgs[0].Text)
 	}
 }

@@ -34,9 +34,8 @@ func (t texts) atRest() string {
 func (t texts) help() string {
 	return strings.Join([]string{
 		"storybot — a private pause for the story you're telling yourself.",
-		"/story — a full pause (about two minutes), in our DM",
-		"/story pause <what happened> — the same, starting from what happened",
-		"/story quick — story, other stories, next step: under a minute",
+		"/story [what happened] — a full pause (about two minutes), in our DM; /story pause works too",
+		"/story quick [story] — story, other stories, next step: under a minute",
 		"/story reframe [story] — question a story more deeply",
 		"/story history [n] — your last n journal entries",
 		"/story checkin weekdays 09:00 — a DM check-in (also daily, mon,wed,fri, off, pause until 2026-12-31)",
