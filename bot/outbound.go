@@ -67,6 +67,11 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// ErrNoDM is returned by a Sender when the platform will not let the bot open or write to
+// the user's DM (Discord's 50007: the user closed DMs from server members). The engine then
+// answers the event in place, privately, instead.
+var ErrNoDM = errors.New("the user's DM with the bot cannot be opened")
+
 // ErrRefused is returned by the Guard for a message to a destination that is not private.
 var ErrRefused = errors.New("outbound guard: destination is not private to the user")
 

@@ -81,6 +81,27 @@ type ProfileStore interface {
 	SetPlatformTZ(ctx context.Context, u UserRef, tz string) (bool, error)
 }
 
+// ZoneFinder reads a user's time zone from their platform profile (Slack's users.info tz).
+// An empty zone and nil mean the platform has none for them.
+type ZoneFinder interface {
+	PlatformZone(ctx context.Context, u UserRef) (string, error)
+}
+
+// PlatformZones routes a zone look-up to the finder of the user's platform; platforms
+// without one (Discord, the console) have no profile zone.
+type PlatformZones map[string]ZoneFinder
+
+var _ ZoneFinder = PlatformZones(nil)
+
+// PlatformZone asks the finder of u's platform, if any.
+func (p PlatformZones) PlatformZone(ctx context.Context, u UserRef) (string, error) {
+	f, ok := p[u.Platform]
+	if !ok {
+		return "", nil
+	}
+	return f.PlatformZone(ctx, u)
+}
+
 // Deduper remembers IDs of platform events already handled, so that retried or duplicated
 // deliveries are handled once.
 type Deduper interface {

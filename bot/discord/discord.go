@@ -47,11 +47,6 @@ const (
 	respondTime = 2500 * time.Millisecond // a gateway interaction must be answered in 3 s
 )
 
-// howToOpenDMs is told once to a user whose DMs are closed.
-const howToOpenDMs = "I can't send you direct messages, so we'll continue here — only you can see this. " +
-	"To talk in DMs instead, allow direct messages from server members (Server settings → Privacy), " +
-	"or in User Settings → Privacy & Safety."
-
 // Handler is what the adapter feeds events to (the engine).
 type Handler interface {
 	Handle(ctx context.Context, ev bot.Event) error
@@ -91,13 +86,10 @@ type Adapter struct {
 	dedupe  bot.Deduper
 
 	mu      sync.Mutex
-	dms     map[string]string          // user ID → the DM channel opened with them
-	dmOwner map[string]string          // DM channel ID → user ID
-	tokens  map[string]*tokenState     // interaction token → state
-	latest  map[string]string          // user ID → their latest interaction token
-	told    map[string]bool            // user ID → told how to open DMs
-	holding map[string]map[string]bool // user ID → their tokens whose ephemerals are held
-	self    string                     // the bot's user ID, from READY
+	dms     map[string]string      // user ID → the DM channel opened with them
+	dmOwner map[string]string      // DM channel ID → user ID
+	tokens  map[string]*tokenState // interaction token → state, while its work runs
+	self    string                 // the bot's user ID, from READY
 	closing bool
 
 	base   context.Context
@@ -105,20 +97,16 @@ type Adapter struct {
 	work   sync.WaitGroup
 }
 
-// tokenState is what the adapter knows about an interaction token.
+// tokenState is what the adapter knows about an interaction whose work runs in this
+// process: whose it is and whether its original response is filled. It lives only while
+// that work runs (and at most tokenTTL): it is about one request, not about the user, so
+// no other replica ever needs it.
 type tokenState struct {
 	user   string
 	issued time.Time
 	// resolved is true once the original response carries a message (or never will need
 	// one): later messages are follow-ups.
 	resolved bool
-	// hold is true while the token's event is being handled: its ephemeral messages wait
-	// in held until the next DM to the user is tried, or the event ends. The engine's
-	// in-place notes that come before a DM ("I've sent you a DM") are about that DM; when
-	// it cannot be delivered (DMs closed) they are dropped, so they never mislead, and the
-	// DMs-closed fallback says what happened instead.
-	hold bool
-	held []bot.Message
 }
 
 var _ bot.Sender = (*Adapter)(nil)
@@ -161,7 +149,6 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		cfg: cfg, h: h, api: &restAPI{s: s, appID: cfg.AppID}, session: s, pubkey: pub,
 		log: cfg.Logger.With("platform", Platform), now: cfg.Now, dedupe: d,
 		dms: map[string]string{}, dmOwner: map[string]string{}, tokens: map[string]*tokenState{},
-		latest: map[string]string{}, told: map[string]bool{}, holding: map[string]map[string]bool{},
 		base: base, cancel: cancel,
 	}
 	s.AddHandler(a.onReady)
@@ -546,9 +533,8 @@ func (a *Adapter) accept(i *discordgo.Interaction) (*discordgo.InteractionRespon
 	isDeferred := resp.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource
 	a.rememberToken(ev.User.User, i.Token, !isDeferred)
 	return resp, func(ctx context.Context) {
-		a.holdEphemeral(i.Token)
+		defer a.forgetToken(i.Token)
 		a.handle(ctx, *ev)
-		a.releaseHeld(ctx, i.Token, true, true) // no DM came after it: what was said in place stands
 		if isDeferred && a.claimOriginal(i.Token) {
 			// Nothing was said in place (everything went to the DM): remove "thinking…".
 			if err := a.api.deleteOriginal(ctx, i.Token); err != nil {
@@ -564,17 +550,17 @@ func (a *Adapter) rememberToken(user, token string, resolved bool) {
 	defer a.mu.Unlock()
 	for t, st := range a.tokens {
 		if now.Sub(st.issued) > tokenTTL {
-			delete(a.tokens, t)
-			if delete(a.holding[st.user], t); len(a.holding[st.user]) == 0 {
-				delete(a.holding, st.user)
-			}
-			if a.latest[st.user] == t {
-				delete(a.latest, st.user)
-			}
+			delete(a.tokens, t) // work that outlived its token; nothing can use it now
 		}
 	}
 	a.tokens[token] = &tokenState{user: user, issued: now, resolved: resolved}
-	a.latest[user] = token
+}
+
+// forgetToken drops token once its work is done.
+func (a *Adapter) forgetToken(token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.tokens, token)
 }
 
 // claimOriginal reports whether the caller is the one to fill the original response of
@@ -603,9 +589,6 @@ func (a *Adapter) Send(ctx context.Context, m bot.Message) error {
 	case bot.DestDM:
 		return a.sendDM(ctx, m)
 	case bot.DestEphemeral, bot.DestModal:
-		if a.held(m) {
-			return nil
-		}
 		return a.sendInPlace(ctx, m.To.Route, m)
 	}
 	return fmt.Errorf("%w: destination %s", bot.ErrRefused, m.To.Kind)
@@ -617,100 +600,18 @@ func (a *Adapter) sendInPlace(ctx context.Context, token string, m bot.Message) 
 	return a.sendEphemeral(ctx, token, m.To.User.User, m, m.Kind == flows.ReplyPrompt && len(m.Choices) == 0)
 }
 
-// holdEphemeral starts holding the ephemeral messages of token's event (see tokenState).
-func (a *Adapter) holdEphemeral(token string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if st := a.tokens[token]; st != nil {
-		st.hold = true
-		if a.holding[st.user] == nil {
-			a.holding[st.user] = map[string]bool{}
-		}
-		a.holding[st.user][token] = true
-	}
-}
-
-// held queues m when its token is holding, and reports whether it did.
-func (a *Adapter) held(m bot.Message) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	st := a.tokens[m.To.Route]
-	if st == nil || !st.hold || st.user != m.To.User.User {
-		return false
-	}
-	st.held = append(st.held, m)
-	return true
-}
-
-// releaseHeld takes token's held messages and sends them when deliver is true, else drops
-// them. With end, the hold ends too (the event was handled).
-func (a *Adapter) releaseHeld(ctx context.Context, token string, deliver, end bool) {
-	a.mu.Lock()
-	st := a.tokens[token]
-	if st == nil || !st.hold {
-		a.mu.Unlock()
-		return
-	}
-	msgs := st.held
-	st.held = nil
-	if end {
-		st.hold = false
-		if delete(a.holding[st.user], token); len(a.holding[st.user]) == 0 {
-			delete(a.holding, st.user)
-		}
-	}
-	a.mu.Unlock()
-	if !deliver {
-		return
-	}
-	for _, m := range msgs {
-		if err := a.sendInPlace(ctx, token, m); err != nil {
-			a.log.WarnContext(ctx, "sending a held ephemeral message failed", "user", m.To.User.User, "err", err)
-			return
-		}
-	}
-}
-
-// settleHeld settles what user's events hold now that a DM to them was delivered (the
-// held notes go out) or found closed (they are dropped: the DMs-closed fallback replaces
-// them). The holds go on until their events end: a later note may precede a later DM.
-func (a *Adapter) settleHeld(ctx context.Context, user string, delivered bool) {
-	a.mu.Lock()
-	var tokens []string
-	for t := range a.holding[user] {
-		tokens = append(tokens, t)
-	}
-	a.mu.Unlock()
-	for _, t := range tokens {
-		a.releaseHeld(ctx, t, delivered, false)
-	}
-}
-
+// sendDM posts m to the user's DM. When Discord refuses (the user closed DMs from server
+// members, 50007), it returns bot.ErrNoDM and the engine answers in place instead.
 func (a *Adapter) sendDM(ctx context.Context, m bot.Message) error {
 	user := m.To.User.User
 	ch, err := a.dmChannel(ctx, user)
 	if err == nil {
 		err = a.postDM(ctx, ch, user, m)
 	}
-	if err == nil {
-		a.settleHeld(ctx, user, true)
-		return nil
+	if err != nil && (restErrorCode(err) == discordgo.ErrCodeCannotSendMessagesToThisUser || errors.Is(err, errNotDM)) {
+		return fmt.Errorf("discord: %w: %w", bot.ErrNoDM, err)
 	}
-	if restErrorCode(err) != discordgo.ErrCodeCannotSendMessagesToThisUser && !errors.Is(err, errNotDM) {
-		return err
-	}
-	// DMs closed: go on where the user last acted, privately.
-	a.settleHeld(ctx, user, false)
-	token, ok := a.latestToken(user)
-	if !ok {
-		return fmt.Errorf("discord: DMs are closed and no recent interaction to answer in: %w", err)
-	}
-	if a.firstTell(user) {
-		if err := a.sendEphemeral(ctx, token, user, bot.Message{Kind: flows.ReplyInfo, Text: howToOpenDMs}, false); err != nil {
-			return err
-		}
-	}
-	return a.sendEphemeral(ctx, token, user, m, true)
+	return err
 }
 
 // errNotDM is a channel Discord handed out that is not a one-to-one DM.
@@ -796,31 +697,6 @@ func (a *Adapter) sendEphemeral(ctx context.Context, token, user string, m bot.M
 		}
 	}
 	return nil
-}
-
-func (a *Adapter) latestToken(user string) (string, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t, ok := a.latest[user]
-	if !ok {
-		return "", false
-	}
-	st := a.tokens[t]
-	if st == nil || a.now().Sub(st.issued) > tokenTTL {
-		return "", false
-	}
-	return t, true
-}
-
-// firstTell reports whether user has not yet been told how to open DMs (in this process).
-func (a *Adapter) firstTell(user string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.told[user] {
-		return false
-	}
-	a.told[user] = true
-	return true
 }
 
 // memDedupe is the in-process Deduper used when none is configured.

@@ -101,7 +101,7 @@ func zoneName(tz string) string {
 
 // zoneOf is the user's IANA zone from their profile, "" for UTC.
 func (e *Engine) zoneOf(ctx context.Context, u bot.UserRef) (string, error) {
-	p, _, err := e.profiles.Profile(ctx, u)
+	p, err := e.profileWithZone(ctx, u)
 	if err != nil {
 		return "", err
 	}

@@ -39,6 +39,8 @@ type Config struct {
 	// Coaching keeps coach links, practices and notes; nil: the coach commands and
 	// /story practices are off. Its eraser and export part go in Erasers and ExportParts.
 	Coaching bot.CoachStore
+	// Zones finds a user's zone in their platform profile when they have set none; may be nil.
+	Zones bot.ZoneFinder
 	// Coaches limits who may coach (STORYBOT_COACHES): user IDs or platform:workspace:user
 	// references. Empty: anyone may.
 	Coaches []string
@@ -62,9 +64,9 @@ type Engine struct {
 	schedules   bot.ScheduleStore
 	coaching    bot.CoachStore
 	coaches     []string
+	zones       bot.ZoneFinder
 
-	locks    userLocks
-	welcomed sync.Map // UserRef.String() -> struct{}: saves a round trip per turn
+	locks userLocks
 }
 
 // NewEngine returns an engine; it panics if a required part is missing, since that is a
@@ -104,6 +106,7 @@ func NewEngine(cfg Config) *Engine {
 		schedules:   cfg.Schedules,
 		coaching:    cfg.Coaching,
 		coaches:     cfg.Coaches,
+		zones:       cfg.Zones,
 	}
 }
 
@@ -156,12 +159,12 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 		cmd = &parsed
 	}
 	switch cmd.Name {
-	case bot.CmdCheckin, bot.CmdDigest, bot.CmdHistory, bot.CmdExport, bot.CmdPractices:
-		// These start writing to the user's DM: the first time, the welcome comes first.
-		// (The dialogues greet after their acknowledgement; answers that stay ephemeral,
-		// like help or the coach's commands, need no greeting.)
+	case bot.CmdCheckin, bot.CmdDigest, bot.CmdPractices:
+		// These may write to the user's DM: the first time, the welcome comes first.
+		// (Dialogues, history and export send it with their own messages; answers that stay
+		// ephemeral, like help or the coach's commands, need no greeting.)
 		if err := e.welcome(ctx, ev); err != nil {
-			return e.storeTrouble(ctx, ev, "welcome", err)
+			return err
 		}
 	}
 	switch cmd.Name {
@@ -171,14 +174,6 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 		return e.ephemeral(ctx, ev, e.texts.privacy())
 	case bot.CmdPause, bot.CmdQuick, bot.CmdReframe:
 		flow := map[bot.CommandName]flows.Flow{bot.CmdPause: flows.FlowPause, bot.CmdQuick: flows.FlowQuick, bot.CmdReframe: flows.FlowReframe}[cmd.Name]
-		if !ev.InDM {
-			if err := e.ephemeral(ctx, ev, "I've sent you a DM — it's just you and me there."); err != nil {
-				return err
-			}
-		}
-		if err := e.welcome(ctx, ev); err != nil {
-			return e.storeTrouble(ctx, ev, "welcome", err)
-		}
 		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flow, Text: cmd.Text}})
 	case bot.CmdHistory:
 		return e.history(ctx, ev, cmd.N)
@@ -198,10 +193,15 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 	return fmt.Errorf("engine: command %v has no handler", cmd.Name)
 }
 
-// turn steps the user's dialogue with in and sends the replies to their DM.
+// turn steps the user's dialogue with in and sends the replies to their DM (see deliver).
+// A user the bot has not met gets the welcome first. Only a turn that starts a dialogue or
+// finds none open asks the store about the welcome: a user in the middle of a dialogue has
+// been greeted (forget erases the dialogue with the welcome mark), so the common turn costs
+// no extra round trip and no replica needs to remember anything.
 func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	in.Now = e.now()
 	var replies []flows.Reply
+	var wasOpen bool
 	err := e.dialogues.Turn(ctx, ev.User, func(cur flows.State) (flows.State, *flows.Entry, error) {
 		next, rs, err := e.machine.Step(cur, in)
 		if err != nil {
@@ -213,45 +213,44 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 				save = r.Save
 			}
 		}
-		replies = rs
+		replies, wasOpen = rs, cur.Open()
 		return next, save, nil
 	})
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "turn", err)
 	}
-	if ev.Kind == bot.EventText || ev.Kind == bot.EventChoice {
-		if err := e.welcome(ctx, ev); err != nil {
-			e.log.WarnContext(ctx, "welcome check failed", "user", ev.User.String(), "err", err)
-		}
-	}
+	msgs := make([]bot.Message, 0, len(replies)+1)
 	for _, r := range replies {
 		if r.Remind > 0 {
 			e.snooze(ctx, ev.User, r.Remind)
 		}
 		e.metrics.reply(r.Kind)
-		m := bot.Message{To: bot.Destination{Kind: bot.DestDM, User: ev.User}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
-		if err := e.out.Send(ctx, m); err != nil {
-			return fmt.Errorf("engine: send reply to %s: %w", ev.User, err)
+		msgs = append(msgs, bot.Message{Kind: r.Kind, Text: r.Text, Choices: r.Choices})
+	}
+	if in.Start != nil || !wasOpen {
+		if msgs, err = e.withWelcome(ctx, ev.User, msgs); err != nil {
+			// The turn is saved; the greeting can wait for the next time.
+			e.log.WarnContext(ctx, "welcome check failed", "user", ev.User.String(), "err", err)
 		}
 	}
-	return nil
+	pointer := ""
+	if in.Start != nil {
+		pointer = pointerDialogue
+	}
+	return e.deliver(ctx, ev, pointer, msgs...)
 }
 
-// welcome sends the three-line welcome to a user the bot has not met before.
+// welcome sends the welcome on its own, to a user the bot has not met before, for commands
+// whose answers may come in the DM later.
 func (e *Engine) welcome(ctx context.Context, ev bot.Event) error {
-	key := ev.User.String()
-	if _, seen := e.welcomed.Load(key); seen {
-		return nil
-	}
-	first, err := e.profiles.MarkWelcomed(ctx, ev.User)
+	w, err := e.welcomeMessage(ctx, ev.User)
 	if err != nil {
-		return fmt.Errorf("engine: mark welcomed: %w", err)
+		return e.storeTrouble(ctx, ev, "welcome", err)
 	}
-	e.welcomed.Store(key, struct{}{})
-	if !first {
+	if w == nil {
 		return nil
 	}
-	return e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: ev.User}, Kind: flows.ReplyInfo, Text: e.texts.welcome()})
+	return e.deliver(ctx, ev, "", *w)
 }
 
 // storeTrouble tells the user, in the same private place, that nothing was lost, and
@@ -295,16 +294,15 @@ func (e *Engine) history(ctx context.Context, ev bot.Event, n int) error {
 		return e.storeTrouble(ctx, ev, "history", err)
 	}
 	loc := e.location(ctx, ev.User)
-	if !ev.InDM {
-		if err := e.ephemeral(ctx, ev, "I've sent your history to our DM."); err != nil {
-			return err
-		}
+	msgs, err := e.withWelcome(ctx, ev.User, []bot.Message{{Kind: flows.ReplyInfo, Text: formatHistory(entries, loc)}})
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "welcome", err)
 	}
-	return e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: ev.User}, Kind: flows.ReplyInfo, Text: formatHistory(entries, loc)})
+	return e.deliver(ctx, ev, pointerHistory, msgs...)
 }
 
 func (e *Engine) timezone(ctx context.Context, ev bot.Event, zone string) error {
-	p, _, err := e.profiles.Profile(ctx, ev.User)
+	p, err := e.profileWithZone(ctx, ev.User)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "profile", err)
 	}
@@ -329,9 +327,43 @@ func (e *Engine) timezone(ctx context.Context, ev bot.Event, zone string) error 
 	return e.ephemeral(ctx, ev, "Got it — your time zone is now "+loc.String()+".")
 }
 
+// profileWithZone loads u's profile; when it has no time zone yet and the platform profile
+// has one (Slack), that zone is saved first (never over one set with /story tz). Nothing is
+// remembered in the process: after /story forget the profile is empty and the platform is
+// asked again, by whichever replica needs the zone.
+func (e *Engine) profileWithZone(ctx context.Context, u bot.UserRef) (bot.Profile, error) {
+	p, _, err := e.profiles.Profile(ctx, u)
+	if err != nil || p.TZ != "" || e.zones == nil {
+		return p, err
+	}
+	zctx, cancel := context.WithTimeout(ctx, zoneLookupTimeout)
+	defer cancel()
+	tz, err := e.zones.PlatformZone(zctx, u)
+	if err != nil {
+		e.log.WarnContext(ctx, "time zone: platform look-up failed", "user", u.String(), "err", err)
+		return p, nil
+	}
+	if tz == "" {
+		return p, nil
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+		e.log.WarnContext(ctx, "time zone: the platform sent an unknown zone", "user", u.String())
+		return p, nil
+	}
+	if _, err := e.profiles.SetPlatformTZ(ctx, u, tz); err != nil {
+		return p, fmt.Errorf("engine: save platform zone: %w", err)
+	}
+	p.TZ, p.TZFromPlatform = tz, true
+	return p, nil
+}
+
+// zoneLookupTimeout bounds asking the platform for a zone; the user's request goes on
+// without one (UTC) rather than wait.
+const zoneLookupTimeout = 2 * time.Second
+
 // location is the user's time zone, UTC when unknown or unreadable.
 func (e *Engine) location(ctx context.Context, u bot.UserRef) *time.Location {
-	p, _, err := e.profiles.Profile(ctx, u)
+	p, err := e.profileWithZone(ctx, u)
 	if err != nil || p.TZ == "" {
 		return time.UTC
 	}

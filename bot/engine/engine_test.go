@@ -138,19 +138,20 @@ func texts(msgs []bot.Message) string {
 func TestEngineCommandFromChannelGoesToDM(t *testing.T) {
 	h := newHarness(t, "")
 	msgs := h.command("", false)
-	if len(msgs) < 3 {
-		t.Fatalf("/story from a channel sent %d messages, want ack, welcome, prompt:\n%s", len(msgs), texts(msgs))
+	if len(msgs) != 3 {
+		t.Fatalf("/story from a channel sent %d messages, want welcome, prompt, pointer:\n%s", len(msgs), texts(msgs))
 	}
-	if msgs[0].To.Kind != bot.DestEphemeral || msgs[0].To.Route != "route-1" {
-		t.Errorf("first message goes to %+v, want the ephemeral route", msgs[0].To)
-	}
-	for _, m := range msgs[1:] {
+	// The DM goes first; the pointer says so only once it is true.
+	for _, m := range msgs[:2] {
 		if m.To.Kind != bot.DestDM || m.To.User != h.user {
 			t.Errorf("dialogue message goes to %+v, want the user's DM", m.To)
 		}
 	}
-	if !strings.Contains(msgs[1].Text, "only you can read it") {
-		t.Errorf("second message is not the welcome: %q", msgs[1].Text)
+	if !strings.Contains(msgs[0].Text, "only you can read it") {
+		t.Errorf("first message is not the welcome: %q", msgs[0].Text)
+	}
+	if p := msgs[2]; p.To.Kind != bot.DestEphemeral || p.To.Route != "route-1" || !strings.Contains(p.Text, "sent you a DM") {
+		t.Errorf("last message %q goes to %+v, want the pointer on the ephemeral route", p.Text, p.To)
 	}
 	// The welcome comes once.
 	again := h.command("stop", true)

@@ -19,6 +19,7 @@ type Metrics struct {
 	replies     *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
 	refusals    *prometheus.CounterVec
+	dmFallbacks prometheus.Counter
 	sched       *schedMetrics
 }
 
@@ -42,7 +43,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "storybot_outbound_refused_total", Help: "Messages the privacy guard refused.",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals)
+	m.dmFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "storybot_dm_fallbacks_total", Help: "Events answered in place because the user's DM could not be opened.",
+	})
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks)
 	m.sched = newSchedMetrics(reg)
 	return m
 }
@@ -102,6 +106,13 @@ func (m *Metrics) storeError(op string) {
 		return
 	}
 	m.storeErrors.WithLabelValues(op).Inc()
+}
+
+func (m *Metrics) dmFallback() {
+	if m == nil {
+		return
+	}
+	m.dmFallbacks.Inc()
 }
 
 func (m *Metrics) refused(reason string) {

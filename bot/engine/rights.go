@@ -104,7 +104,6 @@ func (e *Engine) forget(ctx context.Context, u bot.UserRef) error {
 			errs = append(errs, err)
 		}
 	}
-	e.welcomed.Delete(u.String())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("engine: forget %s: %w", u, err)
 	}
@@ -118,18 +117,16 @@ func (e *Engine) export(ctx context.Context, ev bot.Event) error {
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "export", err)
 	}
-	if !ev.InDM {
-		if err := e.ephemeral(ctx, ev, "I've sent your data to our DM."); err != nil {
-			return err
-		}
-	}
 	name := "storybot-export-" + e.now().UTC().Format("2006-01-02") + ".json"
-	return e.out.Send(ctx, bot.Message{
-		To:   bot.Destination{Kind: bot.DestDM, User: ev.User},
+	msgs, err := e.withWelcome(ctx, ev.User, []bot.Message{{
 		Kind: flows.ReplyInfo,
 		Text: "Here's everything storybot keeps about you, as a JSON file (schema " + ExportSchema + ", described in storybot's README).",
 		File: &bot.File{Name: name, Content: doc},
-	})
+	}})
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "welcome", err)
+	}
+	return e.deliver(ctx, ev, pointerExport, msgs...)
 }
 
 // exportDocument builds the export: fixed sections from the engine's own stores, then one

@@ -47,8 +47,8 @@ func TestPauseTypedViaDM(t *testing.T) {
 	const u = "UTYPED"
 	h.slash(u, sharedChannel, "pause")
 	got := h.replies(u, 0)
-	if len(got) < 3 || !strings.Contains(got[0], "DM") {
-		t.Fatalf("after /story pause in a channel: replies %q, want an ephemeral note, the welcome and the first prompt", got)
+	if len(got) < 3 || !strings.Contains(got[len(got)-1], "DM") {
+		t.Fatalf("after /story pause in a channel: replies %q, want the welcome, the first prompt and then the ephemeral pointer", got)
 	}
 	for _, c := range h.fake.snapshot() {
 		if c.Method == "response_url" && c.ResponseType != "ephemeral" {
@@ -367,21 +367,31 @@ func TestIgnoredMessages(t *testing.T) {
 func TestTimeZoneFromProfile(t *testing.T) {
 	h := newHarness(t)
 	const u = "UTZ"
+	// The zone is read from Slack when the user first needs one, not before.
 	h.slash(u, sharedChannel, "help")
+	if n := h.countCalls("users.info"); n != 0 {
+		t.Errorf("users.info called %d times for /story help, want none", n)
+	}
+	h.slash(u, sharedChannel, "checkin weekdays 09:00")
 	p, _, err := h.store.Profile(context.Background(), userRef(testTeam, u))
 	if err != nil || p.TZ != "Europe/Berlin" || !p.TZFromPlatform {
 		t.Fatalf("profile %+v, %v; want Europe/Berlin from Slack", p, err)
 	}
-	h.slash(u, sharedChannel, "help")
-	var infos int
-	for _, c := range h.fake.snapshot() {
-		if c.Method == "users.info" {
-			infos++
-		}
-	}
-	if infos != 1 {
+	h.slash(u, sharedChannel, "checkin")
+	if infos := h.countCalls("users.info"); infos != 1 {
 		t.Errorf("users.info called %d times, want once", infos)
 	}
+}
+
+// countCalls counts the recorded Web API calls of method.
+func (h *harness) countCalls(method string) int {
+	n := 0
+	for _, c := range h.fake.snapshot() {
+		if c.Method == method {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSendRefusesNonDM(t *testing.T) {

@@ -61,11 +61,11 @@ func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	senders := bot.PlatformSenders{}
+	senders, zones := bot.PlatformSenders{}, bot.PlatformZones{}
 	// Wired like cmd/storybot's app.engine: every feature on.
 	h.eng = engine.NewEngine(engine.Config{
 		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(),
-		Sender: senders, Now: h.clock.Now, Logger: logger,
+		Sender: senders, Zones: zones, Now: h.clock.Now, Logger: logger,
 		Erasers: []bot.Eraser{store, store.Coaching()}, ExportParts: []bot.ExportPart{store.Coaching()},
 	})
 	cfg := Config{
@@ -73,7 +73,6 @@ func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 		BotToken:      "xoxb-test",
 		APIURL:        h.fake.apiURL(),
 		Dedupe:        store,
-		Profiles:      store,
 		Logger:        logger,
 		Now:           h.clock.Now,
 	}
@@ -84,7 +83,7 @@ func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
-	senders[Platform] = h.adapter
+	senders[Platform], zones[Platform] = h.adapter, h.adapter
 	mux := http.NewServeMux()
 	h.adapter.Routes(mux)
 	h.srv = httptest.NewServer(http.MaxBytesHandler(mux, MaxBody))

@@ -53,8 +53,7 @@ type Config struct {
 	AppToken      string // xapp-…: Socket Mode; empty: HTTP only
 	APIURL        string // Web API base, ending in "/"; default https://slack.com/api/
 	HTTPClient    *http.Client
-	Dedupe        bot.Deduper      // event_id dedupe; nil: no dedupe (one replica, tests)
-	Profiles      bot.ProfileStore // time zone cache; nil: no users.info lookups
+	Dedupe        bot.Deduper // event_id dedupe; nil: no dedupe (one replica, tests)
 	Logger        *slog.Logger
 	Now           func() time.Time // the clock for work durations; default time.Now
 	WorkTimeout   time.Duration    // default DefaultWorkTimeout
@@ -84,8 +83,7 @@ type Adapter struct {
 	api    slackAPI
 	log    *slog.Logger
 
-	dms     sync.Map // UserRef.String() -> DM channel ID
-	tzKnown sync.Map // UserRef.String() -> struct{}: time zone checked in this process
+	dms sync.Map // UserRef.String() -> DM channel ID
 
 	mu      sync.Mutex
 	closing bool           // set by drain: later work runs inline
@@ -191,49 +189,26 @@ func (a *Adapter) async(op string, fn func(ctx context.Context)) {
 // handle passes ev to the handler, first filling the user's time zone from Slack the
 // first time this process meets them.
 func (a *Adapter) handle(ctx context.Context, ev bot.Event) {
-	a.fillTimeZone(ctx, ev.User)
 	if err := a.h.Handle(ctx, ev); err != nil {
 		a.log.ErrorContext(ctx, "handling event failed", "kind", int(ev.Kind), "user", ev.User.String(), "err", err)
 	}
 }
 
-// fillTimeZone saves the Slack profile's time zone when the user has none yet. Best effort:
-// failures are logged and the event goes on.
-func (a *Adapter) fillTimeZone(ctx context.Context, u bot.UserRef) {
-	if a.cfg.Profiles == nil {
-		return
-	}
-	if _, done := a.tzKnown.LoadOrStore(u.String(), struct{}{}); done {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	p, _, err := a.cfg.Profiles.Profile(ctx, u)
-	if err != nil {
-		a.tzKnown.Delete(u.String())
-		a.log.WarnContext(ctx, "time zone: load profile failed", "user", u.String(), "err", err)
-		return
-	}
-	if p.TZ != "" {
-		return
-	}
+var _ bot.ZoneFinder = (*Adapter)(nil)
+
+// PlatformZone returns the time zone of u's Slack profile (users.info), "" when it has none.
+// The engine asks only for users with no zone saved, so the adapter remembers nothing.
+func (a *Adapter) PlatformZone(ctx context.Context, u bot.UserRef) (string, error) {
 	var info *slack.User
-	err = a.retry(ctx, "users.info", u, func(ctx context.Context) error {
+	err := a.retry(ctx, "users.info", u, func(ctx context.Context) error {
 		var err error
 		info, err = a.api.GetUserInfoContext(ctx, u.User)
 		return err
 	})
-	if err != nil || info.TZ == "" {
-		return
+	if err != nil {
+		return "", fmt.Errorf("slack: users.info: %w", err)
 	}
-	if _, err := time.LoadLocation(info.TZ); err != nil {
-		a.log.WarnContext(ctx, "time zone: Slack sent an unknown zone", "user", u.String(), "zone", info.TZ)
-		return
-	}
-	if _, err := a.cfg.Profiles.SetPlatformTZ(ctx, u, info.TZ); err != nil {
-		a.tzKnown.Delete(u.String())
-		a.log.WarnContext(ctx, "time zone: save profile failed", "user", u.String(), "err", err)
-	}
+	return info.TZ, nil
 }
 
 // retry calls fn, waiting and trying again (at most maxTries times in all) when Slack

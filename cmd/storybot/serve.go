@@ -33,6 +33,9 @@ type app struct {
 	registry *prometheus.Registry
 	metrics  *engine.Metrics
 	now      func() time.Time
+	// zones is filled by the adapters that can read a profile's time zone (Slack) before
+	// the engine handles events; read-only after.
+	zones bot.PlatformZones
 }
 
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
@@ -43,7 +46,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	// storage.Open itself warns loudly about the embedded store and missing encryption.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now}, nil
+	return &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now, zones: bot.PlatformZones{}}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
@@ -65,6 +68,7 @@ func (a *app) engine(sender bot.Sender) *engine.Engine {
 		Coaching:      a.store.Coaching(),
 		Coaches:       a.cfg.Coaches,
 		Schedules:     a.store,
+		Zones:         a.zones,
 	})
 }
 

@@ -28,7 +28,6 @@ func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.Platf
 		AppToken:      a.cfg.SlackAppToken,
 		APIURL:        a.cfg.SlackAPIURL,
 		Dedupe:        a.store,
-		Profiles:      a.store,
 		Logger:        a.log,
 		Now:           a.now,
 	}, eng)
@@ -36,6 +35,7 @@ func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.Platf
 		return nil, fmt.Errorf("slack: %w", err)
 	}
 	senders[slack.Platform] = adapter
+	a.zones[slack.Platform] = adapter
 	if a.cfg.SlackSigningSecret != "" {
 		adapter.Routes(mux)
 	}
