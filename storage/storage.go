@@ -63,6 +63,7 @@ type Store struct {
 	log     *slog.Logger
 	zeroEnc []byte // the encoding of the zero State, which is not stored
 	locks   *turnLocks
+	breaker *breaker // nil unless Open made the client
 }
 
 var (
@@ -92,16 +93,29 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("storage: start embedded store: %w", err)
 		}
 		mini = m
-		rdb = redis.NewClient(&redis.Options{Addr: m.Addr()})
+		opts := &redis.UniversalOptions{Addrs: []string{m.Addr()}}
+		tuneOptions(opts)
+		rdb = redis.NewClient(opts.Simple())
 	default:
 		opts, err := universalOptions(cfg)
 		if err != nil {
 			return nil, err
 		}
+		tuneOptions(opts)
 		rdb = redis.NewUniversalClient(opts)
 	}
 	s := NewStore(rdb, cfg)
 	s.mini = mini
+	// Open owns the client, so it may hook it: the breaker fails calls fast while Redis is
+	// down or hanging (see resilience.go).
+	s.breaker = newBreaker(time.Now, func(open bool) {
+		if open {
+			s.log.Error("storage: redis is not answering: failing calls fast until it does")
+		} else {
+			s.log.Info("storage: redis answers again")
+		}
+	})
+	rdb.AddHook(s.breaker)
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("storage: open: %w", err)
@@ -187,6 +201,10 @@ func NewStore(client redis.UniversalClient, cfg Config) *Store {
 // Client returns the underlying go-redis client, for other Redis users in the process (the
 // scheduler, leases) and for tests.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// CircuitOpen reports whether calls currently fail fast because Redis recently did not
+// answer (for metrics and readiness).
+func (s *Store) CircuitOpen() bool { return s.breaker != nil && s.breaker.Open() }
 
 // Embedded reports whether the store is the in-process one: data lives in memory only.
 func (s *Store) Embedded() bool { return s.mini != nil }

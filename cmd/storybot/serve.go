@@ -46,6 +46,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	// storage.Open itself warns loudly about the embedded store and missing encryption.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "storybot_store_circuit_open", Help: "1 while Redis calls fail fast because Redis recently did not answer.",
+	}, func() float64 {
+		if store.CircuitOpen() {
+			return 1
+		}
+		return 0
+	}))
 	return &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now, zones: bot.PlatformZones{}}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,4 +135,92 @@ func Client(tb testing.TB, url string) *redis.Client {
 	c := redis.NewClient(opts)
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// Server is a redis-server process a test started and may pause, resume or kill, to see
+// how the code above it behaves when Redis hangs or dies.
+type Server struct {
+	URL  string
+	Addr string
+	cmd  *exec.Cmd
+	stop func()
+}
+
+// StartServer starts a private redis-server for tb (never the shared REDIS_URL, never
+// miniredis: pausing a process is the point). It skips tb when redis-server is not
+// installed, unless STORYBOT_TEST_REAL_REDIS=1 makes that a failure.
+func StartServer(tb testing.TB) *Server {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("STORYBOT_TEST_REAL_REDIS") == "1" {
+			tb.Fatalf("redistest: STORYBOT_TEST_REAL_REDIS=1 but redis-server is not on PATH: %v", err)
+		}
+		tb.Skipf("redistest: redis-server not on PATH: %v", err)
+	}
+	var lastErr error
+	for range 5 {
+		port, err := freePort()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
+		s.URL = "redis://" + s.Addr + "/0"
+		if err := s.launch(bin, tb.TempDir(), port); err != nil {
+			lastErr = err
+			continue
+		}
+		tb.Cleanup(s.Kill)
+		return s
+	}
+	tb.Fatalf("redistest: start redis-server: %v", lastErr)
+	return nil
+}
+
+func (s *Server) launch(bin, dir string, port int) error {
+	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--protected-mode", "no"}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd = cmd
+	s.stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer rdb.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return fmt.Errorf("redis-server did not answer PING: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Pause stops the server process (SIGSTOP): connections stay open, nothing answers.
+func (s *Server) Pause() { _ = s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() { _ = s.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Kill kills the server and waits for it to exit; its data is gone. Killing twice is fine.
+func (s *Server) Kill() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
 }
