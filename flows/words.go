@@ -24,23 +24,3 @@ func phraseRegexp(phrases []string) *regexp.Regexp {
 	}
 	return regexp.MustCompile(`(?i)\b(?:` + strings.Join(alts, "|") + `)\b`)
 }
-
-// crisisPhrases is the crisis language that stops any dialogue. It errs on the side of
-// caution: a false alarm costs a kind message, a miss costs far more.
-var crisisPhrases = []string{
-	"kill myself", "killing myself", "suicide", "suicidal", "end my life", "ending my life",
-	"take my own life", "take my life", "want to die", "wanna die", "wish i was dead",
-	"wish i were dead", "want to be dead", "self harm", "selfharm", "self harming",
-	"harm myself", "harming myself", "hurt myself", "hurting myself", "cut myself",
-	"cutting myself", "no reason to live", "nothing to live for", "better off dead",
-	"better off without me", "end it all", "don't want to be alive", "don't want to live",
-	"not worth living", "unalive", "overdose",
-}
-
-var crisisRe = phraseRegexp(crisisPhrases)
-
-// IsCrisis reports whether text contains crisis language (self-harm, suicide). Matching is
-// by whole words and phrases, case-insensitive.
-func IsCrisis(text string) bool {
-	return crisisRe.MatchString(text)
-}

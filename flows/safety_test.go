@@ -1,0 +1,291 @@
+package flows
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var showMisses = flag.Bool("safety.misses", false, "list the training sentences the safety classifier gets wrong")
+
+// corpusLabels are the corpus files in testdata/safety and the tier each sentence should get.
+var corpusLabels = []struct {
+	file string
+	want SafetyTier
+}{
+	{"crisis.txt", SafetyCrisis},
+	{"ambiguous.txt", SafetyAmbiguous},
+	{"everyday.txt", SafetyNone},
+}
+
+type labelled struct {
+	text string
+	want SafetyTier
+}
+
+// loadCorpus reads the labelled corpus and splits it: every fifth sentence of each file is
+// held out. The split depends only on the files, so it is the same on every run.
+func loadCorpus(tb testing.TB) (train, held []labelled) {
+	tb.Helper()
+	for _, c := range corpusLabels {
+		f, err := os.Open(filepath.Join("testdata", "safety", c.file))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		n := 0
+		for sc.Scan() {
+			ln := strings.TrimSpace(sc.Text())
+			if ln == "" || strings.HasPrefix(ln, "#") {
+				continue
+			}
+			n++
+			if n%5 == 0 {
+				held = append(held, labelled{ln, c.want})
+			} else {
+				train = append(train, labelled{ln, c.want})
+			}
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return train, held
+}
+
+// TestSafetyCorpus measures the classifier on the labelled corpus, training and held-out
+// parts separately, prints precision and recall per tier, and fails below the floors:
+//   - no crisis sentence may be classified none (a miss is the failure that matters most);
+//   - at least 85% of crisis sentences get the crisis answer;
+//   - at most 3% of everyday sentences get the crisis answer, at most 10% the check question;
+//   - at least 70% of ambiguous sentences get the check question.
+func TestSafetyCorpus(t *testing.T) {
+	train, held := loadCorpus(t)
+	if len(train)+len(held) < 150+150+40 {
+		t.Fatalf("corpus has %d sentences, want at least 340", len(train)+len(held))
+	}
+	for _, part := range []struct {
+		name string
+		set  []labelled
+	}{{"train", train}, {"held-out", held}} {
+		t.Run(part.name, func(t *testing.T) {
+			var m [3][3]int // [want][got]
+			for _, l := range part.set {
+				got := ClassifySafety(l.text)
+				m[l.want][got.Tier]++
+				if l.want == SafetyCrisis && got.Tier == SafetyNone {
+					t.Errorf("ClassifySafety(%q) = none, want crisis (at least ambiguous)", l.text)
+				}
+				if *showMisses && part.name == "train" && got.Tier != l.want {
+					t.Logf("miss: %-9v got %-9v %v %q", l.want, got.Tier, got.Rules, l.text)
+				}
+			}
+			t.Logf("%s: %d sentences; rows = labelled, columns = classified", part.name, len(part.set))
+			t.Logf("%-10s %6s %10s %7s", "", "none", "ambiguous", "crisis")
+			for w := SafetyNone; w <= SafetyCrisis; w++ {
+				t.Logf("%-10v %6d %10d %7d", w, m[w][0], m[w][1], m[w][2])
+			}
+			for tier := SafetyNone; tier <= SafetyCrisis; tier++ {
+				var predicted, actual int
+				for x := SafetyNone; x <= SafetyCrisis; x++ {
+					predicted += m[x][tier]
+					actual += m[tier][x]
+				}
+				t.Logf("%-10v precision %s recall %s", tier, pct(m[tier][tier], predicted), pct(m[tier][tier], actual))
+			}
+			floor := func(what string, got, of int, ok func(float64) bool, bound string) {
+				if of == 0 {
+					return
+				}
+				if f := float64(got) / float64(of); !ok(f) {
+					t.Errorf("%s: %s = %d/%d (%.1f%%), want %s", part.name, what, got, of, 100*f, bound)
+				}
+			}
+			crisisN := m[SafetyCrisis][0] + m[SafetyCrisis][1] + m[SafetyCrisis][2]
+			everyN := m[SafetyNone][0] + m[SafetyNone][1] + m[SafetyNone][2]
+			ambN := m[SafetyAmbiguous][0] + m[SafetyAmbiguous][1] + m[SafetyAmbiguous][2]
+			floor("crisis sentences answered as crisis", m[SafetyCrisis][SafetyCrisis], crisisN, func(f float64) bool { return f >= 0.85 }, ">= 85%")
+			floor("everyday sentences answered as crisis", m[SafetyNone][SafetyCrisis], everyN, func(f float64) bool { return f <= 0.03 }, "<= 3%")
+			floor("everyday sentences given the check question", m[SafetyNone][SafetyAmbiguous], everyN, func(f float64) bool { return f <= 0.10 }, "<= 10%")
+			floor("ambiguous sentences given the check question", m[SafetyAmbiguous][SafetyAmbiguous], ambN, func(f float64) bool { return f >= 0.70 }, ">= 70%")
+		})
+	}
+}
+
+func pct(n, of int) string {
+	if of == 0 {
+		return "   n/a"
+	}
+	return fmt.Sprintf("%5.1f%%", 100*float64(n)/float64(of))
+}
+
+// TestClassifySafety pins behaviour the corpus states only in bulk: the reasons given,
+// negation, quotation, third persons, misspellings and the idioms of SPEC.md.
+func TestClassifySafety(t *testing.T) {
+	tests := []struct {
+		text string
+		want SafetyTier
+		rule string // a rule that must be among the reasons, when set
+	}{
+		{"I want to kill myself", SafetyCrisis, "self-kill"},
+		{"i want to kil myself", SafetyCrisis, "self-kill"},
+		{"I want to kill my self", SafetyCrisis, "self-kill"},
+		{"thinking about suicde", SafetyCrisis, "suicide"},
+		{"SUICIDAL", SafetyCrisis, "suicide"},
+		{"su1c1dal again", SafetyCrisis, "suicide"},
+		{"i want to diiiie", SafetyCrisis, "want-die"},
+		{"kms", SafetyCrisis, "kms"},
+		{"we drove 300 kms today", SafetyNone, ""},
+		{"I dont want to live anymore", SafetyCrisis, "not-alive"},
+		{"I don’t want to live anymore", SafetyCrisis, "not-alive"},
+		{"I do not want to live anymore", SafetyCrisis, "not-alive"},
+		{"nobody would miss me if I was gone", SafetyCrisis, "nobody-miss"},
+		{"I bought a rope", SafetyCrisis, "means"},
+		{"I bought a rope ladder", SafetyNone, ""},
+		{"I'm writing goodbye letters", SafetyCrisis, "farewell"},
+		{"I hurt myself last night", SafetyCrisis, "self-harm"},
+		{"I hurt myself at the gym", SafetyNone, ""},
+		{"cutting again", SafetyCrisis, "self-harm"},
+		{"I'm not suicidal, just tired", SafetyAmbiguous, "suicide/negated"},
+		{"I would never hurt myself", SafetyAmbiguous, "self-harm/negated"},
+		{"I'm not okay, I want to die", SafetyCrisis, "want-die"},
+		{"im not ok i want to die", SafetyCrisis, "want-die"},
+		{"My colleague is suicidal", SafetyAmbiguous, "suicide/third-person"},
+		{"She said \"I could just kms\" and laughed", SafetyAmbiguous, "kms/quoted"},
+		{"The story is \"I'd be better off dead\"", SafetyCrisis, "better-off"},
+		{"I'm killing myself to hit this target", SafetyAmbiguous, "idiom/kill-myself"},
+		{"I'm thinking about killing myself over this", SafetyCrisis, "think-death"},
+		{"It's a suicide mission to ship by Friday", SafetyAmbiguous, "idiom/suicide"},
+		{"I cut myself off mid-sentence", SafetyAmbiguous, "idiom/cut-myself"},
+		{"I could die of embarrassment", SafetyAmbiguous, "could-die"},
+		{"I don't want to be here anymore", SafetyAmbiguous, "not-here"},
+		{"My laptop is about to die", SafetyNone, ""},
+		{"Life is worth it", SafetyNone, ""},
+		{"I'm billing myself for the hours", SafetyNone, ""},
+		{"She overdoes the slides", SafetyNone, ""},
+		{"This deadline is killing me", SafetyNone, ""},
+		{"", SafetyNone, ""},
+		{"   ...   ", SafetyNone, ""},
+	}
+	for _, tt := range tests {
+		got := ClassifySafety(tt.text)
+		if got.Tier != tt.want {
+			t.Errorf("ClassifySafety(%q) = %v %v %q, want %v", tt.text, got.Tier, got.Rules, got.Words, tt.want)
+			continue
+		}
+		if tt.rule != "" && !contains(got.Rules, tt.rule) {
+			t.Errorf("ClassifySafety(%q).Rules = %v, want %q among them", tt.text, got.Rules, tt.rule)
+		}
+		if len(got.Rules) != len(got.Words) || (got.Tier == SafetyNone) != (len(got.Rules) == 0) {
+			t.Errorf("ClassifySafety(%q) = %+v: want one word per rule, and reasons exactly when a tier is given", tt.text, got)
+		}
+		if IsCrisis(tt.text) != (tt.want == SafetyCrisis) {
+			t.Errorf("IsCrisis(%q) = %v, want %v", tt.text, !(tt.want == SafetyCrisis), tt.want == SafetyCrisis)
+		}
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestOSA1(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"suicde", "suicide", true}, {"siucide", "suicide", true}, {"suicidee", "suicide", true},
+		{"suicida", "suicide", true}, {"sucde", "suicide", false}, {"myslef", "myself", true},
+		{"a", "", true}, {"", "", true}, {"ab", "ba", true}, {"abc", "cab", false},
+	}
+	for _, tt := range tests {
+		if got := osa1(tt.a, tt.b); got != tt.want {
+			t.Errorf("osa1(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+		if got := osa1(tt.b, tt.a); got != tt.want {
+			t.Errorf("osa1(%q, %q) = %v, want %v", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+// FuzzClassifySafety: any text, no panic, reasons consistent with the tier, and bounded
+// time on an answer of the longest length accepted.
+func FuzzClassifySafety(f *testing.F) {
+	f.Add("I want to kill myself")
+	f.Add("I'm not suicidal, just tired")
+	f.Add("She said \"kms\" and laughed")
+	f.Add("“quoted” «guillemets» „low” '' ’ ‘ ` ʼ")
+	f.Add("k!ll mys3lf 4ever 300 kms 1 2 3")
+	f.Add("\xff\xfe invalid utf8 suicide\x00")
+	f.Add(strings.Repeat("kill myself to ", 300))
+	f.Fuzz(func(t *testing.T, text string) {
+		start := time.Now()
+		got := ClassifySafety(text)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("ClassifySafety took %v on %d bytes", d, len(text))
+		}
+		if got.Tier < SafetyNone || got.Tier > SafetyCrisis {
+			t.Fatalf("ClassifySafety(%q).Tier = %d", text, got.Tier)
+		}
+		if len(got.Rules) != len(got.Words) || (got.Tier == SafetyNone) != (len(got.Rules) == 0) {
+			t.Fatalf("ClassifySafety(%q) = %+v: reasons do not fit the tier", text, got)
+		}
+	})
+}
+
+// TestClassifySafetyLongInput checks the time on the longest answer accepted, made of
+// near-misses that keep many rules busy.
+func TestClassifySafetyLongInput(t *testing.T) {
+	text := strings.Repeat("im killing myself to not wake up until the ", MaxAnswerRunes/40)
+	start := time.Now()
+	ClassifySafety(text)
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("ClassifySafety on %d characters took %v, want well under 500ms", len(text), d)
+	}
+}
+
+func BenchmarkClassifySafety(b *testing.B) {
+	for _, bc := range []struct{ name, text string }{
+		{"short", "They think I'm lazy and I'm killing myself to hit this target"},
+		{"3000", strings.Repeat("what happened in the meeting was hard. ", MaxAnswerRunes/40)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				ClassifySafety(bc.text)
+			}
+		})
+	}
+}
+
+// TestSafetyFilter checks that the keyword filter never changes a result: with and without
+// it, every corpus sentence and test phrase gets the same hits.
+func TestSafetyFilter(t *testing.T) {
+	train, held := loadCorpus(t)
+	texts := []string{"i want to die. i want to die", "kms. ok. fine", "“I could die”, she said. then: end it all"}
+	for _, l := range append(train, held...) {
+		texts = append(texts, l.text, strings.ToUpper(l.text), l.text+". "+l.text)
+	}
+	for _, text := range texts {
+		norm := normalizeSafety(text)
+		a, b := findHits(norm, true), findHits(norm, false)
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("findHits(%q) with filter = %v, without = %v", norm, a, b)
+		}
+	}
+	for _, r := range safetyRules {
+		if len(r.keywords) == 0 {
+			t.Errorf("rule %s has no keywords", r.name)
+		}
+	}
+}
