@@ -67,11 +67,17 @@ func (m *Machine) Prompt(s State) (Reply, error) {
 	if err := check(s); err != nil {
 		return Reply{}, err
 	}
+	if s.Check != nil {
+		return checkPrompt(), nil
+	}
 	if !s.Open() {
 		return idleReply(), nil
 	}
 	if s.Step == StepCheckin {
 		return checkinPrompt(), nil
+	}
+	if isPlanStep(s.Step) {
+		return planPrompt(s)
 	}
 	return m.prompt(s)
 }
@@ -79,10 +85,15 @@ func (m *Machine) Prompt(s State) (Reply, error) {
 // step does the work of Step on a checked, privately owned state.
 func (m *Machine) step(s State, in Input) (State, []Reply, error) {
 	// Safety comes before everything else, parked or not, open or not.
-	if in.Start != nil && IsCrisis(in.Start.Text) || in.Start == nil && in.Choice == "" && IsCrisis(in.Text) {
-		return State{}, []Reply{m.crisisReply()}, nil
+	s, rs, done, err := m.safety(s, in)
+	if done || err != nil {
+		return s, rs, err
 	}
+	return m.proceed(s, in)
+}
 
+// proceed does the work of step for an input that passed the safety check.
+func (m *Machine) proceed(s State, in Input) (State, []Reply, error) {
 	cmd := command(in)
 	if cmd == "stop" {
 		if !s.Open() {
@@ -122,6 +133,9 @@ func (m *Machine) step(s State, in Input) (State, []Reply, error) {
 			return m.problem(s, tooLong(n))
 		}
 	}
+	if isPlanStep(s.Step) && (cmd == "skip" || cmd == "") {
+		return m.answerPlan(s, in, cmd == "skip")
+	}
 	switch cmd {
 	case "back":
 		return m.back(s)
@@ -155,6 +169,11 @@ func check(s State) error {
 	if !validStep(s.Step) {
 		return fmt.Errorf("flows: unknown step %d", int(s.Step))
 	}
+	if s.Check != nil && s.Check.Start != nil {
+		if _, err := startFlow(*s.Check.Start); err != nil {
+			return err
+		}
+	}
 	if s.Flow == FlowNone {
 		if s.Step != StepNone {
 			return fmt.Errorf("flows: step %v with no dialogue open", s.Step)
@@ -181,9 +200,9 @@ func check(s State) error {
 	return nil
 }
 
-func validFlow(f Flow) bool { return f >= FlowNone && f <= FlowCheckin }
+func validFlow(f Flow) bool { return f >= FlowNone && f <= FlowCheckin || f == FlowSafetyPlan }
 
-func validStep(s Step) bool { return s >= StepNone && s <= StepCheckin }
+func validStep(s Step) bool { return s >= StepNone && s <= StepCheckin || isPlanStep(s) }
 
 // inFlow reports whether step is a prompt of flow.
 func inFlow(f Flow, s Step) bool {
@@ -196,6 +215,8 @@ func inFlow(f Flow, s Step) bool {
 		return s >= StepReframeStory && s <= StepReframeSummary
 	case FlowCheckin:
 		return s == StepCheckin
+	case FlowSafetyPlan:
+		return isPlanStep(s)
 	default:
 		return false
 	}
@@ -206,7 +227,7 @@ func startFlow(st Start) (Start, error) {
 	switch st.Flow {
 	case FlowNone:
 		st.Flow = FlowPause
-	case FlowPause, FlowQuick, FlowReframe, FlowCheckin:
+	case FlowPause, FlowQuick, FlowReframe, FlowCheckin, FlowSafetyPlan:
 	default:
 		return st, fmt.Errorf("flows: cannot start unknown flow %d", int(st.Flow))
 	}
@@ -281,6 +302,8 @@ func (m *Machine) start(st Start, now time.Time) (State, []Reply, error) {
 			s.Trail = []Step{StepReframeStory}
 			s.Step = StepReframeTrue
 		}
+	case FlowSafetyPlan:
+		return m.startPlan(now)
 	default:
 		return s, nil, fmt.Errorf("flows: cannot start unknown flow %d", int(st.Flow))
 	}
@@ -297,6 +320,10 @@ func (s *State) setStory(story string) {
 func (m *Machine) ask(s State, before ...Reply) (State, []Reply, error) {
 	if s.Step == StepCheckin {
 		return s, append(before, checkinPrompt()), nil
+	}
+	if isPlanStep(s.Step) {
+		p, err := planPrompt(s)
+		return s, append(before, p), err
 	}
 	p, err := m.prompt(s)
 	if err != nil {

@@ -15,6 +15,8 @@ func (f Flow) String() string {
 		return "reframe"
 	case FlowCheckin:
 		return "checkin"
+	case FlowSafetyPlan:
+		return "safety-plan"
 	default:
 		return fmt.Sprintf("Flow(%d)", int(f))
 	}
@@ -63,6 +65,12 @@ func (s Step) String() string {
 		return "resume-offer"
 	case StepCheckin:
 		return "checkin"
+	case StepPlanSigns:
+		return "plan-signs"
+	case StepPlanHelps:
+		return "plan-helps"
+	case StepPlanPeople:
+		return "plan-people"
 	default:
 		return fmt.Sprintf("Step(%d)", int(s))
 	}
@@ -95,6 +103,8 @@ func (f Flow) title() string {
 		return "reframe"
 	case FlowCheckin:
 		return "check-in"
+	case FlowSafetyPlan:
+		return "safety plan"
 	default:
 		return "pause"
 	}

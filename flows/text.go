@@ -25,10 +25,6 @@ const (
 	textSaved         = "Saved to your journal. Type /story whenever you want another pause."
 	textSavedDeeper   = "Saved to your journal. Now let's look closer at that story."
 	textDiscarded     = "Discarded — nothing was saved."
-
-	textCrisisCare       = "Thank you for telling me. That sounds really hard, and you deserve support from a person right now."
-	textCrisisGrounding  = "For a moment, feel your feet on the floor and breathe out slowly."
-	textCrisisNotTherapy = "I'm a coaching tool, not therapy, so I've stopped here and saved nothing."
 )
 
 // savedEarlier says that starting fresh kept the finished dialogue.
@@ -56,13 +52,6 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-// crisisReply is the safety message: care, one grounding step, resources, and what storybot is.
-func (m *Machine) crisisReply() Reply {
-	return Reply{Kind: ReplyCrisis, Text: strings.Join([]string{
-		textCrisisCare, textCrisisGrounding, m.crisisResources, textCrisisNotTherapy,
-	}, "\n")}
 }
 
 // feelings are the feeling buttons; the id is the word kept in the journal.

@@ -36,6 +36,10 @@ var transcriptStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 //	= kind              the reply's kind, when it is not a prompt
 //	= save {…}          the journal entry the reply saves, as JSON
 //	= remind in 1h0m0s  the reply asks for one more check-in later (snooze)
+//	= safety check      the reply's place in the safety protocol (check, crisis, sos, …)
+//	= save plan {…}     the safety plan the reply saves, as JSON
+//
+// "> /story sos" shows Machine.SOS with the plan the transcript saved last, if any.
 //
 // Only the ">" and "#" lines are read; everything else is written by the test.
 func TestTranscripts(t *testing.T) {
@@ -82,6 +86,7 @@ func replay(tb testing.TB, script string) string {
 	tb.Helper()
 	m := New(Config{})
 	var s State
+	var plan *SafetyPlan // the last safety plan saved, for /story sos
 	now := transcriptStart
 	var out bytes.Buffer
 	for _, ln := range strings.Split(script, "\n") {
@@ -95,6 +100,11 @@ func replay(tb testing.TB, script string) string {
 			fmt.Fprintf(&out, "%s\n\n", ln)
 		case strings.HasPrefix(ln, "#"):
 			fmt.Fprintf(&out, "%s\n\n", ln)
+		case ln == "> /story sos":
+			now = now.Add(time.Minute)
+			fmt.Fprintf(&out, "%s\n", ln)
+			writeReply(tb, &out, m.SOS(plan))
+			out.WriteString("\n")
 		case strings.HasPrefix(ln, ">"):
 			now = now.Add(time.Minute)
 			in := parseInput(tb, strings.TrimSpace(strings.TrimPrefix(ln, ">")))
@@ -107,6 +117,9 @@ func replay(tb testing.TB, script string) string {
 			s = next
 			fmt.Fprintf(&out, "%s\n", ln)
 			for _, r := range replies {
+				if r.SavePlan != nil {
+					plan = r.SavePlan
+				}
 				writeReply(tb, &out, r)
 				out.WriteString("\n")
 			}
@@ -125,6 +138,8 @@ func parseInput(tb testing.TB, t string) Input {
 		return Input{Start: &Start{Flow: FlowQuick, Text: strings.TrimPrefix(t, "/story quick")}}
 	case t == "/story pause" || strings.HasPrefix(t, "/story pause "):
 		return Input{Start: &Start{Flow: FlowPause, Text: strings.TrimPrefix(t, "/story pause")}}
+	case t == "/story safety-plan":
+		return Input{Start: &Start{Flow: FlowSafetyPlan}}
 	case t == "/story reframe" || strings.HasPrefix(t, "/story reframe "):
 		return Input{Start: &Start{Flow: FlowReframe, Text: strings.TrimPrefix(t, "/story reframe")}}
 	case strings.HasPrefix(t, "/story "):
@@ -167,6 +182,16 @@ func writeReply(tb testing.TB, out *bytes.Buffer, r Reply) {
 	}
 	if r.Remind > 0 {
 		fmt.Fprintf(out, "= remind in %v\n", r.Remind)
+	}
+	if r.Safety != SafetyEventNone {
+		fmt.Fprintf(out, "= safety %v\n", r.Safety)
+	}
+	if r.SavePlan != nil {
+		j, err := json.Marshal(r.SavePlan)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fmt.Fprintf(out, "= save plan %s\n", j)
 	}
 }
 

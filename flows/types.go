@@ -117,6 +117,12 @@ type Reply struct {
 	// Remind, when positive, asks the caller to send the check-in again once, this long
 	// from now ("Snooze 1 h"); the schedule itself is unchanged.
 	Remind time.Duration
+	// Safety says what the reply is in the safety protocol, for metrics; SafetyEventNone
+	// for every other reply.
+	Safety SafetyEvent
+	// SavePlan, when set, is a safety plan the user finished: the caller stores it in place
+	// of any earlier one, encrypted like the journal.
+	SavePlan *SafetyPlan
 }
 
 // Entry is a finished dialogue as kept in the user's journal. Text fields hold the user's
@@ -155,6 +161,12 @@ type State struct {
 	// While Step is StepResumeOffer: the step to go back to, and what to start instead.
 	Parked  Step   `json:"parked,omitempty"`
 	Pending *Start `json:"pending,omitempty"`
+
+	// Check, when set, is the safety check question waiting for an answer, with the input
+	// that raised it (safety_flow.go); the dialogue stays exactly where it was.
+	Check *SafetyCheck `json:"check,omitempty"`
+	// Plan holds the safety plan's answers while that dialogue is open.
+	Plan *SafetyPlan `json:"plan,omitempty"`
 }
 
 // Open reports whether a dialogue is in progress (parked or not).
