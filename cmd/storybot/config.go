@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -21,6 +22,7 @@ type config struct {
 	SentinelMaster string
 
 	Listen         string
+	MetricsListen  string
 	EncryptionKeys [][]byte
 	RetentionDays  int
 	Coaches        []string
@@ -36,7 +38,69 @@ type config struct {
 	DiscordBotToken  string
 	DiscordAPIURL    string
 
-	LogLevel slog.Level
+	LogLevel  slog.Level
+	LogFormat string // "text" or "json"
+
+	// Dev allows what a real deployment must not do: the embedded in-memory store and no
+	// platform at all (STORYBOT_DEV=1 or serve --dev).
+	Dev bool
+}
+
+// envVar documents one environment variable storybot reads. envVars is the one list: the
+// help of each command shows its variables from here, and the deploy files are checked
+// against it (deploy_test.go), so a variable named anywhere exists here.
+type envVar struct {
+	name, meaning, def string
+}
+
+var envVars = []envVar{
+	{"REDIS_URL", "redis:// or rediss:// URL of the Redis that keeps all state", "unset: an embedded in-memory store (console, or serve --dev)"},
+	{"REDIS_CLUSTER_ADDRS", "comma-separated seed addresses of a Redis Cluster", ""},
+	{"REDIS_SENTINEL_ADDRS", "comma-separated Sentinel addresses (with REDIS_SENTINEL_MASTER)", ""},
+	{"REDIS_SENTINEL_MASTER", "the Sentinel master name", ""},
+	{"STORYBOT_LISTEN", "HTTP listen address for the platform endpoints", ":3000"},
+	{"STORYBOT_METRICS_LISTEN", "a separate listen address for /metrics, /healthz and /readyz", "unset: served on STORYBOT_LISTEN"},
+	{"STORYBOT_ENCRYPTION_KEY", "base64 of 32 random bytes; comma-separated keys: the first encrypts, all decrypt", "unset: stored unencrypted, with a warning"},
+	{"STORYBOT_RETENTION_DAYS", "days a journal entry is kept", "180"},
+	{"STORYBOT_COACHES", "comma-separated user ids allowed to coach", "anyone"},
+	{"STORYBOT_CRISIS_TEXT", "the crisis resources message", "built-in"},
+	{"STORYBOT_DEV", "1: allow the embedded store and no platform (trying it out, never production)", ""},
+	{"SLACK_SIGNING_SECRET", "Slack HTTP mode: the app's signing secret", ""},
+	{"SLACK_BOT_TOKEN", "Slack bot token (xoxb-…)", "unset: Slack off"},
+	{"SLACK_APP_TOKEN", "Slack Socket Mode app-level token (xapp-…)", ""},
+	{"SLACK_API_URL", "Slack Web API base", "https://slack.com/api/"},
+	{"DISCORD_APP_ID", "Discord application id", "unset: Discord off"},
+	{"DISCORD_PUBLIC_KEY", "Discord application public key, 64 hex characters (interactions URL)", ""},
+	{"DISCORD_BOT_TOKEN", "Discord bot token (DMs, the gateway, register)", ""},
+	{"DISCORD_API_URL", "Discord REST base", "https://discord.com/api/v10"},
+	{"LOG_LEVEL", "debug, info, warn or error", "info"},
+	{"LOG_FORMAT", "text or json (one JSON object per line)", "text"},
+}
+
+func lookupEnvVar(name string) (envVar, bool) {
+	for _, v := range envVars {
+		if v.name == name {
+			return v, true
+		}
+	}
+	return envVar{}, false
+}
+
+// Environment variable sets, for the commands' help.
+var (
+	storeEnv    = []string{"REDIS_URL", "REDIS_CLUSTER_ADDRS", "REDIS_SENTINEL_ADDRS", "REDIS_SENTINEL_MASTER", "STORYBOT_ENCRYPTION_KEY", "STORYBOT_RETENTION_DAYS"}
+	logEnv      = []string{"LOG_LEVEL", "LOG_FORMAT"}
+	slackEnv    = []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_API_URL"}
+	discordEnv  = []string{"DISCORD_APP_ID", "DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "DISCORD_API_URL"}
+	behaviorEnv = []string{"STORYBOT_COACHES", "STORYBOT_CRISIS_TEXT"}
+)
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }
 
 // loadConfig reads and validates the environment. All problems are reported at once.
@@ -47,6 +111,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SentinelAddrs:      splitList(getenv("REDIS_SENTINEL_ADDRS")),
 		SentinelMaster:     getenv("REDIS_SENTINEL_MASTER"),
 		Listen:             orDefault(getenv("STORYBOT_LISTEN"), ":3000"),
+		MetricsListen:      getenv("STORYBOT_METRICS_LISTEN"),
 		Coaches:            splitList(getenv("STORYBOT_COACHES")),
 		CrisisText:         getenv("STORYBOT_CRISIS_TEXT"),
 		SlackSigningSecret: getenv("SLACK_SIGNING_SECRET"),
@@ -119,11 +184,50 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("%v", err)
 	}
 	c.LogLevel = level
+	switch f := strings.ToLower(getenv("LOG_FORMAT")); f {
+	case "", "text":
+		c.LogFormat = "text"
+	case "json":
+		c.LogFormat = "json"
+	default:
+		bad("LOG_FORMAT must be text or json, not %q", getenv("LOG_FORMAT"))
+	}
+	switch d := getenv("STORYBOT_DEV"); d {
+	case "", "0", "false":
+	case "1", "true":
+		c.Dev = true
+	default:
+		bad("STORYBOT_DEV must be 1 or unset, not %q", d)
+	}
 	return c, errors.Join(errs...)
 }
 
 func (c config) slackEnabled() bool   { return c.SlackBotToken != "" }
 func (c config) discordEnabled() bool { return c.DiscordAppID != "" }
+func (c config) embeddedStore() bool {
+	return c.RedisURL == "" && len(c.ClusterAddrs) == 0 && len(c.SentinelAddrs) == 0
+}
+
+// servable says why serve must not start with this configuration: things that are fine in
+// the console or a trial but lose data or do nothing in a deployment.
+func (c config) servable() error {
+	if c.Dev {
+		return nil
+	}
+	var errs []error
+	if c.embeddedStore() {
+		errs = append(errs, errors.New("no Redis configured: set REDIS_URL (or REDIS_CLUSTER_ADDRS, or REDIS_SENTINEL_ADDRS); the embedded in-memory store loses everything on restart and is allowed only with --dev or STORYBOT_DEV=1"))
+	}
+	if !c.slackEnabled() && !c.discordEnabled() {
+		errs = append(errs, errors.New("no platform configured: set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, or DISCORD_APP_ID with DISCORD_PUBLIC_KEY or DISCORD_BOT_TOKEN; to run without one, pass --dev or STORYBOT_DEV=1"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("serve refuses to start:\n%w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (c config) logger(w io.Writer) *slog.Logger { return newLogger(w, c.LogLevel, c.LogFormat) }
 
 func (c config) storage(logger *slog.Logger) storage.Config {
 	return storage.Config{

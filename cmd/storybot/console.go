@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,12 +11,22 @@ import (
 	"github.com/storybot/storybot/bot/engine"
 )
 
-func runConsole(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("console", "console [--user NAME]", stderr)
-	user := fs.String("user", "you", "who you are in the console (each name has its own journal)")
-	if err := fs.Parse(args); err != nil {
-		return err
+func consoleCommand() command {
+	return command{
+		name:    "console",
+		args:    "[--user NAME]",
+		summary: "the same dialogues in this terminal, nothing to set up",
+		env:     concat(storeEnv, behaviorEnv, logEnv),
+		define: func(fs *flag.FlagSet, inv *invocation) func(context.Context, []string) error {
+			user := fs.String("user", "you", "who you are in the console (each name has its own journal)")
+			return func(ctx context.Context, _ []string) error {
+				return runConsole(ctx, *user, inv.getenv, inv.stdin, inv.stdout, inv.stderr)
+			}
+		},
 	}
+}
+
+func runConsole(ctx context.Context, user string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -26,14 +37,14 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if getenv("LOG_LEVEL") != "" {
 		level = cfg.LogLevel
 	}
-	logger := newLogger(stderr, level)
+	logger := newLogger(stderr, level, cfg.LogFormat)
 	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 
-	c := console.New(stdin, stdout, *user)
+	c := console.New(stdin, stdout, user)
 	eng := a.engine(c)
 	// Check-ins and reminders arrive in the terminal too, while it is open.
 	ctx, cancel := context.WithCancel(ctx)
@@ -45,6 +56,6 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 		<-schedDone
 	}()
 
-	fmt.Fprintf(stdout, "storybot console — you are %q. Type /story to start a pause, /story help for more, quit to leave.\n\n", *user)
+	fmt.Fprintf(stdout, "storybot console — you are %q. Type /story to start a pause, /story help for more, quit to leave.\n\n", user)
 	return c.Run(ctx, eng)
 }

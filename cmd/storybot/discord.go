@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/storybot/storybot/bot"
@@ -45,15 +45,26 @@ func mountDiscord(_ context.Context, a *app, eng *engine.Engine, senders bot.Pla
 	return adapter.Run, nil
 }
 
-// runDiscordRegister creates or overwrites the global /story application command.
+func discordRegisterCommand() command {
+	return command{
+		name:    "discord register",
+		summary: "create or overwrite the /story Discord command and the message command",
+		env:     []string{"DISCORD_APP_ID", "DISCORD_BOT_TOKEN", "DISCORD_API_URL"},
+		define: func(_ *flag.FlagSet, inv *invocation) func(context.Context, []string) error {
+			return func(ctx context.Context, _ []string) error {
+				return registerDiscord(ctx, inv.getenv, inv.stdout)
+			}
+		},
+	}
+}
+
+// runDiscordRegister runs `storybot discord register` with args.
 func runDiscordRegister(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("discord register", "discord register", stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("discord register takes no arguments, got %q", strings.Join(fs.Args(), " "))
-	}
+	return run(ctx, append([]string{"discord", "register"}, args...), getenv, nil, stdout, stderr)
+}
+
+// registerDiscord creates or overwrites the global /story application command.
+func registerDiscord(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	appID, token := getenv("DISCORD_APP_ID"), getenv("DISCORD_BOT_TOKEN")
 	if appID == "" || token == "" {
 		return errors.New("discord register needs DISCORD_APP_ID and DISCORD_BOT_TOKEN (Developer Portal → your application → General Information and Bot)")

@@ -114,7 +114,7 @@ func TestMountDiscord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(ctx, cfg, newLogger(io.Discard, cfg.LogLevel))
+	a, err := newApp(ctx, cfg, cfg.logger(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,11 +12,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at release build time with -ldflags "-X main.version=v1.2.3" (see the
+// Makefile); when it is not, buildVersion asks the Go build info.
+var version string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -31,61 +35,74 @@ func main() {
 	}
 }
 
-const usage = `storybot — a private "what story am I telling myself?" pause, in Slack and Discord.
+// buildVersion is the stamped version, else the module version a `go install …@v1.2.3`
+// records, else the VCS revision a build from a checkout records, else "dev".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	return versionFromBuildInfo(bi)
+}
 
-Usage:
-  storybot serve                         run the HTTP server, platform connections and scheduler
-  storybot console [--user NAME]         the same dialogues in this terminal, nothing to set up
-  storybot discord register              create or overwrite the /story Discord command
-  storybot slack manifest --url URL      print a Slack app manifest for that public URL
-  storybot version                       print the version
-
-Configuration comes from the environment (see README.md): REDIS_URL, STORYBOT_LISTEN,
-STORYBOT_ENCRYPTION_KEY, SLACK_*, DISCORD_*, LOG_LEVEL, …
-Run "storybot <command> --help" for a command's flags.
-`
+func versionFromBuildInfo(bi *debug.BuildInfo) string {
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified == "true" {
+		rev += "-dirty"
+	}
+	return "dev+" + rev
+}
 
 // run is main without the process: tests call it with their own arguments, environment
 // and streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "help", "-h", "--help", "-help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	case "version", "--version":
-		fmt.Fprintln(stdout, "storybot", version)
-		return nil
-	case "serve":
-		return runServe(ctx, rest, getenv, stdout, stderr)
-	case "console":
-		return runConsole(ctx, rest, getenv, stdin, stdout, stderr)
-	case "discord":
-		return runDiscord(ctx, rest, getenv, stdout, stderr)
-	case "slack":
-		return runSlack(ctx, rest, getenv, stdout, stderr)
-	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	inv := &invocation{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return dispatch(ctx, commands(), args, inv)
 }
 
-// newFlagSet returns a flag set that prints its usage to stderr and returns errors.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: storybot %s\n\n", synopsis)
-		fs.PrintDefaults()
+// newLogger returns the process logger: text lines by default, one JSON object per line
+// with LOG_FORMAT=json (for log collectors).
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
 	}
-	return fs
+	logger := slog.New(h)
+	// go-redis writes pool and reconnection problems through one process-wide logger of its
+	// own (it offers nothing per client); send them to ours so they are structured and
+	// levelled like everything else. Its lines name addresses and errors, never values.
+	redis.SetLogger(redisLogger{logger})
+	return logger
 }
 
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+// redisLogger adapts slog to go-redis's Printf-style logger.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // envWithFlags lets flags override environment variables of the same meaning.
@@ -96,20 +113,4 @@ func envWithFlags(getenv func(string) string, overrides map[string]*string) func
 		}
 		return getenv(key)
 	}
-}
-
-func runSlack(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "manifest" {
-		fmt.Fprintln(stderr, "Usage: storybot slack manifest --url https://HOST [--socket-mode]")
-		return errors.New("unknown slack command")
-	}
-	return runSlackManifest(args[1:], getenv, stdout, stderr)
-}
-
-func runDiscord(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "register" {
-		fmt.Fprintln(stderr, "Usage: storybot discord register")
-		return errors.New("unknown discord command")
-	}
-	return runDiscordRegister(ctx, args[1:], getenv, stdout, stderr)
 }

@@ -108,22 +108,6 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
-func TestHelpAndVersion(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"version"}, {"console", "--help"}, {"serve", "--help"}} {
-		var out, errOut bytes.Buffer
-		err := run(context.Background(), args, env(nil), strings.NewReader(""), &out, &errOut)
-		if err != nil && !strings.Contains(err.Error(), "help requested") {
-			t.Errorf("run(%v) = %v", args, err)
-		}
-		if out.Len()+errOut.Len() == 0 {
-			t.Errorf("run(%v) printed nothing", args)
-		}
-	}
-	if err := run(context.Background(), []string{"dance"}, env(nil), nil, io.Discard, io.Discard); err == nil {
-		t.Error("run(dance) succeeded")
-	}
-}
-
 // TestServeEndpoints runs `storybot serve` against a Redis that then goes away, and checks
 // health, readiness, metrics, the body limit and graceful shutdown.
 func TestServeEndpoints(t *testing.T) {
@@ -134,7 +118,7 @@ func TestServeEndpoints(t *testing.T) {
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, env(map[string]string{"REDIS_URL": "redis://" + mr.Addr()}), nil, stdout, stderr)
+		done <- run(ctx, []string{"serve", "--dev", "--listen", "127.0.0.1:0"}, env(map[string]string{"REDIS_URL": "redis://" + mr.Addr()}), nil, stdout, stderr)
 	}()
 	base := waitForListen(t, stdout, done)
 

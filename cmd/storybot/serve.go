@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -32,6 +34,7 @@ type app struct {
 	store    *storage.Store
 	registry *prometheus.Registry
 	metrics  *engine.Metrics
+	ready    *readiness
 	now      func() time.Time
 	// zones is filled by the adapters that can read a profile's time zone (Slack) before
 	// the engine handles events; read-only after.
@@ -54,7 +57,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		}
 		return 0
 	}))
-	return &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now, zones: bot.PlatformZones{}}, nil
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "storybot_build_info", Help: "Always 1; the labels say which build runs.",
+	}, []string{"version", "goversion"})
+	reg.MustRegister(buildInfo)
+	buildInfo.WithLabelValues(buildVersion(), runtime.Version()).Set(1)
+	a := &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now, zones: bot.PlatformZones{}}
+	a.ready = newReadiness(reg, a.now, DefaultReadyGrace)
+	return a, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
@@ -80,26 +90,20 @@ func (a *app) engine(sender bot.Sender) *engine.Engine {
 	})
 }
 
-// handler is the HTTP surface: health, readiness, metrics, and whatever platform
-// endpoints are mounted on mux by the caller.
-func (a *app) handler(mux *http.ServeMux) http.Handler {
+// opsRoutes mounts health, readiness and metrics on mux.
+func (a *app) opsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := a.store.Ping(ctx); err != nil {
-			a.log.Warn("readiness check failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, "store unavailable\n")
-			return
-		}
-		io.WriteString(w, "ready\n")
-	})
+	mux.Handle("GET /readyz", a.ready.handler(a.store.Ping, a.log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+}
+
+// handler is the HTTP surface: health, readiness, metrics, and whatever platform
+// endpoints are mounted on mux by the caller.
+func (a *app) handler(mux *http.ServeMux) http.Handler {
+	a.opsRoutes(mux)
 	return limitBody(mux, maxBody)
 }
 
@@ -115,17 +119,35 @@ func limitBody(next http.Handler, limit int64) http.Handler {
 	})
 }
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [--listen ADDR]", stderr)
-	listen := fs.String("listen", "", "HTTP listen address (STORYBOT_LISTEN, default :3000)")
-	if err := fs.Parse(args); err != nil {
-		return err
+func serveCommand() command {
+	return command{
+		name:    "serve",
+		args:    "[--listen ADDR] [--metrics-listen ADDR] [--dev]",
+		summary: "run the HTTP server, the platform connections and the scheduler",
+		env: concat([]string{"STORYBOT_LISTEN", "STORYBOT_METRICS_LISTEN", "STORYBOT_DEV"}, storeEnv, slackEnv, discordEnv,
+			behaviorEnv, logEnv),
+		define: func(fs *flag.FlagSet, inv *invocation) func(context.Context, []string) error {
+			listen := fs.String("listen", "", "HTTP listen address (STORYBOT_LISTEN, default :3000)")
+			metricsListen := fs.String("metrics-listen", "", "listen address for /metrics, /healthz and /readyz alone (STORYBOT_METRICS_LISTEN)")
+			dev := fs.Bool("dev", false, "allow the embedded in-memory store and no platform: for trying storybot out, never for production (STORYBOT_DEV=1)")
+			return func(ctx context.Context, _ []string) error {
+				getenv := envWithFlags(inv.getenv, map[string]*string{"STORYBOT_LISTEN": listen, "STORYBOT_METRICS_LISTEN": metricsListen})
+				return runServe(ctx, getenv, *dev, inv.stdout, inv.stderr)
+			}
+		},
 	}
-	cfg, err := loadConfig(envWithFlags(getenv, map[string]*string{"STORYBOT_LISTEN": listen}))
+}
+
+func runServe(ctx context.Context, getenv func(string) string, dev bool, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	logger := newLogger(stderr, cfg.LogLevel)
+	cfg.Dev = cfg.Dev || dev
+	if err := cfg.servable(); err != nil {
+		return err
+	}
+	logger := cfg.logger(stderr)
 	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -164,12 +186,30 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	fmt.Fprintf(stdout, "storybot %s listening on %s\n", version, ln.Addr())
+	var handlers []func(context.Context) error
+	if cfg.MetricsListen == "" {
+		h := a.handler(mux)
+		handlers = append(handlers, func(ctx context.Context) error { return serveHTTP(ctx, ln, h, logger) })
+	} else {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (STORYBOT_METRICS_LISTEN): %w", cfg.MetricsListen, err)
+		}
+		opsMux := http.NewServeMux()
+		a.opsRoutes(opsMux)
+		h := limitBody(mux, maxBody)
+		handlers = append(handlers,
+			func(ctx context.Context) error { return serveHTTP(ctx, ln, h, logger) },
+			func(ctx context.Context) error { return serveHTTP(ctx, mln, opsMux, logger) })
+		fmt.Fprintf(stdout, "storybot %s serving /metrics, /healthz and /readyz on %s\n", buildVersion(), mln.Addr())
+	}
+	fmt.Fprintf(stdout, "storybot %s listening on %s\n", buildVersion(), ln.Addr())
 
 	// Every part runs until ctx ends; the first to fail stops the others.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, len(runners)+1)
+	errc := make(chan error, len(runners)+len(handlers))
 	var wg sync.WaitGroup
 	start := func(run func(context.Context) error) {
 		wg.Add(1)
@@ -184,7 +224,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, run := range runners {
 		start(run)
 	}
-	start(func(ctx context.Context) error { return serveHTTP(ctx, ln, a.handler(mux), logger) })
+	for _, h := range handlers {
+		start(h)
+	}
 	wg.Wait()
 	close(errc)
 	return <-errc

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,28 +51,42 @@ func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.Platf
 	return adapter.Run, nil
 }
 
-// runSlackManifest prints a Slack app manifest for the public URL given with --url.
-func runSlackManifest(args []string, _ func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("slack manifest", "slack manifest --url https://HOST [--socket-mode] [--name storybot]", stderr)
-	base := fs.String("url", "", "public https URL where storybot serves (required)")
-	socket := fs.Bool("socket-mode", false, "use Socket Mode: no request URLs, needs SLACK_APP_TOKEN")
-	name := fs.String("name", "storybot", "the app's display name")
-	if err := fs.Parse(args); err != nil {
-		return err
+func slackManifestCommand() command {
+	return command{
+		name:    "slack manifest",
+		args:    "(--url https://HOST | --socket-mode) [--name storybot]",
+		summary: "print a Slack app manifest for that public URL, or for Socket Mode",
+		define: func(fs *flag.FlagSet, inv *invocation) func(context.Context, []string) error {
+			base := fs.String("url", "", "public https URL where storybot serves (required unless --socket-mode)")
+			socket := fs.Bool("socket-mode", false, "use Socket Mode: no request URLs, needs SLACK_APP_TOKEN at run time")
+			name := fs.String("name", "storybot", "the app's display name")
+			return func(context.Context, []string) error {
+				return writeSlackManifest(*base, *socket, *name, inv.stdout)
+			}
+		},
 	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("slack manifest: unexpected argument %q", fs.Arg(0))
+}
+
+// runSlackManifest prints a Slack app manifest; args are the command's flags.
+func runSlackManifest(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return run(context.Background(), append([]string{"slack", "manifest"}, args...), getenv, nil, stdout, stderr)
+}
+
+// writeSlackManifest prints the manifest for base, or for Socket Mode, where Slack calls no
+// URL at all and base may be empty.
+func writeSlackManifest(base string, socket bool, name string, stdout io.Writer) error {
+	host := ""
+	if !socket || base != "" {
+		h, err := manifestBase(base)
+		if err != nil {
+			return fmt.Errorf("slack manifest: %w", err)
+		}
+		host = h
 	}
-	host, err := manifestBase(*base)
-	if err != nil {
-		fs.Usage()
-		return fmt.Errorf("slack manifest: %w", err)
-	}
-	if n := strings.TrimSpace(*name); n == "" || len([]rune(n)) > 35 {
+	if n := strings.TrimSpace(name); n == "" || len([]rune(n)) > 35 {
 		return errors.New("slack manifest: --name must be 1 to 35 characters")
 	}
-	m := slackManifest(host, strings.TrimSpace(*name), *socket)
+	m := slackManifest(host, strings.TrimSpace(name), socket)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -85,7 +100,7 @@ func runSlackManifest(args []string, _ func(string) string, stdout, stderr io.Wr
 // trailing slash.
 func manifestBase(raw string) (string, error) {
 	if raw == "" {
-		return "", errors.New("--url is required, e.g. --url https://storybot.example.com")
+		return "", errors.New("--url is required, e.g. --url https://storybot.example.com (or --socket-mode, which needs none)")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
