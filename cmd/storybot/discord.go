@@ -58,11 +58,6 @@ func discordRegisterCommand() command {
 	}
 }
 
-// runDiscordRegister runs `storybot discord register` with args.
-func runDiscordRegister(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return run(ctx, append([]string{"discord", "register"}, args...), getenv, nil, stdout, stderr)
-}
-
 // registerDiscord creates or overwrites the global /story application command.
 func registerDiscord(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	appID, token := getenv("DISCORD_APP_ID"), getenv("DISCORD_BOT_TOKEN")

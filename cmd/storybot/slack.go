@@ -67,11 +67,6 @@ func slackManifestCommand() command {
 	}
 }
 
-// runSlackManifest prints a Slack app manifest; args are the command's flags.
-func runSlackManifest(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return run(context.Background(), append([]string{"slack", "manifest"}, args...), getenv, nil, stdout, stderr)
-}
-
 // writeSlackManifest prints the manifest for base, or for Socket Mode, where Slack calls no
 // URL at all and base may be empty.
 func writeSlackManifest(base string, socket bool, name string, stdout io.Writer) error {

@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 )
+
+// runSlackManifest runs `storybot slack manifest` with args.
+func runSlackManifest(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return run(context.Background(), append([]string{"slack", "manifest"}, args...), getenv, nil, stdout, stderr)
+}
 
 func TestSlackManifest(t *testing.T) {
 	var out, errOut bytes.Buffer
