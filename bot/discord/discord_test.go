@@ -51,7 +51,12 @@ type env struct {
 	handlers []*countingHandler
 	engines  []*engine.Engine // one per adapter, built like serve's: schedules and coaching on
 	mux      *http.ServeMux   // the first adapter's routes
-	nextID   atomic.Int64
+	muxes    []*http.ServeMux // every adapter's routes, one mux each
+	// roundRobin sends each interaction to the next adapter's routes in turn, like a load
+	// balancer in front of replicas; off, every interaction goes to the first.
+	roundRobin bool
+	posted     atomic.Int64
+	nextID     atomic.Int64
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -88,9 +93,12 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 			t.Fatal(err)
 		}
 		senders[Platform] = a
-		if i == 0 {
-			a.Routes(e.mux)
+		mux := e.mux
+		if i > 0 {
+			mux = http.NewServeMux()
 		}
+		a.Routes(mux)
+		e.muxes = append(e.muxes, mux)
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- a.Run(runCtx) }()
@@ -140,7 +148,11 @@ func (e *env) postRaw(body []byte, ts, sig string) *httptest.ResponseRecorder {
 	r.Header.Set("X-Signature-Timestamp", ts)
 	r.Header.Set("X-Signature-Ed25519", sig)
 	w := httptest.NewRecorder()
-	e.mux.ServeHTTP(w, r)
+	mux := e.mux
+	if e.roundRobin {
+		mux = e.muxes[int(e.posted.Add(1))%len(e.muxes)]
+	}
+	mux.ServeHTTP(w, r)
 	return w
 }
 

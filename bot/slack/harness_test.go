@@ -42,21 +42,29 @@ type harness struct {
 	rdb     *redis.Client
 	clock   *fakeclock.Clock
 	events  atomic.Int64
+	// name prefixes this replica's event IDs; redisURL is its Redis, for a second replica.
+	name     string
+	redisURL string
 }
 
 type harnessOpt func(*Config)
 
 func newHarness(tb testing.TB, opts ...harnessOpt) *harness {
 	tb.Helper()
+	return newReplica(tb, newFakeSlack(tb), redistest.Start(tb), fakeclock.New(time.Now()), "", opts...)
+}
+
+// newReplica is one storybot process, wired like serve, on the given fake Slack, Redis and
+// clock: two of them on the same three are two replicas. name keeps their event IDs apart.
+func newReplica(tb testing.TB, fake *fakeSlack, redisURL string, clock *fakeclock.Clock, name string, opts ...harnessOpt) *harness {
+	tb.Helper()
 	ctx := context.Background()
-	redisURL := redistest.Start(tb)
-	clock := fakeclock.New(time.Now())
 	store, err := storage.Open(ctx, storage.Config{URL: redisURL, Now: clock.Now})
 	if err != nil {
 		tb.Fatalf("storage.Open: %v", err)
 	}
 	tb.Cleanup(func() { _ = store.Close() })
-	h := &harness{tb: tb, fake: newFakeSlack(tb), store: store, rdb: redistest.Client(tb, redisURL), clock: clock}
+	h := &harness{tb: tb, fake: fake, store: store, rdb: redistest.Client(tb, redisURL), clock: clock, name: name, redisURL: redisURL}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -162,7 +170,7 @@ func (h *harness) messageBody(user, text, eventID string) []byte {
 // dm sends a DM from user to the bot and waits for the work.
 func (h *harness) dm(user, text string) {
 	h.tb.Helper()
-	id := fmt.Sprintf("Ev%06d", h.events.Add(1))
+	id := fmt.Sprintf("Ev%s%06d", h.name, h.events.Add(1))
 	if code, _ := h.post("/slack/events", "application/json", h.messageBody(user, text, id), nil); code != 200 {
 		h.tb.Fatalf("message event: status %d", code)
 	}
