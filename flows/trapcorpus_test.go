@@ -12,8 +12,8 @@ import (
 )
 
 var (
-	showMisses = flag.Bool("traps.misses", false, "list the training sentences the trap detector gets wrong")
-	tuning     = flag.Bool("traps.tuning", false, "score the training part only, while rules are being tuned")
+	showTrapMisses = flag.Bool("traps.misses", false, "list the training sentences the trap detector gets wrong")
+	trapTuning     = flag.Bool("traps.trapTuning", false, "score the training part only, while rules are being tuned")
 )
 
 // The floors the detector must keep on both parts of the corpus (SPEC.md: precision first).
@@ -185,7 +185,7 @@ func TestTrapCorpus(t *testing.T) {
 		t.Errorf("corpus has %d no-trap sentences, want at least 200", none)
 	}
 	var misses func(corpusLine, []Suggestion)
-	if *showMisses {
+	if *showTrapMisses {
 		misses = func(cl corpusLine, got []Suggestion) {
 			var want, gave []string
 			for l := range cl.labels {
@@ -206,7 +206,7 @@ func TestTrapCorpus(t *testing.T) {
 		{"training", train, misses},
 		{"held-out", held, nil}, // never listed: the rules are not tuned on it
 	} {
-		if *tuning && part.name == "held-out" {
+		if *trapTuning && part.name == "held-out" {
 			continue
 		}
 		s := scoreTraps(part.lines, part.miss)

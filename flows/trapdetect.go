@@ -44,7 +44,7 @@ func SuggestTraps(text string) []Suggestion {
 	best := map[string]*found{}
 	var top [MaxSuggestions]float64 // the best scores so far, highest first
 	active := make([]bool, len(trapRules))
-	for _, sn := range sentences(tokenize(text)) {
+	for _, sn := range sentences(trapTokens(text)) {
 		clear(active)
 		for _, t := range sn.toks {
 			for _, i := range ruleAnchors[t.w] {
@@ -148,7 +148,7 @@ func topScores(best map[string]*found) [MaxSuggestions]float64 {
 }
 
 // trapRule is one clause-level rule: a regular expression over a sentence's normalised words
-// (see tokenize), with the words that must be present before it is worth running. When the
+// (see trapTokens), with the words that must be present before it is worth running. When the
 // expression has a capturing group, its words are the ones shown as the reason; otherwise
 // the whole match is.
 type trapRule struct {
@@ -282,13 +282,13 @@ func isWord(w string) bool {
 	return w != "" && w != "," && w != "." && w != "?"
 }
 
-// tokenize splits a story into normalised tokens. Words keep their letters, digits,
+// trapTokens splits a story into normalised tokens. Words keep their letters, digits,
 // apostrophes and inner hyphens; ’ becomes '; contractions are expanded ("I'm" → "i am",
 // "won't" → "will not", "theyll" → "they will") with every part pointing at the original word;
 // a capitalised word that reads as someone's name becomes "@"; quoted speech ("…", “…”)
 // becomes one word "q", since words in quotes are someone else's; punctuation that ends a
 // clause becomes "," and the end of a sentence "." or "?".
-func tokenize(text string) []token {
+func trapTokens(text string) []token {
 	var out []token
 	sentenceStart := true
 	quoted := false

@@ -92,16 +92,16 @@ func TestSuggestTrapsHardCases(t *testing.T) {
 		switch {
 		case tt.want == "" && tt.not == "" && len(got) != 0:
 			t.Errorf("SuggestTraps(%q) = %v, want none", tt.text, describeSuggestions(got))
-		case tt.want != "" && !contains(ids, tt.want):
+		case tt.want != "" && !hasID(ids, tt.want):
 			t.Errorf("SuggestTraps(%q) = %v, want %s among them", tt.text, describeSuggestions(got), tt.want)
 		}
-		if tt.not != "" && contains(ids, tt.not) {
+		if tt.not != "" && hasID(ids, tt.not) {
 			t.Errorf("SuggestTraps(%q) = %v, want no %s", tt.text, describeSuggestions(got), tt.not)
 		}
 	}
 }
 
-func contains(ss []string, s string) bool {
+func hasID(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
 			return true

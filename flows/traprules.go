@@ -6,7 +6,7 @@ import (
 )
 
 // The thinking-trap rules. Each is a regular expression over a sentence's normalised words
-// (see tokenize: lower case, contractions expanded, "@" for a name, "q" for a quote), written
+// (see trapTokens: lower case, contractions expanded, "@" for a name, "q" for a quote), written
 // with the macros in ruleMacros, and run only when one of its anchor words is present.
 // A rule's weight says how sure it is; SuggestTraps keeps the best two at or above minScore.
 //
