@@ -30,6 +30,7 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/lru"
 )
 
 // Platform is the bot.UserRef platform of Discord users.
@@ -40,9 +41,11 @@ const Platform = "discord"
 const Workspace = "dm"
 
 const (
-	maxBody     = 1 << 20          // larger interaction bodies get 413
-	maxSkew     = 5 * time.Minute  // older (or later) signed timestamps are refused
-	tokenTTL    = 14 * time.Minute // interaction tokens last 15 minutes; keep a margin
+	maxBody  = 1 << 20          // larger interaction bodies get 413
+	maxSkew  = 5 * time.Minute  // older (or later) signed timestamps are refused
+	tokenTTL = 14 * time.Minute // interaction tokens last 15 minutes; keep a margin
+	// dmCacheSize bounds the DM channel IDs kept in memory (a fact that never changes).
+	dmCacheSize = 20000
 	dedupeTTL   = 15 * time.Minute
 	respondTime = 2500 * time.Millisecond // a gateway interaction must be answered in 3 s
 )
@@ -86,10 +89,9 @@ type Adapter struct {
 	dedupe  bot.Deduper
 
 	mu      sync.Mutex
-	dms     map[string]string      // user ID → the DM channel opened with them
-	dmOwner map[string]string      // DM channel ID → user ID
-	tokens  map[string]*tokenState // interaction token → state, while its work runs
-	self    string                 // the bot's user ID, from READY
+	dms     *lru.Cache[string, string] // user ID → the DM channel opened with them: never changes
+	tokens  map[string]*tokenState     // interaction token → state, while its work runs
+	self    string                     // the bot's user ID, from READY
 	closing bool
 
 	base   context.Context
@@ -148,7 +150,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	a := &Adapter{
 		cfg: cfg, h: h, api: &restAPI{s: s, appID: cfg.AppID}, session: s, pubkey: pub,
 		log: cfg.Logger.With("platform", Platform), now: cfg.Now, dedupe: d,
-		dms: map[string]string{}, dmOwner: map[string]string{}, tokens: map[string]*tokenState{},
+		dms: lru.New[string, string](dmCacheSize), tokens: map[string]*tokenState{},
 		base: base, cancel: cancel,
 	}
 	s.AddHandler(a.onReady)
@@ -619,10 +621,7 @@ var errNotDM = errors.New("discord: channel is not a DM")
 
 // dmChannel returns the DM channel with user, opening it once.
 func (a *Adapter) dmChannel(ctx context.Context, user string) (string, error) {
-	a.mu.Lock()
-	ch, ok := a.dms[user]
-	a.mu.Unlock()
-	if ok {
+	if ch, ok := a.dms.Get(user); ok {
 		return ch, nil
 	}
 	c, err := a.api.openDM(ctx, user)
@@ -632,19 +631,14 @@ func (a *Adapter) dmChannel(ctx context.Context, user string) (string, error) {
 	if c == nil || c.ID == "" || c.Type != discordgo.ChannelTypeDM || c.GuildID != "" {
 		return "", errNotDM
 	}
-	a.mu.Lock()
-	a.dms[user], a.dmOwner[c.ID] = c.ID, user
-	a.mu.Unlock()
+	a.dms.Add(user, c.ID)
 	return c.ID, nil
 }
 
 // postDM posts m to channel, after checking that channel is the DM opened with user: a
 // second line of defence behind bot.Guard, so nothing reaches a guild channel.
 func (a *Adapter) postDM(ctx context.Context, channel, user string, m bot.Message) error {
-	a.mu.Lock()
-	owner := a.dmOwner[channel]
-	a.mu.Unlock()
-	if owner != user {
+	if ch, ok := a.dms.Get(user); !ok || ch != channel {
 		a.log.ErrorContext(ctx, "refused to post outside the user's DM", "user", user)
 		return fmt.Errorf("%w: channel is not the user's DM", bot.ErrRefused)
 	}

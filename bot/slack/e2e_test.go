@@ -397,7 +397,7 @@ func (h *harness) countCalls(method string) int {
 func TestSendRefusesNonDM(t *testing.T) {
 	h := newHarness(t)
 	u := userRef(testTeam, "UX")
-	h.adapter.dms.Store(u.String(), "C0SHARED")
+	h.adapter.dms.Add(u.String(), "C0SHARED")
 	err := h.adapter.Send(context.Background(), bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Text: "hi"})
 	if err == nil {
 		t.Fatal("Send to a DM that resolved to C… = nil, want an error")

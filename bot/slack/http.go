@@ -180,7 +180,7 @@ func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackeven
 		return
 	}
 	// Slack only sends message.im for the bot's own DMs: remember the channel.
-	a.dms.Store(ev.User.String(), m.Channel)
+	a.dms.Add(ev.User.String(), m.Channel)
 	a.async("message", func(ctx context.Context) { a.handle(ctx, ev) })
 }
 

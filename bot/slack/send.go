@@ -46,7 +46,7 @@ func (a *Adapter) sendDM(ctx context.Context, m bot.Message) error {
 		return err
 	}
 	if !strings.HasPrefix(ch, "D") {
-		a.dms.Delete(u.String())
+		a.dms.Remove(u.String())
 		a.log.ErrorContext(ctx, "outbound message refused", "reason", "not a DM channel", "channel", ch, "user", u.String())
 		return fmt.Errorf("%w: %s", errNotDM, ch)
 	}
@@ -92,10 +92,8 @@ func (a *Adapter) sendEphemeral(ctx context.Context, m bot.Message) error {
 
 // knownDM returns the user's DM channel with the bot if this process knows it.
 func (a *Adapter) knownDM(u bot.UserRef) string {
-	if v, ok := a.dms.Load(u.String()); ok {
-		return v.(string)
-	}
-	return ""
+	ch, _ := a.dms.Get(u.String())
+	return ch
 }
 
 // dmChannel returns the user's DM channel with the bot, opening it with conversations.open
@@ -117,7 +115,7 @@ func (a *Adapter) dmChannel(ctx context.Context, u bot.UserRef) (string, error) 
 		return "", errors.New("slack: conversations.open returned no channel")
 	}
 	if strings.HasPrefix(ch.ID, "D") {
-		a.dms.Store(u.String(), ch.ID)
+		a.dms.Add(u.String(), ch.ID)
 	}
 	return ch.ID, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/lru"
 )
 
 // Platform is the bot.UserRef platform of Slack users.
@@ -39,6 +40,9 @@ const (
 	// DedupeTTL is how long an event ID is remembered. Slack retries at once, then after
 	// one and five minutes.
 	DedupeTTL = 15 * time.Minute
+	// dmCacheSize bounds the DM channel IDs kept in memory (a fact that never changes, so
+	// a cache is allowed; the bound keeps memory flat however many users come).
+	dmCacheSize = 20000
 	// maxTries bounds the attempts of one Web API call when Slack rate-limits it.
 	maxTries = 3
 	// maxRetryWait caps one wait for a rate limit, whatever Retry-After says.
@@ -83,7 +87,7 @@ type Adapter struct {
 	api    slackAPI
 	log    *slog.Logger
 
-	dms sync.Map // UserRef.String() -> DM channel ID
+	dms *lru.Cache[string, string] // UserRef.String() -> DM channel ID: never changes
 
 	mu      sync.Mutex
 	closing bool           // set by drain: later work runs inline
@@ -130,7 +134,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
 	client := slack.New(cfg.BotToken, opts...)
-	return &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform)}, nil
+	return &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize)}, nil
 }
 
 // Routes mounts the three HTTP endpoints on mux.
