@@ -39,7 +39,7 @@ func (e *Engine) deliver(ctx context.Context, ev bot.Event, pointer string, msgs
 			continue
 		}
 		if !errors.Is(err, bot.ErrNoDM) || ev.Route == "" || ev.InDM {
-			return fmt.Errorf("engine: send to %s: %w", ev.User, err)
+			return e.platformTrouble(ctx, ev, err)
 		}
 		// The first message failed or a later one did (the user closed DMs mid-event):
 		// what is left goes in place. A command, where the pointer would have stood, gets
@@ -84,4 +84,22 @@ func (e *Engine) withWelcome(ctx context.Context, u bot.UserRef, msgs []bot.Mess
 		return msgs, err
 	}
 	return append([]bot.Message{*w}, msgs...), nil
+}
+
+// platformTrouble handles a message the platform did not take (a refused token, an API error,
+// a timeout): it is counted and logged as platform trouble, never as store trouble, and when
+// the event came with a private route of its own (a command or click from a channel, answered
+// through the platform's response URL rather than the bot token) the user is told what is
+// true: the platform did not take the message, and nothing they wrote was lost.
+func (e *Engine) platformTrouble(ctx context.Context, ev bot.Event, err error) error {
+	e.metrics.sendError(ev.User.Platform)
+	e.log.ErrorContext(ctx, "platform did not take a message", "platform", ev.User.Platform, "user", ev.User.String(), "err", err)
+	if errors.Is(err, bot.ErrRefused) || ev.Route == "" || ev.InDM || ctx.Err() != nil {
+		return fmt.Errorf("engine: send to %s: %w", ev.User, err)
+	}
+	notice := bot.Message{To: e.inPlace(ev), Kind: flows.ReplyProblem, Text: TextPlatformDown}
+	if sendErr := e.out.Send(ctx, notice); sendErr != nil {
+		return fmt.Errorf("engine: send to %s: %w", ev.User, err)
+	}
+	return fmt.Errorf("engine: send to %s: %w: %w", ev.User, bot.ErrUserTold, err)
 }

@@ -20,6 +20,7 @@ type Metrics struct {
 	storeErrors *prometheus.CounterVec
 	refusals    *prometheus.CounterVec
 	dmFallbacks prometheus.Counter
+	sendErrors  *prometheus.CounterVec
 	sched       *schedMetrics
 }
 
@@ -46,9 +47,46 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.dmFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "storybot_dm_fallbacks_total", Help: "Events answered in place because the user's DM could not be opened.",
 	})
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks)
+	m.sendErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "storybot_send_errors_total", Help: "Replies the platform did not take (refused token, API error, timeout), by platform: platform trouble, not store trouble.",
+	}, []string{"platform"})
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors)
 	m.sched = newSchedMetrics(reg)
+	m.preinit()
 	return m
+}
+
+// Label values created at start with zero, so that dashboards, rate() and alerts see every
+// series before the first event rather than a gap. Other values still appear when first used.
+var (
+	preinitPlatforms = []string{"slack", "discord", "console"}
+	preinitKinds     = []bot.EventKind{bot.EventCommand, bot.EventText, bot.EventChoice}
+	preinitStoreOps  = []string{"turn", "welcome", "profile", "history", "schedule", "export", "forget", "coaching", "practice"}
+	preinitOutcomes  = []string{"sent", "dropped_late", "skipped_busy", "held", "rate_limited", "failed", "already_sent", "reaped", "dropped_unavailable"}
+)
+
+func (m *Metrics) preinit() {
+	for _, p := range preinitPlatforms {
+		for _, k := range preinitKinds {
+			m.events.WithLabelValues(p, eventKindLabel(k))
+			m.duration.WithLabelValues(p, eventKindLabel(k))
+		}
+	}
+	for _, label := range replyKindLabels {
+		m.replies.WithLabelValues(label)
+	}
+	for _, p := range preinitPlatforms {
+		m.sendErrors.WithLabelValues(p)
+	}
+	for _, op := range preinitStoreOps {
+		m.storeErrors.WithLabelValues(op)
+	}
+	for _, o := range preinitOutcomes {
+		m.sched.outcomes.WithLabelValues(o)
+	}
+	for _, k := range bot.JobKinds {
+		m.sched.late.WithLabelValues(k.String())
+	}
 }
 
 func eventKindLabel(k bot.EventKind) string {
@@ -106,6 +144,13 @@ func (m *Metrics) storeError(op string) {
 		return
 	}
 	m.storeErrors.WithLabelValues(op).Inc()
+}
+
+func (m *Metrics) sendError(platform string) {
+	if m == nil {
+		return
+	}
+	m.sendErrors.WithLabelValues(platformLabel(platform)).Inc()
 }
 
 func (m *Metrics) dmFallback() {

@@ -8,6 +8,10 @@ import (
 	"github.com/storybot/storybot/flows"
 )
 
+// TextPlatformDown is said in place when the platform did not take a DM: true whatever the
+// cause (a token the operator must fix, an outage), and it blames neither the user nor the store.
+const TextPlatformDown = "I couldn't send you a direct message just now — nothing you wrote was lost. Try again in a few minutes."
+
 // TextStoreDown is the one reply to a storage outage (SPEC.md promise 5). It never
 // carries the error itself.
 const TextStoreDown = "I can't save right now — nothing you wrote before was lost; send that again in a minute."

@@ -23,6 +23,7 @@ type config struct {
 
 	Listen         string
 	MetricsListen  string
+	ReadyGrace     time.Duration
 	EncryptionKeys [][]byte
 	RetentionDays  int
 	Coaches        []string
@@ -60,6 +61,7 @@ var envVars = []envVar{
 	{"REDIS_SENTINEL_MASTER", "the Sentinel master name", ""},
 	{"STORYBOT_LISTEN", "HTTP listen address for the platform endpoints", ":3000"},
 	{"STORYBOT_METRICS_LISTEN", "a separate listen address for /metrics, /healthz and /readyz", "unset: served on STORYBOT_LISTEN"},
+	{"STORYBOT_READY_GRACE", "how long a platform connection or check may be down before /readyz answers 503 (a Go duration: 90s, 2m)", "60s"},
 	{"STORYBOT_ENCRYPTION_KEY", "base64 of 32 random bytes; comma-separated keys: the first encrypts, all decrypt", "unset: stored unencrypted, with a warning"},
 	{"STORYBOT_RETENTION_DAYS", "days a journal entry is kept", "180"},
 	{"STORYBOT_COACHES", "comma-separated user ids allowed to coach", "anyone"},
@@ -150,6 +152,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("STORYBOT_ENCRYPTION_KEY: %v (make one with: head -c 32 /dev/urandom | base64)", err)
 		}
 		c.EncryptionKeys = keys
+	}
+	c.ReadyGrace = DefaultReadyGrace
+	if s := getenv("STORYBOT_READY_GRACE"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			bad("STORYBOT_READY_GRACE must be a positive duration like 60s or 2m, not %q", s)
+		}
+		c.ReadyGrace = d
 	}
 	c.RetentionDays = 180
 	if s := getenv("STORYBOT_RETENTION_DAYS"); s != "" {

@@ -26,9 +26,11 @@ func mountDiscord(_ context.Context, a *app, eng *engine.Engine, senders bot.Pla
 		PublicKey: a.cfg.DiscordPublicKey,
 		BotToken:  a.cfg.DiscordBotToken,
 		APIURL:    a.cfg.DiscordAPIURL,
-		Dedupe:    a.store,
-		Logger:    a.log,
-		Now:       a.now,
+		// Counted, and pooled like the adapter's own default.
+		HTTPClient: a.ops.instrumentedClient("discord", a.now),
+		Dedupe:     a.store,
+		Logger:     a.log,
+		Now:        a.now,
 		// Without an interactions URL, Discord sends interactions over the gateway.
 		Gateway: a.cfg.DiscordPublicKey == "",
 	}, eng)

@@ -121,8 +121,9 @@ func (r *readiness) statuses() []componentStatus {
 		case c.ok:
 			s.line = c.name + ": ok"
 		default:
-			d := now.Sub(c.since).Truncate(time.Second)
+			d := now.Sub(c.since)
 			s.failed = d >= r.grace
+			d = d.Truncate(time.Second)
 			s.ok = !s.failed
 			state := "down"
 			if !s.failed {

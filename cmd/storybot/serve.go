@@ -35,6 +35,7 @@ type app struct {
 	registry *prometheus.Registry
 	metrics  *engine.Metrics
 	ready    *readiness
+	ops      *opsMetrics
 	now      func() time.Time
 	// zones is filled by the adapters that can read a profile's time zone (Slack) before
 	// the engine handles events; read-only after.
@@ -63,7 +64,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	reg.MustRegister(buildInfo)
 	buildInfo.WithLabelValues(buildVersion(), runtime.Version()).Set(1)
 	a := &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now, zones: bot.PlatformZones{}}
-	a.ready = newReadiness(reg, a.now, DefaultReadyGrace)
+	a.ready = newReadiness(reg, a.now, cfg.ReadyGrace)
+	a.ops = newOpsMetrics(reg)
+	store.Client().AddHook(redisErrorHook{a.ops})
 	return a, nil
 }
 
@@ -124,7 +127,7 @@ func serveCommand() command {
 		name:    "serve",
 		args:    "[--listen ADDR] [--metrics-listen ADDR] [--dev]",
 		summary: "run the HTTP server, the platform connections and the scheduler",
-		env: concat([]string{"STORYBOT_LISTEN", "STORYBOT_METRICS_LISTEN", "STORYBOT_DEV"}, storeEnv, slackEnv, discordEnv,
+		env: concat([]string{"STORYBOT_LISTEN", "STORYBOT_METRICS_LISTEN", "STORYBOT_READY_GRACE", "STORYBOT_DEV"}, storeEnv, slackEnv, discordEnv,
 			behaviorEnv, logEnv),
 		define: func(fs *flag.FlagSet, inv *invocation) func(context.Context, []string) error {
 			listen := fs.String("listen", "", "HTTP listen address (STORYBOT_LISTEN, default :3000)")
@@ -180,6 +183,15 @@ func runServe(ctx context.Context, getenv func(string) string, dev bool, stdout,
 	}
 	if !cfg.discordEnabled() {
 		logger.Info("Discord is not configured: set DISCORD_APP_ID with DISCORD_PUBLIC_KEY (interactions URL) and DISCORD_BOT_TOKEN (DMs)")
+	}
+
+	checks := credentialChecks(cfg, a.ops.instrumentedClient("slack", a.now), a.ops.instrumentedClient("discord", a.now))
+	retry, err := runCredentialChecks(ctx, checks, a.ready, logger)
+	if err != nil {
+		return err
+	}
+	if len(retry) > 0 {
+		runners = append(runners, func(ctx context.Context) error { return retryChecks(ctx, retry, a.ready, logger) })
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)

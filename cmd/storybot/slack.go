@@ -28,6 +28,7 @@ func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.Platf
 		BotToken:      a.cfg.SlackBotToken,
 		AppToken:      a.cfg.SlackAppToken,
 		APIURL:        a.cfg.SlackAPIURL,
+		HTTPClient:    a.ops.instrumentedClient("slack", a.now),
 		Dedupe:        a.store,
 		Logger:        a.log,
 		Now:           a.now,

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/storage"
+)
+
+// Metrics that cmd can measure without the adapters or storage knowing prometheus: platform
+// API calls are counted by an http.RoundTripper under each adapter's HTTP client, Redis
+// errors by a go-redis hook on the store's client. Every series is created at start, with
+// zero, so dashboards and alerts see them before the first event.
+
+// Platform API method classes: a fixed vocabulary, so labels stay bounded.
+var (
+	slackClasses   = []string{"chat", "conversations", "views", "users", "files", "dnd", "auth", "apps", "response_url", "other"}
+	discordClasses = []string{"messages", "dm_open", "interaction", "followup", "commands", "gateway", "auth", "other"}
+	// apiErrorKinds: network (no answer), rate_limited (429), server (5xx), client (other
+	// 4xx), api (Slack's 200 with "ok": false).
+	apiErrorKinds = []string{"network", "rate_limited", "server", "client", "api"}
+	// redisErrorKinds: unreachable (no answer in time, refused, reset), unavailable (failed
+	// at once: the circuit is open), server (an error reply).
+	redisErrorKinds = []string{"unreachable", "unavailable", "server"}
+)
+
+type opsMetrics struct {
+	apiCalls    *prometheus.CounterVec
+	apiErrors   *prometheus.CounterVec
+	apiDuration *prometheus.HistogramVec
+	redisErrors *prometheus.CounterVec
+}
+
+func newOpsMetrics(reg prometheus.Registerer) *opsMetrics {
+	m := &opsMetrics{
+		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_platform_api_calls_total", Help: "Calls to the Slack Web API and Discord REST API, by platform and method class.",
+		}, []string{"platform", "class"}),
+		apiErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_platform_api_errors_total", Help: "Platform API calls that failed, by platform, method class and kind (network, rate_limited, server, client, api).",
+		}, []string{"platform", "class", "kind"}),
+		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "storybot_platform_api_duration_seconds", Help: "Time of one platform API call.",
+			Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"platform"}),
+		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_redis_errors_total", Help: "Redis commands that failed, by kind (unreachable, unavailable, server); not-found is not an error.",
+		}, []string{"kind"}),
+	}
+	reg.MustRegister(m.apiCalls, m.apiErrors, m.apiDuration, m.redisErrors)
+	for platform, classes := range map[string][]string{"slack": slackClasses, "discord": discordClasses} {
+		m.apiDuration.WithLabelValues(platform)
+		for _, c := range classes {
+			m.apiCalls.WithLabelValues(platform, c)
+			for _, k := range apiErrorKinds {
+				m.apiErrors.WithLabelValues(platform, c, k)
+			}
+		}
+	}
+	for _, k := range redisErrorKinds {
+		m.redisErrors.WithLabelValues(k)
+	}
+	return m
+}
+
+// slackClass maps a Slack request to its method class: Web API methods are the last path
+// segment ("chat.postMessage"); response_url posts go to hooks.slack.com/commands|actions/….
+func slackClass(r *http.Request) string {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/commands/") || strings.HasPrefix(p, "/actions/") {
+		return "response_url"
+	}
+	method := p[strings.LastIndexByte(p, '/')+1:]
+	prefix, _, _ := strings.Cut(method, ".")
+	for _, c := range slackClasses {
+		if c == prefix {
+			return c
+		}
+	}
+	return "other"
+}
+
+// discordClass maps a Discord REST request to its method class by its route.
+func discordClass(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case strings.HasSuffix(p, "/users/@me/channels"):
+		return "dm_open"
+	case strings.HasSuffix(p, "/users/@me"):
+		return "auth"
+	case strings.Contains(p, "/interactions/") && strings.HasSuffix(p, "/callback"):
+		return "interaction"
+	case strings.Contains(p, "/webhooks/"):
+		return "followup"
+	case strings.Contains(p, "/channels/") && strings.Contains(p, "/messages"):
+		return "messages"
+	case strings.Contains(p, "/applications/"):
+		return "commands"
+	case strings.HasSuffix(p, "/gateway") || strings.HasSuffix(p, "/gateway/bot"):
+		return "gateway"
+	}
+	return "other"
+}
+
+// countingTransport counts the calls that pass through it. For Slack it also reads small JSON
+// answers to see "ok": false, Slack's way of reporting most errors with a 200.
+type countingTransport struct {
+	platform string
+	class    func(*http.Request) string
+	m        *opsMetrics
+	next     http.RoundTripper
+	now      func() time.Time
+}
+
+// maxSniff bounds the Slack answers read whole to find "ok": false.
+const maxSniff = 64 << 10
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	class := t.class(r)
+	t.m.apiCalls.WithLabelValues(t.platform, class).Inc()
+	start := t.now()
+	resp, err := t.next.RoundTrip(r)
+	t.m.apiDuration.WithLabelValues(t.platform).Observe(t.now().Sub(start).Seconds())
+	fail := func(kind string) { t.m.apiErrors.WithLabelValues(t.platform, class, kind).Inc() }
+	switch {
+	case err != nil:
+		fail("network")
+	case resp.StatusCode == http.StatusTooManyRequests:
+		fail("rate_limited")
+	case resp.StatusCode >= 500:
+		fail("server")
+	case resp.StatusCode >= 400:
+		fail("client")
+	case t.platform == "slack" && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") &&
+		resp.ContentLength >= 0 && resp.ContentLength <= maxSniff:
+		body, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if rerr != nil {
+			resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{rerr}))
+			break
+		}
+		var answer struct {
+			OK *bool `json:"ok"`
+		}
+		if json.Unmarshal(body, &answer) == nil && answer.OK != nil && !*answer.OK {
+			fail("api")
+		}
+	}
+	return resp, err
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// instrumentedClient returns an HTTP client for an adapter whose calls are counted.
+func (m *opsMetrics) instrumentedClient(platform string, now func() time.Time) *http.Client {
+	class := slackClass
+	if platform == "discord" {
+		class = discordClass
+	}
+	// The default transport keeps only 2 idle connections per host, so concurrent replies
+	// would open and close connections all the time.
+	pooled := http.DefaultTransport.(*http.Transport).Clone()
+	pooled.MaxIdleConnsPerHost = 64
+	return &http.Client{
+		Timeout:   15 * time.Second,
+		Transport: &countingTransport{platform: platform, class: class, m: m, next: pooled, now: now},
+	}
+}
+
+// redisErrorHook counts failed Redis commands.
+type redisErrorHook struct{ m *opsMetrics }
+
+func (h redisErrorHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h redisErrorHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.count(ctx, err)
+		return err
+	}
+}
+
+func (h redisErrorHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.count(ctx, err)
+		return err
+	}
+}
+
+func (h redisErrorHook) count(ctx context.Context, err error) {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.TxFailedErr) {
+		return
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return // the caller went away: not Redis's fault
+	}
+	var rerr redis.Error
+	switch {
+	case errors.Is(err, storage.ErrUnavailable):
+		h.m.redisErrors.WithLabelValues("unavailable").Inc()
+	case errors.As(err, &rerr):
+		h.m.redisErrors.WithLabelValues("server").Inc()
+	default:
+		h.m.redisErrors.WithLabelValues("unreachable").Inc()
+	}
+}
