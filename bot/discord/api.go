@@ -221,9 +221,12 @@ func newSession(token, apiURL string, client *http.Client) (*discordgo.Session, 
 	s.Client = &http.Client{Transport: &rewriteTransport{base: base, next: next}, Timeout: timeout}
 	s.ShouldRetryOnRateLimit = false
 	s.MaxRestRetries = 1
-	s.Identify.Intents = discordgo.IntentsDirectMessages
 	s.StateEnabled = false
-	s.SyncEvents = true
+	// discordgo logs through a package-global hook (discordgo.Logger) or the standard log
+	// package. Below its lowest level it logs nothing: every failure of the REST calls
+	// storybot makes comes back as an error, logged through slog by the caller, and the
+	// gateway is gateway.go's, not discordgo's.
+	s.LogLevel = discordgo.LogError - 1
 	return s, nil
 }
 

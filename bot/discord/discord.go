@@ -74,6 +74,10 @@ type Config struct {
 	// Gateway makes the adapter answer interactions that arrive over the gateway
 	// (INTERACTION_CREATE): set it when no interactions endpoint URL is configured.
 	Gateway bool
+	// Conn hears about the gateway connection (metrics, readiness); may be nil.
+	Conn bot.ConnObserver
+
+	gatewayTiming gatewayTiming // tests shrink the gateway's pauses
 }
 
 // Adapter connects Discord to a Handler and delivers its messages. It implements
@@ -153,9 +157,6 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		dms: lru.New[string, string](dmCacheSize), tokens: map[string]*tokenState{},
 		base: base, cancel: cancel,
 	}
-	s.AddHandler(a.onReady)
-	s.AddHandler(a.onMessageCreate)
-	s.AddHandler(a.onInteractionCreate)
 	return a, nil
 }
 
@@ -166,38 +167,15 @@ func (a *Adapter) Routes(mux *http.ServeMux) {
 
 // Run connects to the gateway when a bot token is configured, and runs until ctx ends.
 // Then it closes the session and drains the work in flight (for up to WorkTimeout).
-// Reconnecting and resuming after a dropped connection is discordgo's.
+// Reconnecting, resuming and the close codes that stop the gateway are gateway.go's; a
+// stopped gateway does not end Run, so the interactions endpoint keeps working.
 func (a *Adapter) Run(ctx context.Context) error {
 	defer a.drain()
 	if a.cfg.BotToken == "" {
 		<-ctx.Done()
 		return nil
 	}
-	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
-		err := a.session.Open()
-		if err == nil {
-			break
-		}
-		a.log.ErrorContext(ctx, "gateway connection failed; retrying", "err", err, "in", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
-	a.log.InfoContext(ctx, "connected to the Discord gateway")
-	<-ctx.Done()
-	// Stop discordgo from reconnecting: its heartbeat goroutine may fail on the closing
-	// socket and would otherwise start a reconnect loop that outlives Run. The session's
-	// lock orders this write before any read in that path (it runs Close first).
-	a.session.Lock()
-	a.session.ShouldReconnectOnError = false
-	a.session.Unlock()
-	if err := a.session.Close(); err != nil {
-		a.log.Warn("closing the gateway", "err", err)
-	}
+	a.runGateway(ctx)
 	return nil
 }
 
