@@ -63,8 +63,23 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newEnv(t *testing.T, replicas int, gateway bool) *env {
 	t.Helper()
+	return newEnvWith(t, replicas, gateway, envOptions{})
+}
+
+// envOptions adjust newEnvWith (gateway_test.go uses them).
+type envOptions struct {
+	fake   func(*fakeDiscord)     // runs before the adapters start
+	config func(i int, c *Config) // adjusts replica i's configuration
+	noWait bool                   // do not wait for the gateway sessions
+}
+
+func newEnvWith(t *testing.T, replicas int, gateway bool, o envOptions) *env {
+	t.Helper()
 	ctx := context.Background()
 	fake := newFakeDiscord(t)
+	if o.fake != nil {
+		o.fake(fake)
+	}
 	clk := fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	st, err := storage.Open(ctx, storage.Config{URL: redistest.Start(t), Now: clk.Now})
 	if err != nil {
@@ -85,10 +100,14 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 			Sender: senders, Now: e.clock.Now, Logger: quiet,
 		})
 		h := &countingHandler{next: eng}
-		a, err := New(Config{
+		cfg := Config{
 			AppID: "app", PublicKey: hex.EncodeToString(pub), BotToken: "test-token", APIURL: fake.apiURL(),
 			Dedupe: st, Logger: quiet, WorkTimeout: 10 * time.Second, Gateway: gateway,
-		}, h)
+		}
+		if o.config != nil {
+			o.config(i, &cfg)
+		}
+		a, err := New(cfg, h)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +131,9 @@ func newEnv(t *testing.T, replicas int, gateway bool) *env {
 		e.handlers = append(e.handlers, h)
 		e.engines = append(e.engines, eng)
 	}
-	waitFor(t, "sessions on the fake gateway", func() bool { return fake.connected() == replicas })
+	if !o.noWait {
+		waitFor(t, "sessions on the fake gateway", func() bool { return fake.connected() == replicas })
+	}
 	return e
 }
 
@@ -242,9 +263,9 @@ func TestPing(t *testing.T) {
 	if got["type"] != 1.0 {
 		t.Errorf("PING answered with %v, want type 1 (PONG)", got)
 	}
-	e.fake.mu.Lock()
-	defer e.fake.mu.Unlock()
-	if got := e.fake.identifies[0]["intents"]; got != float64(1<<12) {
+	e.fake.gw.mu.Lock()
+	defer e.fake.gw.mu.Unlock()
+	if got := e.fake.gw.identifies[0]["intents"]; got != float64(1<<12) {
 		t.Errorf("IDENTIFY intents = %v, want only DIRECT_MESSAGES (4096)", got)
 	}
 }
@@ -659,7 +680,7 @@ func TestMain_tzdataFree(t *testing.T) {
 	_ = flows.MaxAnswerRunes
 }
 
-// TestGatewayResumes drops the gateway connection: discordgo reconnects and resumes, and
+// TestGatewayResumes drops the gateway connection: the adapter reconnects and resumes, and
 // DMs keep arriving.
 func TestGatewayResumes(t *testing.T) {
 	e := newEnv(t, 1, false)
@@ -667,9 +688,8 @@ func TestGatewayResumes(t *testing.T) {
 	e.welcomed(t, user)
 	e.fake.drop()
 	waitFor(t, "the session to resume", func() bool {
-		e.fake.mu.Lock()
-		defer e.fake.mu.Unlock()
-		return e.fake.resumes == 1 && len(e.fake.conns) == 1
+		_, _, _, resumed := e.fake.gw.counts()
+		return resumed == 1 && e.fake.connected() == 1
 	})
 	e.dm(user, "/story quick")
 	waitFor(t, "the first prompt after resuming", func() bool { return len(e.fake.dmPosts(user)) == 1 })

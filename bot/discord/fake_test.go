@@ -14,8 +14,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // call is one REST request a fake Discord received.
@@ -68,42 +66,29 @@ type fakeDiscord struct {
 	tb  testing.TB
 	srv *httptest.Server
 
-	mu         sync.Mutex
-	calls      []call
-	closedDMs  map[string]bool   // user IDs whose DMs are closed
-	conns      map[*gwConn]bool  // live gateway connections
-	identifies []map[string]any  // IDENTIFY payloads
-	seq        int64             // dispatch sequence
-	nextID     int               // message IDs
-	dmUser     map[string]string // DM channel → user
-	rateLimit  map[string]int    // path prefix → 429s still to return
-	resumes    int               // RESUME handshakes
-}
+	gw *fakeGateway // the gateway (gateway_fake_test.go)
 
-type gwConn struct {
-	mu sync.Mutex
-	c  *websocket.Conn
-}
-
-func (g *gwConn) write(v any) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.c.WriteJSON(v)
+	mu        sync.Mutex
+	calls     []call
+	closedDMs map[string]bool   // user IDs whose DMs are closed
+	nextID    int               // message IDs
+	dmUser    map[string]string // DM channel → user
+	rateLimit map[string]int    // path prefix → 429s still to return
 }
 
 func newFakeDiscord(tb testing.TB) *fakeDiscord {
 	tb.Helper()
-	f := &fakeDiscord{tb: tb, closedDMs: map[string]bool{}, conns: map[*gwConn]bool{}, dmUser: map[string]string{}, rateLimit: map[string]int{}}
+	f := &fakeDiscord{tb: tb, gw: newFakeGateway(tb), closedDMs: map[string]bool{}, dmUser: map[string]string{}, rateLimit: map[string]int{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/ws/", f.serveGateway)
+	// discordgo's GatewayBot adds a trailing slash to the URL it returns.
+	for _, p := range []string{"/ws", "/ws/", "/resume", "/resume/"} {
+		mux.HandleFunc(p, f.gw.serve)
+	}
 	mux.HandleFunc("/api/v10/", f.serveREST)
 	f.srv = httptest.NewServer(mux)
+	f.gw.httpURL = f.srv.URL
 	tb.Cleanup(func() {
-		f.mu.Lock()
-		for g := range f.conns {
-			g.c.Close()
-		}
-		f.mu.Unlock()
+		f.gw.closeAll()
 		f.srv.Close()
 	})
 	return f
@@ -169,7 +154,7 @@ func (f *fakeDiscord) serveREST(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(path, "/")
 	switch {
 	case r.Method == http.MethodGet && (path == "gateway" || path == "gateway/bot"):
-		reply(200, map[string]any{"url": "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/ws/", "shards": 1})
+		reply(200, f.gw.info())
 	case r.Method == http.MethodPost && path == "users/@me/channels":
 		user, _ := c.Body["recipient_id"].(string)
 		id := "dm-" + user
@@ -219,109 +204,14 @@ func (f *fakeDiscord) serveREST(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveGateway speaks just enough of the gateway protocol: HELLO, IDENTIFY, READY,
-// heartbeats; dispatches come from dispatch.
-func (f *fakeDiscord) serveGateway(w http.ResponseWriter, r *http.Request) {
-	up := websocket.Upgrader{}
-	c, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	g := &gwConn{c: c}
-	defer func() {
-		f.mu.Lock()
-		delete(f.conns, g)
-		f.mu.Unlock()
-		c.Close()
-	}()
-	if g.write(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": 41250}}) != nil {
-		return
-	}
-	var ident struct {
-		Op int            `json:"op"`
-		D  map[string]any `json:"d"`
-	}
-	if err := c.ReadJSON(&ident); err != nil || (ident.Op != 2 && ident.Op != 6) {
-		f.tb.Errorf("fake gateway: want IDENTIFY or RESUME, got op %d (%v)", ident.Op, err)
-		return
-	}
-	if ident.Op == 6 {
-		f.mu.Lock()
-		f.resumes++
-		f.conns[g] = true
-		f.mu.Unlock()
-		if g.write(map[string]any{"op": 0, "t": "RESUMED", "s": 2, "d": map[string]any{}}) != nil {
-			return
-		}
-		f.readLoop(g)
-		return
-	}
-	f.mu.Lock()
-	f.identifies = append(f.identifies, ident.D)
-	n := len(f.identifies)
-	f.mu.Unlock()
-	ready := map[string]any{
-		"v": 10, "session_id": fmt.Sprint("session-", n), "resume_gateway_url": "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/ws/",
-		"user": map[string]any{"id": "bot-user", "username": "storybot", "bot": true}, "guilds": []any{},
-	}
-	if g.write(map[string]any{"op": 0, "t": "READY", "s": 1, "d": ready}) != nil {
-		return
-	}
-	f.mu.Lock()
-	f.conns[g] = true
-	f.mu.Unlock()
-	f.readLoop(g)
-}
+// dispatch sends an event to every gateway session.
+func (f *fakeDiscord) dispatch(t string, d any) { f.gw.dispatch(t, d) }
 
-// readLoop answers heartbeats until the connection ends.
-func (f *fakeDiscord) readLoop(g *gwConn) {
-	c := g.c
-	for {
-		var msg struct {
-			Op int `json:"op"`
-		}
-		if err := c.ReadJSON(&msg); err != nil {
-			return
-		}
-		if msg.Op == 1 {
-			g.write(map[string]any{"op": 11})
-		}
-	}
-}
+// drop cuts every gateway connection abruptly, as a network failure would.
+func (f *fakeDiscord) drop() { f.gw.drop() }
 
-// dispatch sends an event to every connected session.
-func (f *fakeDiscord) dispatch(t string, d any) {
-	f.mu.Lock()
-	f.seq++
-	seq := f.seq + 1
-	conns := make([]*gwConn, 0, len(f.conns))
-	for g := range f.conns {
-		conns = append(conns, g)
-	}
-	f.mu.Unlock()
-	for _, g := range conns {
-		if err := g.write(map[string]any{"op": 0, "t": t, "s": seq, "d": d}); err != nil {
-			f.tb.Errorf("fake gateway: dispatch %s: %v", t, err)
-		}
-	}
-}
-
-// drop closes every gateway connection abruptly, as a network failure would.
-func (f *fakeDiscord) drop() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for g := range f.conns {
-		g.c.UnderlyingConn().Close()
-		delete(f.conns, g)
-	}
-}
-
-// connected is the number of sessions that identified and got READY.
-func (f *fakeDiscord) connected() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.conns)
-}
+// connected is the number of gateway sessions with a working connection.
+func (f *fakeDiscord) connected() int { return f.gw.live() }
 
 // callsTo returns the recorded calls whose method (any when "") and path match.
 func (f *fakeDiscord) callsTo(method, pathPrefix, pathSuffix string) []call {

@@ -377,6 +377,9 @@ func (g *gatewayClient) connect(ctx context.Context, target string, sess *gwSess
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
+	if err != nil && resp != nil {
+		err = fmt.Errorf("%w (HTTP %s)", err, resp.Status)
+	}
 	if err != nil {
 		// A resume URL that cannot be reached: Discord's docs allow resuming only there,
 		// so keep the session for one more try; a failing main URL is looked up again.
