@@ -250,6 +250,7 @@ func (s State) clone() State {
 func (e Entry) clone() Entry {
 	e.Others = append([]string(nil), e.Others...)
 	e.Traps = append([]string(nil), e.Traps...)
+	e.SuggestedTraps = append([]string(nil), e.SuggestedTraps...)
 	if e.StrengthBefore != nil {
 		v := *e.StrengthBefore
 		e.StrengthBefore = &v
@@ -313,7 +314,8 @@ func (m *Machine) start(st Start, now time.Time) (State, []Reply, error) {
 // setStory records the story and the thinking traps it suggests.
 func (s *State) setStory(story string) {
 	s.Entry.Story = story
-	s.Hints = trapIDs(SpotTraps(story))
+	s.Hints = trapIDs(SuggestTraps(story))
+	s.Entry.SuggestedTraps = append([]string(nil), s.Hints...)
 }
 
 // ask returns s with its prompt.
@@ -635,6 +637,9 @@ func saveReply(s State, text string) Reply {
 	}
 	if len(e.Traps) == 0 {
 		e.Traps = nil
+	}
+	if len(e.SuggestedTraps) == 0 {
+		e.SuggestedTraps = nil
 	}
 	return Reply{Kind: ReplyInfo, Text: text, Save: &e}
 }

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -265,4 +266,33 @@ func FuzzSuggestTraps(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEntrySuggestedTraps checks that the journal keeps what the bot suggested apart from
+// what the user confirmed, and that entries saved before suggestions were kept still decode.
+func TestEntrySuggestedTraps(t *testing.T) {
+	s, _ := run(t, State{}, start(FlowReframe, "They think I'm lazy and it's all my fault"), text("skip"), text("skip"), text("skip"))
+	if s.Step != StepReframeTraps {
+		t.Fatalf("setup step = %v, want %v", s.Step, StepReframeTraps)
+	}
+	s, rs := run(t, s, text("none"), text("I did my part."), choice("save"))
+	if len(rs) == 0 || rs[len(rs)-1].Save == nil {
+		t.Fatalf("replies = %v, want a saved reframe", rs)
+	}
+	e := rs[len(rs)-1].Save
+	if want := []string{"mind-reading", "personalising"}; !reflect.DeepEqual(e.SuggestedTraps, want) || e.Traps != nil {
+		t.Errorf("saved traps = suggested %v, confirmed %v; want suggested %v, confirmed none", e.SuggestedTraps, e.Traps, want)
+	}
+	b, err := json.Marshal(e)
+	if err != nil || !strings.Contains(string(b), `"suggested_traps":["mind-reading","personalising"]`) || strings.Contains(string(b), `"traps"`) {
+		t.Errorf("json.Marshal(entry) = %s, %v; want suggested_traps and no traps", b, err)
+	}
+
+	var old Entry
+	if err := json.Unmarshal([]byte(`{"flow":3,"created":"2026-03-02T09:01:00Z","story":"s","traps":["labelling"]}`), &old); err != nil {
+		t.Fatalf("decoding an entry saved before suggested_traps: %v", err)
+	}
+	if !reflect.DeepEqual(old.Traps, []string{"labelling"}) || old.SuggestedTraps != nil {
+		t.Errorf("old entry = %+v, want its confirmed traps and no suggestions", old)
+	}
 }

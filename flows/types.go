@@ -141,11 +141,15 @@ type Entry struct {
 	Next           string   `json:"next,omitempty"`
 	StrengthAfter  *int     `json:"strength_after,omitempty"`
 
-	IsTrue      string   `json:"is_true,omitempty"`
-	Absolutely  string   `json:"absolutely,omitempty"`
-	Reaction    string   `json:"reaction,omitempty"`
-	Traps       []string `json:"traps,omitempty"` // thinking-trap IDs the user confirmed
-	KinderStory string   `json:"kinder_story,omitempty"`
+	IsTrue     string   `json:"is_true,omitempty"`
+	Absolutely string   `json:"absolutely,omitempty"`
+	Reaction   string   `json:"reaction,omitempty"`
+	Traps      []string `json:"traps,omitempty"` // thinking-trap IDs the user confirmed
+	// SuggestedTraps are the thinking-trap IDs the bot suggested for the story (at most two,
+	// best first), kept apart from Traps: a suggestion the user did not confirm is only a
+	// guess, and insights count confirmed traps only.
+	SuggestedTraps []string `json:"suggested_traps,omitempty"`
+	KinderStory    string   `json:"kinder_story,omitempty"`
 }
 
 // State is a user's dialogue between turns. The zero State has no dialogue open.

@@ -260,8 +260,9 @@ func (e *Engine) deliverDigest(ctx context.Context, j bot.Job) error {
 }
 
 // Digest writes the weekly digest from the user's own journal entries of the 7 days before
-// now: the pauses, the average shift in feeling strength, the thinking traps that came up
-// most, and the next steps the user chose, in their words.
+// now: the pauses, the average shift in feeling strength, the thinking traps the user
+// confirmed most (never the ones only suggested), and the next steps the user chose, in
+// their words.
 func Digest(entries []flows.Entry, now time.Time) string {
 	since := now.Add(-7 * 24 * time.Hour)
 	var (
@@ -281,13 +282,9 @@ func Digest(entries []flows.Entry, now time.Time) string {
 			shifts++
 			shiftSum += *en.StrengthAfter - *en.StrengthBefore
 		}
-		ids := en.Traps
-		if len(ids) == 0 && en.Flow != flows.FlowReframe {
-			for _, sp := range flows.SpotTraps(en.Story) {
-				ids = append(ids, sp.ID)
-			}
-		}
-		for _, id := range ids {
+		// Only traps the user confirmed count: the bot's suggestions (SuggestedTraps) are
+		// guesses, and an insight built on them would tell the user what they think.
+		for _, id := range en.Traps {
 			traps[id]++
 		}
 		if s := strings.TrimSpace(en.Next); s != "" {
@@ -345,7 +342,7 @@ func Digest(entries []flows.Entry, now time.Time) string {
 			}
 			parts = append(parts, fmt.Sprintf("%s (%d)", n, traps[id]))
 		}
-		b.WriteString("Thinking traps that came up most: " + strings.Join(parts, ", ") + ".\n")
+		b.WriteString("Thinking traps you recognised most: " + strings.Join(parts, ", ") + ".\n")
 	}
 	if len(steps) > 0 {
 		b.WriteString("The next steps you chose:\n")

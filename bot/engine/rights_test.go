@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -171,7 +172,7 @@ func TestForgetNeedsConfirmation(t *testing.T) {
 
 func TestExportHasEveryHistoryEntry(t *testing.T) {
 	h := newHarness(t, redistest.Start(t))
-	for i, story := range []string{"first-story", "second-story", "third-story"} {
+	for i, story := range []string{"first-story", "second-story", "third-story: they think I'm lazy"} {
 		h.savePause(story, "other", "next")
 		h.clock.Add(time.Duration(i+1) * time.Hour)
 	}
@@ -211,6 +212,17 @@ func TestExportHasEveryHistoryEntry(t *testing.T) {
 		if en.ID == "" || !strings.Contains(history, en.Story) {
 			t.Errorf("export entry %q (id %q) is not in the history:\n%s", en.Story, en.ID, history)
 		}
+		// The export keeps what the bot suggested apart from what the user confirmed.
+		want := []string(nil)
+		if strings.Contains(en.Story, "they think") {
+			want = []string{"mind-reading"}
+		}
+		if !reflect.DeepEqual(en.SuggestedTraps, want) || en.Traps != nil {
+			t.Errorf("export entry %q traps = suggested %v, confirmed %v; want suggested %v, confirmed none", en.Story, en.SuggestedTraps, en.Traps, want)
+		}
+	}
+	if !strings.Contains(string(file.Content), `"suggested_traps"`) {
+		t.Errorf("export has no suggested_traps:\n%s", file.Content)
 	}
 	if doc.Dialogue == nil || doc.Dialogue.Entry.Story != "unfinished-story" {
 		t.Errorf("export open dialogue = %+v, want the unfinished story", doc.Dialogue)

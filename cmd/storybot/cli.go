@@ -41,6 +41,7 @@ func commands() []command {
 		healthcheckCommand(),
 		discordRegisterCommand(),
 		slackManifestCommand(),
+		trapsCommand(),
 		{
 			name: "version", summary: "print the version",
 			define: func(_ *flag.FlagSet, inv *invocation) func(context.Context, []string) error {
