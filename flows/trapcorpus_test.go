@@ -13,7 +13,7 @@ import (
 
 var (
 	showTrapMisses = flag.Bool("traps.misses", false, "list the training sentences the trap detector gets wrong")
-	trapTuning     = flag.Bool("traps.trapTuning", false, "score the training part only, while rules are being tuned")
+	trapTuning     = flag.Bool("traps.tuning", false, "score the training part only, while rules are being tuned")
 )
 
 // The floors the detector must keep on both parts of the corpus (SPEC.md: precision first).
@@ -36,7 +36,13 @@ type corpusLine struct {
 // out.
 func loadTrapCorpus(tb testing.TB) []corpusLine {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "traps", "*.txt"))
+	return loadTrapFiles(tb, filepath.Join("testdata", "traps", "*.txt"))
+}
+
+// loadTrapFiles reads the labelled sentences of the files that match pattern.
+func loadTrapFiles(tb testing.TB, pattern string) []corpusLine {
+	tb.Helper()
+	files, err := filepath.Glob(pattern)
 	if err != nil || len(files) == 0 {
 		tb.Fatalf("no corpus files in testdata/traps: %v", err)
 	}
@@ -198,6 +204,11 @@ func TestTrapCorpus(t *testing.T) {
 			t.Logf("%s:%d %q want %v got %v", cl.file, cl.line, cl.text, want, gave)
 		}
 	}
+	// The fresh set was written after the rules were first frozen, in other words than the
+	// corpus. Its first score, before any change, was precision 0.89, a right suggestion on
+	// 0.73 of trap sentences, none on no-trap ones; the rules were then widened with its
+	// misses in mind, so it is no longer independent and is kept as one more check.
+	fresh := loadTrapFiles(t, filepath.Join("testdata", "traps", "fresh", "*.txt"))
 	for _, part := range []struct {
 		name  string
 		lines []corpusLine
@@ -205,8 +216,9 @@ func TestTrapCorpus(t *testing.T) {
 	}{
 		{"training", train, misses},
 		{"held-out", held, nil}, // never listed: the rules are not tuned on it
+		{"fresh", fresh, nil},
 	} {
-		if *trapTuning && part.name == "held-out" {
+		if *trapTuning && part.name != "training" {
 			continue
 		}
 		s := scoreTraps(part.lines, part.miss)

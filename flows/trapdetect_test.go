@@ -230,8 +230,12 @@ func BenchmarkSuggestTraps(b *testing.B) {
 		b.Run(bb.name, func(b *testing.B) {
 			b.SetBytes(int64(len(bb.text)))
 			b.ReportAllocs()
+			c0, ok := cpuTime()
 			for i := 0; i < b.N; i++ {
 				SuggestTraps(bb.text)
+			}
+			if c1, ok1 := cpuTime(); ok && ok1 {
+				b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}

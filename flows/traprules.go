@@ -133,6 +133,13 @@ var trapRules = []trapRule{
 		subjectIs(otherPerson)),
 	rule("mind-reading", 0.9, "hate hates resent resents dislike dislikes judging annoyed angry mad fed sick bored tired disappointed laughing against gone fail sorry",
 		`{o} {g4}((?:hate|hates|resent|resents|dislike|dislikes|is judging|are judging|was judging|were judging|judging|is annoyed with|are annoyed with|annoyed with|angry with|angry at|mad at|fed up with|sick of|bored of|bored with|bored by|tired of|disappointed in|disappointed with|laughing at|look down on|looks down on|(?:is|are) (?:all )?against|feels? sorry for|felt sorry for) {obj})`),
+	rule("mind-reading", 0.85, "irritated furious angry annoyed upset cross frustrated disappointed unhappy embarrassed ashamed",
+		`{o} (?:is |are |was |were |seems |seemed |looks |looked |must be |is really |was really )?{adv}((?:irritated|furious|angry|annoyed|upset|cross|frustrated|disappointed|unhappy|embarrassed|ashamed) (?:with |at |by |of |in |that |because )?(?:i|me|my|us))`,
+		vetted(func(sn *sentence, first, last int) bool {
+			return first == 0 || !hypothetical[sn.toks[first-1].w] // "if she's upset with me"
+		})),
+	rule("mind-reading", 0.85, "regret regrets regretted less badly poorly",
+		`(?:regret|regrets|regretted) (?:hiring|picking|choosing|inviting|promoting|asking|marrying|trusting|helping) (?:me|us)|(?:think|thinks|thought) (?:less|badly|poorly|little) of (?:me|us)`),
 	rule("mind-reading", 0.85, "wants want",
 		`{o} {adv}(?:wants?|would like) (?:me|us) (?:gone|out|to fail|to quit|to leave)`),
 	rule("mind-reading", 0.85, "like respect trust care want",
@@ -141,8 +148,8 @@ var trapRules = []trapRule{
 		`{o} (?:does|do|did) not {adv}care (?:what|about) (?:i|me|my)`),
 	rule("mind-reading", 0.85, "see sees view views",
 		`(?:see|sees|view|views|saw|regard|regards) (?:me|us) as|see through (?:me|us)`),
-	rule("mind-reading", 0.8, "find finds",
-		`{o} {adv}(?:find|finds) (?:me|us) (?:boring|annoying|irritating|stupid|useless|dull|difficult|too)`),
+	rule("mind-reading", 0.8, "find finds found",
+		`{o} {adv}(?:must have |probably |{adv})*(?:find|finds|found) (?:me|us|my {w}|our {w}) (?:boring|annoying|irritating|stupid|useless|dull|difficult|too|shallow|weak|naive|silly|embarrassing|pathetic)`),
 	rule("mind-reading", 0.8, "mind minds",
 		`(?:made|make) up (?:his|her|their) minds? about (?:me|us)|already decided (?:that )?(?:i|we)`),
 	rule("mind-reading", 0.8, "impressed",
@@ -162,10 +169,10 @@ var trapRules = []trapRule{
 	rule("fortune-telling", 0.85, "going will gonna bound",
 		`(?:i|we) (?:am |are )?(?:{fut}|will) {adv}(?:fail|mess|screw|freeze|blank|bomb|flop|choke|lose|get it wrong|be stuck|be rejected|make a fool|look stupid|look like an idiot|embarrass myself|fall apart|never)`),
 	rule("fortune-telling", 0.85, "going will gonna bound",
-		`((?:is |are )?(?:{fut}|will) {adv}(?:fail|go (?:badly|wrong|horribly|pear)|end (?:badly|in)|bomb|flop|tank|crash|collapse|break|say no|say (?:it is |i am |that )?not good enough|reject|hate|cancel|cut|get cut|be cut|close|shut down|come|show up|turn up|pick someone else|choose someone else|push me out|replace me|let me go|fire me|sack me|leave me|fall through|fall apart|get worse|be furious|be angry|be awful|be terrible|be horrible|be bad|be a disaster|be a nightmare|be a mess|be awkward|be a grilling|be a waste|laugh|judge|blame me|go under|never))`,
+		`((?:is |are )?(?:{fut}|will) {adv}(?:fail|go (?:badly|wrong|horribly|terribly|pear)|end (?:badly|in)|bomb|flop|tank|crash|collapse|break|say no|say (?:it is |i am |that )?not good enough|reject|hate|cancel|cut|get cut|be cut|close|shut down|come|show up|turn up|pick someone else|choose someone else|push me out|replace me|let me go|fire me|sack me|leave me|fall through|fall apart|get worse|be furious|be angry|be awful|be terrible|be horrible|be bad|be a disaster|be a nightmare|be a mess|be awkward|be a grilling|be a waste|laugh|judge|blame me|go under|never))`,
 		vetted(notMine)),
 	rule("fortune-telling", 0.85, "not",
-		`(?:{o}|it|this|that|the {w}|the {w} {w}|i|we) (?:will not|would not) {adv}(?:ever )?(?:work|sign|call|get|accept|approve|like|forgive|be renewed|be approved|listen|help|change|let|hire|pass|happen|improve|come|reply|answer|agree|go well|be able|make it|find|cope|manage|say yes|want|choose|pick|last)`, despiteNot, needs("will would")),
+		`(?:{o}|it|this|that|the {w}|the {w} {w}|i|we) (?:will not|would not) {adv}(?:ever )?(?:work|sign|call|get|make|accept|approve|like|forgive|be renewed|be approved|listen|help|change|let|hire|pass|happen|improve|come|reply|answer|agree|go well|be able|make it|find|cope|manage|say yes|want|choose|pick|last)`, despiteNot, needs("will would")),
 	rule("fortune-telling", 0.85, "never",
 		`(?:will never|would never|am never going to|are never going to|is never going to|never going to) (?:{w} )?(?:be|get|find|work|make|change|have|afford|pass|let|see|land|finish|hit|catch|win|understand|trust|forgive|recover|improve)`),
 	rule("fortune-telling", 0.85, "going will gonna",
@@ -232,6 +239,9 @@ var trapRules = []trapRule{
 		`i (?:must|have to|need to) (?:always|never|not)|i must be the one`, despiteNot,
 		vetted(func(sn *sentence, first, last int) bool {
 			// "so I must not matter" is a conclusion, not a rule.
+			if first > 0 && concludes[sn.toks[first-1].w] {
+				return false
+			}
 			return last+1 >= len(sn.toks) || !epistemic[sn.toks[last+1].w]
 		})),
 	rule("should-statements", 0.85, "perfect everything every everyone all available strong one",
@@ -277,15 +287,15 @@ var trapRules = []trapRule{
 	rule("personalising", 0.75, "made",
 		`i made (?:everyone|everybody|him|her|them|the team|my (?:{w} )?{w}) (?:{w} )?(?:uncomfortable|upset|look bad|angry|sad|cry|stressed|miserable|awkward|nervous)`),
 	rule("personalising", 0.75, "because",
-		`because (?:i|i am|i was) (?:not|wasn't|was not|am not|did not|doing something wrong|(?:a|an) (?:bad|terrible|awful|anxious|useless|poor|lousy))|because of my (?:mistake|job|fault|behaviour|behavior|attitude|comment|email|message|error)`, despiteNot),
+		`because (?:i|i am|i was) (?:not|wasn't|was not|am not|did not|doing something wrong|(?:a|an) (?:bad|terrible|awful|anxious|useless|poor|lousy))|because of my (?:mistake|job|fault|behaviour|behavior|attitude|comment|email|message|error)|because i (?:work|am working|worked|travel|am away|was away) (?:too much|so much|too late|so late|all the time)`, despiteNot),
 	rule("personalising", 0.7, "if",
 		`if i (?:had|would have|had not|did not|was|were|would) (?:{w} ){1,4}(?:, )?(?:{w} ){1,5}(?:would not|would have|would be)`, despiteNot),
 
 	// Overgeneralising: one moment becomes a rule.
 	rule("overgeneralising", 0.85, "ever",
 		`(?:nobody|no one|nothing|none of them) ever`),
-	rule("overgeneralising", 0.75, "always alwyas allways never constantly forever time whenever matter",
-		`(?:always|alwyas|allways|never|constantly|every time|every single time|all the time|whenever|each time|no matter what)`,
+	rule("overgeneralising", 0.75, "always alwyas allways never constantly forever time every whenever matter",
+		`(?:always|alwyas|allways|never|constantly|every time|every single {w}|all the time|whenever|each time|no matter what)`,
 		vetted(func(sn *sentence, first, last int) bool {
 			if ruleSentence(sn) || (sn.toks[first].w == "never" && first > 0 && futureNever[sn.toks[first-1].w]) {
 				return false // "I should always", "I'll never": a rule or a prediction
@@ -319,8 +329,8 @@ var trapRules = []trapRule{
 		`(?:because|since|as|if) (?:i|it) (?:{adv})(?:feel|feels|felt) (?:{w} ){0,6}(?:, )?(?:{w} ){0,6}(?:must|obviously|clearly|definitely|has to|there must)`),
 	rule("emotional-reasoning", 0.8, "feeling",
 		`feeling (?:this|so) {w} (?:means|proves)`),
-	rule("emotional-reasoning", 0.8, "anxious scared afraid angry nervous worried frightened tired upset sad guilty ashamed jealous",
-		`i am (?:so |really |very )?(?:anxious|scared|afraid|angry|nervous|worried|frightened|tired|upset|sad|guilty|ashamed|jealous) (?:{w} ){0,4}(?:, )?(?:so (?:{w} ){0,3}(?:must|has to|obviously|clearly|definitely|is going to)|which means|it has to mean|that means)`,
+	rule("emotional-reasoning", 0.8, "anxious scared afraid angry nervous worried frightened terrified panicking dreading uneasy overwhelmed stressed tired upset sad guilty ashamed jealous",
+		`i am (?:so |really |very )?(?:anxious|scared|afraid|angry|nervous|worried|frightened|terrified|panicking|dreading|uneasy|overwhelmed|stressed|tired|upset|sad|guilty|ashamed|jealous) (?:{w} ){0,4}(?:, )?(?:so (?:{w} ){0,3}(?:must|has to|obviously|clearly|definitely|is going to)|which means|it has to mean|that means)`,
 		vetted(notPlanAfter)),
 	rule("emotional-reasoning", 0.75, "bones gut",
 		`in my (?:bones|gut)|my gut (?:says|tells me|is telling me)`),
@@ -335,7 +345,7 @@ var trapRules = []trapRule{
 	rule("disqualifying-positive", 0.8, "luck fluke accident lucky",
 		`(?:just|only|pure|sheer|dumb|beginner's) luck|a fluke|got lucky|by accident|by chance`,
 		vetted(func(sn *sentence, first, last int) bool {
-			return sn.has("but") || sn.has("so") || sn.has("only") || sn.has("just") && sn.has("got")
+			return sn.has("but") || sn.has("so") || sn.has("only") || sn.has("just") && sn.has("got") || sn.hasAny(achievements)
 		})),
 	rule("disqualifying-positive", 0.8, "saying nice polite kind",
 		`(?:just|only) (?:saying|said) (?:that|it|so)|(?:was|were|is|are|being) (?:just |only |probably just )(?:being )?(?:nice|polite|kind)|to be (?:nice|polite|kind)`),
@@ -350,7 +360,7 @@ var trapRules = []trapRule{
 
 	// Blaming: it is all someone else's doing.
 	rule("blaming", 0.85, "fault",
-		`(?:it is|it was|it|its|that is|this is|all) (?:all |entirely |totally )?(?:the )?(?:his|her|their|your|[a-z@]+'s|[a-z]+s|@) fault`),
+		`(?:it is|it was|it|its|that is|this is|all) (?:all |entirely |totally )?(?:the |my |our )?(?:his|her|their|your|[a-z@]+'s|[a-z]+s|@) fault`),
 	rule("blaming", 0.8, "made makes make forced force forces",
 		`(?:{o}|you) {adv}(?:made|makes|make|forced|forces|force) (?:me|us) (?:feel|look|lose|so|this|miss|late|do|into|snap|angry|anxious|cry|shout|quit|leave|hate|sick|crazy|mad)`),
 	rule("blaming", 0.75, "ruined ruins wrecked wrecks destroyed spoiled spoilt messed caused broke",
@@ -374,7 +384,7 @@ var trapRules = []trapRule{
 	rule("comparing", 0.85, "than",
 		`(?:better|further|ahead|faster|smarter|cleverer|fitter|calmer|happier|richer|prettier|younger|stronger|quicker|more (?:{w} )?(?:confident|capable|successful|qualified|talented|organised|organized|popular|productive|likeable|together|clever|competent|accomplished|attractive|experienced)|earn more|earns more|earning more|doing better|twice (?:as|what)) {g3}than (?:me|i|mine|we)`, inQuestions),
 	rule("comparing", 0.85, "as half",
-		`(?:not|never|nowhere near|can not be|can i not be|why can not i be|will never be|not half) {g2}as (?:{w} )?(?:good|smart|clever|confident|fast|successful|talented|organised|organized|calm|capable|fit|clean|strong|quick|funny|pretty|together|popular|happy) (?:{w} ){0,2}as|(?:twice|three times|much|so much|far) as {w} as (?:i|me)|not half the {w} (?:she|he|they|@)`, inQuestions, despiteNot),
+		`(?:not|never|nowhere near|can not be|can i not be|why can not i be|will never be|not half) {g2}as (?:{w} )?(?:good|smart|clever|sharp|bright|brilliant|driven|disciplined|productive|confident|fast|successful|talented|organised|organized|calm|capable|fit|clean|strong|quick|funny|pretty|together|popular|happy|experienced) (?:{w} ){0,2}as|(?:twice|three times|much|so much|far) as {w} as (?:i|me)|not half the {w} (?:she|he|they|@)`, inQuestions, despiteNot),
 	rule("comparing", 0.85, "compared",
 		`compared (?:to|with) {g3}(?:, )?(?:i|my|me)`, inQuestions),
 	rule("comparing", 0.75, "next",
@@ -393,8 +403,11 @@ var trapRules = []trapRule{
 		`(?:promoted|picked|chosen|hired) before me`),
 }
 
+// achievements are the good things a "fluke" or "luck" can wave away.
+var achievements = strings.Fields("promotion promoted win won result award grade job offer deal success raise bonus review score pass passed praise")
+
 // peopleWords are the words that can head a {p} subject.
-const peopleWords = "he she they @ boss bosses manager managers partner wife husband friend friends team teammate teammates colleague colleagues coworker coworkers co-worker co-workers client clients customer customers lead director ceo mum mom dad mother father parent parents sister brother kids children son daughter teacher teachers family interviewer interviewers in-laws ex flatmate landlord reviewer reviewers others hire staff designer developer teenager neighbour neighbor leader leaders adult adults men women employees management finance hr sales everyone people guys"
+const peopleWords = "he she they @ boss bosses manager managers partner wife husband friend friends team teammate teammates colleague colleagues coworker coworkers co-worker co-workers client clients customer customers lead director ceo mum mom dad mother father parent parents sister brother kids children son daughter teacher teachers family interviewer interviewers in-laws ex flatmate landlord reviewer reviewers others hire staff designer developer teenager neighbour neighbor leader leaders adult adults men women employees management finance hr sales everyone people guys engineers developers designers nurses doctors teachers students bosses colleagues kids"
 
 // people are peopleWords as a set.
 var people = func() map[string]bool {
@@ -520,7 +533,7 @@ var gloomyWords = map[string]bool{
 	"last": true, "boring": true, "shot": true, "against": true, "answered": true, "answers": true, "fail": true,
 	"fails": true, "screw": true, "interrupt": true, "interrupts": true, "ruin": true, "ruins": true, "argument": true,
 	"apart": true, "blows": true, "bad": true, "worst": true, "hate": true, "hates": true, "lose": true,
-	"disappoint": true, "disappoints": true, "cancel": true, "cancels": true, "overlooked": true, "struggle": true,
+	"disappoint": true, "disappoints": true, "freeze": true, "froze": true, "panic": true, "cancel": true, "cancels": true, "overlooked": true, "struggle": true,
 	"messes": true, "no": true, "wins": true, "win": true,
 	"left": true, "alone": true, "understand": true, "understands": true, "respect": true, "respects": true, "notice": true,
 	"notices": true, "thanks": true, "thank": true,
@@ -568,6 +581,12 @@ func gloomy(sn *sentence, first, last int) bool {
 
 // epistemic are the verbs after "must not" that make it a conclusion ("I must not matter").
 var epistemic = map[string]bool{"be": true, "matter": true, "have": true, "like": true, "care": true, "want": true, "know": true, "count": true}
+
+// hypothetical are the words that make a clause a supposition rather than a belief.
+var hypothetical = map[string]bool{"if": true, "whether": true, "unless": true, "in case": true}
+
+// concludes are the words before "I must" that make it a conclusion: "so I must not belong".
+var concludes = map[string]bool{"so": true, "then": true, "means": true, "therefore": true, "which": true, "proves": true}
 
 // ruleSentence reports whether a sentence states a rule (should, ought, must): its "always"
 // and "everything" belong to the rule, not to a separate generalisation.
