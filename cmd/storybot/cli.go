@@ -39,6 +39,8 @@ func commands() []command {
 		serveCommand(),
 		consoleCommand(),
 		healthcheckCommand(),
+		keysCheckCommand(),
+		keysRotateCommand(),
 		discordRegisterCommand(),
 		slackManifestCommand(),
 		trapsCommand(),

@@ -43,6 +43,9 @@ func runConsole(ctx context.Context, user string, getenv func(string) string, st
 		return err
 	}
 	defer a.Close()
+	if err := a.checkStore(ctx); err != nil {
+		return err
+	}
 
 	c := console.New(stdin, stdout, user)
 	eng := a.engine(c)

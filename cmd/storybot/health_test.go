@@ -104,3 +104,40 @@ func metricValue(tb testing.TB, g prometheus.Gatherer, name, label string) float
 	tb.Fatalf("no %s{%s}", name, label)
 	return 0
 }
+
+func TestHealthcheckCommand(t *testing.T) {
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		io.WriteString(w, r.URL.Path+" answered\n")
+	}))
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	healthcheck := func(args ...string) (string, error) {
+		var out strings.Builder
+		err := run(context.Background(), append([]string{"healthcheck"}, args...), env(nil), nil, &out, io.Discard)
+		return out.String(), err
+	}
+	if out, err := healthcheck("--url", srv.URL); err != nil || out != "/healthz answered\n" {
+		t.Errorf("healthcheck against a live server = %q, %v", out, err)
+	}
+	if out, err := healthcheck("--url", srv.URL, "--ready"); err != nil || out != "/readyz answered\n" {
+		t.Errorf("healthcheck --ready against a live server = %q, %v", out, err)
+	}
+	status = http.StatusServiceUnavailable
+	if _, err := healthcheck("--url", srv.URL, "--ready"); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("healthcheck --ready against an unready server = %v, want 503 named", err)
+	}
+	if _, err := healthcheck("--url", deadURL, "--timeout", "2s"); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("healthcheck against a dead server = %v", err)
+	}
+	// Without --url it derives the address from the listen variables.
+	var out strings.Builder
+	addr := strings.TrimPrefix(srv.URL, "http://127.0.0.1")
+	status = http.StatusOK
+	if err := run(context.Background(), []string{"healthcheck"}, env(map[string]string{"STORYBOT_LISTEN": addr}), nil, &out, io.Discard); err != nil {
+		t.Errorf("healthcheck with STORYBOT_LISTEN=%s: %v", addr, err)
+	}
+	srv.Close()
+}

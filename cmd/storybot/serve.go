@@ -156,6 +156,9 @@ func runServe(ctx context.Context, getenv func(string) string, dev bool, stdout,
 		return err
 	}
 	defer a.Close()
+	if err := a.checkStore(ctx); err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	senders := bot.PlatformSenders{}
