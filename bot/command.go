@@ -31,6 +31,8 @@ const (
 	CmdCoachList
 	CmdCoachUnassign
 	CmdCoachRevoke
+	CmdSOS        // grounding, resources and the user's own safety plan
+	CmdSafetyPlan // write the safety plan, in a calm moment
 )
 
 var commandNames = [...]string{
@@ -52,6 +54,8 @@ var commandNames = [...]string{
 	CmdCoachList:     "coach list",
 	CmdCoachUnassign: "coach unassign",
 	CmdCoachRevoke:   "coach revoke",
+	CmdSOS:           "sos",
+	CmdSafetyPlan:    "safety-plan",
 }
 
 func (c CommandName) String() string {
@@ -218,6 +222,16 @@ func ParseCommand(text string) (Command, error) {
 		return Command{}, parseErrorf("/story practices shows your practices; /story practices library lists them all.")
 	case "coach":
 		return parseCoach(rest)
+	case "sos":
+		// Whatever follows is read for safety before parsing, and sos needs nothing more:
+		// never refuse it.
+		return Command{Name: CmdSOS}, nil
+	case "safety-plan", "safetyplan", "safety_plan":
+		return noArgs(CmdSafetyPlan, rest)
+	case "safety":
+		if r := strings.ToLower(rest); r == "plan" || r == "" {
+			return Command{Name: CmdSafetyPlan}, nil
+		}
 	}
 	// Anything that is not a subcommand is what happened: "/story they ignored me in
 	// standup" starts a pause with it. A lone word close to a subcommand is more likely a
@@ -235,19 +249,20 @@ func ParseCommand(text string) (Command, error) {
 
 // usage is the one line of help for each subcommand a typo may be near.
 var usage = map[string]string{
-	"pause":     "/story pause [what happened] — a full pause, about two minutes",
-	"quick":     "/story quick [story] — story, other stories, next step: under a minute",
-	"reframe":   "/story reframe [story] — question a story more deeply",
-	"help":      "/story help — everything storybot can do",
-	"privacy":   "/story privacy — what is stored and who can see it",
-	"export":    "/story export — all your data as a file",
-	"forget":    "/story forget — erase all of it",
-	"history":   "/story history [n] — your last n journal entries",
-	"checkin":   "/story checkin weekdays 09:00 — a DM check-in (also daily, mon,wed,fri, off)",
-	"timezone":  "/story tz <zone> — your time zone, like Europe/Berlin",
-	"digest":    "/story digest weekly — a Sunday-evening summary of your week",
-	"practices": "/story practices — the practices your coach assigned you",
-	"coach":     "/story coach invite|assign|progress|list|unassign @name — for coaches",
+	"pause":       "/story pause [what happened] — a full pause, about two minutes",
+	"quick":       "/story quick [story] — story, other stories, next step: under a minute",
+	"reframe":     "/story reframe [story] — question a story more deeply",
+	"help":        "/story help — everything storybot can do",
+	"privacy":     "/story privacy — what is stored and who can see it",
+	"export":      "/story export — all your data as a file",
+	"forget":      "/story forget — erase all of it",
+	"history":     "/story history [n] — your last n journal entries",
+	"checkin":     "/story checkin weekdays 09:00 — a DM check-in (also daily, mon,wed,fri, off)",
+	"timezone":    "/story tz <zone> — your time zone, like Europe/Berlin",
+	"digest":      "/story digest weekly — a Sunday-evening summary of your week",
+	"practices":   "/story practices — the practices your coach assigned you",
+	"coach":       "/story coach invite|assign|progress|list|unassign @name — for coaches",
+	"safety-plan": "/story safety-plan — write down, in a calm moment, what helps in a hard one",
 }
 
 // Usage returns the one line of help for a subcommand ("quick"), or "" for an unknown one.
@@ -264,7 +279,7 @@ func nearSubcommand(word string) (string, bool) {
 	}
 	best, bestD := "", 3
 	for _, name := range []string{"pause", "quick", "reframe", "help", "privacy", "export", "forget",
-		"history", "checkin", "timezone", "digest", "practices", "coach"} {
+		"history", "checkin", "timezone", "digest", "practices", "coach", "safety-plan"} {
 		if strings.HasPrefix(name, w) {
 			return name, true
 		}

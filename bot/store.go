@@ -43,6 +43,16 @@ type DialogueStore interface {
 	Dialogue(ctx context.Context, u UserRef) (flows.State, bool, error)
 }
 
+// PlanStore keeps each user's safety plan (/story safety-plan): their own words, kept like
+// the journal (encrypted at rest, expiring with the retention period, exported, erased by
+// /story forget) and never shown to anyone but them.
+type PlanStore interface {
+	// SafetyPlan returns the user's plan; a user with none has the zero plan and false.
+	SafetyPlan(ctx context.Context, u UserRef) (flows.SafetyPlan, bool, error)
+	// SavePlan replaces the user's plan. Saving the same plan twice is harmless.
+	SavePlan(ctx context.Context, u UserRef, p flows.SafetyPlan) error
+}
+
 // Eraser erases one kind of data about a user, for /story forget. Forget must be
 // idempotent: erasing what is already gone succeeds.
 type Eraser interface {

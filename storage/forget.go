@@ -8,7 +8,7 @@ import (
 )
 
 // Forget erases everything this package keeps about u: dialogue, journal (index and
-// entries), profile and scheduled jobs (coaching has its own eraser, Coaching().Forget). It is the storage half of /story forget. It takes two round trips:
+// entries), safety plan, profile and scheduled jobs (coaching has its own eraser, Coaching().Forget). It is the storage half of /story forget. It takes two round trips:
 // the index, then one DEL of all keys (one hash slot, so a single command even in a cluster).
 // A turn racing with Forget may leave its own write behind; the caller serializes them.
 func (s *Store) Forget(ctx context.Context, u bot.UserRef) error {
@@ -20,8 +20,8 @@ func (s *Store) Forget(ctx context.Context, u bot.UserRef) error {
 	if err != nil {
 		return fmt.Errorf("storage: forget %s: read index: %w", u, err)
 	}
-	keys := make([]string, 0, len(ids)+3)
-	keys = append(keys, k.dialogue, k.journal, k.profile)
+	keys := make([]string, 0, len(ids)+4)
+	keys = append(keys, k.dialogue, k.journal, k.profile, k.plan)
 	for _, id := range ids {
 		keys = append(keys, k.entry(id))
 	}

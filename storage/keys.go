@@ -24,6 +24,9 @@ import (
 //	    Members: entry IDs; score: creation time in unix ms. Members older than the
 //	    retention are trimmed on every add, and Journal ignores them anyway.
 //	sb:{u:P:W:U}:j:<id>    string, TTL Retention from creation: encoded flows.Entry.
+//	sb:{u:P:W:U}:safetyplan string, TTL Retention from the last write: encoded
+//	    flows.SafetyPlan, the user's own words (/story safety-plan). Only /story sos,
+//	    export and forget read or touch it; no coach view does.
 //	sb:{u:P:W:U}:profile   hash, TTL ProfileTTL (400 d), refreshed by every write.
 //	    "v" ("1": the profile exists), "welcomed" ("1"), "tz", "tzp" ("1": tz came from
 //	    the platform), "fa" (unix seconds of an unconfirmed /story forget). No user text,
@@ -84,6 +87,7 @@ type userKeys struct {
 	dialogue string
 	journal  string
 	profile  string
+	plan     string
 }
 
 // entry returns the key of one journal entry.
@@ -110,6 +114,7 @@ func keysFor(u bot.UserRef) (userKeys, error) {
 		dialogue: tag + ":dialogue",
 		journal:  tag + ":journal",
 		profile:  tag + ":profile",
+		plan:     tag + ":safetyplan",
 	}, nil
 }
 

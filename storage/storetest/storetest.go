@@ -33,6 +33,7 @@ import (
 type Store interface {
 	bot.DialogueStore
 	bot.ProfileStore
+	bot.PlanStore
 	bot.Deduper
 	bot.Pinger
 	Forget(ctx context.Context, u bot.UserRef) error
@@ -66,6 +67,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"WrongKey", testWrongKey},
 		{"ConcurrentTurns", testConcurrentTurns},
 		{"Forget", testForget},
+		{"SafetyPlan", testSafetyPlan},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -743,6 +745,9 @@ func testForget(t *testing.T, h *harness) {
 		if err := s.SaveProfile(ctx, x, bot.Profile{TZ: "UTC"}); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.SavePlan(ctx, x, flows.SafetyPlan{Helps: secret, Updated: h.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Forget(ctx, u); err != nil {
 		t.Fatalf("Forget = %v", err)
@@ -756,8 +761,67 @@ func testForget(t *testing.T, h *harness) {
 	if _, ok, _ := s.Profile(ctx, u); ok {
 		t.Errorf("profile still there after Forget")
 	}
+	if _, ok, err := s.SafetyPlan(ctx, u); ok || err != nil {
+		t.Errorf("safety plan after Forget = %v, %v; want none", ok, err)
+	}
+	if p, ok, err := s.SafetyPlan(ctx, other); !ok || err != nil || p.Helps != secret {
+		t.Errorf("another user's safety plan after Forget = %+v, %v, %v; want it kept", p, ok, err)
+	}
 	checkReadable(t, s, other)
 	if got := journal(t, s, other, 10); len(got) != 3 {
 		t.Errorf("another user's journal after Forget = %d entries, want 3", len(got))
+	}
+}
+
+// testSafetyPlan: none until saved; saved plans read back, replace the earlier one, are
+// sealed at rest, expire with the retention, belong to one user, and old plaintext reads.
+func testSafetyPlan(t *testing.T, h *harness) {
+	ctx := context.Background()
+	s := h.storeCfg(storage.Config{EncryptionKeys: [][]byte{newKey(t)}, Retention: 72 * time.Hour})
+	u, other := newUser(t), newUser(t)
+	if p, ok, err := s.SafetyPlan(ctx, u); ok || err != nil || !p.Empty() {
+		t.Fatalf("SafetyPlan of a new user = %+v, %v, %v; want none", p, ok, err)
+	}
+	first := flows.SafetyPlan{WarningSigns: "I stop sleeping", Helps: secret, People: "Ana 0151 555 0101", Updated: h.clock.Now()}
+	if err := s.SavePlan(ctx, u, first); err != nil {
+		t.Fatalf("SavePlan = %v", err)
+	}
+	got, ok, err := s.SafetyPlan(ctx, u)
+	if !ok || err != nil || got.WarningSigns != first.WarningSigns || got.Helps != first.Helps || got.People != first.People || !got.Updated.Equal(first.Updated) {
+		t.Errorf("SafetyPlan = %+v, %v, %v; want %+v", got, ok, err, first)
+	}
+	second := flows.SafetyPlan{People: "the river path", Updated: h.clock.Now().Add(time.Hour)}
+	if err := s.SavePlan(ctx, u, second); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.SafetyPlan(ctx, u); got.Helps != "" || got.People != "the river path" {
+		t.Errorf("SafetyPlan after a second save = %+v, want only the second plan", got)
+	}
+	if err := s.SavePlan(ctx, u, first); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range rawValues(t, h.rdb, u) {
+		for _, frag := range []string{"sleeping", "boss", "useless", "0151"} {
+			if strings.Contains(v.value, frag) {
+				t.Errorf("%s holds plaintext %q", v.key, frag)
+			}
+		}
+		if ttl := h.rdb.PTTL(ctx, v.key).Val(); ttl <= 72*time.Hour-time.Minute || ttl > 72*time.Hour {
+			t.Errorf("PTTL %s = %v, want about the retention, 72h", v.key, ttl)
+		}
+	}
+	if _, ok, _ := s.SafetyPlan(ctx, other); ok {
+		t.Errorf("another user has u's safety plan")
+	}
+	if _, _, err := h.store(newKey(t)).SafetyPlan(ctx, u); err == nil || strings.Contains(err.Error(), "sleeping") {
+		t.Errorf("SafetyPlan with the wrong key = %v, want an error without the user's words", err)
+	}
+	// A plan written before encryption was enabled still reads.
+	plain := newUser(t)
+	if err := h.store().SavePlan(ctx, plain, first); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.SafetyPlan(ctx, plain); !ok || err != nil || got.Helps != secret {
+		t.Errorf("plaintext plan read with a key = %+v, %v, %v", got, ok, err)
 	}
 }
