@@ -48,6 +48,8 @@ func Commands() []*discordgo.ApplicationCommand {
 			sub("digest", "A weekly summary in our DM", &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "mode", Description: "weekly or off", Choices: []*discordgo.ApplicationCommandOptionChoice{{Name: "weekly", Value: "weekly"}, {Name: "off", Value: "off"}}}),
 			sub("privacy", "What is stored about you and who sees it"),
 			sub("help", "How to use storybot"),
+			sub("sos", "Grounding, crisis resources and your safety plan, right now"),
+			sub("safety-plan", "Write, in a calm moment, what helps in a hard one"),
 			sub("practices", "Practices your coach assigned you", &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "library", Description: "List the whole practice library"}),
 			{
 				Type: discordgo.ApplicationCommandOptionSubCommandGroup, Name: "coach", Description: "Coach and client: practices, with consent",
@@ -71,6 +73,7 @@ var subcommands = map[string]bot.CommandName{
 	"pause": bot.CmdPause, "quick": bot.CmdQuick, "reframe": bot.CmdReframe, "checkin": bot.CmdCheckin,
 	"tz": bot.CmdTZ, "history": bot.CmdHistory, "export": bot.CmdExport, "forget": bot.CmdForget,
 	"digest": bot.CmdDigest, "privacy": bot.CmdPrivacy, "help": bot.CmdHelp, "practices": bot.CmdPractices,
+	"sos": bot.CmdSOS, "safety-plan": bot.CmdSafetyPlan,
 }
 
 var coachSubcommands = map[string]bot.CommandName{

@@ -95,7 +95,7 @@ func newEnvWith(t *testing.T, replicas int, gateway bool, o envOptions) *env {
 		senders := bot.PlatformSenders{}
 		// As cmd/storybot/serve.go's app.engine wires it.
 		eng := engine.NewEngine(engine.Config{
-			Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(),
+			Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(), Plans: st,
 			Erasers: []bot.Eraser{st, st.Coaching()}, ExportParts: []bot.ExportPart{st.Coaching()},
 			Sender: senders, Now: e.clock.Now, Logger: quiet,
 		})
@@ -584,6 +584,8 @@ func replayDiscord(t *testing.T, e *env, user, script string) {
 				} else {
 					payload = e.command(user, "", "pause")
 				}
+			case "sos", "safety-plan":
+				payload = e.command(user, "", sub)
 			case "reframe", "quick":
 				if text != "" {
 					payload = e.command(user, "", sub, strOpt("story", text))

@@ -51,6 +51,9 @@ type Config struct {
 	Coaching bot.CoachStore
 	// Zones finds a user's zone in their platform profile when they have set none; may be nil.
 	Zones bot.ZoneFinder
+	// Plans keeps safety plans; nil: /story safety-plan is off and /story sos shows no plan.
+	// Its data is erased by the store's own Eraser (in Erasers).
+	Plans bot.PlanStore
 	// Coaches limits who may coach (STORYBOT_COACHES): user IDs or platform:workspace:user
 	// references. Empty: anyone may.
 	Coaches []string
@@ -75,6 +78,7 @@ type Engine struct {
 	coaching    bot.CoachStore
 	coaches     []string
 	zones       bot.ZoneFinder
+	plans       bot.PlanStore
 
 	locks userLocks
 }
@@ -117,6 +121,7 @@ func NewEngine(cfg Config) *Engine {
 		coaching:    cfg.Coaching,
 		coaches:     cfg.Coaches,
 		zones:       cfg.Zones,
+		plans:       cfg.Plans,
 	}
 }
 
@@ -152,6 +157,10 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 }
 
 func (e *Engine) command(ctx context.Context, ev bot.Event) error {
+	// Safety first: the raw text of every command is read before it is parsed.
+	if handled, err := e.commandCrisis(ctx, ev); handled {
+		return err
+	}
 	cmd := ev.Command
 	if cmd == nil {
 		parsed, err := bot.ParseCommand(ev.Text)
@@ -199,6 +208,10 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 		return e.askForget(ctx, ev)
 	case bot.CmdCoachInvite, bot.CmdCoachAssign, bot.CmdCoachProgress, bot.CmdCoachList, bot.CmdCoachUnassign, bot.CmdCoachRevoke, bot.CmdPractices:
 		return e.coachCommand(ctx, ev, cmd)
+	case bot.CmdSOS:
+		return e.sos(ctx, ev)
+	case bot.CmdSafetyPlan:
+		return e.safetyPlanCommand(ctx, ev)
 	}
 	return fmt.Errorf("engine: command %v has no handler", cmd.Name)
 }
@@ -223,6 +236,9 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 				save = r.Save
 			}
 		}
+		if err := e.savePlans(ctx, ev.User, rs); err != nil {
+			return cur, nil, err
+		}
 		replies, wasOpen = rs, cur.Open()
 		return next, save, nil
 	})
@@ -235,9 +251,15 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 			e.snooze(ctx, ev.User, r.Remind)
 		}
 		e.metrics.reply(r.Kind)
+		e.metrics.safety(r.Safety)
 		msgs = append(msgs, bot.Message{Kind: r.Kind, Text: r.Text, Choices: r.Choices})
 	}
-	if in.Start != nil || !wasOpen {
+	if ev.Kind == bot.EventCommand && hasCrisis(replies) {
+		// The crisis answer to a command comes where the user is looking, at once, not
+		// behind a pointer to the DM, and with no welcome before it.
+		return e.sendInPlace(ctx, ev, msgs)
+	}
+	if (in.Start != nil || !wasOpen) && !hasCrisis(replies) {
 		if msgs, err = e.withWelcome(ctx, ev.User, msgs); err != nil {
 			// The turn is saved; the greeting can wait for the next time.
 			e.log.WarnContext(ctx, "welcome check failed", "user", ev.User.String(), "err", err)

@@ -14,14 +14,15 @@ import (
 // event kind, reply kind, operation): never an ID or anything a user typed.
 // A nil *Metrics is valid and records nothing.
 type Metrics struct {
-	events      *prometheus.CounterVec
-	duration    *prometheus.HistogramVec
-	replies     *prometheus.CounterVec
-	storeErrors *prometheus.CounterVec
-	refusals    *prometheus.CounterVec
-	dmFallbacks prometheus.Counter
-	sendErrors  *prometheus.CounterVec
-	sched       *schedMetrics
+	events        *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	replies       *prometheus.CounterVec
+	storeErrors   *prometheus.CounterVec
+	refusals      *prometheus.CounterVec
+	dmFallbacks   prometheus.Counter
+	sendErrors    *prometheus.CounterVec
+	safetyReplies *prometheus.CounterVec
+	sched         *schedMetrics
 }
 
 // NewMetrics creates the engine's metrics and registers them with reg.
@@ -50,7 +51,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.sendErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "storybot_send_errors_total", Help: "Replies the platform did not take (refused token, API error, timeout), by platform: platform trouble, not store trouble.",
 	}, []string{"platform"})
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors)
+	m.safetyReplies = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "storybot_safety_replies_total",
+		Help: "Safety replies by event: crisis (clear crisis language), check (the check question, ambiguous language), check-yes, check-no, check-private, sos. No ids, no text.",
+	}, []string{"event"})
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies)
 	m.sched = newSchedMetrics(reg)
 	m.preinit()
 	return m
@@ -86,6 +91,9 @@ func (m *Metrics) preinit() {
 	}
 	for _, k := range bot.JobKinds {
 		m.sched.late.WithLabelValues(k.String())
+	}
+	for ev := flows.SafetyEventCrisis; ev <= flows.SafetyEventSOS; ev++ {
+		m.safetyReplies.WithLabelValues(ev.String())
 	}
 }
 
@@ -200,4 +208,12 @@ func (m *Metrics) lateness(k bot.JobKind, d time.Duration) {
 		return
 	}
 	m.sched.late.WithLabelValues(k.String()).Observe(d.Seconds())
+}
+
+// safety counts one safety reply by its event; other replies are not counted here.
+func (m *Metrics) safety(ev flows.SafetyEvent) {
+	if m == nil || ev == flows.SafetyEventNone {
+		return
+	}
+	m.safetyReplies.WithLabelValues(ev.String()).Inc()
 }

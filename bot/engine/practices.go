@@ -225,8 +225,9 @@ func (e *Engine) coachProgress(ctx context.Context, ev bot.Event, target string)
 		}
 		first := true
 		for _, n := range notes {
-			// Only notes the client shared, on this practice, under this very link.
-			if !n.Shared || n.Practice != p.ID || n.LinkID != link.ID {
+			// Only notes the client shared, on this practice, under this very link, and
+			// never one with crisis language, whatever its flag says.
+			if !n.Shared || n.Practice != p.ID || n.LinkID != link.ID || !shareable(n) {
 				continue
 			}
 			if first {
@@ -428,6 +429,14 @@ func (e *Engine) takeNote(ctx context.Context, ev bot.Event, pend bot.CoachPendi
 	case "":
 		return e.ephemeral(ctx, ev, "Type your note, or cancel to leave it.")
 	}
+	tier := noteSafety(text)
+	if tier == flows.SafetyCrisis {
+		// Not kept, never shared: the crisis answer, which says nothing was saved.
+		if err := e.coaching.SetPending(ctx, u, bot.CoachPending{}); err != nil {
+			return e.storeTrouble(ctx, ev, "practice note", err)
+		}
+		return e.turn(ctx, ev, flows.Input{Text: text})
+	}
 	if n := len([]rune(text)); n > flows.MaxAnswerRunes {
 		return e.ephemeral(ctx, ev, fmt.Sprintf("That's %d characters — I can take up to %d. Could you shorten it? Your note is still waiting.", n, flows.MaxAnswerRunes))
 	}
@@ -449,6 +458,9 @@ func (e *Engine) takeNote(ctx context.Context, ev bot.Event, pend bot.CoachPendi
 	if err := e.coaching.SetPending(ctx, u, bot.CoachPending{}); err != nil {
 		return e.storeTrouble(ctx, ev, "practice note", err)
 	}
+	if tier != flows.SafetyNone {
+		return e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Kind: flows.ReplyInfo, Text: textNotePrivate})
+	}
 	coach := "your coach"
 	if l, ok := data.Links[p.LinkID]; ok && l.State == bot.LinkAccepted {
 		coach = mention(l.Coach)
@@ -462,6 +474,18 @@ func (e *Engine) takeNote(ctx context.Context, ev bot.Event, pend bot.CoachPendi
 }
 
 func (e *Engine) shareNote(ctx context.Context, ev bot.Event, id string, shared bool) error {
+	if shared {
+		notes, err := e.coaching.Notes(ctx, ev.User)
+		if err != nil {
+			return e.storeTrouble(ctx, ev, "practice note", err)
+		}
+		for _, n := range notes {
+			if n.ID == id && !shareable(n) {
+				e.clearOffer(ctx, ev.User)
+				return e.ephemeral(ctx, ev, textNoteNotShared)
+			}
+		}
+	}
 	ok, err := e.coaching.ShareNote(ctx, ev.User, id, shared)
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "practice note", err)

@@ -158,6 +158,15 @@ func (e *Engine) exportDocument(ctx context.Context, u bot.UserRef) ([]byte, err
 	if open && state.Open() {
 		doc["open_dialogue"] = state
 	}
+	if e.plans != nil {
+		plan, ok, err := e.plans.SafetyPlan(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("engine: export safety plan: %w", err)
+		}
+		if ok {
+			doc["safety_plan"] = plan
+		}
+	}
 	if e.schedules != nil {
 		schedules, err := e.exportSchedules(ctx, u)
 		if err != nil {

@@ -49,6 +49,7 @@ func (t texts) help() string {
 		"/story coach invite|assign|progress|list|unassign @name — for coaches; /story coach revoke ends your coaching link",
 		"/story export — all your data as a file; /story forget — erase all of it",
 		"/story privacy — what is stored and who can see it",
+		"/story sos — grounding and crisis resources, any time; /story safety-plan — write down what helps, in a calm moment",
 		"In a dialogue: type back, skip or stop at any step.",
 	}, "\n")
 }
@@ -60,6 +61,7 @@ func (t texts) privacy() string {
 		fmt.Sprintf("- Journal entries you choose to save, for %d days.", t.retentionDays),
 		"- Your check-in and digest schedules, and your time zone.",
 		fmt.Sprintf("- If you work with a coach: the link, the practices they assigned, what you marked done, and your notes (for %d days).", t.retentionDays),
+		fmt.Sprintf("- Your safety plan, if you write one, for %d days after you last wrote it. No coach ever sees it.", t.retentionDays),
 		"Who can see it: only you. Nothing is ever posted in a shared channel. A coach you accept sees only practice completion and notes you choose to share — never your journal or dialogues.",
 		"Your words are never written to logs" + t.atRest() + ".",
 		"/story export sends you all of it as a file; /story forget erases all of it.",

@@ -72,7 +72,7 @@ func newReplica(tb testing.TB, fake *fakeSlack, redisURL string, clock *fakecloc
 	senders, zones := bot.PlatformSenders{}, bot.PlatformZones{}
 	// Wired like cmd/storybot's app.engine: every feature on.
 	h.eng = engine.NewEngine(engine.Config{
-		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(),
+		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(), Plans: store,
 		Sender: senders, Zones: zones, Now: h.clock.Now, Logger: logger,
 		Erasers: []bot.Eraser{store, store.Coaching()}, ExportParts: []bot.ExportPart{store.Coaching()},
 	})

@@ -90,6 +90,7 @@ func (a *app) engine(sender bot.Sender) *engine.Engine {
 		Coaches:       a.cfg.Coaches,
 		Schedules:     a.store,
 		Zones:         a.zones,
+		Plans:         a.store,
 	})
 }
 
