@@ -126,8 +126,8 @@ func TestMatch(t *testing.T) {
 		{summaryChoices(FlowReframe), text("3"), "", false},
 		{offerChoices(), text("start fresh"), "fresh", true},
 		{offerChoices(), text("Continue where you left off."), "continue", true},
-		{trapChoices(nil), text("all or nothing thinking"), "all-or-nothing", true},
-		{trapChoices(nil), text("mind-reading"), "mind-reading", true},
+		{trapChoices(), text("all or nothing thinking"), "all-or-nothing", true},
+		{trapChoices(), text("mind-reading"), "mind-reading", true},
 	}
 	for _, tt := range tests {
 		got, ok := match(tt.choices, tt.in)
@@ -174,9 +174,11 @@ func TestBackSkipStop(t *testing.T) {
 		{"skip strength", pauseAt(t, text("w"), text("s"), text("sad")), text("skip"), StepFacts, true},
 		{"skip facts", pauseAt(t, text("w"), text("s"), text("sad"), text("3")), text("skip"), StepOthers, true},
 		{"skip others refused", pauseAt(t, text("w"), text("s"), text("sad"), text("3"), text("f")), text("skip"), StepOthers, true},
-		{"skip next refused", pauseAt(t, text("w"), text("s"), text("sad"), text("3"), text("f"), text("o")), text("skip"), StepNext, true},
-		{"skip strength after", pauseAt(t, text("w"), text("s"), text("sad"), text("3"), text("f"), text("o"), text("n")), text("skip"), StepSummary, true},
-		{"skip summary refused", pauseAt(t, text("w"), text("s"), text("skip"), text("f"), text("o"), text("n")), text("skip"), StepSummary, true},
+		{"skip rumble", pauseAt(t, text("w"), text("s"), text("sad"), text("3"), text("f"), text("o")), text("skip"), StepNext, true},
+		{"skip next refused", pauseAt(t, text("w"), text("s"), text("sad"), text("3"), text("f"), text("o"), text("skip")), text("skip"), StepNext, true},
+		{"skip check-back", pauseAt(t, text("w"), text("s"), text("sad"), text("3"), text("f"), text("o"), text("l"), text("n")), text("skip"), StepStrengthAfter, true},
+		{"skip strength after", pauseAt(t, text("w"), text("s"), text("sad"), text("3"), text("f"), text("o"), text("l"), text("n"), text("no")), text("skip"), StepSummary, true},
+		{"skip summary refused", pauseAt(t, text("w"), text("s"), text("skip"), text("f"), text("o"), text("l"), text("n"), text("no")), text("skip"), StepSummary, true},
 		{"stop", pauseAt(t, text("w"), text("s")), text("stop"), StepNone, false},
 		{"stop button", pauseAt(t, text("w"), text("s")), choice("stop"), StepNone, false},
 		{"stop word inside text", pauseAt(t, text("w")), text("I want them to stop"), StepFeeling, true},
@@ -190,7 +192,7 @@ func TestBackSkipStop(t *testing.T) {
 		})
 	}
 	// Skipping the first rating skips the second: nobody is made to score.
-	s := pauseAt(t, text("w"), text("s"), text("sad"), text("skip"), text("f"), text("o"), text("n"))
+	s := pauseAt(t, text("w"), text("s"), text("sad"), text("skip"), text("f"), text("o"), text("skip"), text("n"), text("no"))
 	if s.Step != StepSummary {
 		t.Errorf("after skipping the first rating, step = %v, want %v", s.Step, StepSummary)
 	}
@@ -307,12 +309,12 @@ func TestContinueAndStartFresh(t *testing.T) {
 	}
 
 	got, _ = run(t, s, start(FlowReframe, "new story"), text("start fresh"))
-	if got.Flow != FlowReframe || got.Step != StepReframeTrue || got.Entry.Story != "new story" {
+	if got.Flow != FlowReframe || got.Step != StepReframeBelief || got.Entry.Story != "new story" {
 		t.Errorf("start fresh with pending reframe = %+v, want the reframe started", got)
 	}
 
 	// At a summary, starting fresh keeps what was finished.
-	sum, _ := run(t, State{}, start(FlowQuick, ""), text("story"), text("other"), text("next"))
+	sum, _ := run(t, State{}, start(FlowQuick, ""), text("story"), text("other"), text("next"), text("no"))
 	got, rs = run(t, sum, start(FlowQuick, ""), text("2"))
 	if len(rs) != 2 || rs[0].Save == nil || rs[0].Save.Story != "story" || got.Step != StepStory || got.Entry.Story != "" {
 		t.Errorf("start fresh at summary = %+v, %v, want the old one saved and a new quick pause", got, rs)
@@ -321,61 +323,81 @@ func TestContinueAndStartFresh(t *testing.T) {
 
 func TestGoDeeper(t *testing.T) {
 	s, rs := run(t, State{}, start(FlowPause, "the demo froze"), text("Everyone thinks I'm a fraud."), text("ashamed"), text("8"),
-		text("It froze."), text("Demos freeze."), text("Send the recording."), text("6"), choice("deeper"))
+		text("It froze."), text("Demos freeze."), text("skip"), text("Send the recording."), choice("checkback-none"), text("6"), choice("deeper"))
 	if len(rs) != 2 || rs[0].Save == nil || rs[0].Save.Flow != FlowPause || rs[0].Save.Story != "Everyone thinks I'm a fraud." {
 		t.Fatalf("go deeper replies = %v, want the pause saved first", rs)
 	}
 	if *rs[0].Save.StrengthBefore != 8 || *rs[0].Save.StrengthAfter != 6 || rs[0].Save.What != "the demo froze" {
 		t.Errorf("saved pause = %+v, want its answers", rs[0].Save)
 	}
-	if s.Flow != FlowReframe || s.Step != StepReframeTrue || s.Entry.Story != "Everyone thinks I'm a fraud." || !strings.Contains(rs[1].Text, "Everyone thinks I'm a fraud.") {
-		t.Errorf("go deeper = %+v, %v, want a reframe at %v with the story", s, rs[1], StepReframeTrue)
+	if s.Flow != FlowReframe || s.Step != StepReframeBelief || s.Entry.Story != "Everyone thinks I'm a fraud." || !strings.Contains(rs[1].Text, "Everyone thinks I'm a fraud.") {
+		t.Errorf("go deeper = %+v, %v, want a reframe at %v with the story", s, rs[1], StepReframeBelief)
 	}
 	if len(s.Hints) == 0 {
 		t.Errorf("go deeper hints = %v, want traps spotted in the carried story", s.Hints)
 	}
-	s, rs = run(t, s, text("yes"), text("no"), text("I hide"), text("yes"), text("I had a glitch."), text("yes"))
+	s, rs = run(t, s, text("skip"), text("yes"), text("no"), text("I hide"), text("yes"), text("skip"), text("I had a glitch."),
+		text("Ask for a rerun."), text("no"), text("yes"))
 	if s.Open() || len(rs) != 1 || rs[0].Save == nil || rs[0].Save.Flow != FlowReframe || rs[0].Save.KinderStory != "I had a glitch." {
 		t.Errorf("reframe save = %+v, %v, want the reframe saved", s, rs)
 	}
-	if want := []string{"mind-reading"}; !reflect.DeepEqual(rs[0].Save.Traps, want) {
+	// At most two suggestions, and "yes" confirms those two.
+	if want := ordered(trapIDs(SpotTraps("Everyone thinks I'm a fraud."))); !reflect.DeepEqual(rs[0].Save.Traps, want) || !reflect.DeepEqual(ordered(rs[0].Save.SuggestedTraps), want) {
 		t.Errorf("reframe traps = %v, want %v", rs[0].Save.Traps, want)
 	}
 }
 
 func TestPickTraps(t *testing.T) {
-	s, _ := run(t, State{}, start(FlowReframe, "They think I'm lazy"), text("skip"), text("skip"), text("skip"))
-	if s.Step != StepReframeTraps {
-		t.Fatalf("setup step = %v", s.Step)
+	hint, _ := run(t, State{}, start(FlowReframe, "I'm an idiot, I should have caught that bug."), text("skip"), text("skip"), text("skip"), text("skip"))
+	if hint.Step != StepReframeTraps {
+		t.Fatalf("setup step = %v", hint.Step)
+	}
+	shown := shownHints(hint)
+	if len(shown) != 2 {
+		t.Fatalf("suggested traps = %v, want two for this story", shown)
+	}
+	first, _ := trapByID(shown[0])
+	both := ordered(shown)
+	list, _ := run(t, hint, choice("list"))
+	if list.Step != StepReframeTrapList {
+		t.Fatalf("Step(%v, [choice:list]) = %v, want %v", hint.Step, list.Step, StepReframeTrapList)
 	}
 	tests := []struct {
+		s    State
 		in   Input
 		want []string
 		ok   bool
 	}{
-		{text("yes"), []string{"mind-reading"}, true},
-		{choice("yes"), []string{"mind-reading"}, true},
-		{text("none"), nil, true},
-		{text(strconv.Itoa(len(Traps()) + 1)), nil, true}, // "None of these", after the traps
-		{text("1, 3"), []string{"all-or-nothing", "fortune-telling"}, true},
-		{text("3 1"), []string{"all-or-nothing", "fortune-telling"}, true},
-		{text("mind reading, labelling"), []string{"mind-reading", "labelling"}, true},
-		{text("Catastrophizing and labeling"), []string{"catastrophising", "labelling"}, true},
-		{text("Personalising"), []string{"personalising"}, true},
-		{choice("labelling"), []string{"labelling"}, true},
-		{text("1, 42"), nil, false},
-		{text("maybe"), nil, false},
+		{hint, text("yes"), both, true},
+		{hint, choice("yes"), both, true},
+		{hint, text("both fit"), both, true},
+		{hint, text("none"), nil, true},
+		{hint, text("no"), nil, true},
+		{hint, text("Only " + first.Name), shown[:1], true},
+		{hint, text("3"), shown[1:], true},
+		{hint, text("mind reading"), []string{"mind-reading"}, true},
+		{hint, text("Catastrophizing and labeling"), []string{"catastrophising", "labelling"}, true},
+		{hint, text("maybe"), nil, false},
+		{list, text(strconv.Itoa(len(Traps()) + 1)), nil, true}, // "None of these", after the traps
+		{list, text("1, 3"), []string{"all-or-nothing", "fortune-telling"}, true},
+		{list, text("3 1"), []string{"all-or-nothing", "fortune-telling"}, true},
+		{list, text("mind reading, labelling"), []string{"mind-reading", "labelling"}, true},
+		{list, text("Personalising"), []string{"personalising"}, true},
+		{list, choice("labelling"), []string{"labelling"}, true},
+		{list, text("yes"), nil, false},
+		{list, text("1, 42"), nil, false},
+		{list, text("maybe"), nil, false},
 	}
 	for _, tt := range tests {
-		got, rs := run(t, s, tt.in)
+		got, rs := run(t, tt.s, tt.in)
 		if !tt.ok {
-			if got.Step != StepReframeTraps || rs[0].Kind != ReplyProblem {
-				t.Errorf("Step(%v, %q) = %v, %v, want a problem", s.Step, describe(tt.in), got.Step, rs)
+			if got.Step != tt.s.Step || rs[0].Kind != ReplyProblem {
+				t.Errorf("Step(%v, %q) = %v, %v, want a problem", tt.s.Step, describe(tt.in), got.Step, rs)
 			}
 			continue
 		}
-		if got.Step != StepReframeWithout || !reflect.DeepEqual(got.Entry.Traps, tt.want) {
-			t.Errorf("Step(%v, %q) = %v %v, want %v %v", s.Step, describe(tt.in), got.Step, got.Entry.Traps, StepReframeWithout, tt.want)
+		if got.Step != StepReframeTurnaround || !reflect.DeepEqual(got.Entry.Traps, tt.want) {
+			t.Errorf("Step(%v, %q) = %v %v, want %v %v", tt.s.Step, describe(tt.in), got.Step, got.Entry.Traps, StepReframeTurnaround, tt.want)
 		}
 	}
 }

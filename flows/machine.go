@@ -202,17 +202,18 @@ func check(s State) error {
 
 func validFlow(f Flow) bool { return f >= FlowNone && f <= FlowCheckin || f == FlowSafetyPlan }
 
-func validStep(s Step) bool { return s >= StepNone && s <= StepCheckin || isPlanStep(s) }
+func validStep(s Step) bool { return s >= StepNone && s <= StepReframeBeliefAfter || isPlanStep(s) }
 
 // inFlow reports whether step is a prompt of flow.
 func inFlow(f Flow, s Step) bool {
 	switch f {
 	case FlowPause:
-		return s >= StepWhat && s <= StepSummary
+		return s >= StepWhat && s <= StepSummary || s == StepRumble || s == StepCheckBack
 	case FlowQuick:
-		return s == StepStory || s == StepOthers || s == StepNext || s == StepSummary
+		return s == StepStory || s == StepOthers || s == StepNext || s == StepCheckBack || s == StepSummary
 	case FlowReframe:
-		return s >= StepReframeStory && s <= StepReframeSummary
+		return s >= StepReframeStory && s <= StepReframeSummary || s == StepCheckBack ||
+			s >= StepReframeBelief && s <= StepReframeBeliefAfter
 	case FlowCheckin:
 		return s == StepCheckin
 	case FlowSafetyPlan:
@@ -239,6 +240,7 @@ func startFlow(st Start) (Start, error) {
 func (s State) clone() State {
 	s.Trail = append([]Step(nil), s.Trail...)
 	s.Hints = append([]string(nil), s.Hints...)
+	s.Turnarounds = append([]Turnaround(nil), s.Turnarounds...)
 	s.Entry = s.Entry.clone()
 	if s.Pending != nil {
 		p := *s.Pending
@@ -251,6 +253,16 @@ func (e Entry) clone() Entry {
 	e.Others = append([]string(nil), e.Others...)
 	e.Traps = append([]string(nil), e.Traps...)
 	e.SuggestedTraps = append([]string(nil), e.SuggestedTraps...)
+	for _, p := range []**int{&e.BeliefBefore, &e.BeliefAfter} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
+	}
+	if e.CheckBack != nil {
+		t := *e.CheckBack
+		e.CheckBack = &t
+	}
 	if e.StrengthBefore != nil {
 		v := *e.StrengthBefore
 		e.StrengthBefore = &v
@@ -301,7 +313,7 @@ func (m *Machine) start(st Start, now time.Time) (State, []Reply, error) {
 		if st.Text != "" {
 			s.setStory(st.Text)
 			s.Trail = []Step{StepReframeStory}
-			s.Step = StepReframeTrue
+			s.Step = StepReframeBelief
 		}
 	case FlowSafetyPlan:
 		return m.startPlan(now)
@@ -311,8 +323,13 @@ func (m *Machine) start(st Start, now time.Time) (State, []Reply, error) {
 	return m.ask(s)
 }
 
-// setStory records the story and the thinking traps it suggests.
+// setStory records the story and the thinking traps it suggests. A new story takes back a
+// "yes" to the old story's hint.
 func (s *State) setStory(story string) {
+	if story != s.Entry.Story {
+		s.HintAnswered = false
+		s.Entry.Traps = nil
+	}
 	s.Entry.Story = story
 	s.Hints = trapIDs(SuggestTraps(story))
 	s.Entry.SuggestedTraps = append([]string(nil), s.Hints...)
@@ -368,6 +385,10 @@ func (m *Machine) advance(s State, before ...Reply) (State, []Reply, error) {
 	}
 	s.Trail = append(s.Trail, s.Step)
 	s.Step = next
+	if next == StepReframeTurnaround {
+		// Built as the step is entered, so a button press picks the very sentence shown.
+		s.Turnarounds = Turnarounds(s.Entry.Story)
+	}
 	return m.ask(s, before...)
 }
 
@@ -396,8 +417,12 @@ func nextStep(s State) (Step, error) {
 		case StepFacts:
 			return StepOthers, nil
 		case StepOthers:
+			return StepRumble, nil
+		case StepRumble:
 			return StepNext, nil
 		case StepNext:
+			return StepCheckBack, nil
+		case StepCheckBack:
 			if e.StrengthBefore == nil {
 				return StepSummary, nil // no rating before, so no shift to measure
 			}
@@ -412,21 +437,41 @@ func nextStep(s State) (Step, error) {
 		case StepOthers:
 			return StepNext, nil
 		case StepNext:
+			return StepCheckBack, nil
+		case StepCheckBack:
 			return StepSummary, nil
 		}
 	case FlowReframe:
 		switch s.Step {
 		case StepReframeStory:
+			return StepReframeBelief, nil
+		case StepReframeBelief:
 			return StepReframeTrue, nil
 		case StepReframeTrue:
+			if isNo(e.IsTrue) {
+				return StepReframeReact, nil // not true: "can you absolutely know?" has its answer
+			}
 			return StepReframeAbsolutely, nil
 		case StepReframeAbsolutely:
 			return StepReframeReact, nil
 		case StepReframeReact:
 			return StepReframeTraps, nil
-		case StepReframeTraps:
+		case StepReframeTraps, StepReframeTrapList:
+			return StepReframeTurnaround, nil
+		case StepReframeTurnaround:
+			return StepReframeExample, nil
+		case StepReframeExample:
 			return StepReframeWithout, nil
 		case StepReframeWithout:
+			return StepReframeNext, nil
+		case StepReframeNext:
+			return StepCheckBack, nil
+		case StepCheckBack:
+			if e.BeliefBefore == nil {
+				return StepReframeSummary, nil
+			}
+			return StepReframeBeliefAfter, nil
+		case StepReframeBeliefAfter:
 			return StepReframeSummary, nil
 		}
 	}
@@ -465,9 +510,25 @@ func (m *Machine) skip(s State) (State, []Reply, error) {
 		e.Absolutely = ""
 	case StepReframeReact:
 		e.Reaction = ""
-	case StepReframeTraps:
+	case StepReframeTraps, StepReframeTrapList:
 		e.Traps = nil
-	case StepWhat, StepStory, StepOthers, StepNext, StepReframeStory, StepReframeWithout:
+	case StepRumble:
+		e.Learn = ""
+	case StepCheckBack:
+		e.CheckBack = nil
+	case StepReframeBelief:
+		e.BeliefBefore, e.BeliefAfter = nil, nil
+	case StepReframeBeliefAfter:
+		e.BeliefAfter = nil
+	case StepReframeTurnaround:
+		// No turnaround, so no example to ask for: on to the fair story.
+		e.Turnaround, e.Example = "", ""
+		s.Trail = append(s.Trail, s.Step)
+		s.Step = StepReframeWithout
+		return m.ask(s)
+	case StepReframeExample:
+		e.Example = ""
+	case StepWhat, StepStory, StepOthers, StepNext, StepReframeStory, StepReframeWithout, StepReframeNext:
 		return m.ask(s, info(textNoSkip))
 	case StepSummary, StepReframeSummary, StepResumeOffer:
 		return m.ask(s, info(textNoSkipChoice))
@@ -482,17 +543,25 @@ func (m *Machine) skip(s State) (State, []Reply, error) {
 // answer applies typed text or a pressed button to the open step.
 func (m *Machine) answer(s State, in Input) (State, []Reply, error) {
 	switch s.Step {
-	case StepWhat, StepStory, StepFeelingOther, StepFacts, StepOthers, StepNext,
-		StepReframeStory, StepReframeTrue, StepReframeAbsolutely, StepReframeReact, StepReframeWithout:
+	case StepWhat, StepStory, StepFeelingOther, StepFacts, StepNext, StepRumble,
+		StepReframeStory, StepReframeReact, StepReframeWithout, StepReframeExample, StepReframeNext:
 		return m.answerText(s, in)
+	case StepOthers:
+		return m.answerOthers(s, in)
+	case StepReframeTrue, StepReframeAbsolutely:
+		return m.answerYesNo(s, in)
 	case StepFeeling:
 		return m.answerFeeling(s, in)
-	case StepStrength, StepStrengthAfter:
+	case StepStrength, StepStrengthAfter, StepReframeBelief, StepReframeBeliefAfter:
 		return m.answerStrength(s, in)
 	case StepSummary, StepReframeSummary:
 		return m.answerSummary(s, in)
-	case StepReframeTraps:
+	case StepReframeTraps, StepReframeTrapList:
 		return m.answerTraps(s, in)
+	case StepReframeTurnaround:
+		return m.answerTurnaround(s, in)
+	case StepCheckBack:
+		return m.answerCheckBack(s, in)
 	case StepResumeOffer:
 		return m.answerOffer(s, in)
 	case StepCheckin:
@@ -523,12 +592,12 @@ func (m *Machine) answerText(s State, in Input) (State, []Reply, error) {
 		e.Facts = t
 	case StepOthers:
 		e.Others = []string{t}
-	case StepNext:
+	case StepNext, StepReframeNext:
 		e.Next = t
-	case StepReframeTrue:
-		e.IsTrue = t
-	case StepReframeAbsolutely:
-		e.Absolutely = t
+	case StepRumble:
+		e.Learn = t
+	case StepReframeExample:
+		e.Example = t
 	case StepReframeReact:
 		e.Reaction = t
 	case StepReframeWithout:
@@ -576,10 +645,15 @@ func (m *Machine) answerStrength(s State, in Input) (State, []Reply, error) {
 		}
 		return m.problem(s, textNotStrength)
 	}
-	if s.Step == StepStrength {
+	switch s.Step {
+	case StepStrength:
 		s.Entry.StrengthBefore = &v
-	} else {
+	case StepStrengthAfter:
 		s.Entry.StrengthAfter = &v
+	case StepReframeBelief:
+		s.Entry.BeliefBefore = &v
+	case StepReframeBeliefAfter:
+		s.Entry.BeliefAfter = &v
 	}
 	return m.advance(s)
 }
@@ -619,7 +693,7 @@ func (m *Machine) answerSummary(s State, in Input) (State, []Reply, error) {
 		return State{}, []Reply{info(textDiscarded)}, nil
 	case "deeper":
 		saved := saveReply(s, textSavedDeeper)
-		r := State{Flow: FlowReframe, Step: StepReframeTrue, Trail: []Step{StepReframeStory},
+		r := State{Flow: FlowReframe, Step: StepReframeBelief, Trail: []Step{StepReframeStory},
 			Entry: Entry{Flow: FlowReframe, Created: in.Now}}
 		r.setStory(s.Entry.Story)
 		return m.ask(r, saved)
@@ -632,6 +706,7 @@ func (m *Machine) answerSummary(s State, in Input) (State, []Reply, error) {
 func saveReply(s State, text string) Reply {
 	e := s.Entry.clone()
 	e.Flow = s.Flow
+	e.SuggestedTraps = shownHints(s) // what the user was shown, not what the detector found
 	if len(e.Others) == 0 {
 		e.Others = nil
 	}
@@ -646,13 +721,21 @@ func saveReply(s State, text string) Reply {
 
 // yesWords and noneWords answer the suggested thinking traps.
 var (
-	yesWords  = map[string]bool{"yes": true, "y": true, "yep": true, "yeah": true, "ok": true, "it fits": true, "that fits": true, "they fit": true, "those fit": true, "yes those fit": true, "yes that fits": true}
+	yesWords  = map[string]bool{"yes": true, "y": true, "yep": true, "yeah": true, "ok": true, "it fits": true, "that fits": true, "they fit": true, "those fit": true, "yes those fit": true, "yes that fits": true, "both": true, "both fit": true, "yes both": true}
 	noneWords = map[string]bool{"none": true, "no": true, "nope": true, "none of these": true, "none of them": true, "neither": true, "nothing": true}
 )
 
-// answerTraps takes the thinking traps the user recognises: yes to the suggestions, some by
-// number or name ("1, 3", "mind reading and labelling"), or none.
+// answerTraps takes the thinking traps the user recognises: yes to the suggestions, one of
+// them, some from the full list by number or name ("1, 3", "mind reading and labelling"),
+// or none. "Show all" opens the full list.
 func (m *Machine) answerTraps(s State, in Input) (State, []Reply, error) {
+	if s.Step == StepReframeTraps && len(shownHints(s)) > 0 {
+		if id, ok := match(hintChoices(shownHints(s)), in); ok && id == "list" {
+			s.Trail = append(s.Trail, s.Step)
+			s.Step = StepReframeTrapList
+			return m.ask(s)
+		}
+	}
 	ids, ok := m.pickTraps(s, in)
 	if !ok {
 		switch {
@@ -668,15 +751,21 @@ func (m *Machine) answerTraps(s State, in Input) (State, []Reply, error) {
 	return m.advance(s)
 }
 
-// pickTraps reads the answer at the traps step. A nil, true result means none.
+// pickTraps reads the answer at the traps steps. A nil, true result means none.
 func (m *Machine) pickTraps(s State, in Input) ([]string, bool) {
-	choices := trapChoices(s.Hints)
+	hints := shownHints(s)
+	choices := trapChoices()
+	if s.Step == StepReframeTraps && len(hints) > 0 {
+		choices = hintChoices(hints)
+	}
 	if id, ok := match(choices, in); ok {
 		switch id {
 		case "none":
 			return nil, true
 		case "yes":
-			return ordered(s.Hints), true
+			return ordered(hints), true
+		case "list":
+			return nil, false
 		}
 		return []string{id}, true
 	}
@@ -685,7 +774,7 @@ func (m *Machine) pickTraps(s State, in Input) ([]string, bool) {
 	}
 	t := normal(in.Text)
 	if yesWords[t] {
-		return ordered(s.Hints), len(s.Hints) > 0
+		return ordered(hints), len(hints) > 0 && s.Step == StepReframeTraps
 	}
 	if noneWords[t] {
 		return nil, true
@@ -697,15 +786,203 @@ func (m *Machine) pickTraps(s State, in Input) ([]string, bool) {
 			continue
 		}
 		n, err := strconv.Atoi(part)
-		if err != nil || n < 1 || n > len(trapDefs) {
+		if err != nil || n < 1 || n > len(choices) {
 			return nil, false
 		}
-		picked = append(picked, trapDefs[n-1].trap.ID)
+		id := choices[n-1].ID
+		if _, isTrap := trapByID(id); !isTrap {
+			return nil, false
+		}
+		picked = append(picked, id)
 	}
 	if len(picked) == 0 {
 		return nil, false
 	}
 	return ordered(picked), true
+}
+
+// shownHints are the thinking traps the dialogue suggests to the user: one beside "what
+// else could be true?" in a pause, at most two in a reframe.
+func shownHints(s State) []string {
+	n := 1
+	if s.Flow == FlowReframe {
+		n = 2
+	}
+	if len(s.Hints) < n {
+		n = len(s.Hints)
+	}
+	return append([]string(nil), s.Hints[:n]...)
+}
+
+// answerOthers takes another story. An answer to the thinking-trap hint itself ("yes",
+// "no", "that fits") is not a story: it is noted — a yes confirms the trap — and the
+// question is asked again, without the hint.
+func (m *Machine) answerOthers(s State, in Input) (State, []Reply, error) {
+	if in.Choice == "" {
+		if reply, ok := hintReply(in.Text); ok {
+			hints := shownHints(s)
+			if len(hints) == 0 || s.HintAnswered {
+				return m.problem(s, textNotAStory)
+			}
+			s.HintAnswered = true
+			if reply == "yes" {
+				s.Entry.Traps = ordered(append(s.Entry.Traps, hints...))
+			}
+			return m.ask(s, info(textHintNoted))
+		}
+	}
+	if in.Choice != "" {
+		return m.problem(s, textStaleButton)
+	}
+	t := strings.TrimSpace(in.Text)
+	if t == "" {
+		return m.problem(s, textEmpty)
+	}
+	s.Entry.Others = []string{t}
+	return m.advance(s)
+}
+
+// hintWords are the words of an answer to "does that fit?" rather than another story.
+var hintWords = map[string]string{
+	"yes": "yes", "y": "yes", "yeah": "yes", "yep": "yes", "yup": "yes", "ya": "yes", "sure": "yes",
+	"ok": "yes", "okay": "yes", "true": "yes", "right": "yes", "correct": "yes", "exactly": "yes",
+	"fits": "yes", "fit": "yes", "agreed": "yes", "definitely": "yes", "absolutely": "yes", "totally": "yes",
+	"probably": "yes", "maybe": "maybe", "perhaps": "maybe", "possibly": "maybe", "kinda": "maybe",
+	"no": "no", "n": "no", "nope": "no", "nah": "no", "not": "no", "doesn't": "no", "don't": "no",
+	"dont": "no", "doesnt": "no", "wrong": "no",
+}
+
+// fillerWords may come with a hint answer ("yes, I think it does").
+var fillerWords = map[string]bool{
+	"i": true, "it": true, "that": true, "this": true, "does": true, "do": true, "think": true, "so": true,
+	"guess": true, "really": true, "kind": true, "of": true, "sort": true, "a": true, "bit": true,
+	"little": true, "could": true, "be": true, "might": true, "is": true, "it's": true, "that's": true,
+	"quite": true, "well": true, "hmm": true, "mm": true, "um": true, "fair": true, "point": true,
+	"very": true, "much": true, "the": true, "one": true, "thanks": true, "thank": true, "you": true,
+	"somewhat": true, "there": true, "yes,": true, "sounds": true, "like": true, "me": true, "mind": true,
+	"reading": true, "still": true, "true": true, "sure": true,
+}
+
+// hintReply reports whether text answers the hint ("yes", "no, not really", "I think it
+// fits") rather than telling another story, and which way: "yes", "no" or "maybe".
+func hintReply(text string) (string, bool) {
+	t := strings.Map(func(r rune) rune {
+		if r == ',' || r == '.' || r == '!' || r == '?' || r == ';' || r == '—' || r == '-' {
+			return ' '
+		}
+		return r
+	}, normal(text))
+	words := strings.Fields(t)
+	if len(words) == 0 || len(words) > 8 {
+		return "", false
+	}
+	answer := ""
+	for _, w := range words {
+		if a, ok := hintWords[w]; ok {
+			if answer == "" || a == "no" {
+				answer = a
+			}
+			continue
+		}
+		if !fillerWords[w] {
+			return "", false
+		}
+	}
+	return answer, answer != ""
+}
+
+// yesNoChoices answer "Is it true?" and "Can you absolutely know?".
+func yesNoChoices() []Choice {
+	return []Choice{{ID: "yes", Label: "Yes"}, {ID: "no", Label: "No"}, {ID: "unsure", Label: "Not sure"}}
+}
+
+// answerYesNo takes Yes, No or Not sure, or the user's own words, kept as typed.
+func (m *Machine) answerYesNo(s State, in Input) (State, []Reply, error) {
+	var answer string
+	if id, ok := match(yesNoChoices(), in); ok {
+		for _, c := range yesNoChoices() {
+			if c.ID == id {
+				answer = c.Label
+			}
+		}
+	} else if in.Choice != "" {
+		return m.problem(s, textStaleButton)
+	} else if answer = strings.TrimSpace(in.Text); answer == "" {
+		return m.problem(s, textEmpty)
+	}
+	if s.Step == StepReframeTrue {
+		s.Entry.IsTrue = answer
+		if isNo(answer) {
+			s.Entry.Absolutely = "" // a no already answers it
+		}
+	} else {
+		s.Entry.Absolutely = answer
+	}
+	return m.advance(s)
+}
+
+// isNo reports whether an answer to "Is it true?" says no: "No", "nope", "not really",
+// "no, it isn't". "Not sure" is not a no.
+func isNo(answer string) bool {
+	t := strings.Trim(normal(answer), " ,.!")
+	switch t {
+	case "false", "it isn't", "it's not", "isn't", "not true", "not really", "untrue", "n":
+		return true
+	}
+	first := strings.FieldsFunc(t, func(r rune) bool { return r == ' ' || r == ',' || r == '.' || r == '—' })
+	if len(first) == 0 {
+		return false
+	}
+	switch first[0] {
+	case "no", "nope", "nah":
+		return true
+	}
+	return false
+}
+
+// answerTurnaround takes the turnaround the user picked, or one they wrote.
+func (m *Machine) answerTurnaround(s State, in Input) (State, []Reply, error) {
+	if id, ok := match(turnaroundChoices(s.Turnarounds), in); ok {
+		for _, t := range s.Turnarounds {
+			if "turn-"+t.Kind == id {
+				s.Entry.Turnaround = t.Text
+			}
+		}
+		return m.advance(s)
+	}
+	if in.Choice != "" {
+		return m.problem(s, textStaleButton)
+	}
+	t := strings.TrimSpace(in.Text)
+	if t == "" {
+		return m.problem(s, textEmpty)
+	}
+	if _, ok := hintReply(t); ok && len(s.Turnarounds) > 0 {
+		return m.problem(s, textPickTurnaround) // "yes" picks nothing
+	}
+	switch loose(t) {
+	case "to them", "to yourself", "to myself", "to me", "to the other", "to the other person", "the opposite", "opposite", "to the opposite":
+		// A kind the rules could not build well from this story: not their own words.
+		return m.problem(s, textTurnaroundMissing)
+	}
+	s.Entry.Turnaround = t // their own turnaround, in their words
+	return m.advance(s)
+}
+
+// answerCheckBack takes when to check back: a button, its label or number, or a typed time.
+func (m *Machine) answerCheckBack(s State, in Input) (State, []Reply, error) {
+	answer := in.Text
+	if id, ok := match(CheckBackChoices(), in); ok {
+		answer = id
+	} else if in.Choice != "" {
+		return m.problem(s, textStaleButton)
+	}
+	when, ok := resolveCheckBack(answer, in.Now, in.Location)
+	if !ok {
+		return m.problem(s, textNotCheckBack)
+	}
+	s.Entry.CheckBack = when
+	return m.advance(s)
 }
 
 // splitList splits "1, 3", "1 3" or "mind reading and labelling" into its items.

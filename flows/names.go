@@ -71,6 +71,22 @@ func (s Step) String() string {
 		return "plan-helps"
 	case StepPlanPeople:
 		return "plan-people"
+	case StepRumble:
+		return "rumble"
+	case StepCheckBack:
+		return "check-back"
+	case StepReframeBelief:
+		return "reframe-belief"
+	case StepReframeTrapList:
+		return "reframe-trap-list"
+	case StepReframeTurnaround:
+		return "reframe-turnaround"
+	case StepReframeExample:
+		return "reframe-example"
+	case StepReframeNext:
+		return "reframe-next"
+	case StepReframeBeliefAfter:
+		return "reframe-belief-after"
 	default:
 		return fmt.Sprintf("Step(%d)", int(s))
 	}

@@ -275,11 +275,11 @@ func FuzzSuggestTraps(f *testing.F) {
 // TestEntrySuggestedTraps checks that the journal keeps what the bot suggested apart from
 // what the user confirmed, and that entries saved before suggestions were kept still decode.
 func TestEntrySuggestedTraps(t *testing.T) {
-	s, _ := run(t, State{}, start(FlowReframe, "They think I'm lazy and it's all my fault"), text("skip"), text("skip"), text("skip"))
+	s, _ := run(t, State{}, start(FlowReframe, "They think I'm lazy and it's all my fault"), text("skip"), text("skip"), text("skip"), text("skip"))
 	if s.Step != StepReframeTraps {
 		t.Fatalf("setup step = %v, want %v", s.Step, StepReframeTraps)
 	}
-	s, rs := run(t, s, text("none"), text("I did my part."), choice("save"))
+	s, rs := run(t, s, text("none"), text("skip"), text("I did my part."), text("Ask what they need."), text("no"), choice("save"))
 	if len(rs) == 0 || rs[len(rs)-1].Save == nil {
 		t.Fatalf("replies = %v, want a saved reframe", rs)
 	}

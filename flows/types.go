@@ -11,7 +11,10 @@ import "time"
 
 // StateVersion is the version of the State encoding. Bump it when State changes shape in a
 // way older code cannot read, and teach Machine.Step to upgrade older states.
-const StateVersion = 1
+//
+// Version 2 added steps (the rumble, the check-back, the reframe's belief ratings, trap list,
+// turnaround, example and next step) and fields; a version 1 state reads as it always did.
+const StateVersion = 2
 
 // MaxAnswerRunes is the longest answer accepted, in characters. Longer answers are refused
 // with a request to shorten them, and the dialogue stays where it was.
@@ -67,6 +70,16 @@ const (
 
 	// Check-in.
 	StepCheckin // "What story are you carrying today?"
+
+	// Added in state version 2; numbers above are unchanged.
+	StepRumble             // pause: what more do I need to learn? (optional)
+	StepCheckBack          // pause, quick and reframe: when shall I check back?
+	StepReframeBelief      // how much do you believe the story, 0–10 (skippable)
+	StepReframeTrapList    // the full list of thinking traps, on request
+	StepReframeTurnaround  // the story turned around: pick one, or write your own
+	StepReframeExample     // one example of how the turnaround could be as true
+	StepReframeNext        // one next step
+	StepReframeBeliefAfter // the belief again, 0–10 (skippable)
 )
 
 // Input is one thing the user did: start a dialogue, type a line, or press a button.
@@ -77,6 +90,9 @@ type Input struct {
 	Start  *Start // a command that opens a dialogue
 	Text   string // a typed line
 	Choice string // the ID of a pressed button (a Choice.ID)
+	// Location is the user's time zone, for reading "tomorrow" or "at 16:00" at the
+	// check-back step (State.WantsLocation says when it matters). Nil means UTC.
+	Location *time.Location
 }
 
 // Start asks to open a dialogue, with optional inline text from the command
@@ -141,15 +157,27 @@ type Entry struct {
 	Next           string   `json:"next,omitempty"`
 	StrengthAfter  *int     `json:"strength_after,omitempty"`
 
-	IsTrue     string   `json:"is_true,omitempty"`
-	Absolutely string   `json:"absolutely,omitempty"`
-	Reaction   string   `json:"reaction,omitempty"`
-	Traps      []string `json:"traps,omitempty"` // thinking-trap IDs the user confirmed
+	// Learn is the rumble: what more the user needs to learn (pause).
+	Learn string `json:"learn,omitempty"`
+	// CheckBack is when the user asked to be asked whether the next step happened, in
+	// their time zone when they chose it; nil for no check-back.
+	CheckBack *time.Time `json:"check_back,omitempty"`
+
+	BeliefBefore *int     `json:"belief_before,omitempty"` // reframe: belief in the story, 0–10
+	IsTrue       string   `json:"is_true,omitempty"`
+	Absolutely   string   `json:"absolutely,omitempty"`
+	Reaction     string   `json:"reaction,omitempty"`
+	Traps        []string `json:"traps,omitempty"` // thinking-trap IDs the user confirmed
 	// SuggestedTraps are the thinking-trap IDs the bot suggested for the story (at most two,
 	// best first), kept apart from Traps: a suggestion the user did not confirm is only a
 	// guess, and insights count confirmed traps only.
 	SuggestedTraps []string `json:"suggested_traps,omitempty"`
-	KinderStory    string   `json:"kinder_story,omitempty"`
+	Turnaround     string   `json:"turnaround,omitempty"`
+	Example        string   `json:"example,omitempty"` // how the turnaround could be as true
+	// KinderStory is the story that is fair to everyone, the user included. (Its name and
+	// key are kept from when it was asked as "a kinder story", so old entries read the same.)
+	KinderStory string `json:"kinder_story,omitempty"`
+	BeliefAfter *int   `json:"belief_after,omitempty"`
 }
 
 // State is a user's dialogue between turns. The zero State has no dialogue open.
@@ -161,6 +189,12 @@ type State struct {
 	Entry   Entry     `json:"entry"`             // the answers so far
 	Hints   []string  `json:"hints,omitempty"`   // trap IDs suggested from the story
 	Updated time.Time `json:"updated,omitempty"` // time of the last input, for parking
+	// HintAnswered is set when the user answered the thinking-trap hint itself ("yes, that
+	// fits") instead of giving another story: the question is then asked without the hint.
+	HintAnswered bool `json:"hint_answered,omitempty"`
+	// Turnarounds are the turnarounds offered at StepReframeTurnaround, built from the
+	// story when it was asked, so a button press picks the sentence the user saw.
+	Turnarounds []Turnaround `json:"turnarounds,omitempty"`
 
 	// While Step is StepResumeOffer: the step to go back to, and what to start instead.
 	Parked  Step   `json:"parked,omitempty"`
@@ -175,3 +209,7 @@ type State struct {
 
 // Open reports whether a dialogue is in progress (parked or not).
 func (s State) Open() bool { return s.Flow != FlowNone }
+
+// WantsLocation reports whether the next input's Location matters: only the check-back step
+// reads times, so a caller may skip looking up the user's time zone on every other turn.
+func (s State) WantsLocation() bool { return s.Step == StepCheckBack }

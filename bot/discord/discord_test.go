@@ -378,8 +378,11 @@ func TestPauseByDM(t *testing.T) {
 	strength := e.fake.dmPosts(user)[len(e.fake.dmPosts(user))-1]
 	press(strength, "7", "know for sure")
 	answer("My item was moved.", "")
-	answer("Maybe the agenda was full.", "next step")
-	after := answer("Ask Sam when we can pick it up.", "0 to 10")
+	answer("Maybe the agenda was full.", "need to learn")
+	answer("skip", "next step")
+	checkBack := answer("Ask Sam when we can pick it up.", "check back")
+	press(checkBack, "Tomorrow", "0 to 10")
+	after := e.fake.dmPosts(user)[len(e.fake.dmPosts(user))-1]
 	press(after, "4", "Save it to your journal?")
 	summary := e.fake.dmPosts(user)[len(e.fake.dmPosts(user))-1]
 	press(summary, "Save to journal", "Saved")
@@ -521,6 +524,8 @@ func TestTranscripts(t *testing.T) {
 			}
 			user := fmt.Sprintf("u-golden-%d", n)
 			e.welcomed(t, user)
+			// The transcripts' clock: check-back times read relative to it.
+			e.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 			replayDiscord(t, e, user, script)
 		})
 	}

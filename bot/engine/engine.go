@@ -225,7 +225,19 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	in.Now = e.now()
 	var replies []flows.Reply
 	var wasOpen bool
+	var loc *time.Location // looked up once, and only when the step reads a time
 	err := e.dialogues.Turn(ctx, ev.User, func(cur flows.State) (flows.State, *flows.Entry, error) {
+		in := in
+		if cur.WantsLocation() {
+			if loc == nil {
+				l, err := e.zone(ctx, ev.User)
+				if err != nil {
+					return cur, nil, err
+				}
+				loc = l
+			}
+			in.Location = loc
+		}
 		next, rs, err := e.machine.Step(cur, in)
 		if err != nil {
 			return cur, nil, err
@@ -392,6 +404,23 @@ func (e *Engine) profileWithZone(ctx context.Context, u bot.UserRef) (bot.Profil
 // zoneLookupTimeout bounds asking the platform for a zone; the user's request goes on
 // without one (UTC) rather than wait.
 const zoneLookupTimeout = 2 * time.Second
+
+// zone is the user's time zone, UTC when none is set or the name is unreadable; unlike
+// location it reports a store failure, since a check-back time must not silently be UTC.
+func (e *Engine) zone(ctx context.Context, u bot.UserRef) (*time.Location, error) {
+	p, err := e.profileWithZone(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("engine: load profile for time zone: %w", err)
+	}
+	if p.TZ == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(p.TZ)
+	if err != nil {
+		return time.UTC, nil
+	}
+	return loc, nil
+}
 
 // location is the user's time zone, UTC when unknown or unreadable.
 func (e *Engine) location(ctx context.Context, u bot.UserRef) *time.Location {

@@ -171,7 +171,9 @@ func TestEngineFullPauseSavesToJournal(t *testing.T) {
 		"anxious", "7",
 		"I was cut off once",
 		"Sam is stressed about the deadline",
+		"whether the deadline moved",
 		"ask Sam for five minutes after",
+		"no",
 		"4",
 	} {
 		h.say(answer)
@@ -215,7 +217,8 @@ func TestEngineStoreOutageLosesNothing(t *testing.T) {
 	if got := texts(msgs); !strings.Contains(strings.ToLower(got), "next step") {
 		t.Errorf("after the outage the reply is %q, want the next-step prompt", got)
 	}
-	msgs = h.say("ask Sam after the meeting")
+	h.say("ask Sam after the meeting")
+	msgs = h.say("no check-back")
 	if got := texts(msgs); !strings.Contains(got, "they think I'm incompetent") || !strings.Contains(got, "Sam is just busy") {
 		t.Errorf("summary lacks the answers given around the outage:\n%s", got)
 	}
@@ -277,13 +280,13 @@ func TestEngineConcurrentTurnsOneUser(t *testing.T) {
 	h2 := newHarness(t, url)
 	h2.user = h1.user
 	h1.command("pause", true)
-	for _, a := range []string{"a meeting", "they are angry", "angry", "6", "they raised their voice", "they are tired", "ask them later", "3"} {
+	for _, a := range []string{"a meeting", "they are angry", "angry", "6", "they raised their voice", "they are tired", "skip", "ask them later", "no", "3"} {
 		h1.say(a)
 	}
 	if got := currentStep(t, h1); got != flows.StepSummary {
 		t.Fatalf("after all answers the step is %v, want %v", got, flows.StepSummary)
 	}
-	const backs = 6 // summary -> after -> next -> others -> facts -> strength -> feeling
+	const backs = 8 // summary -> after -> check-back -> next -> rumble -> others -> facts -> strength -> feeling
 	var wg sync.WaitGroup
 	for i := 0; i < backs; i++ {
 		wg.Add(1)

@@ -36,6 +36,7 @@ func (h *harness) savePause(story, other, next string) {
 	h.say(story)
 	h.say(other)
 	h.say(next)
+	h.choose("checkback-none")
 	h.choose("save")
 }
 
@@ -291,6 +292,7 @@ func TestForgetEveryFeature(t *testing.T) {
 	say(zoe, typed[0])
 	say(zoe, typed[1])
 	say(zoe, typed[2])
+	choose(zoe, "checkback-tomorrow")
 	choose(zoe, "save")
 	cmd(zoe, "tz Europe/Berlin")
 	cmd(zoe, "checkin weekdays 09:00")
@@ -319,6 +321,7 @@ func TestForgetEveryFeature(t *testing.T) {
 	say(client, "client-own-story")
 	say(client, "client-other")
 	say(client, "client-next")
+	say(client, "no")
 	choose(client, "save")
 
 	cmd(zoe, "quick")

@@ -62,7 +62,9 @@ func TestPauseTypedViaDM(t *testing.T) {
 		"7",
 		"He closed the laptop.",
 		"He had another meeting.",
+		"Whether the idea was even on his radar.",
 		"Ask him after the call.",
+		"tomorrow",
 		"4",
 	}
 	for _, a := range answers {
@@ -82,6 +84,16 @@ func TestPauseTypedViaDM(t *testing.T) {
 	entries, err := h.store.Journal(context.Background(), userRef(testTeam, u), 5)
 	if err != nil || len(entries) != 1 || entries[0].Next != "Ask him after the call." {
 		t.Fatalf("journal = %+v, %v; want the one saved pause", entries, err)
+	}
+	// "tomorrow" is 09:00 the next day where the user is: the profile's zone (the fake
+	// says Europe/Berlin), not the server's.
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	cb := entries[0].CheckBack
+	if cb == nil {
+		t.Fatal("journal entry has no check-back")
+	}
+	if local := cb.In(berlin); local.Hour() != 9 || local.Minute() != 0 || !local.After(h.clock.Now()) || local.Sub(h.clock.Now()) > 48*time.Hour {
+		t.Errorf("check-back = %v (%v in Berlin), want 09:00 Berlin on the next day after %v", cb, local, h.clock.Now())
 	}
 }
 
@@ -116,7 +128,9 @@ func TestPauseWithButtons(t *testing.T) {
 	h.click(u, "8")
 	h.dm(u, "The demo froze for ten seconds.")
 	h.dm(u, "Demos freeze; people know that.")
+	h.dm(u, "skip")
 	h.dm(u, "Send the recording.")
+	h.click(u, "checkback-meeting")
 	h.click(u, "3")
 	if s := last(h.replies(u, 0)); !strings.Contains(s, "8 → 3") {
 		t.Fatalf("summary %q, want the shift 8 → 3", s)
@@ -136,14 +150,18 @@ func TestReframeViaDM(t *testing.T) {
 			t.Errorf("a command typed in the bot's DM got an ephemeral reply: %+v", c)
 		}
 	}
-	for _, a := range []string{"Yes", "No, I can't know that.", "I go quiet and work late."} {
+	for _, a := range []string{"skip", "Yes", "No, I can't know that.", "I go quiet and work late."} {
 		h.dm(u, a)
 	}
-	if s := last(h.replies(u, 0)); !strings.Contains(s, "Labelling") {
+	if s := last(h.replies(u, 0)); !strings.Contains(s, "You wrote “") || !strings.Contains(s, "Do these fit?") {
 		t.Fatalf("traps prompt = %q", s)
 	}
 	h.click(u, "yes")
-	h.dm(u, "I missed a bug, like everyone sometimes does.")
+	for _, a := range []string{"I'm not an idiot; I missed one bug.", "I caught two worse ones this sprint.",
+		"I missed a bug, like everyone sometimes does.", "Add a test for it."} {
+		h.dm(u, a)
+	}
+	h.click(u, "checkback-none")
 	if s := last(h.replies(u, 0)); !strings.Contains(s, "Here's your reframe") {
 		t.Fatalf("summary = %q", s)
 	}

@@ -36,6 +36,11 @@ func TestGoldenTranscripts(t *testing.T) {
 				}
 			}
 			h := newHarness(t)
+			// The transcripts read check-back times in UTC; the engine tests cover a
+			// profile's own zone.
+			h.fake.mu.Lock()
+			h.fake.tz = "UTC"
+			h.fake.mu.Unlock()
 			u := "UGOLD"
 			if _, err := h.store.MarkWelcomed(context.Background(), userRef(testTeam, u)); err != nil {
 				t.Fatal(err)
