@@ -186,6 +186,7 @@ func testTurnSavesAndReloads(t *testing.T, h *harness) {
 		Entry: flows.Entry{
 			Flow: flows.FlowReframe, Story: "they ignored my point ✨", StrengthBefore: &strength,
 			Others: []string{"they were tired", "they missed it"}, Traps: []string{"mind_reading"},
+			SuggestedTraps: []string{"mind-reading", "labelling"},
 		},
 		Hints:   []string{"mind_reading"},
 		Updated: h.clock.Now(),
