@@ -534,7 +534,7 @@ func (g *gatewayClient) connect(ctx context.Context, target string, sess *gwSess
 // dropped connection (resumable).
 func (g *gatewayClient) readFailure(err error, ready, healthy bool) outcome {
 	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
+	if errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure { // 1006: no close frame came
 		out := classifyClose(ce.Code)
 		out.healthy = healthy && out.fatal == nil
 		return out

@@ -89,6 +89,7 @@ type fakeSlack struct {
 	rateLimit map[string]int // method -> how many 429s to answer first
 	tz        string
 	wsURL     string
+	openErr   string // when set, apps.connections.open fails with this error code
 	seq       int
 	uploads   int
 	dnd       map[string]slack.DNDStatus // user -> what dnd.info answers
@@ -204,8 +205,12 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	case "apps.connections.open":
 		f.record(c)
 		f.mu.Lock()
-		u := f.wsURL
+		u, openErr := f.wsURL, f.openErr
 		f.mu.Unlock()
+		if openErr != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": openErr})
+			return
+		}
 		writeJSON(w, map[string]any{"ok": true, "url": u})
 	case "files.getUploadURLExternal":
 		f.record(c)

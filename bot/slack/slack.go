@@ -61,6 +61,10 @@ type Config struct {
 	Logger        *slog.Logger
 	Now           func() time.Time // the clock for work durations; default time.Now
 	WorkTimeout   time.Duration    // default DefaultWorkTimeout
+	// Conn hears about the Socket Mode connection (metrics, readiness); may be nil.
+	Conn bot.ConnObserver
+
+	socketTiming socketTiming // tests shrink Socket Mode's pauses
 }
 
 // Handler receives the translated events: the engine.
@@ -129,7 +133,9 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	if cfg.WorkTimeout <= 0 {
 		cfg.WorkTimeout = DefaultWorkTimeout
 	}
-	opts := []slack.Option{slack.OptionHTTPClient(cfg.HTTPClient), slack.OptionAPIURL(cfg.APIURL)}
+	// slack-go logs only when debugging, through this logger: slog, like everything else.
+	opts := []slack.Option{slack.OptionHTTPClient(cfg.HTTPClient), slack.OptionAPIURL(cfg.APIURL),
+		slack.OptionLog(slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug))}
 	if cfg.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}

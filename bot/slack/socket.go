@@ -2,52 +2,55 @@ package slack
 
 import (
 	"context"
-	"log/slog"
+	"net/http"
 	"sync"
-	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/backoff"
 )
 
-// runSocketMode receives events over Socket Mode until ctx ends. slack-go reconnects on its
-// own after a dropped connection, but gives up on authentication errors: this loop starts it
-// again with a growing pause, so a rotated or briefly revoked token heals without a restart.
+// runSocketMode receives events over Socket Mode until ctx ends. The connection and its
+// reconnects are socketconn.go's. After a failure reconnecting cannot mend (a rejected
+// SLACK_APP_TOKEN), Socket Mode stays off, the observer says why, and Run goes on, so
+// the HTTP endpoints and the other platform keep working.
 func (a *Adapter) runSocketMode(ctx context.Context) error {
-	smc := socketmode.New(a.client, socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)))
+	t := a.cfg.socketTiming.withDefaults()
+	rnd := &backoff.Policy{Min: t.BackoffMin, Max: t.BackoffMax}
+	if t.Seed != 0 {
+		rnd = backoff.Seeded(t.BackoffMin, t.BackoffMax, t.Seed)
+	}
+	obs := a.cfg.Conn
+	if obs == nil {
+		obs = bot.NopConnObserver{}
+	}
+	smc := &socketConn{
+		Events: make(chan socketmode.Event, 16),
+		open: func(ctx context.Context) (string, error) {
+			_, url, err := a.client.StartSocketModeContext(ctx)
+			return url, err
+		},
+		dialer: &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: t.Handshake},
+		log:    a.log, obs: obs, t: t, rnd: rnd,
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.socketEvents(ctx, smc) })
 	defer wg.Wait()
-
-	const minPause, maxPause = time.Second, time.Minute
-	pause := minPause
-	for {
-		started := time.Now()
-		err := smc.RunContext(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if time.Since(started) > maxPause {
-			pause = minPause // it ran a good while: start the pauses over
-		}
-		a.log.WarnContext(ctx, "socket mode stopped; starting again", "err", err, "pause", pause)
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		pause = min(2*pause, maxPause)
+	if err := smc.run(ctx); err != nil {
+		<-ctx.Done()
 	}
+	return nil
 }
 
 // socketEvents acknowledges each Socket Mode envelope at once and hands it to the same
 // code the HTTP endpoints use.
-func (a *Adapter) socketEvents(ctx context.Context, smc *socketmode.Client) {
+func (a *Adapter) socketEvents(ctx context.Context, smc *socketConn) {
 	for {
 		var evt socketmode.Event
 		select {
@@ -91,7 +94,7 @@ func (a *Adapter) socketEvents(ctx context.Context, smc *socketmode.Client) {
 	}
 }
 
-func (a *Adapter) ack(ctx context.Context, smc *socketmode.Client, evt socketmode.Event) {
+func (a *Adapter) ack(ctx context.Context, smc *socketConn, evt socketmode.Event) {
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
 		return
 	}
