@@ -194,6 +194,10 @@ func AboutOther(story string) bool {
 		if i > 0 && !strings.ContainsAny(ts[i-1].post, ".!?") && looksLikeName(t) {
 			return true
 		}
+		// A name with 's, anywhere: "Sam's ignoring me", "Priya's email".
+		if base, ok := strings.CutSuffix(strings.ReplaceAll(t.word, "’", "'"), "'s"); ok && looksLikeName(tword{word: base}) {
+			return true
+		}
 	}
 	return false
 }
