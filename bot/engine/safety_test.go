@@ -239,3 +239,24 @@ func TestSafetyPracticeNotes(t *testing.T) {
 		}
 	}
 }
+
+// TestSafetyCheckinReply: a typed reply to a scheduled check-in is read like any answer.
+func TestSafetyCheckinReply(t *testing.T) {
+	url := redistest.Start(t)
+	r, _ := newSafetyRig(t, url)
+	_, u, _ := users("checkin")
+	if err := r.eng.Deliver(context.Background(), bot.Job{Kind: bot.JobCheckin, User: u}); err != nil {
+		t.Fatal(err)
+	}
+	r.take()
+	msgs := r.say(u, "i don't want to be alive anymore")
+	if len(msgs) != 1 || !isCrisisAnswer(msgs[0]) {
+		t.Errorf("crisis reply to a check-in = %+v, want the crisis answer", msgs)
+	}
+	if err := r.eng.Deliver(context.Background(), bot.Job{Kind: bot.JobCheckin, User: u}); err != nil {
+		t.Fatal(err)
+	}
+	r.take()
+	mustContain(t, "idiom reply to a check-in", r.say(u, "I could die of embarrassment after standup"), flows.TextCheckQuestion)
+	mustContain(t, "then no", r.say(u, "no"), "What else could be true?")
+}
