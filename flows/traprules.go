@@ -196,7 +196,7 @@ var trapRules = []trapRule{
 	rule("catastrophising", 0.85, "over finished ruined destroyed done ended end",
 		`(?:my |our |his |her |their )?(?:career|life|marriage|reputation|friendship|business|relationship|future|company|family) (?:is|will be|would be|are|is going to be) (?:completely |totally )?(?:over|finished|ruined|destroyed|done|ended)|(?:end|ruin|destroy|kill) (?:my|our) (?:career|life|marriage|reputation|business)`),
 	rule("catastrophising", 0.8, "fired sacked go lose street under replace again",
-		`(?:get|be|being|getting) (?:fired|sacked|let go)|lose (?:my|our|the) (?:job|jobs|house|home|flat|client|business|kids)|lose everything|out on the street|go under|(?:will|going to) replace me|never work {g4}again`),
+		`(?:get|be|being|getting) (?:fired|sacked|let go)|lose (?:my|our|the) (?:job|jobs|house|home|flat|client|business|kids)|lose everything|out on the street|go under|(?:will|going to|would) (?:replace|fire|sack) (?:me|us)|never work {g4}again`),
 	rule("catastrophising", 0.75, "not cope handle bear stand take",
 		`can not (?:cope|handle (?:this|it|any)|bear|stand (?:it|this)|take (?:it|this|any more|anymore))`, despiteNot,
 		vetted(notInImaginedView)),
@@ -252,8 +252,8 @@ var trapRules = []trapRule{
 		`(?:good|real|proper) (?:parents|managers|friends|leaders|professionals|mothers|fathers|mums|dads|partners) (?:do not|never|always|should)`, despiteNot),
 
 	// Labelling: one word for a whole person.
-	rule("labelling", 0.85, "idiot stupid loser failure useless incompetent worthless pathetic fraud impostor imposter lazy moron clueless hopeless weak coward disappointment mess burden unlovable boring screw-up screwup dumb fool liability joke slob selfish failure",
-		`(?:i am|i was|i feel like|i am just|what an?|i have always been|i will always be) {adv}(?:such |so |a |an |the |complete |total |absolute |real |bit of a |such a |such an |total |utter )*(?:idiot|stupid|loser|failure|useless|incompetent|worthless|pathetic|fraud|impostor|imposter|lazy|moron|clueless|hopeless|weak|coward|disappointment|mess|burden|unlovable|boring|screw-up|screwup|dumb|fool|liability|joke|slob|selfish)(?: i am)?`,
+	rule("labelling", 0.85, "idiot stupid loser failure useless incompetent worthless pathetic fraud impostor imposter lazy moron clueless hopeless weak coward disappointment mess burden unlovable boring screw-up screwup dumb fool liability joke slob selfish pushover doormat wimp klutz wreck fake",
+		`(?:i am|i was|i feel like|i am just|what an?|i have always been|i will always be) {adv}(?:such |so |a |an |the |complete |total |absolute |real |bit of a |such a |such an |total |utter )*(?:idiot|stupid|loser|failure|useless|incompetent|worthless|pathetic|fraud|impostor|imposter|lazy|moron|clueless|hopeless|weak|coward|disappointment|mess|burden|unlovable|boring|screw-up|screwup|dumb|fool|liability|joke|slob|selfish|pushover|doormat|wimp|klutz|wreck|fake)(?: i am)?`,
 		vetted(notInImaginedView)),
 	rule("labelling", 0.8, "bad terrible awful useless rubbish hopeless horrible",
 		`(?:i am|i was|i feel like) {adv}(?:such |a |an )*(?:bad|terrible|awful|useless|rubbish|hopeless|horrible|lousy|crap|shit) (?:mother|mum|mom|father|dad|parent|friend|partner|wife|husband|manager|person|boss|leader|daughter|son|sister|brother|human being|colleague|employee)`,
@@ -295,7 +295,7 @@ var trapRules = []trapRule{
 	rule("overgeneralising", 0.85, "ever",
 		`(?:nobody|no one|nothing|none of them) ever`),
 	rule("overgeneralising", 0.75, "always alwyas allways never constantly forever time every whenever matter",
-		`(?:always|alwyas|allways|never|constantly|every time|every single {w}|all the time|whenever|each time|no matter what)`,
+		`((?:always|alwyas|allways|never|constantly|every time|every single {w}|all the time|whenever|each time|no matter what)(?: {w})?)`,
 		vetted(func(sn *sentence, first, last int) bool {
 			if ruleSentence(sn) || (sn.toks[first].w == "never" && first > 0 && futureNever[sn.toks[first-1].w]) {
 				return false // "I should always", "I'll never": a rule or a prediction
@@ -341,7 +341,7 @@ var trapRules = []trapRule{
 	rule("disqualifying-positive", 0.85, "anyone anybody any",
 		`(?:anyone|anybody|any {w}|any {w} {w}) (?:could|would) (?:have|do that|do it|manage)`),
 	rule("disqualifying-positive", 0.8, "but",
-		`but {n6}(?:does not count|do not count|does not mean anything|did not mean anything|means nothing|meant nothing|not really|just being|only being|only because|just because|anyone|anybody|any parent|everyone|easy|biased|has to say|had to|have to say|soft|nothing|bare minimum|not me|not thanks to me|did not really do|only a|just saying|desperate|sorry for me|lucky|luck|fluke|accident|one-off|one off|generous|did not look|did not notice|did not check|just hungry|the real me)`, despiteNot),
+		`but {n6}(?:does not count|do not count|does not mean anything|did not mean anything|means nothing|meant nothing|not really|just being(?: nice| polite| kind)?|only being(?: nice| polite| kind)?|only because|just because|anyone|anybody|any parent|everyone|easy|biased|has to say|had to|have to say|soft|nothing|bare minimum|not me|not thanks to me|did not really do|only a|just saying|desperate|sorry for me|lucky|luck|fluke|accident|one-off|one off|generous|did not look|did not notice|did not check|just hungry|the real me)`, despiteNot),
 	rule("disqualifying-positive", 0.8, "luck fluke accident lucky",
 		`(?:just|only|pure|sheer|dumb|beginner's) luck|a fluke|got lucky|by accident|by chance`,
 		vetted(func(sn *sentence, first, last int) bool {
@@ -442,6 +442,9 @@ func subjectIs(ok func(w, before string) bool) ruleOpt {
 			if determiner[before] {
 				j--
 			}
+			if j >= 2 && preposition[sn.toks[j-1].w] && (people[sn.toks[j-2].w] || sn.toks[j-2].w == "everyone") {
+				j -= 2 // "everyone on the call thought"
+			}
 			if j > 0 && causative[sn.toks[j-1].w] {
 				return 0, false // "let my partner know I'll be late": not their mind but my plan
 			}
@@ -458,6 +461,9 @@ var auxiliary = map[string]bool{
 	"are": true, "is": true, "going": true, "to": true, "has": true, "have": true, "had": true, "surely": true,
 	"totally": true, "now": true, "actually": true, "genuinely": true, "truly": true, "can": true,
 }
+
+// preposition are the words that tie a group to its subject: "everyone on the team".
+var preposition = map[string]bool{"on": true, "in": true, "at": true, "from": true, "of": true}
 
 // causative are the verbs that make a subject's verb a plan of mine.
 var causative = map[string]bool{"let": true, "make": true, "help": true, "have": true, "get": true}

@@ -168,9 +168,9 @@ type Entry struct {
 	Absolutely   string   `json:"absolutely,omitempty"`
 	Reaction     string   `json:"reaction,omitempty"`
 	Traps        []string `json:"traps,omitempty"` // thinking-trap IDs the user confirmed
-	// SuggestedTraps are the thinking-trap IDs the bot suggested for the story (at most two,
-	// best first), kept apart from Traps: a suggestion the user did not confirm is only a
-	// guess, and insights count confirmed traps only.
+	// SuggestedTraps are the thinking-trap IDs the bot offered the user for the story (one in
+	// a pause, up to two in a reframe; best first), kept apart from Traps: a suggestion the
+	// user did not confirm is only a guess, and insights count confirmed traps only.
 	SuggestedTraps []string `json:"suggested_traps,omitempty"`
 	Turnaround     string   `json:"turnaround,omitempty"`
 	Example        string   `json:"example,omitempty"` // how the turnaround could be as true
