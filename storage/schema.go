@@ -42,4 +42,3 @@ local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 local want = tonumber(ARGV[1])
 if cur < want then redis.call('SET', KEYS[1], want) end
 return cur`)
-
