@@ -83,6 +83,8 @@ func (m *Metrics) preinit() {
 	for _, p := range preinitPlatforms {
 		m.sendErrors.WithLabelValues(p)
 	}
+	// The one refusal an alert watches for: a message aimed at a shared channel.
+	m.refusals.WithLabelValues("shared channel")
 	for _, op := range preinitStoreOps {
 		m.storeErrors.WithLabelValues(op)
 	}

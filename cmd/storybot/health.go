@@ -137,6 +137,28 @@ func (r *readiness) statuses() []componentStatus {
 	return out
 }
 
+// pingStore pings the store and records the answer in storybot_component_up{store}.
+func (r *readiness) pingStore(ctx context.Context, ping func(context.Context) error) error {
+	err := ping(ctx)
+	v := 1.0
+	if err != nil {
+		v = 0
+	}
+	r.up.WithLabelValues("store").Set(v)
+	return err
+}
+
+// metricsHandler serves next (the /metrics handler) after refreshing the store's state, so
+// that storybot_component_up{store} is current on every scrape, probed or not.
+func (r *readiness) metricsHandler(ping func(context.Context) error, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 500*time.Millisecond)
+		_ = r.pingStore(ctx, ping)
+		cancel()
+		next.ServeHTTP(w, req)
+	})
+}
+
 // handler serves /readyz: 200 when the store answers and no component has been down past
 // the grace period, else 503; the body has one line per part either way.
 func (r *readiness) handler(ping func(context.Context) error, logger *slog.Logger) http.HandlerFunc {
@@ -145,14 +167,12 @@ func (r *readiness) handler(ping func(context.Context) error, logger *slog.Logge
 		defer cancel()
 		var b strings.Builder
 		ready := true
-		if err := ping(ctx); err != nil {
+		if err := r.pingStore(ctx, ping); err != nil {
 			ready = false
 			logger.Warn("readiness: store does not answer", "err", err)
 			fmt.Fprintf(&b, "store: down: %v\n", err)
-			r.up.WithLabelValues("store").Set(0)
 		} else {
 			b.WriteString("store: ok\n")
-			r.up.WithLabelValues("store").Set(1)
 		}
 		for _, s := range r.statuses() {
 			if !s.ok {

@@ -101,7 +101,7 @@ func (a *app) opsRoutes(mux *http.ServeMux) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /readyz", a.ready.handler(a.store.Ping, a.log))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", a.ready.metricsHandler(a.store.Ping, promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
 }
 
 // handler is the HTTP surface: health, readiness, metrics, and whatever platform

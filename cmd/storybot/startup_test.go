@@ -183,6 +183,8 @@ func TestMetricsPresentBeforeAnyEvent(t *testing.T) {
 		`storybot_redis_errors_total{kind="unreachable"} 0`,
 		`storybot_build_info{goversion="go`,
 		`storybot_store_circuit_open 0`,
+		`storybot_component_up{component="store"} 1`,
+		`storybot_send_errors_total{platform="slack"} 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
