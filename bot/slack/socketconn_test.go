@@ -79,7 +79,9 @@ func newFakeSocket(tb testing.TB) *fakeSocket {
 	return f
 }
 
-func (f *fakeSocket) url() string { return "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/link/?ticket=t" }
+func (f *fakeSocket) url() string {
+	return "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/link/?ticket=t"
+}
 
 func (f *fakeSocket) serve(s *sockConn) {
 	defer s.c.Close()
