@@ -33,11 +33,15 @@ func mountDiscord(_ context.Context, a *app, eng *engine.Engine, senders bot.Pla
 		Now:        a.now,
 		// Without an interactions URL, Discord sends interactions over the gateway.
 		Gateway: a.cfg.DiscordPublicKey == "",
+		Conn:    a.conns,
 	}, eng)
 	if err != nil {
 		return nil, fmt.Errorf("discord: %w", err)
 	}
 	senders[discord.Platform] = adapter
+	if a.cfg.DiscordBotToken != "" {
+		a.conns.expect(discord.Platform, "discord_gateway")
+	}
 	if a.cfg.DiscordPublicKey != "" {
 		adapter.Routes(mux)
 	}

@@ -36,6 +36,7 @@ type app struct {
 	metrics  *engine.Metrics
 	ready    *readiness
 	ops      *opsMetrics
+	conns    *connObserver // the platform connections' readiness and metrics
 	now      func() time.Time
 	// zones is filled by the adapters that can read a profile's time zone (Slack) before
 	// the engine handles events; read-only after.
@@ -66,6 +67,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	a := &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now, zones: bot.PlatformZones{}}
 	a.ready = newReadiness(reg, a.now, cfg.ReadyGrace)
 	a.ops = newOpsMetrics(reg)
+	a.conns = newConnObserver(reg, a.ready, a.now)
 	store.Client().AddHook(redisErrorHook{a.ops})
 	return a, nil
 }

@@ -32,11 +32,15 @@ func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.Platf
 		Dedupe:        a.store,
 		Logger:        a.log,
 		Now:           a.now,
+		Conn:          a.conns,
 	}, eng)
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
 	senders[slack.Platform] = adapter
+	if a.cfg.SlackAppToken != "" {
+		a.conns.expect(slack.Platform, "slack_socket")
+	}
 	a.zones[slack.Platform] = adapter
 	if a.cfg.SlackSigningSecret != "" {
 		adapter.Routes(mux)
