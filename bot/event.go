@@ -33,6 +33,11 @@ type Event struct {
 	InDM bool
 	// Route is the adapter's handle to answer the user in place (ephemeral or modal).
 	Route string
+	// ID names this delivery for idempotency: the platform's event ID, a slash command's
+	// trigger_id, an interaction or message ID, namespaced by the adapter
+	// ("slack:event:T1:Ev1"). The turn commit records it so that a redelivery or replay is
+	// never applied twice. Empty: no such guarantee (the console).
+	ID string
 }
 
 // ErrUserTold marks an error the user has already been told about, kindly, in the same

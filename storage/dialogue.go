@@ -59,20 +59,24 @@ func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
 
 // turnScript commits a turn if nobody else committed since it was read: the "ver" field is
 // the optimistic lock. Doing the check and all writes in one script makes the commit atomic
-// (dialogue state and journal entry together) and costs one round trip. The retention cutoff
-// comes in as an argument computed from the store's clock rather than from TIME, so that the
-// script is deterministic and tests can move the clock.
+// (dialogue state, journal entry and the ID of the event applied, together) and costs one
+// round trip. The retention cutoff comes in as an argument computed from the store's clock
+// rather than from TIME, so that the script is deterministic and tests can move the clock.
 //
-//	KEYS[1] dialogue hash, KEYS[2] journal index, KEYS[3] entry key (only with an entry)
+//	KEYS[1] dialogue hash, KEYS[2] journal index, KEYS[3] applied-events zset,
+//	KEYS[4] entry key (only with an entry)
 //	ARGV[1] version read ("0": none), ARGV[2] new version,
 //	ARGV[3] encoded state ("": the zero State, stored as no field),
 //	ARGV[4] dialogue TTL ms, ARGV[5] encoded entry ("": none), ARGV[6] entry id,
-//	ARGV[7] entry score (unix ms), ARGV[8] cutoff (unix ms), ARGV[9] retention ms
+//	ARGV[7] entry score (unix ms), ARGV[8] cutoff (unix ms), ARGV[9] retention ms,
+//	ARGV[10] event id ("": none), ARGV[11] applied-events cutoff (unix ms),
+//	ARGV[12] applied-events TTL ms
 //
-// It returns 1 when committed, 0 on a version mismatch. The hash keeps "ver" even for the
-// zero State, so a closed dialogue never lets the version fall back to a value a stalled
-// turn may have read (no ABA).
+// It returns 1 when committed, 0 on a version mismatch, 2 when the event was already
+// applied (nothing written). The hash keeps "ver" even for the zero State, so a closed
+// dialogue never lets the version fall back to a value a stalled turn may have read (no ABA).
 var turnScript = redis.NewScript(`
+if ARGV[10] ~= '' and redis.call('ZSCORE', KEYS[3], ARGV[10]) then return 2 end
 local cur = redis.call('HGET', KEYS[1], 'ver')
 if not cur then cur = '0' end
 if cur ~= ARGV[1] then return 0 end
@@ -84,13 +88,23 @@ else
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 if ARGV[5] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[9])
+  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[9])
   redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
   redis.call('PEXPIRE', KEYS[2], ARGV[9])
 end
+if ARGV[10] ~= '' then
+  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[10])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[11])
+  redis.call('PEXPIRE', KEYS[3], ARGV[12])
+end
 return 1
 `)
+
+// AppliedTTL is how long the ID of an applied event is remembered with the user's dialogue:
+// longer than any platform redelivers (Slack: five minutes) or a signed request stays
+// fresh (five minutes).
+const AppliedTTL = 30 * time.Minute
 
 // Turn implements bot.DialogueStore. Uncontended it takes two round trips: HMGET of the
 // dialogue hash, then the commit script. Turns of one user through this Store wait for each
@@ -98,36 +112,51 @@ return 1
 // after a short jittered pause, up to maxTurnTries times; then it returns bot.ErrConflict.
 // An entry fn returns gets its ID (time-ordered, unique) set before it is saved.
 func (s *Store) Turn(ctx context.Context, u bot.UserRef, fn bot.TurnFunc) error {
+	_, err := s.TurnOnce(ctx, u, "", fn)
+	return err
+}
+
+var _ bot.OnceTurner = (*Store)(nil)
+
+// TurnOnce implements bot.OnceTurner: Turn, with the event id recorded in the commit (for
+// AppliedTTL) so that a redelivered or replayed event is never applied twice. The check
+// costs nothing extra: it rides in the read's round trip and again, atomically, in the
+// commit's.
+func (s *Store) TurnOnce(ctx context.Context, u bot.UserRef, id string, fn bot.TurnFunc) (bool, error) {
 	k, err := keysFor(u)
 	if err != nil {
-		return fmt.Errorf("storage: turn %s: %w", u, err)
+		return false, fmt.Errorf("storage: turn %s: %w", u, err)
 	}
 	unlock, err := s.locks.lock(ctx, k.tag)
 	if err != nil {
-		return fmt.Errorf("storage: turn %s: wait for the previous turn: %w", u, err)
+		return false, fmt.Errorf("storage: turn %s: wait for the previous turn: %w", u, err)
 	}
 	defer unlock()
 	for try := 1; ; try++ {
-		done, err := s.tryTurn(ctx, k, fn)
+		res, err := s.tryTurn(ctx, k, id, fn)
 		if err != nil {
 			var fe fnError
 			if errors.As(err, &fe) {
-				return fe.err // fn's own error, as is
+				return false, fe.err // fn's own error, as is
 			}
-			return fmt.Errorf("storage: turn %s: %w", u, err)
+			return false, fmt.Errorf("storage: turn %s: %w", u, err)
 		}
-		if done {
+		if res == turnDuplicate {
+			s.log.Info("storage: event already applied", "user", u.String(), "event", id)
+			return false, nil
+		}
+		if res == turnCommitted {
 			if try > 1 {
 				s.log.Debug("storage: turn committed after conflicts", "user", u.String(), "tries", try)
 			}
-			return nil
+			return true, nil
 		}
 		if try >= maxTurnTries {
 			s.log.Warn("storage: turn gave up after conflicts", "user", u.String(), "tries", try)
-			return fmt.Errorf("storage: turn %s: %w", u, bot.ErrConflict)
+			return false, fmt.Errorf("storage: turn %s: %w", u, bot.ErrConflict)
 		}
 		if err := sleep(ctx, backoff(try)); err != nil {
-			return fmt.Errorf("storage: turn %s: %w", u, err)
+			return false, fmt.Errorf("storage: turn %s: %w", u, err)
 		}
 	}
 }
@@ -137,46 +166,67 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
-// tryTurn makes one attempt: it reports whether the turn was committed.
-func (s *Store) tryTurn(ctx context.Context, k userKeys, fn bot.TurnFunc) (bool, error) {
-	vals, err := s.rdb.HMGet(ctx, k.dialogue, "ver", "state").Result()
-	if err != nil {
-		return false, fmt.Errorf("load dialogue: %w", err)
+// The outcomes of one attempt.
+const (
+	turnLost      = 0 // another turn committed first: read again
+	turnCommitted = 1
+	turnDuplicate = 2 // the event was applied before
+)
+
+// tryTurn makes one attempt and reports its outcome.
+func (s *Store) tryTurn(ctx context.Context, k userKeys, eventID string, fn bot.TurnFunc) (int, error) {
+	var (
+		hm      *redis.SliceCmd
+		applied *redis.FloatCmd
+	)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		hm = p.HMGet(ctx, k.dialogue, "ver", "state")
+		if eventID != "" {
+			applied = p.ZScore(ctx, k.applied, eventID)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return turnLost, fmt.Errorf("load dialogue: %w", err)
 	}
+	if applied != nil && applied.Err() == nil {
+		return turnDuplicate, nil
+	}
+	vals := hm.Val()
 	ver := "0"
 	if v, ok := vals[0].(string); ok {
 		ver = v
 	}
 	n, err := strconv.ParseInt(ver, 10, 64)
 	if err != nil || n < 0 {
-		return false, errors.New("load dialogue: malformed version")
+		return turnLost, errors.New("load dialogue: malformed version")
 	}
 	var cur flows.State
 	if v, ok := vals[1].(string); ok {
 		if err := s.decode([]byte(v), k.dialogue+"#state", &cur); err != nil {
-			return false, fmt.Errorf("load dialogue: %w", err)
+			return turnLost, fmt.Errorf("load dialogue: %w", err)
 		}
 	}
 
 	next, save, err := fn(cur)
 	if err != nil {
-		return false, fnError{err}
+		return turnLost, fnError{err}
 	}
 
 	state, err := json.Marshal(next)
 	if err != nil {
-		return false, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
+		return turnLost, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
 	}
 	if bytes.Equal(state, s.zeroEnc) {
 		state = nil // nothing worth keeping, and nothing of the user's
 	} else if state, err = s.crypt.seal(state, k.dialogue+"#state"); err != nil {
-		return false, fmt.Errorf("encrypt dialogue: %w", err)
+		return turnLost, fmt.Errorf("encrypt dialogue: %w", err)
 	}
 
 	now := s.now()
 	nowMS := now.UnixMilli()
 	var (
-		keys  = []string{k.dialogue, k.journal}
+		keys  = []string{k.dialogue, k.journal, k.applied}
 		entry []byte
 		id    string
 	)
@@ -187,22 +237,23 @@ func (s *Store) tryTurn(ctx context.Context, k userKeys, fn bot.TurnFunc) (bool,
 			save.Created = now
 		}
 		if entry, err = json.Marshal(save); err != nil {
-			return false, fmt.Errorf("encode entry: %w", sanitizeJSONError(err))
+			return turnLost, fmt.Errorf("encode entry: %w", sanitizeJSONError(err))
 		}
 		ek := k.entry(id)
 		if entry, err = s.crypt.seal(entry, ek); err != nil {
-			return false, fmt.Errorf("encrypt entry: %w", err)
+			return turnLost, fmt.Errorf("encrypt entry: %w", err)
 		}
 		keys = append(keys, ek)
 	}
 	res, err := turnScript.Run(ctx, s.rdb, keys,
 		ver, strconv.FormatInt(n+1, 10), state, s.dlgTTL.Milliseconds(),
 		entry, id, nowMS, now.Add(-s.ret).UnixMilli(), s.ret.Milliseconds(),
+		eventID, now.Add(-AppliedTTL).UnixMilli(), AppliedTTL.Milliseconds(),
 	).Int()
 	if err != nil {
-		return false, fmt.Errorf("save dialogue: %w", err)
+		return turnLost, fmt.Errorf("save dialogue: %w", err)
 	}
-	return res == 1, nil
+	return res, nil
 }
 
 // Journal implements bot.DialogueStore: the newest n entries created within the retention

@@ -31,8 +31,14 @@ import (
 //	    "v" ("1": the profile exists), "welcomed" ("1"), "tz", "tzp" ("1": tz came from
 //	    the platform), "fa" (unix seconds of an unconfirmed /story forget). No user text,
 //	    so never encrypted.
-//	sb:dedupe:<event id>   string "1", TTL as the caller asks; SET NX: first seen. No hash
-//	                       tag (single-key); the id is escaped like a user component.
+//	sb:{u:P:W:U}:applied   zset, TTL AppliedTTL (30 min), refreshed by every turn that
+//	    applies a platform event. Members: event IDs ("slack:event:T1:Ev1", trigger and
+//	    interaction IDs; no user text); score: unix ms. Written by the turn script with
+//	    the state, so a redelivered event is never applied twice.
+//	sb:dedupe:<event id>   string, TTL as the caller asks. A lease token (random hex) while
+//	                       one process handles the event, "done" (or "1", FirstSeen's
+//	                       mark) once handled. No hash tag (single-key); the id is
+//	                       escaped like a user component.
 //
 // The scheduler's keys (schedule.go) share the hash tag {sched}: one slot, so its claim,
 // mark and release scripts are atomic in a cluster too. A job ID is
@@ -88,6 +94,7 @@ type userKeys struct {
 	journal  string
 	profile  string
 	plan     string
+	applied  string
 }
 
 // entry returns the key of one journal entry.
@@ -115,6 +122,7 @@ func keysFor(u bot.UserRef) (userKeys, error) {
 		journal:  tag + ":journal",
 		profile:  tag + ":profile",
 		plan:     tag + ":safetyplan",
+		applied:  tag + ":applied",
 	}, nil
 }
 

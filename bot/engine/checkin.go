@@ -204,7 +204,10 @@ var errBusyTurn = errors.New("busy")
 // opens the check-in dialogue (so its answers work by button and by typing); when the user
 // is in the middle of another dialogue it returns ErrBusy and sends nothing.
 func (e *Engine) Deliver(ctx context.Context, j bot.Job) error {
-	unlock := e.locks.lock(j.User.String())
+	unlock, err := e.locks.lock(ctx, j.User.String())
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	switch j.Kind {
 	case bot.JobCheckin, bot.JobSnooze:

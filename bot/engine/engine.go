@@ -132,7 +132,10 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 		return errors.New("engine: event without a user")
 	}
 	start := e.now()
-	unlock := e.locks.lock(ev.User.String())
+	unlock, err := e.locks.lock(ctx, ev.User.String())
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	e.metrics.event(ev)
 	defer e.metrics.handled(ev, start, e.now)
@@ -226,7 +229,7 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	var replies []flows.Reply
 	var wasOpen bool
 	var loc *time.Location // looked up once, and only when the step reads a time
-	err := e.dialogues.Turn(ctx, ev.User, func(cur flows.State) (flows.State, *flows.Entry, error) {
+	step := func(cur flows.State) (flows.State, *flows.Entry, error) {
 		in := in
 		if cur.WantsLocation() {
 			if loc == nil {
@@ -253,7 +256,21 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		}
 		replies, wasOpen = rs, cur.Open()
 		return next, save, nil
-	})
+	}
+	var err error
+	if once, ok := e.dialogues.(bot.OnceTurner); ok && ev.ID != "" {
+		// The commit records the event's ID: a redelivery or replay of an event already
+		// applied (its first handler died after the commit, or a signed request was sent
+		// twice) changes nothing and says nothing twice.
+		var applied bool
+		applied, err = once.TurnOnce(ctx, ev.User, ev.ID, step)
+		if err == nil && !applied {
+			e.log.InfoContext(ctx, "event already applied", "user", ev.User.String(), "event", ev.ID)
+			return nil
+		}
+	} else {
+		err = e.dialogues.Turn(ctx, ev.User, step)
+	}
 	if err != nil {
 		return e.storeTrouble(ctx, ev, "turn", err)
 	}
@@ -436,18 +453,20 @@ func (e *Engine) location(ctx context.Context, u bot.UserRef) *time.Location {
 }
 
 // userLocks serializes the events of one user within this process, so replies go out in
-// the order the user acted and turns rarely conflict in the store.
+// the order the user acted and turns rarely conflict in the store. Waiters are served first
+// come, first served (a sync.Mutex does not promise that), and a waiter whose context ends
+// gives up its place: a stuck turn never holds the user's later events past their deadline.
 type userLocks struct {
 	mu    sync.Mutex
 	locks map[string]*userLock
 }
 
 type userLock struct {
-	mu   sync.Mutex
-	refs int
+	held    bool
+	waiters []chan struct{} // closed to hand the lock over, in arrival order
 }
 
-func (l *userLocks) lock(key string) (unlock func()) {
+func (l *userLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
 	l.mu.Lock()
 	if l.locks == nil {
 		l.locks = make(map[string]*userLock)
@@ -457,17 +476,43 @@ func (l *userLocks) lock(key string) (unlock func()) {
 		ul = &userLock{}
 		l.locks[key] = ul
 	}
-	ul.refs++
-	l.mu.Unlock()
-
-	ul.mu.Lock()
-	return func() {
-		ul.mu.Unlock()
-		l.mu.Lock()
-		ul.refs--
-		if ul.refs == 0 {
-			delete(l.locks, key)
-		}
+	unlock = func() { l.unlock(key, ul) }
+	if !ul.held {
+		ul.held = true
 		l.mu.Unlock()
+		return unlock, nil
 	}
+	ch := make(chan struct{})
+	ul.waiters = append(ul.waiters, ch)
+	l.mu.Unlock()
+	select {
+	case <-ch:
+		return unlock, nil
+	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	for i, w := range ul.waiters {
+		if w == ch {
+			ul.waiters = append(ul.waiters[:i], ul.waiters[i+1:]...)
+			l.mu.Unlock()
+			return nil, fmt.Errorf("engine: wait for the user's previous event: %w", ctx.Err())
+		}
+	}
+	l.mu.Unlock()
+	// The lock was handed over just as ctx ended: pass it on.
+	unlock()
+	return nil, fmt.Errorf("engine: wait for the user's previous event: %w", ctx.Err())
+}
+
+func (l *userLocks) unlock(key string, ul *userLock) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(ul.waiters) > 0 {
+		next := ul.waiters[0]
+		ul.waiters = ul.waiters[1:]
+		close(next) // held stays true: the lock passes straight to the next in line
+		return
+	}
+	ul.held = false
+	delete(l.locks, key)
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 	dmFallbacks   prometheus.Counter
 	sendErrors    *prometheus.CounterVec
 	safetyReplies *prometheus.CounterVec
+	work          *prometheus.CounterVec
 	sched         *schedMetrics
 }
 
@@ -55,7 +56,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "storybot_safety_replies_total",
 		Help: "Safety replies by event: crisis (clear crisis language), check (the check question, ambiguous language), check-yes, check-no, check-private, sos. No ids, no text.",
 	}, []string{"event"})
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies)
+	m.work = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "storybot_work_total", Help: "Work after an acknowledgement, by op and outcome (admitted, shed_full, shed_user, shed_closing).",
+	}, []string{"op", "outcome"})
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies, m.work)
 	m.sched = newSchedMetrics(reg)
 	m.preinit()
 	return m
@@ -218,4 +222,12 @@ func (m *Metrics) safety(ev flows.SafetyEvent) {
 		return
 	}
 	m.safetyReplies.WithLabelValues(ev.String()).Inc()
+}
+
+// Admission counts one admission decision of a bot.Pool (its PoolConfig.Observe).
+func (m *Metrics) Admission(op, outcome string) {
+	if m == nil {
+		return
+	}
+	m.work.WithLabelValues(op, outcome).Inc()
 }

@@ -96,7 +96,7 @@ func newReplica(tb testing.TB, fake *fakeSlack, redisURL string, clock *fakecloc
 	h.adapter.Routes(mux)
 	h.srv = httptest.NewServer(http.MaxBytesHandler(mux, MaxBody))
 	tb.Cleanup(h.srv.Close)
-	tb.Cleanup(h.adapter.drain)
+	tb.Cleanup(func() { _ = h.adapter.work.Drain(context.Background()) })
 	return h
 }
 
@@ -108,7 +108,7 @@ func (w tbWriter) Write(p []byte) (int, error) {
 }
 
 // wait waits until the work of every acknowledged request is done.
-func (h *harness) wait() { h.adapter.wg.Wait() }
+func (h *harness) wait() { _ = h.adapter.work.Quiet(context.Background()) }
 
 // post sends a signed request (ts 0: now) and returns the status and body.
 func (h *harness) post(path, contentType string, body []byte, hdr http.Header) (int, string) {
@@ -139,9 +139,17 @@ func slashBody(f *fakeSlack, user, channel, text string) []byte {
 		"channel_id": {channel}, "channel_name": {"general"},
 		"user_id": {user}, "user_name": {strings.ToLower(user)},
 		"command": {"/story"}, "text": {text},
-		"response_url": {f.responseURL(user)}, "trigger_id": {"1.2.3"},
+		"response_url": {f.responseURL(user)}, "trigger_id": {newTriggerID()},
 	}
 	return []byte(v.Encode())
+}
+
+var triggerSeq atomic.Int64
+
+// newTriggerID returns a trigger_id no other request of the test run has: Slack issues a
+// fresh one with every command and click, and the adapter dedupes commands by it.
+func newTriggerID() string {
+	return fmt.Sprintf("%d.1.%x", triggerSeq.Add(1), time.Now().UnixNano())
 }
 
 // slash types /story text in channel and waits for the work.
@@ -217,7 +225,7 @@ func (h *harness) clickRaw(user string, c call, actionID, label, choice string) 
 		"container":    map[string]any{"type": "message", "channel_id": c.Channel, "message_ts": c.TS, "is_ephemeral": false},
 		"channel":      map[string]any{"id": c.Channel, "name": "directmessage"},
 		"message":      map[string]any{"type": "message", "ts": c.TS, "text": c.Text, "blocks": blocks},
-		"response_url": h.fake.responseURL(user), "trigger_id": "1.2.3",
+		"response_url": h.fake.responseURL(user), "trigger_id": newTriggerID(),
 		"actions": []map[string]any{{
 			"type": "button", "action_id": actionID, "block_id": "choices_0", "value": choice,
 			"text": map[string]any{"type": "plain_text", "text": label}, "action_ts": "1700000001.1",

@@ -9,10 +9,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"github.com/storybot/storybot/bot"
 )
 
 // readVerified reads the request body and checks Slack's signature over it. On failure it
@@ -61,6 +62,9 @@ func verify(h http.Header, body []byte, secret string) error {
 	return sv.Ensure()
 }
 
+// TextBusy is the private answer to a request refused because the bot is saturated.
+const TextBusy = "I'm very busy — try that again in a minute. Nothing you wrote before was lost."
+
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	if _, ok := a.readVerified(w, r); !ok {
 		return
@@ -70,20 +74,47 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
+	if !a.acceptCommand(r.Context(), cmd) {
+		writeBusy(w)
+		return
+	}
 	// An empty 200 shows nothing; the engine's own ephemeral note follows in moments.
 	w.WriteHeader(http.StatusOK)
-	a.async("command", func(ctx context.Context) { a.command(ctx, cmd) })
+}
+
+// writeBusy answers a slash command with a private busy note, in the HTTP response itself.
+func writeBusy(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": TextBusy})
+}
+
+// acceptCommand dedupes a slash command by its trigger_id (a signed request replayed within
+// its five minutes must not run twice) and admits its work. It reports false when the work
+// was refused; a duplicate is accepted and does nothing.
+func (a *Adapter) acceptCommand(ctx context.Context, cmd slack.SlashCommand) bool {
+	id := ""
+	if cmd.TriggerID != "" {
+		id = "slack:cmd:" + cmd.TeamID + ":" + cmd.TriggerID
+	}
+	lease, v := a.dedupe.Claim(ctx, id)
+	if v == bot.Duplicate || v == bot.InProgress {
+		return true
+	}
+	u := userRef(cmd.TeamID, cmd.UserID)
+	return a.submit(ctx, u.String(), "command", lease, func(ctx context.Context) { a.command(ctx, cmd, id) }) == nil
 }
 
 // command handles a slash command after its acknowledgement.
-func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand) {
+func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id string) {
 	u := userRef(cmd.TeamID, cmd.UserID)
 	dm := a.knownDM(u)
 	if dm == "" && strings.HasPrefix(cmd.ChannelID, "D") {
 		// Invoked in some DM: find out whether it is the one with the bot (cached).
 		dm, _ = a.dmChannel(ctx, u)
 	}
-	a.handle(ctx, commandToEvent(cmd, dm))
+	ev := commandToEvent(cmd, dm)
+	ev.ID = id
+	a.handle(ctx, ev)
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
@@ -95,26 +126,37 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
 		return
 	}
+	if !a.interaction(r.Context(), ic) {
+		// Saturated: a non-2xx makes Slack show the user that the click did not work, so
+		// they can press again; nothing was recorded.
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	}
 	w.WriteHeader(http.StatusOK)
-	a.interaction(r.Context(), ic)
 }
 
-// interaction starts the work for an acknowledged interaction. Only button presses on the
-// bot's own messages do anything.
-func (a *Adapter) interaction(reqCtx context.Context, ic slack.InteractionCallback) {
+// interaction admits the work for an interaction, and reports false when it was refused.
+// Only button presses on the bot's own messages do anything.
+func (a *Adapter) interaction(ctx context.Context, ic slack.InteractionCallback) bool {
 	ev, label, ok := actionToEvent(ic)
 	if !ok {
-		return
+		return true
 	}
 	// One press per message: a second press of an old button (or a double click, or a
 	// second replica) is dropped before it can answer a later question.
-	if ts := ic.Container.MessageTs; ts != "" && !a.firstSeen(reqCtx, "slack:click:"+ic.Container.ChannelID+":"+ts) {
-		return
+	id := ""
+	if ts := ic.Container.MessageTs; ts != "" {
+		id = "slack:click:" + ic.Container.ChannelID + ":" + ts
 	}
-	a.async("interaction", func(ctx context.Context) {
+	lease, v := a.dedupe.Claim(ctx, id)
+	if v == bot.Duplicate || v == bot.InProgress {
+		return true
+	}
+	ev.ID = id
+	return a.submit(ctx, ev.User.String(), "interaction", lease, func(ctx context.Context) {
 		a.markChosen(ctx, ic, ev.User, label)
 		a.handle(ctx, ev)
-	})
+	}) == nil
 }
 
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
@@ -147,22 +189,29 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 		a.log.InfoContext(r.Context(), "slack retried an event", "event_id", outer.EventID, "retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
 	}
 	evt, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
-	w.WriteHeader(http.StatusOK)
 	if err != nil {
 		// An event type this slack-go does not know, or an odd shape: acknowledged so that
 		// Slack does not retry it, and ignored.
 		a.log.DebugContext(r.Context(), "event ignored", "event_id", outer.EventID, "err", err)
+		w.WriteHeader(http.StatusOK)
 		return
 	}
-	a.callback(r.Context(), outer.EventID, evt)
+	if !a.callback(r.Context(), outer.EventID, evt) {
+		// Not acknowledged as done: refused (saturated), or another process is handling it
+		// right now and may yet die. Slack delivers it again later.
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
-// callback dedupes an Events API callback by its event_id and starts its work. Every
-// event ID is recorded, first deliveries too, so a retry never acts twice.
-func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackevents.EventsAPIEvent) {
+// callback claims an Events API callback by its event_id and admits its work. It reports
+// whether the event may be acknowledged: false when the work was refused or another process
+// holds the event's lease, so that Slack delivers it again.
+func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackevents.EventsAPIEvent) bool {
 	m, ok := evt.InnerEvent.Data.(*slackevents.MessageEvent)
 	if !ok {
-		return // app_home_opened and anything else: acknowledged, nothing to do
+		return true // app_home_opened and anything else: acknowledged, nothing to do
 	}
 	var botUser string
 	if cb, ok := evt.Data.(*slackevents.EventsAPICallbackEvent); ok {
@@ -174,31 +223,21 @@ func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackeven
 	}
 	ev, ok := messageToEvent(evt.TeamID, m, botUser)
 	if !ok {
-		return
+		return true
 	}
-	if eventID != "" && !a.firstSeen(reqCtx, "slack:event:"+evt.TeamID+":"+eventID) {
-		return
+	id := ""
+	if eventID != "" {
+		id = "slack:event:" + evt.TeamID + ":" + eventID
+	}
+	lease, v := a.dedupe.Claim(reqCtx, id)
+	switch v {
+	case bot.Duplicate:
+		return true
+	case bot.InProgress:
+		return false
 	}
 	// Slack only sends message.im for the bot's own DMs: remember the channel.
 	a.dms.Add(ev.User.String(), m.Channel)
-	a.async("message", func(ctx context.Context) { a.handle(ctx, ev) })
-}
-
-// firstSeen reports whether id is new. If the store cannot tell, the event is handled:
-// the engine then tells the user in private that it cannot save right now.
-func (a *Adapter) firstSeen(ctx context.Context, id string) bool {
-	if a.cfg.Dedupe == nil {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	first, err := a.cfg.Dedupe.FirstSeen(ctx, id, DedupeTTL)
-	if err != nil {
-		a.log.WarnContext(ctx, "dedupe failed; handling the event anyway", "id", id, "err", err)
-		return true
-	}
-	if !first {
-		a.log.InfoContext(ctx, "duplicate dropped", "id", id)
-	}
-	return first
+	ev.ID = id
+	return a.submit(reqCtx, ev.User.String(), "message", lease, func(ctx context.Context) { a.handle(ctx, ev) }) == nil
 }

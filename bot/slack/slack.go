@@ -19,7 +19,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -57,10 +56,16 @@ type Config struct {
 	AppToken      string // xapp-…: Socket Mode; empty: HTTP only
 	APIURL        string // Web API base, ending in "/"; default https://slack.com/api/
 	HTTPClient    *http.Client
-	Dedupe        bot.Deduper // event_id dedupe; nil: no dedupe (one replica, tests)
-	Logger        *slog.Logger
-	Now           func() time.Time // the clock for work durations; default time.Now
-	WorkTimeout   time.Duration    // default DefaultWorkTimeout
+	// Dedupe keeps event leases across replicas; nil: in this process only (one replica,
+	// tests).
+	Dedupe bot.EventLeases
+	// Work admits the work done after an acknowledgement; nil: the adapter makes its own
+	// pool (bot.PoolConfig defaults, WorkTimeout) and drains it when Run ends. A pool given
+	// here is its owner's to drain.
+	Work        *bot.Pool
+	Logger      *slog.Logger
+	Now         func() time.Time // the clock for work durations; default time.Now
+	WorkTimeout time.Duration    // default DefaultWorkTimeout
 	// Conn hears about the Socket Mode connection (metrics, readiness); may be nil.
 	Conn bot.ConnObserver
 
@@ -93,9 +98,9 @@ type Adapter struct {
 
 	dms *lru.Cache[string, string] // UserRef.String() -> DM channel ID: never changes
 
-	mu      sync.Mutex
-	closing bool           // set by drain: later work runs inline
-	wg      sync.WaitGroup // in-flight asynchronous work
+	dedupe  *bot.Dedupe
+	work    *bot.Pool
+	ownWork bool // work is the adapter's own: Run drains it
 }
 
 var _ bot.Sender = (*Adapter)(nil)
@@ -140,7 +145,12 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
 	client := slack.New(cfg.BotToken, opts...)
-	return &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize)}, nil
+	a := &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize), work: cfg.Work}
+	a.dedupe = bot.NewDedupe(cfg.Dedupe, a.log)
+	if a.work == nil {
+		a.work, a.ownWork = bot.NewPool(bot.PoolConfig{WorkTimeout: cfg.WorkTimeout, Logger: a.log}), true
+	}
+	return a, nil
 }
 
 // Routes mounts the three HTTP endpoints on mux.
@@ -151,8 +161,8 @@ func (a *Adapter) Routes(mux *http.ServeMux) {
 }
 
 // Run runs Socket Mode when an app token is configured, reconnecting until ctx ends;
-// otherwise it waits for ctx. Either way it then waits for the work already acknowledged
-// to finish (each piece is bounded by WorkTimeout) before returning.
+// otherwise it waits for ctx. Either way it then drains the work already acknowledged, when
+// the pool is its own (each piece is bounded by WorkTimeout).
 func (a *Adapter) Run(ctx context.Context) error {
 	var err error
 	if a.cfg.AppToken != "" {
@@ -160,40 +170,31 @@ func (a *Adapter) Run(ctx context.Context) error {
 	} else {
 		<-ctx.Done()
 	}
-	a.drain()
+	if a.ownWork {
+		dctx, cancel := context.WithTimeout(context.Background(), a.cfg.WorkTimeout)
+		defer cancel()
+		if derr := a.work.Drain(dctx); derr != nil {
+			a.log.Warn("shutdown: Slack work cut short", "err", derr)
+		}
+	}
 	return err
 }
 
-// drain waits for in-flight work. Work that arrives afterwards (a request the HTTP server
-// is still finishing) runs inline instead of being dropped.
-func (a *Adapter) drain() {
-	a.mu.Lock()
-	a.closing = true
-	a.mu.Unlock()
-	a.wg.Wait()
-}
-
-// async runs fn after the acknowledgement, on a context of its own bounded by WorkTimeout.
-func (a *Adapter) async(op string, fn func(ctx context.Context)) {
-	run := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WorkTimeout)
-		defer cancel()
-		start := a.cfg.Now()
+// submit admits fn, the work after an acknowledgement, under the user's key (their events
+// run one at a time, in order), holding lease while it runs and marking the event done
+// after. When the pool refuses it, the lease is released (a redelivery is handled) and the
+// error says so: the caller answers busy instead of acknowledging.
+func (a *Adapter) submit(ctx context.Context, key, op string, lease *bot.Lease, fn func(ctx context.Context)) error {
+	err := a.work.Submit(key, op, func(ctx context.Context) {
+		lease.Keep()
 		fn(ctx)
-		a.log.Debug("work done", "op", op, "took", a.cfg.Now().Sub(start))
+		lease.Done(ctx)
+	})
+	if err != nil {
+		lease.Release(ctx)
+		a.log.WarnContext(ctx, "busy: work refused", "op", op, "err", err)
 	}
-	a.mu.Lock()
-	if a.closing {
-		a.mu.Unlock()
-		run()
-		return
-	}
-	a.wg.Add(1)
-	a.mu.Unlock()
-	go func() {
-		defer a.wg.Done()
-		run()
-	}()
+	return err
 }
 
 // handle passes ev to the handler, first filling the user's time zone from Slack the

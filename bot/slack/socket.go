@@ -68,37 +68,45 @@ func (a *Adapter) socketEvents(ctx context.Context, smc *socketConn) {
 			}
 			a.log.WarnContext(ctx, "socket mode trouble", "type", string(evt.Type), "err", err)
 		case socketmode.EventTypeEventsAPI:
-			a.ack(ctx, smc, evt)
 			data, ok := evt.Data.(slackevents.EventsAPIEvent)
 			if !ok || data.Type != slackevents.CallbackEvent {
+				a.ack(ctx, smc, evt, nil)
 				continue
 			}
 			var eventID string
 			if cb, ok := data.Data.(*slackevents.EventsAPICallbackEvent); ok {
 				eventID = cb.EventID
 			}
-			a.callback(ctx, eventID, data)
+			// An envelope left unacknowledged (refused, or held by another connection's
+			// process) is sent again by Slack.
+			if a.callback(ctx, eventID, data) {
+				a.ack(ctx, smc, evt, nil)
+			}
 		case socketmode.EventTypeSlashCommand:
-			a.ack(ctx, smc, evt)
 			cmd, ok := evt.Data.(slack.SlashCommand)
 			if !ok || cmd.UserID == "" || cmd.TeamID == "" {
+				a.ack(ctx, smc, evt, nil)
 				continue
 			}
-			a.async("command", func(ctx context.Context) { a.command(ctx, cmd) })
-		case socketmode.EventTypeInteractive:
-			a.ack(ctx, smc, evt)
-			if ic, ok := evt.Data.(slack.InteractionCallback); ok {
-				a.interaction(ctx, ic)
+			if !a.acceptCommand(ctx, cmd) {
+				a.ack(ctx, smc, evt, map[string]string{"response_type": "ephemeral", "text": TextBusy})
+				continue
 			}
+			a.ack(ctx, smc, evt, nil)
+		case socketmode.EventTypeInteractive:
+			if ic, ok := evt.Data.(slack.InteractionCallback); ok && !a.interaction(ctx, ic) {
+				continue // unacknowledged: Slack tells the user the click did not work
+			}
+			a.ack(ctx, smc, evt, nil)
 		}
 	}
 }
 
-func (a *Adapter) ack(ctx context.Context, smc *socketConn, evt socketmode.Event) {
+func (a *Adapter) ack(ctx context.Context, smc *socketConn, evt socketmode.Event, payload any) {
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
 		return
 	}
-	if err := smc.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
+	if err := smc.AckCtx(ctx, evt.Request.EnvelopeID, payload); err != nil {
 		a.log.WarnContext(ctx, "socket mode ack failed", "type", string(evt.Type), "err", err)
 	}
 }

@@ -42,6 +42,11 @@ type config struct {
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
 
+	// Workers and Queue size the pool of work done after acknowledgements
+	// (STORYBOT_WORKERS, STORYBOT_QUEUE); 0: bot.PoolConfig's defaults from GOMAXPROCS.
+	Workers int
+	Queue   int
+
 	// Dev allows what a real deployment must not do: the embedded in-memory store and no
 	// platform at all (STORYBOT_DEV=1 or serve --dev).
 	Dev bool
@@ -66,6 +71,8 @@ var envVars = []envVar{
 	{"STORYBOT_RETENTION_DAYS", "days a journal entry is kept", "180"},
 	{"STORYBOT_COACHES", "comma-separated user ids allowed to coach", "anyone"},
 	{"STORYBOT_CRISIS_TEXT", "the crisis resources message", "built-in"},
+	{"STORYBOT_WORKERS", "how many pieces of acknowledged work run at once", "10 per CPU"},
+	{"STORYBOT_QUEUE", "how many pieces of acknowledged work may wait; beyond it requests are refused honestly (busy, 503)", "64 per CPU"},
 	{"STORYBOT_DEV", "1: allow the embedded store and no platform (trying it out, never production)", ""},
 	{"SLACK_SIGNING_SECRET", "Slack HTTP mode: the app's signing secret", ""},
 	{"SLACK_BOT_TOKEN", "Slack bot token (xoxb-…)", "unset: Slack off"},
@@ -94,7 +101,7 @@ var (
 	logEnv      = []string{"LOG_LEVEL", "LOG_FORMAT"}
 	slackEnv    = []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_API_URL"}
 	discordEnv  = []string{"DISCORD_APP_ID", "DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "DISCORD_API_URL"}
-	behaviorEnv = []string{"STORYBOT_COACHES", "STORYBOT_CRISIS_TEXT"}
+	behaviorEnv = []string{"STORYBOT_COACHES", "STORYBOT_CRISIS_TEXT", "STORYBOT_WORKERS", "STORYBOT_QUEUE"}
 )
 
 func concat(lists ...[]string) []string {
@@ -188,6 +195,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if (c.DiscordPublicKey != "" || c.DiscordBotToken != "") && c.DiscordAppID == "" {
 		bad("Discord needs DISCORD_APP_ID with DISCORD_PUBLIC_KEY or DISCORD_BOT_TOKEN")
+	}
+	for _, v := range []struct {
+		name string
+		into *int
+	}{{"STORYBOT_WORKERS", &c.Workers}, {"STORYBOT_QUEUE", &c.Queue}} {
+		if s := getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 100000 {
+				bad("%s must be a whole number from 1 to 100000, not %q", v.name, s)
+			}
+			*v.into = n
+		}
 	}
 	level, err := parseLevel(getenv("LOG_LEVEL"))
 	if err != nil {

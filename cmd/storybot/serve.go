@@ -41,6 +41,9 @@ type app struct {
 	// zones is filled by the adapters that can read a profile's time zone (Slack) before
 	// the engine handles events; read-only after.
 	zones bot.PlatformZones
+	// work admits the work after every acknowledgement, of every adapter: one bound for the
+	// process. runServe drains it after the adapters and the HTTP server have stopped.
+	work *bot.Pool
 }
 
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
@@ -64,7 +67,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	}, []string{"version", "goversion"})
 	reg.MustRegister(buildInfo)
 	buildInfo.WithLabelValues(buildVersion(), runtime.Version()).Set(1)
-	a := &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: engine.NewMetrics(reg), now: time.Now, zones: bot.PlatformZones{}}
+	metrics := engine.NewMetrics(reg)
+	work := bot.NewPool(bot.PoolConfig{Workers: cfg.Workers, Queue: cfg.Queue, Logger: logger, Observe: metrics.Admission})
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "storybot_work_queue_depth", Help: "Work admitted after an acknowledgement and not yet started.",
+	}, func() float64 { return float64(work.Depth()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "storybot_work_active", Help: "Work after an acknowledgement running now.",
+	}, func() float64 { return float64(work.Active()) }))
+	a := &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: metrics, now: time.Now, zones: bot.PlatformZones{}, work: work}
 	a.ready = newReadiness(reg, a.now, cfg.ReadyGrace)
 	a.ops = newOpsMetrics(reg)
 	a.conns = newConnObserver(reg, a.ready, a.now)
@@ -246,6 +256,13 @@ func runServe(ctx context.Context, getenv func(string) string, dev bool, stdout,
 		start(h)
 	}
 	wg.Wait()
+	// Nothing is admitted any more: finish what was acknowledged (each piece is bounded by
+	// its own deadline), cancelling what is left after 10 s.
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelDrain()
+	if err := a.work.Drain(drainCtx); err != nil {
+		logger.Warn("shutdown: acknowledged work cut short", "err", err)
+	}
 	close(errc)
 	return <-errc
 }

@@ -30,6 +30,7 @@ func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.Platf
 		APIURL:        a.cfg.SlackAPIURL,
 		HTTPClient:    a.ops.instrumentedClient("slack", a.now),
 		Dedupe:        a.store,
+		Work:          a.work,
 		Logger:        a.log,
 		Now:           a.now,
 		Conn:          a.conns,

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,8 @@ type Store interface {
 	bot.ProfileStore
 	bot.PlanStore
 	bot.Deduper
+	bot.EventLeases
+	bot.OnceTurner
 	bot.Pinger
 	Forget(ctx context.Context, u bot.UserRef) error
 }
@@ -60,6 +63,8 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"Profile", testProfile},
 		{"MarkWelcomedOnce", testMarkWelcomedOnce},
 		{"FirstSeen", testFirstSeen},
+		{"EventLeases", testEventLeases},
+		{"TurnOnce", testTurnOnce},
 		{"Ping", testPing},
 		{"EncryptedAtRest", testEncryptedAtRest},
 		{"KeyRotation", testKeyRotation},
@@ -824,5 +829,97 @@ func testSafetyPlan(t *testing.T, h *harness) {
 	}
 	if got, ok, err := s.SafetyPlan(ctx, plain); !ok || err != nil || got.Helps != secret {
 		t.Errorf("plaintext plan read with a key = %+v, %v, %v", got, ok, err)
+	}
+}
+
+func testEventLeases(t *testing.T, h *harness) {
+	s := h.store()
+	ctx := context.Background()
+	id := "slack:event:T1:Ev" + randHex(t, 6)
+	claim := func(token string, want bot.ClaimState) {
+		t.Helper()
+		if got, err := s.ClaimEvent(ctx, id, token, 10*time.Second); err != nil || got != want {
+			t.Fatalf("ClaimEvent(%s) = %v, %v; want %v", token, got, err, want)
+		}
+	}
+	claim("a", bot.Claimed)
+	claim("b", bot.Held)
+	// Only the holder may release.
+	if err := s.ReleaseEvent(ctx, id, "b"); err != nil {
+		t.Fatalf("ReleaseEvent(other token) = %v", err)
+	}
+	claim("b", bot.Held)
+	if err := s.ExtendEvent(ctx, id, "a", time.Minute); err != nil {
+		t.Fatalf("ExtendEvent = %v", err)
+	}
+	if err := s.ReleaseEvent(ctx, id, "a"); err != nil {
+		t.Fatalf("ReleaseEvent = %v", err)
+	}
+	claim("c", bot.Claimed) // released: a redelivery is handled
+	if err := s.FinishEvent(ctx, id, 10*time.Minute); err != nil {
+		t.Fatalf("FinishEvent = %v", err)
+	}
+	claim("d", bot.Handled)
+	// An ID FirstSeen recorded counts as handled.
+	old := "slack:event:T1:Old" + randHex(t, 6)
+	if _, err := s.FirstSeen(ctx, old, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimEvent(ctx, old, "x", time.Second); err != nil || got != bot.Handled {
+		t.Errorf("ClaimEvent(id FirstSeen recorded) = %v, %v; want Handled", got, err)
+	}
+}
+
+func testTurnOnce(t *testing.T, h *harness) {
+	s := h.store()
+	ctx := context.Background()
+	u := newUser(t)
+	calls := 0
+	step := func(cur flows.State) (flows.State, *flows.Entry, error) {
+		calls++
+		cur.Flow = flows.FlowPause
+		cur.Trail = append(cur.Trail, cur.Step)
+		return cur, nil, nil
+	}
+	for i, want := range []bool{true, false, false} {
+		applied, err := s.TurnOnce(ctx, u, "slack:cmd:T1:trigger-1", step)
+		if err != nil || applied != want {
+			t.Fatalf("TurnOnce #%d = %v, %v; want %v", i+1, applied, err, want)
+		}
+	}
+	if applied, err := s.TurnOnce(ctx, u, "slack:cmd:T1:trigger-2", step); err != nil || !applied {
+		t.Fatalf("TurnOnce(another event) = %v, %v; want true", applied, err)
+	}
+	if err := s.Turn(ctx, u, step); err != nil { // no event ID: always applied
+		t.Fatal(err)
+	}
+	st, _, err := s.Dialogue(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 || len(st.Trail) != 3 {
+		t.Errorf("fn called %d times, %d turns stored; want 3 and 3", calls, len(st.Trail))
+	}
+	// Racing replays of one event: exactly one applies.
+	var wg sync.WaitGroup
+	var n atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			s2 := h.store()
+			applied, err := s2.TurnOnce(ctx, u, "discord:msg:race", func(cur flows.State) (flows.State, *flows.Entry, error) {
+				cur.Trail = append(cur.Trail, cur.Step)
+				return cur, nil, nil
+			})
+			if err != nil {
+				t.Errorf("TurnOnce = %v", err)
+			}
+			if applied {
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n.Load() != 1 {
+		t.Errorf("racing replays applied %d times, want 1", n.Load())
 	}
 }

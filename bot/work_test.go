@@ -1,0 +1,179 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestPoolKeepsOrderPerKey(t *testing.T) {
+	p := NewPool(PoolConfig{Workers: 4, Queue: 1000, PerUser: 1000})
+	var mu sync.Mutex
+	got := map[string][]int{}
+	for i := range 200 {
+		for _, k := range []string{"a", "b", "c"} {
+			if err := p.Submit(k, "test", func(context.Context) {
+				mu.Lock()
+				got[k] = append(got[k], i)
+				mu.Unlock()
+			}); err != nil {
+				t.Fatalf("Submit(%s, %d) = %v", k, i, err)
+			}
+		}
+	}
+	if err := p.Drain(context.Background()); err != nil {
+		t.Fatalf("Drain = %v", err)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if len(got[k]) != 200 {
+			t.Fatalf("key %s ran %d pieces, want 200", k, len(got[k]))
+		}
+		for i, v := range got[k] {
+			if v != i {
+				t.Fatalf("key %s piece %d = %d: out of order", k, i, v)
+			}
+		}
+	}
+}
+
+func TestPoolOneAtATimePerKey(t *testing.T) {
+	p := NewPool(PoolConfig{Workers: 8})
+	var inKey, worst atomic.Int32
+	for range 10 {
+		_ = p.Submit("u", "test", func(context.Context) {
+			n := inKey.Add(1)
+			if n > worst.Load() {
+				worst.Store(n)
+			}
+			time.Sleep(time.Millisecond)
+			inKey.Add(-1)
+		})
+	}
+	_ = p.Drain(context.Background())
+	if worst.Load() != 1 {
+		t.Errorf("pieces of one key running at once = %d, want 1", worst.Load())
+	}
+}
+
+func TestPoolSheds(t *testing.T) {
+	var outcomes sync.Map
+	p := NewPool(PoolConfig{Workers: 1, Queue: 3, PerUser: 2, Observe: func(op, outcome string) {
+		v, _ := outcomes.LoadOrStore(outcome, new(atomic.Int32))
+		v.(*atomic.Int32).Add(1)
+	}})
+	release := make(chan struct{})
+	block := func(context.Context) { <-release }
+	// The worker takes u1's first piece; u1's second waits; a third is over u1's cap.
+	mustSubmit := func(key string) {
+		t.Helper()
+		if err := p.Submit(key, "t", block); err != nil {
+			t.Fatalf("Submit(%s) = %v", key, err)
+		}
+	}
+	mustSubmit("u1")
+	for p.Active() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	mustSubmit("u1")
+	if err := p.Submit("u1", "t", block); !isShed(err, ShedUser) {
+		t.Errorf("third piece of u1: %v, want shed %q", err, ShedUser)
+	}
+	mustSubmit("u2")
+	mustSubmit("u3")
+	if err := p.Submit("u4", "t", block); !isShed(err, ShedFull) {
+		t.Errorf("piece over the queue: %v, want shed %q", err, ShedFull)
+	}
+	if d := p.Depth(); d != 3 {
+		t.Errorf("Depth = %d, want 3", d)
+	}
+	close(release)
+	if err := p.Drain(context.Background()); err != nil {
+		t.Fatalf("Drain = %v", err)
+	}
+	if err := p.Submit("u5", "t", block); !isShed(err, ShedClosing) {
+		t.Errorf("Submit after Drain: %v, want shed %q", err, ShedClosing)
+	}
+	for outcome, want := range map[string]int32{"admitted": 4, "shed_user": 1, "shed_full": 1, "shed_closing": 1} {
+		v, _ := outcomes.LoadOrStore(outcome, new(atomic.Int32))
+		if got := v.(*atomic.Int32).Load(); got != want {
+			t.Errorf("observed %s %d times, want %d", outcome, got, want)
+		}
+	}
+}
+
+func isShed(err error, reason string) bool {
+	var se *ShedError
+	return errors.As(err, &se) && se.Reason == reason
+}
+
+// TestPoolDeadlineFromStart: time spent waiting in the queue does not count against the
+// work's own deadline.
+func TestPoolDeadlineFromStart(t *testing.T) {
+	p := NewPool(PoolConfig{Workers: 1, WorkTimeout: 200 * time.Millisecond})
+	_ = p.Submit("", "t", func(context.Context) { time.Sleep(300 * time.Millisecond) })
+	left := make(chan time.Duration, 1)
+	_ = p.Submit("", "t", func(ctx context.Context) {
+		d, _ := ctx.Deadline()
+		left <- time.Until(d)
+	})
+	if got := <-left; got < 150*time.Millisecond {
+		t.Errorf("second piece started with %v left, want about 200ms", got)
+	}
+	_ = p.Drain(context.Background())
+}
+
+func TestPoolDrainCancels(t *testing.T) {
+	p := NewPool(PoolConfig{Workers: 2, WorkTimeout: time.Hour})
+	for range 2 {
+		_ = p.Submit("", "t", func(ctx context.Context) { <-ctx.Done() })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := p.Drain(ctx); err == nil {
+		t.Errorf("Drain = nil, want the cancellation reported")
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Drain took %v", took)
+	}
+}
+
+// TestPoolBoundsGoroutines: however much is submitted, at most Workers goroutines run, and
+// none are left when the work is done.
+func TestPoolBoundsGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := NewPool(PoolConfig{Workers: 4, Queue: 10000, PerUser: 10000})
+	var peak atomic.Int32
+	for i := range 5000 {
+		_ = p.Submit(string(rune('a'+i%50)), "t", func(context.Context) {
+			if n := int32(runtime.NumGoroutine() - before); n > peak.Load() {
+				peak.Store(n)
+			}
+		})
+	}
+	_ = p.Drain(context.Background())
+	if peak.Load() > 6 {
+		t.Errorf("goroutines above the start: peak %d, want at most Workers (4) plus slack", peak.Load())
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n := runtime.NumGoroutine(); n > before+1 {
+		t.Errorf("goroutines after Drain: %d, before: %d", n, before)
+	}
+}
+
+func TestPoolSurvivesPanic(t *testing.T) {
+	p := NewPool(PoolConfig{Workers: 1})
+	_ = p.Submit("u", "t", func(context.Context) { panic("boom") })
+	ran := make(chan bool, 1)
+	_ = p.Submit("u", "t", func(context.Context) { ran <- true })
+	_ = p.Drain(context.Background())
+	select {
+	case <-ran:
+	default:
+		t.Errorf("work after a panic did not run")
+	}
+}
