@@ -289,3 +289,48 @@ func TestSafetyFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestSafetyProbes are phrasings written after the corpus was scored, trying the classifier as
+// a person in distress and as a leader venting would. Eleven of the distress ones first got
+// "none"; the rules were extended for them, so they are no longer a blind measure, only a
+// guard against going back. Each crisis one must get the crisis answer (being on a roof only
+// asks); no everyday one may get anything.
+func TestSafetyProbes(t *testing.T) {
+	crisis := []string{
+		"i'm going to end it tonight, sorry everyone", "I just want to die already", "ending my life seems like the only option",
+		"honestly thinking of killing myself", "i wanna kms fr", "i want to unalive", "i've been self harming again",
+		"i hurt myself on purpose last night", "I plan to take my life this weekend", "I have pills saved up", "goodbye everyone, this is it",
+		"i wrote letters to my family saying goodbye", "i cant do life anymore", "i don't want to exist anymore", "I'm thinking about suicide a lot",
+		"suicidal thoughts again today", "I want to sleep and never wake up", "everyone would be better off if i died", "my kids would be better off without me",
+		"I'm so tired of living", "life has no meaning, I want out", "i want to kill my self", "i want to kill mysef", "i want to commit sucide", "thinking about sucide",
+		"I bought rope today", "I'm standing on the roof right now", "I keep thinking about jumping off the bridge near work", "i will hang myself",
+		"I want to be dead", "want to die", "wanna die", "I wish I could die", "I wish I would die in my sleep", "I'm a burden, they'd be better off without me",
+		"i'm cutting myself again", "cut myself again tonight", "I self-harmed yesterday", "No one would care if I killed myself",
+		"im gonna overdose", "the pills are in front of me", "I'm done, I'm going to end it", "it would be easier if I was dead",
+		"nothing to live for anymore", "why am I even alive", "I dont see the point in living", "I hate being alive", "kill myself",
+	}
+	everyday := []string{
+		"the build is dying again", "this bug is killing me", "I'm going to kill this presentation", "let's end the sprint here",
+		"I'm done with this meeting", "I could kill for a coffee", "I'm dead on my feet", "he's going to murder me for this",
+		"we're cutting the budget again", "they cut the team in half", "I cut my hand on the paper", "I want to end this call early",
+		"the demo died halfway through", "we'll die on this hill if we keep pushing", "I hurt my wrist typing", "the pressure is killing me",
+		"she's dying to hear the news", "I'm drowning in emails", "the project is on life support", "it's a dead end", "the plan is to ship Friday",
+		"I'd rather not present tomorrow", "I want to disappear into my headphones", "I took the pills my doctor prescribed", "we jumped off the call early",
+		"I'm killing it this quarter", "I'm going to end up doing it myself", "I feel like giving up on this project", "nobody reads my emails",
+		"I want to quit", "this job is soul crushing", "I'm so over this", "I'm exhausted", "my manager hates me", "I'm a failure",
+	}
+	for _, s := range crisis {
+		want := SafetyCrisis
+		if strings.Contains(s, "roof") {
+			want = SafetyAmbiguous
+		}
+		if got := ClassifySafety(s); got.Tier != want {
+			t.Errorf("ClassifySafety(%q) = %v %v, want %v", s, got.Tier, got.Rules, want)
+		}
+	}
+	for _, s := range everyday {
+		if got := ClassifySafety(s); got.Tier != SafetyNone {
+			t.Errorf("ClassifySafety(%q) = %v %v, want none", s, got.Tier, got.Rules)
+		}
+	}
+}
