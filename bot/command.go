@@ -145,6 +145,9 @@ type Command struct {
 	Practice string
 	// Library is set by "/story practices library".
 	Library bool
+	// DefaultTime is set when coach assign's cadence named only days, so its Schedule
+	// took DefaultHour:00.
+	DefaultTime bool
 }
 
 // ParseError is a command that could not be understood. Its message is written for the
@@ -403,7 +406,7 @@ func parseCoach(rest string) (Command, error) {
 }
 
 func parseAssign(rest string) (Command, error) {
-	const usage = `Type /story coach assign @sam <practice id or "your own words"> <cadence> [until 2026-12-31], like /story coach assign @sam name-the-story weekdays 09:00.`
+	const usage = `Type /story coach assign @sam <practice id or "your own words"> <cadence> [until 2026-12-31], like /story coach assign @sam name-the-story weekdays 09:00 (days alone mean 09:00).`
 	target, rest := cutWord(rest)
 	id, ok := ParseMention(target)
 	if !ok {
@@ -438,12 +441,27 @@ func parseAssign(rest string) (Command, error) {
 	if cmd.Practice == "" && cmd.Text == "" || len(fields) == 0 {
 		return Command{}, parseErrorf("%s", usage)
 	}
-	s, err := ParseSchedule(fields)
+	s, defaulted, err := ParseCadence(fields)
 	if err != nil {
 		return Command{}, err
 	}
-	cmd.Schedule = s
+	cmd.Schedule, cmd.DefaultTime = s, defaulted
 	return cmd, nil
+}
+
+// DefaultHour is the time of day a coach's cadence takes when it names only days
+// ("daily", "weekdays", "mon,wed"): 09:00 in the client's time zone.
+const DefaultHour = 9
+
+// ParseCadence parses a practice cadence: check-in syntax, or days alone, which take
+// DefaultHour:00 (defaulted is then true, so the reply can say so).
+func ParseCadence(fields []string) (s Schedule, defaulted bool, err error) {
+	if len(fields) == 1 {
+		s, err = ParseSchedule([]string{fields[0], fmt.Sprintf("%02d:00", DefaultHour)})
+		return s, err == nil, err
+	}
+	s, err = ParseSchedule(fields)
+	return s, false, err
 }
 
 var quotePairs = map[string]string{`"`: `"`, "“": "”", "'": "'", "‘": "’"}

@@ -57,7 +57,7 @@ func Commands() []*discordgo.ApplicationCommand {
 					sub("invite", "Invite someone to be your client", user("Who to invite")),
 					sub("assign", "Assign a practice to a client", user("Your client"),
 						str("practice", "A practice id from the library, or your own words", true),
-						str("cadence", "weekdays 09:00, daily 08:15, mon,wed,fri 16:30", true),
+						str("cadence", "daily, weekdays 09:00, mon,wed,fri 16:30 (days alone: 09:00)", true),
 						str("until", "Last day, YYYY-MM-DD", false)),
 					sub("progress", "A client's practice progress", user("Your client")),
 					sub("list", "Your clients"),
@@ -157,11 +157,11 @@ func toCommand(d discordgo.ApplicationCommandInteractionData) (bot.Command, erro
 			} else {
 				cmd.Practice = strings.ToLower(practice)
 			}
-			s, err := bot.ParseSchedule(strings.Fields(o.str("cadence")))
+			s, defaulted, err := bot.ParseCadence(strings.Fields(o.str("cadence")))
 			if err != nil {
 				return bot.Command{}, err
 			}
-			cmd.Schedule = s
+			cmd.Schedule, cmd.DefaultTime = s, defaulted
 			if u := o.str("until"); u != "" {
 				if cmd.Until, err = bot.ParseDate(u); err != nil {
 					return bot.Command{}, err

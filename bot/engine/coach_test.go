@@ -359,8 +359,10 @@ func TestCoachEndToEnd(t *testing.T) {
 	mustContain(t, "accept", to(acc, client), "You've accepted")
 	mustContain(t, "coach told", to(acc, coach), "accepted your invitation")
 
-	// Assign: the client's DM has the practice, the reminder time in their zone, and the choices.
-	msgs := r.cmd(coach, "coach assign <@"+client.User+"> name-the-story weekdays 09:00 until 2026-03-31")
+	// Assign, with days and no time, as a coach types it: 09:00 in the client's zone, and
+	// both are told so. The client's DM has the practice, the reminder time in their zone,
+	// and the choices.
+	msgs := r.cmd(coach, "coach assign <@"+client.User+"> name-the-story weekdays until 2026-03-31")
 	assigned := to(msgs, client)
 	if len(assigned) != 1 || assigned[0].To.Kind != bot.DestDM {
 		t.Fatalf("assignment DM = %+v", assigned)
@@ -369,7 +371,8 @@ func TestCoachEndToEnd(t *testing.T) {
 	for _, l := range []string{"Done", "Not today", "Add a note"} {
 		choiceID(t, assigned, l)
 	}
-	mustContain(t, "coach confirmation", to(msgs, coach), "Assigned “Name the story” (id name-the-story)")
+	mustContain(t, "coach confirmation", to(msgs, coach), "Assigned “Name the story” (id name-the-story)", "No time was given, so reminders come at 09:00 in their time zone")
+	mustContain(t, "default time told", assigned, "no time was set, so 09:00")
 	job, due, ok, err := r.store.Job(ctx, client, bot.JobPractice)
 	if err != nil || !ok {
 		t.Fatalf("no reminder job: %v %v", ok, err)

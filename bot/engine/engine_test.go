@@ -147,7 +147,7 @@ func TestEngineCommandFromChannelGoesToDM(t *testing.T) {
 			t.Errorf("dialogue message goes to %+v, want the user's DM", m.To)
 		}
 	}
-	if !strings.Contains(msgs[0].Text, "only you can read it") {
+	if !strings.Contains(msgs[0].Text, "No coach or colleague can read") {
 		t.Errorf("first message is not the welcome: %q", msgs[0].Text)
 	}
 	if p := msgs[2]; p.To.Kind != bot.DestEphemeral || p.To.Route != "route-1" || !strings.Contains(p.Text, "sent you a DM") {
@@ -157,7 +157,7 @@ func TestEngineCommandFromChannelGoesToDM(t *testing.T) {
 	again := h.command("stop", true)
 	again = append(again, h.command("", true)...)
 	for _, m := range again {
-		if strings.Contains(m.Text, "only you can read it") {
+		if strings.Contains(m.Text, "No coach or colleague can read") {
 			t.Errorf("welcome shown twice")
 		}
 	}

@@ -127,6 +127,9 @@ func (e *Engine) coachAssign(ctx context.Context, ev bot.Event, cmd *bot.Command
 		b.WriteString("Reminders aren't switched on in this storybot.")
 	} else {
 		fmt.Fprintf(&b, "Reminders: %s, %s", p.Cadence, zoneText(tz))
+		if cmd.DefaultTime {
+			b.WriteString(" (no time was set, so 09:00)")
+		}
 		if !p.Until.IsZero() {
 			fmt.Fprintf(&b, ", until %s", p.Until.Format("Mon 2 Jan"))
 		}
@@ -140,7 +143,11 @@ func (e *Engine) coachAssign(ctx context.Context, ev bot.Event, cmd *bot.Command
 	if err := e.offer(ctx, m); err != nil {
 		return fmt.Errorf("engine: send practice to %s: %w", client, err)
 	}
-	return e.ephemeral(ctx, ev, fmt.Sprintf("Assigned “%s” (id %s) to %s: %s, their time. They've had a DM with it.", p.Title(), p.ID, mention(client), p.Cadence))
+	note := ""
+	if cmd.DefaultTime {
+		note = fmt.Sprintf(" No time was given, so reminders come at %02d:00 in their time zone; add one, like %s 08:30, to change it.", bot.DefaultHour, p.Cadence.DaysString())
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("Assigned “%s” (id %s) to %s: %s, their time. They've had a DM with it.%s", p.Title(), p.ID, mention(client), p.Cadence, note))
 }
 
 func (e *Engine) coachUnassign(ctx context.Context, ev bot.Event, target, id string) error {

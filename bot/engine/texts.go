@@ -22,17 +22,30 @@ type texts struct {
 	encrypted     bool
 }
 
+// welcome is the first-use greeting: what storybot is, who could reach what the user
+// writes (honestly: the people who run its Redis can read whatever is not encrypted), and
+// how long it is kept. Three lines; a deliberate exception to the one-short-question rule.
 func (t texts) welcome() string {
 	return "Hi, I'm storybot — a quiet place to pause and notice the story you're telling yourself.\n" +
-		"What you write here stays between us: only you can read it, not a coach, not your team" + t.atRest() + ".\n" +
+		t.whoCanReach() + "\n" +
 		fmt.Sprintf("Your journal is kept for %d days. /story privacy says more; /story forget erases it all.", t.retentionDays)
 }
 
-func (t texts) atRest() string {
+// whoCanReach says who could read what the user writes, and whether this installation
+// encrypts it.
+func (t texts) whoCanReach() string {
 	if t.encrypted {
-		return ", and it is stored encrypted"
+		return "No coach or colleague can read what you write here through storybot, and this storybot stores it encrypted: the people who run its Redis see only scrambled text."
 	}
-	return ""
+	return "No coach or colleague can read what you write here through storybot — but this storybot stores it unencrypted, so the people who run its Redis could read it."
+}
+
+// operators says what the people who run this installation could read.
+func (t texts) operators() string {
+	if t.encrypted {
+		return "the people who run this storybot and its Redis. This installation encrypts your dialogues, journal, practice notes and safety plan, so they see only scrambled text there; your schedules, time zone and coaching links are not encrypted."
+	}
+	return "the people who run this storybot and its Redis. This installation does not encrypt what you write (its operator has not set an encryption key), so they could read it."
 }
 
 func (t texts) help() string {
@@ -62,8 +75,9 @@ func (t texts) privacy() string {
 		"- Your check-in and digest schedules, and your time zone.",
 		fmt.Sprintf("- If you work with a coach: the link, the practices they assigned, what you marked done, and your notes (for %d days).", t.retentionDays),
 		fmt.Sprintf("- Your safety plan, if you write one, for %d days after you last wrote it. No coach ever sees it.", t.retentionDays),
-		"Who can see it: only you. Nothing is ever posted in a shared channel. A coach you accept sees only practice completion and notes you choose to share — never your journal or dialogues.",
-		"Your words are never written to logs" + t.atRest() + ".",
+		"Who can see it through storybot: only you. Nothing is ever posted in a shared channel. A coach you accept sees only practice completion and notes you choose to share — never your journal or dialogues.",
+		"Who else could reach it: " + t.operators(),
+		"Your words are never written to logs.",
 		"/story export sends you all of it as a file; /story forget erases all of it.",
 	}, "\n")
 }
@@ -92,8 +106,13 @@ func formatHistory(entries []flows.Entry, loc *time.Location) string {
 		line("What happened", en.What)
 		line("Story", en.Story)
 		line("Other stories", strings.Join(en.Others, " / "))
-		line("Kinder story", en.KinderStory)
+		line("To learn", en.Learn)
+		line("Turned around", en.Turnaround)
+		line("Fair story", en.KinderStory) // kinder_story in entries written before the Reframe asked for a fair one
 		line("Next step", en.Next)
+		if en.CheckBack != nil {
+			line("Check back", en.CheckBack.In(loc).Format("Mon 2 Jan, 15:04"))
+		}
 		if shift := strengthShift(en); shift != "" {
 			line("Feeling", shift)
 		}

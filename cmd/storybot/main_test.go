@@ -67,7 +67,7 @@ func TestConsoleRunsPauseAndReframeEndToEnd(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"you are \"sam\"",
-		"only you can read it",
+		"stores it unencrypted, so the people who run its Redis could read it",
 		"Here's your pause",
 		"they think I'm incompetent",
 		"anxious 7 → 4",
