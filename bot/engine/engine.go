@@ -272,6 +272,9 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		err = e.dialogues.Turn(ctx, ev.User, step)
 	}
 	if err != nil {
+		if sent, cerr := e.crisisDespiteStore(ctx, ev, in); sent {
+			return cerr
+		}
 		return e.storeTrouble(ctx, ev, "turn", err)
 	}
 	msgs := make([]bot.Message, 0, len(replies)+1)

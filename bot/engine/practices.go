@@ -438,11 +438,13 @@ func (e *Engine) takeNote(ctx context.Context, ev bot.Event, pend bot.CoachPendi
 	}
 	tier := noteSafety(text)
 	if tier == flows.SafetyCrisis {
-		// Not kept, never shared: the crisis answer, which says nothing was saved.
-		if err := e.coaching.SetPending(ctx, u, bot.CoachPending{}); err != nil {
-			return e.storeTrouble(ctx, ev, "practice note", err)
+		// Not kept, never shared: the crisis answer, which says nothing was saved, comes
+		// first and whatever the store does (turn answers it even when Redis is down).
+		err := e.turn(ctx, ev, flows.Input{Text: text})
+		if perr := e.coaching.SetPending(ctx, u, bot.CoachPending{}); perr != nil {
+			e.log.WarnContext(ctx, "clear pending note failed", "user", u.String(), "err", perr)
 		}
-		return e.turn(ctx, ev, flows.Input{Text: text})
+		return err
 	}
 	if n := len([]rune(text)); n > flows.MaxAnswerRunes {
 		return e.ephemeral(ctx, ev, fmt.Sprintf("That's %d characters — I can take up to %d. Could you shorten it? Your note is still waiting.", n, flows.MaxAnswerRunes))

@@ -46,6 +46,39 @@ func (e *Engine) commandCrisis(ctx context.Context, ev bot.Event) (handled bool,
 	return true, e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flows.FlowPause, Text: text}})
 }
 
+// crisisDespiteStore gives the crisis answer for input with clear crisis language when the
+// turn could not be saved: it must never wait on Redis. The dialogue stays as stored (it could
+// not be closed), which the answer's "saved nothing" still truthfully covers. It reports
+// whether it answered; the store error is logged and counted as any other.
+func (e *Engine) crisisDespiteStore(ctx context.Context, ev bot.Event, in flows.Input) (bool, error) {
+	text := in.Text
+	if in.Start != nil {
+		text = in.Start.Text
+	}
+	if in.Choice != "" || flows.ClassifySafety(text).Tier != flows.SafetyCrisis {
+		return false, nil
+	}
+	_, rs, err := e.machine.Step(flows.State{}, flows.Input{Now: in.Now, Text: text})
+	if err != nil || !hasCrisis(rs) {
+		return false, nil
+	}
+	e.metrics.storeError("turn")
+	e.log.ErrorContext(ctx, "store failed; crisis answer given anyway", "op", "turn", "user", ev.User.String())
+	var msgs []bot.Message
+	for _, r := range rs {
+		e.metrics.reply(r.Kind)
+		e.metrics.safety(r.Safety)
+		msgs = append(msgs, bot.Message{Kind: r.Kind, Text: r.Text})
+	}
+	// A hanging Redis may have used up ctx's time; this answer deserves its own.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
+	if ev.Kind == bot.EventCommand {
+		return true, e.sendInPlace(sendCtx, ev, msgs)
+	}
+	return true, e.deliver(sendCtx, ev, "", msgs...)
+}
+
 // hasCrisis reports whether replies hold the crisis answer.
 func hasCrisis(rs []flows.Reply) bool {
 	for _, r := range rs {

@@ -260,3 +260,27 @@ func TestSafetyCheckinReply(t *testing.T) {
 	mustContain(t, "idiom reply to a check-in", r.say(u, "I could die of embarrassment after standup"), flows.TextCheckQuestion)
 	mustContain(t, "then no", r.say(u, "no"), "What else could be true?")
 }
+
+// TestSafetyCrisisDuringOutage: the crisis answer never waits on Redis. With the store down,
+// crisis language still gets it (a DM answer, a command in a channel); anything else gets the
+// usual "I can't save right now".
+func TestSafetyCrisisDuringOutage(t *testing.T) {
+	h := newHarness(t, "")
+	h.command("quick", true)
+	h.store.down.Store(true)
+	msgs, err := h.handle(bot.Event{Kind: bot.EventText, Text: "i just want to die", InDM: true})
+	if err != nil || len(msgs) != 1 || !isCrisisAnswer(msgs[0]) || msgs[0].To.Kind != bot.DestDM {
+		t.Errorf("crisis during an outage = %+v, %v; want the crisis answer in the DM", msgs, err)
+	}
+	msgs, err = h.handle(bot.Event{Kind: bot.EventCommand, Text: "I want to kill myself", Route: "route-1"})
+	if err != nil || len(msgs) != 1 || !isCrisisAnswer(msgs[0]) || msgs[0].To.Kind != bot.DestEphemeral {
+		t.Errorf("crisis command during an outage = %+v, %v; want the crisis answer in place", msgs, err)
+	}
+	msgs, _ = h.handle(bot.Event{Kind: bot.EventText, Text: "Sam is just busy", InDM: true})
+	if len(msgs) != 1 || msgs[0].Text != engine.TextStoreDown {
+		t.Errorf("ordinary answer during an outage = %+v, want the outage notice", msgs)
+	}
+	if strings.Contains(h.logs.String(), "want to die") || strings.Contains(h.logs.String(), "kill") {
+		t.Errorf("crisis words in the logs:\n%s", h.logs.String())
+	}
+}
