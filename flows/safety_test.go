@@ -245,13 +245,15 @@ func FuzzClassifySafety(f *testing.F) {
 }
 
 // TestClassifySafetyLongInput checks the time on the longest answer accepted, made of
-// near-misses that keep many rules busy.
+// near-misses that keep many rules busy: one 3,000-character sentence is the worst case
+// (about 30 ms on one core; a typical sentence takes 0.2 ms). The bound leaves room for
+// -race, which is ten to twenty times slower, on a shared machine.
 func TestClassifySafetyLongInput(t *testing.T) {
 	text := strings.Repeat("im killing myself to not wake up until the ", MaxAnswerRunes/40)
 	start := time.Now()
 	ClassifySafety(text)
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("ClassifySafety on %d characters took %v, want well under 500ms", len(text), d)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("ClassifySafety on %d characters took %v, want well under 2s", len(text), d)
 	}
 }
 
