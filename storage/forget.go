@@ -20,8 +20,8 @@ func (s *Store) Forget(ctx context.Context, u bot.UserRef) error {
 	if err != nil {
 		return fmt.Errorf("storage: forget %s: read index: %w", u, err)
 	}
-	keys := make([]string, 0, len(ids)+5)
-	keys = append(keys, k.dialogue, k.journal, k.profile, k.plan, k.applied)
+	keys := make([]string, 0, len(ids)+6)
+	keys = append(keys, k.dialogue, k.journal, k.profile, k.plan, k.applied, k.tag+consoleSuffix)
 	for _, id := range ids {
 		keys = append(keys, k.entry(id))
 	}

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
@@ -27,11 +29,39 @@ type Handler interface {
 // Console reads lines from in and writes the bot's messages to out. It is also the
 // engine's bot.Sender.
 type Console struct {
-	in   io.Reader
-	out  io.Writer
-	user bot.UserRef
+	in      io.Reader
+	out     io.Writer
+	user    bot.UserRef
+	mailbox Mailbox
+	poll    time.Duration
+	log     *slog.Logger
 
 	mu sync.Mutex // serializes writes to out
+}
+
+// Mailbox carries messages between console processes on one shared store, one terminal per
+// user: what this terminal's engine sends to another user is posted there, and what others
+// posted for this terminal's user is printed here.
+type Mailbox interface {
+	PostConsole(ctx context.Context, u bot.UserRef, text string) error
+	TakeConsole(ctx context.Context, u bot.UserRef) ([]string, error)
+}
+
+// ErrNotHere is returned by Send for a message to another user when there is no mailbox:
+// nobody else can be at this terminal, and no other terminal shares its store.
+var ErrNotHere = errors.New("that person is not at this terminal")
+
+// WithMailbox makes c pass messages for other users through mb, checking for its own every
+// poll. Without one (the embedded store), messages to others cannot arrive anywhere.
+func (c *Console) WithMailbox(mb Mailbox, poll time.Duration) *Console {
+	c.mailbox, c.poll = mb, poll
+	return c
+}
+
+// WithLogger makes c log the errors it reports in short; without one it says less.
+func (c *Console) WithLogger(l *slog.Logger) *Console {
+	c.log = l
+	return c
 }
 
 var _ bot.Sender = (*Console)(nil)
@@ -51,12 +81,19 @@ func User(name string) bot.UserRef {
 
 // Send prints m as plain text. The console is the user's DM, so every private destination
 // prints here; the guard in front of it has already refused anything else.
-func (c *Console) Send(_ context.Context, m bot.Message) error {
-	if m.To.User != c.user {
-		// Another user's DM (a coaching invitation, say) is not this terminal's to show.
-		return fmt.Errorf("console: %s is not at this terminal", m.To.User)
-	}
+func (c *Console) Send(ctx context.Context, m bot.Message) error {
 	text := Render(m)
+	if m.To.User != c.user {
+		// Another user's DM (a coaching invitation, say) is not this terminal's to show: it
+		// goes to their terminal through the shared store, when there is one.
+		if c.mailbox == nil || m.To.User.Platform != Platform {
+			return fmt.Errorf("console: %s: %w", m.To.User.User, ErrNotHere)
+		}
+		if err := c.mailbox.PostConsole(ctx, m.To.User, text); err != nil {
+			return fmt.Errorf("console: post for %s: %w", m.To.User.User, err)
+		}
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, err := fmt.Fprintf(c.out, "%s\n\n", text)
@@ -109,10 +146,18 @@ func (c *Console) Run(ctx context.Context, h Handler) error {
 		readErr <- sc.Err()
 		close(lines)
 	}()
+	var tick <-chan time.Time
+	if c.mailbox != nil {
+		t := time.NewTicker(c.poll)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick:
+			c.deliverMail(ctx)
 		case line, ok := <-lines:
 			if !ok {
 				if err := <-readErr; err != nil {
@@ -127,10 +172,40 @@ func (c *Console) Run(ctx context.Context, h Handler) error {
 				return nil
 			}
 			if err := h.Handle(ctx, c.Event(line)); err != nil && !errors.Is(err, bot.ErrUserTold) {
-				c.mu.Lock()
-				fmt.Fprintln(c.out, "(that didn't go through — see the log above; nothing you wrote before was lost)")
-				c.mu.Unlock()
+				c.note(err)
 			}
 		}
 	}
+}
+
+// deliverMail prints what other terminals left for this one.
+func (c *Console) deliverMail(ctx context.Context) {
+	texts, err := c.mailbox.TakeConsole(ctx, c.user)
+	if err != nil && c.log != nil {
+		c.log.WarnContext(ctx, "console: read messages from other terminals", "err", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range texts {
+		fmt.Fprintf(c.out, "%s\n\n", t)
+	}
+}
+
+// note tells the user, in one line, that their line did not go through: plainly when the
+// reason is that the message was for someone at no terminal, else pointing to the log line
+// it writes first (or, without a logger, saying only that nothing was lost).
+func (c *Console) note(err error) {
+	var msg string
+	switch {
+	case errors.Is(err, ErrNotHere):
+		msg = "(the other person was not told: in the console, each person is a terminal of their own, and terminals reach each other only through a shared Redis. Set REDIS_URL in both and run `storybot console --user NAME` in the other one)"
+	case c.log != nil:
+		c.log.Error("console: that line did not go through", "err", err)
+		msg = "(that didn't go through — the error is logged just above; nothing you wrote before was lost)"
+	default:
+		msg = "(that didn't go through; nothing you wrote before was lost)"
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintln(c.out, msg)
 }

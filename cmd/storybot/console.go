@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/storybot/storybot/bot/console"
 	"github.com/storybot/storybot/bot/engine"
@@ -25,6 +26,9 @@ func consoleCommand() command {
 		},
 	}
 }
+
+// consolePoll is how often a console looks for messages other terminals left for its user.
+const consolePoll = 300 * time.Millisecond
 
 func runConsole(ctx context.Context, user string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
@@ -47,7 +51,11 @@ func runConsole(ctx context.Context, user string, getenv func(string) string, st
 		return err
 	}
 
-	c := console.New(stdin, stdout, user)
+	c := console.New(stdin, stdout, user).WithLogger(logger)
+	if !a.store.Embedded() {
+		// Terminals on one Redis reach each other: a coach in one, a client in another.
+		c.WithMailbox(a.store, consolePoll)
+	}
 	eng := a.engine(c)
 	// Check-ins and reminders arrive in the terminal too, while it is open.
 	ctx, cancel := context.WithCancel(ctx)

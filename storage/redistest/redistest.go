@@ -22,14 +22,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Start returns the redis:// URL of a server for tb. With REDIS_URL set it returns that
-// URL as is, and the server is shared: tests must keep to keys of their own (the storage
-// tests use a fresh user per test). Otherwise it starts redis-server from PATH on a free
+// Start returns the redis:// URL of a server for tb. With REDIS_URL set, tb gets a database
+// of that server to itself (see Lease), so the suite can run against an operator's own
+// Redis with packages in parallel. Otherwise it starts redis-server from PATH on a free
 // loopback port, with persistence off, and stops it when tb ends.
 func Start(tb testing.TB) string {
 	tb.Helper()
 	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
+		return Lease(tb, u)
 	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
