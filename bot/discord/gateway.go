@@ -548,11 +548,16 @@ func (g *gatewayClient) readFailure(err error, ready, healthy bool) outcome {
 
 // readPayload reads one JSON text message.
 func readPayload(ws *websocket.Conn) (payload, error) {
-	var p payload
 	_, b, err := ws.ReadMessage()
 	if err != nil {
-		return p, err
+		return payload{}, err
 	}
+	return decodePayload(b)
+}
+
+// decodePayload decodes one gateway message.
+func decodePayload(b []byte) (payload, error) {
+	var p payload
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, fmt.Errorf("undecodable gateway message: %w", err)
 	}

@@ -258,12 +258,11 @@ const (
 
 // socketRig is replicas storybot processes in Socket Mode on one fake Slack, one Redis.
 type socketRig struct {
-	fake  *fakeSlack
-	sock  *fakeSocket
-	hs    []*harness
-	obs   []*sockObserver
-	logs  []*syncBuf
-	nextN int
+	fake *fakeSlack
+	sock *fakeSocket
+	hs   []*harness
+	obs  []*sockObserver
+	logs []*syncBuf
 }
 
 func newSocketRig(t *testing.T, replicas int, prepare func(*fakeSlack, *fakeSocket)) *socketRig {
