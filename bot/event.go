@@ -38,6 +38,11 @@ type Event struct {
 	// ("slack:event:T1:Ev1"). The turn commit records it so that a redelivery or replay is
 	// never applied twice. Empty: no such guarantee (the console).
 	ID string
+	// Alias is another reference under which earlier versions kept this same person's
+	// data: the one this payload would have been keyed by (on Slack, the workspace team id
+	// a Grid or Slack Connect user's command or click carried). Zero when there is none.
+	// The engine merges it into User once, and erases it with User on /story forget.
+	Alias UserRef
 }
 
 // ErrUserTold marks an error the user has already been told about, kindly, in the same

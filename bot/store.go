@@ -59,6 +59,14 @@ type Eraser interface {
 	Forget(ctx context.Context, u UserRef) error
 }
 
+// Merger moves one kind of data kept under an old reference of a person into their current
+// one: the one-time migration of data keyed by a team id that was not the person's own (see
+// Event.Alias). Merging what is already merged, or an empty from, succeeds and changes
+// nothing; where both refs hold a value, the one under to wins.
+type Merger interface {
+	Merge(ctx context.Context, from, to UserRef) error
+}
+
 // ExportPart contributes one named section to a user's data export (/story export).
 // The value is encoded as JSON under its name.
 type ExportPart interface {
@@ -122,4 +130,16 @@ type Deduper interface {
 // Pinger reports whether the store answers (for /readyz).
 type Pinger interface {
 	Ping(ctx context.Context) error
+}
+
+// ErrUserGone is returned (wrapped) by a Sender when the platform says the user no longer
+// exists or was deactivated (Slack user_not_found, account_inactive; Discord Unknown User):
+// the engine then cancels that user's schedules. Their data stays until retention or forget.
+var ErrUserGone = errors.New("the platform says this user is gone")
+
+// WorkspaceHandler is told when a platform says a workspace is gone: the app was
+// uninstalled or its tokens revoked. The engine implements it and stops that workspace's
+// scheduled jobs; an adapter calls it when its handler has it.
+type WorkspaceHandler interface {
+	WorkspaceGone(ctx context.Context, platform string, workspaces []string) error
 }

@@ -37,9 +37,18 @@ if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 `)
 
+// eventKey is the dedupe key of an event id: a keyed hash of it (see dedupeKey).
+func (s *Store) eventKey(ctx context.Context, id string) (string, error) {
+	secret, err := s.dedupeSecret(ctx)
+	if err != nil {
+		return "", err
+	}
+	return dedupeKey(secret, id)
+}
+
 // ClaimEvent implements bot.EventLeases.
 func (s *Store) ClaimEvent(ctx context.Context, id, token string, lease time.Duration) (bot.ClaimState, error) {
-	key, err := dedupeKey(id)
+	key, err := s.eventKey(ctx, id)
 	if err != nil || token == "" || lease <= 0 {
 		return 0, fmt.Errorf("storage: claim event %q: bad arguments", id)
 	}
@@ -58,7 +67,7 @@ func (s *Store) ClaimEvent(ctx context.Context, id, token string, lease time.Dur
 
 // ExtendEvent implements bot.EventLeases.
 func (s *Store) ExtendEvent(ctx context.Context, id, token string, lease time.Duration) error {
-	key, err := dedupeKey(id)
+	key, err := s.eventKey(ctx, id)
 	if err != nil || lease <= 0 {
 		return fmt.Errorf("storage: extend event %q: bad arguments", id)
 	}
@@ -70,7 +79,7 @@ func (s *Store) ExtendEvent(ctx context.Context, id, token string, lease time.Du
 
 // FinishEvent implements bot.EventLeases.
 func (s *Store) FinishEvent(ctx context.Context, id string, ttl time.Duration) error {
-	key, err := dedupeKey(id)
+	key, err := s.eventKey(ctx, id)
 	if err != nil || ttl <= 0 {
 		return fmt.Errorf("storage: finish event %q: bad arguments", id)
 	}
@@ -82,7 +91,7 @@ func (s *Store) FinishEvent(ctx context.Context, id string, ttl time.Duration) e
 
 // ReleaseEvent implements bot.EventLeases.
 func (s *Store) ReleaseEvent(ctx context.Context, id, token string) error {
-	key, err := dedupeKey(id)
+	key, err := s.eventKey(ctx, id)
 	if err != nil {
 		return fmt.Errorf("storage: release event %q: %w", id, err)
 	}

@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,10 +38,16 @@ import (
 //	    applies a platform event. Members: event IDs ("slack:event:T1:Ev1", trigger and
 //	    interaction IDs; no user text); score: unix ms. Written by the turn script with
 //	    the state, so a redelivered event is never applied twice.
-//	sb:dedupe:<event id>   string, TTL as the caller asks. A lease token (random hex) while
+//	sb:dedupe:<mac>        string, TTL as the caller asks. A lease token (random hex) while
 //	                       one process handles the event, "done" (or "1", FirstSeen's
-//	                       mark) once handled. No hash tag (single-key); the id is
-//	                       escaped like a user component.
+//	                       mark) once handled. No hash tag (single-key). mac is
+//	                       HMAC-SHA256 of the caller's id (event ids, but also a DM channel
+//	                       and message ts for clicks) under the dedupe secret, in hex: the
+//	                       key never holds an id that could name a user, so none is left
+//	                       behind after /story forget.
+//	sb:secret:dedupe       string, no TTL: 32 random bytes, the dedupe secret when no
+//	                       encryption key is configured (with one, the secret is derived
+//	                       from the first key and never stored). Created once, SET NX.
 //
 // The scheduler's keys (schedule.go) share the hash tag {sched}: one slot, so its claim,
 // mark and release scripts are atomic in a cluster too. A job ID is
@@ -126,12 +135,17 @@ func keysFor(u bot.UserRef) (userKeys, error) {
 	}, nil
 }
 
-// dedupeKey returns the key that records a platform event ID.
-func dedupeKey(id string) (string, error) {
+// dedupeSecretKey holds the dedupe secret when no encryption key is configured.
+const dedupeSecretKey = keyPrefix + "secret:dedupe"
+
+// dedupeKey returns the key that records a platform event ID: a keyed hash of it.
+func dedupeKey(secret []byte, id string) (string, error) {
 	if id == "" {
 		return "", errors.New("empty event id")
 	}
-	return dedupePrefix + escapeComponent(id), nil
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(id))
+	return dedupePrefix + hex.EncodeToString(m.Sum(nil)), nil
 }
 
 // escapeComponent percent-escapes every byte outside [A-Za-z0-9._@-]. The mapping is

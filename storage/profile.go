@@ -93,18 +93,23 @@ func (s *Store) MarkWelcomed(ctx context.Context, u bot.UserRef) (bool, error) {
 	return first.Val(), nil
 }
 
-// FirstSeen implements bot.Deduper with SET NX PX: the first caller creates the key.
+// FirstSeen implements bot.Deduper with SET NX PX: the first caller creates the key. The
+// key holds a keyed hash of id, never id itself (see dedupeKey).
 func (s *Store) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	key, err := dedupeKey(id)
+	secret, err := s.dedupeSecret(ctx)
+	if err != nil {
+		return false, fmt.Errorf("storage: dedupe: %w", err)
+	}
+	key, err := dedupeKey(secret, id)
 	if err != nil {
 		return false, fmt.Errorf("storage: dedupe: %w", err)
 	}
 	if ttl <= 0 {
-		return false, fmt.Errorf("storage: dedupe %s: ttl %v is not positive", id, ttl)
+		return false, fmt.Errorf("storage: dedupe: ttl %v is not positive", ttl)
 	}
 	ok, err := s.rdb.SetNX(ctx, key, "1", ttl).Result()
 	if err != nil {
-		return false, fmt.Errorf("storage: dedupe %s: %w", id, err)
+		return false, fmt.Errorf("storage: dedupe: %w", err)
 	}
 	return ok, nil
 }

@@ -11,10 +11,14 @@ package storage
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -63,7 +67,30 @@ type Store struct {
 	log     *slog.Logger
 	zeroEnc []byte // the encoding of the zero State, which is not stored
 	locks   *turnLocks
-	breaker *breaker // nil unless Open made the client
+	breaker *breaker               // nil unless Open made the client
+	dsecret atomic.Pointer[[]byte] // the dedupe secret, once known
+}
+
+// dedupeSecret returns the secret dedupe keys are hashed with: derived from the first
+// encryption key when there is one, else shared by every replica through Redis (created
+// once by whichever replica comes first).
+func (s *Store) dedupeSecret(ctx context.Context) ([]byte, error) {
+	if p := s.dsecret.Load(); p != nil {
+		return *p, nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("dedupe secret: %w", err)
+	}
+	if err := s.rdb.SetNX(ctx, dedupeSecretKey, fresh, 0).Err(); err != nil {
+		return nil, fmt.Errorf("dedupe secret: %w", err)
+	}
+	secret, err := s.rdb.Get(ctx, dedupeSecretKey).Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("dedupe secret: %w", err)
+	}
+	s.dsecret.Store(&secret)
+	return secret, nil
 }
 
 var (
@@ -195,6 +222,12 @@ func NewStore(client redis.UniversalClient, cfg Config) *Store {
 	}
 	s.zeroEnc = mustZeroStateJSON()
 	s.locks = newTurnLocks()
+	if len(cfg.EncryptionKeys) > 0 {
+		m := hmac.New(sha256.New, cfg.EncryptionKeys[0])
+		m.Write([]byte("storybot dedupe secret v1"))
+		secret := m.Sum(nil)
+		s.dsecret.Store(&secret)
+	}
 	return s
 }
 

@@ -211,13 +211,18 @@ func (e *Engine) Deliver(ctx context.Context, j bot.Job) error {
 	defer unlock()
 	switch j.Kind {
 	case bot.JobCheckin, bot.JobSnooze:
-		return e.deliverCheckin(ctx, j.User)
+		err = e.deliverCheckin(ctx, j.User)
 	case bot.JobDigest:
-		return e.deliverDigest(ctx, j)
+		err = e.deliverDigest(ctx, j)
 	case bot.JobPractice:
-		return e.deliverPractices(ctx, j)
+		err = e.deliverPractices(ctx, j)
+	default:
+		err = fmt.Errorf("engine: deliver unknown job kind %v", j.Kind)
 	}
-	return fmt.Errorf("engine: deliver unknown job kind %v", j.Kind)
+	if errors.Is(err, bot.ErrUserGone) {
+		e.userGone(ctx, j.User)
+	}
+	return err
 }
 
 func (e *Engine) deliverCheckin(ctx context.Context, u bot.UserRef) error {

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,9 +55,20 @@ type Config struct {
 	// Plans keeps safety plans; nil: /story safety-plan is off and /story sos shows no plan.
 	// Its data is erased by the store's own Eraser (in Erasers).
 	Plans bot.PlanStore
+	// Mergers move data kept under an event's alias into the person's one reference
+	// (bot.Event.Alias); every store keyed by user should be here, like Erasers.
+	Mergers []bot.Merger
+	// WorkspaceJobs stops a workspace's scheduled jobs when the platform says it is gone;
+	// nil: nothing to stop.
+	WorkspaceJobs WorkspaceJobs
 	// Coaches limits who may coach (STORYBOT_COACHES): user IDs or platform:workspace:user
 	// references. Empty: anyone may.
 	Coaches []string
+}
+
+// WorkspaceJobs removes every scheduled job of one workspace.
+type WorkspaceJobs interface {
+	ForgetWorkspaceJobs(ctx context.Context, platform, workspace string) (int, error)
 }
 
 // Engine turns events into dialogue steps and replies. It is safe for concurrent use:
@@ -79,6 +91,10 @@ type Engine struct {
 	coaches     []string
 	zones       bot.ZoneFinder
 	plans       bot.PlanStore
+
+	mergers       []bot.Merger
+	merged        mergedSet
+	workspaceJobs WorkspaceJobs
 
 	locks userLocks
 }
@@ -122,6 +138,9 @@ func NewEngine(cfg Config) *Engine {
 		coaches:     cfg.Coaches,
 		zones:       cfg.Zones,
 		plans:       cfg.Plans,
+
+		mergers:       cfg.Mergers,
+		workspaceJobs: cfg.WorkspaceJobs,
 	}
 }
 
@@ -139,6 +158,11 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 	defer unlock()
 	e.metrics.event(ev)
 	defer e.metrics.handled(ev, start, e.now)
+	e.adopt(ctx, ev)
+	if ev.Kind == bot.EventText && strings.TrimSpace(ev.Text) == "" {
+		// A message the bot cannot read (an image alone): say so once, change nothing.
+		return e.ephemeral(ctx, ev, TextTextOnly)
+	}
 
 	if handled, err := e.coachEvent(ctx, ev); handled {
 		return err

@@ -23,6 +23,7 @@ type Metrics struct {
 	sendErrors    *prometheus.CounterVec
 	safetyReplies *prometheus.CounterVec
 	work          *prometheus.CounterVec
+	inRefused     *prometheus.CounterVec
 	sched         *schedMetrics
 }
 
@@ -45,6 +46,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "storybot_outbound_refused_total", Help: "Messages the privacy guard refused.",
 		}, []string{"reason"}),
+		inRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_inbound_refused_total", Help: "Inbound requests an adapter refused (bad signature, malformed, too large), by platform and reason.",
+		}, []string{"platform", "reason"}),
 	}
 	m.dmFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "storybot_dm_fallbacks_total", Help: "Events answered in place because the user's DM could not be opened.",
@@ -56,10 +60,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "storybot_safety_replies_total",
 		Help: "Safety replies by event: crisis (clear crisis language), check (the check question, ambiguous language), check-yes, check-no, check-private, sos. No ids, no text.",
 	}, []string{"event"})
-	m.work = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "storybot_work_total", Help: "Work after an acknowledgement, by op and outcome (admitted, shed_full, shed_user, shed_closing).",
-	}, []string{"op", "outcome"})
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies, m.work)
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies, m.inRefused)
 	m.sched = newSchedMetrics(reg)
 	m.preinit()
 	return m
@@ -179,6 +180,17 @@ func (m *Metrics) refused(reason string) {
 		return
 	}
 	m.refusals.WithLabelValues(reason).Inc()
+}
+
+// InboundRefused returns the hook an adapter calls for each request it refused, counting
+// it under platform and the refusal's reason (a fixed phrase, never request content).
+func (m *Metrics) InboundRefused(platform string) func(reason string) {
+	return func(reason string) {
+		if m == nil || m.inRefused == nil {
+			return
+		}
+		m.inRefused.WithLabelValues(platformLabel(platform), reason).Inc()
+	}
 }
 
 // schedMetrics are the scheduler's counters, created on first use of a Metrics made by

@@ -92,6 +92,12 @@ func (e *Engine) answerForget(ctx context.Context, ev bot.Event, yes bool) (hand
 	if err := e.forget(ctx, ev.User); err != nil {
 		return true, e.storeTrouble(ctx, ev, "forget", err)
 	}
+	if a := ev.Alias; a.User != "" && a != ev.User {
+		// Whatever an earlier storybot kept under another team id of this person goes too.
+		if err := e.forget(ctx, a); err != nil {
+			return true, e.storeTrouble(ctx, ev, "forget", err)
+		}
+	}
 	return true, e.ephemeral(ctx, ev, "Done — everything storybot kept about you is erased. If you come back, you'll start fresh.")
 }
 

@@ -267,6 +267,12 @@ func (s *Scheduler) handle(ctx context.Context, c bot.Claim) {
 		}
 	case errors.Is(err, bot.ErrBusy):
 		finish("skipped_busy")
+	case errors.Is(err, bot.ErrUserGone):
+		// The platform says the user is gone: the engine cancelled their schedules.
+		s.cfg.Metrics.scheduled("user_gone", 1)
+		if err := s.cfg.Queue.Finish(bg, c, time.Time{}); err != nil {
+			s.log.WarnContext(ctx, "scheduler: finish failed; the lease will return it", "user", j.User.String(), "err", err)
+		}
 	default:
 		// The send may or may not have reached the user: never risk a second one.
 		s.log.WarnContext(ctx, "scheduler: delivery failed", "kind", j.Kind.String(), "user", j.User.String(), "err", err)

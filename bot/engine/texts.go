@@ -16,6 +16,9 @@ const TextPlatformDown = "I couldn't send you a direct message just now — noth
 // carries the error itself.
 const TextStoreDown = "I can't save right now — nothing you wrote before was lost; send that again in a minute."
 
+// TextTextOnly answers a message the bot cannot read, like an image without words.
+const TextTextOnly = "I can only read text here — type your answer, and I'll take it from there."
+
 // texts holds the fixed wording that depends on configuration.
 type texts struct {
 	retentionDays int

@@ -326,14 +326,14 @@ func TestSlashCommandWithEscapedMention(t *testing.T) {
 	if !invited {
 		t.Error("the invitation did not reach U123's DM: the mention was not understood")
 	}
-	// And the event the engine gets carries the mention intact.
+	// And the event the engine gets carries the command parsed from the mention (its text
+	// is readable: no raw id).
 	ev := commandToEvent(slashCommandFromForm(t, slashBody(h.fake, u, sharedChannel, "coach invite <@U123|sam>")), "")
-	if ev.Text != "coach invite <@U123|sam>" {
-		t.Errorf("event text %q", ev.Text)
+	if ev.Text != "coach invite @sam" {
+		t.Errorf("event text %q, want the readable form", ev.Text)
 	}
-	cmd, err := bot.ParseCommand(ev.Text)
-	if err != nil || cmd.Name != bot.CmdCoachInvite {
-		t.Errorf("ParseCommand(%q) = %+v, %v", ev.Text, cmd, err)
+	if ev.Command == nil || ev.Command.Name != bot.CmdCoachInvite || ev.Command.Target != "U123" {
+		t.Errorf("event command %+v, want coach invite of U123", ev.Command)
 	}
 }
 

@@ -93,11 +93,20 @@ type fakeSlack struct {
 	seq       int
 	uploads   int
 	dnd       map[string]slack.DNDStatus // user -> what dnd.info answers
+	gone      map[string]string          // user -> the error conversations.open answers
+	upload    []byte                     // the body of the last file upload
+}
+
+// lastUpload returns the body of the last file upload.
+func (f *fakeSlack) lastUpload() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return string(f.upload)
 }
 
 func newFakeSlack(tb testing.TB) *fakeSlack {
 	tb.Helper()
-	f := &fakeSlack{rateLimit: map[string]int{}, tz: "Europe/Berlin", dnd: map[string]slack.DNDStatus{}}
+	f := &fakeSlack{rateLimit: map[string]int{}, tz: "Europe/Berlin", dnd: map[string]slack.DNDStatus{}, gone: map[string]string{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	tb.Cleanup(f.srv.Close)
 	return f
@@ -145,7 +154,10 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/upload" {
-		_, _ = io.Copy(io.Discard, r.Body)
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.upload = b
+		f.mu.Unlock()
 		w.WriteHeader(200)
 		return
 	}
@@ -176,6 +188,13 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	case "conversations.open":
 		c.Users = r.Form.Get("users")
 		f.record(c)
+		f.mu.Lock()
+		gone := f.gone[c.Users]
+		f.mu.Unlock()
+		if gone != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": gone})
+			return
+		}
 		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + c.Users}})
 	case "chat.postMessage":
 		c.TS = fmt.Sprintf("1700000000.%06d", seq)

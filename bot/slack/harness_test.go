@@ -75,6 +75,7 @@ func newReplica(tb testing.TB, fake *fakeSlack, redisURL string, clock *fakecloc
 		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(), Plans: store,
 		Sender: senders, Zones: zones, Now: h.clock.Now, Logger: logger,
 		Erasers: []bot.Eraser{store, store.Coaching()}, ExportParts: []bot.ExportPart{store.Coaching()},
+		Mergers: []bot.Merger{store, store.Coaching()}, WorkspaceJobs: store,
 	})
 	cfg := Config{
 		SigningSecret: testSecret,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,7 @@ import (
 // answers (413, 400 or 401) and returns false: nothing has been parsed or stored.
 func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if r.ContentLength > MaxBody {
+		a.refused(r.Context(), r.URL.Path, "too large")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return nil, false
 	}
@@ -27,23 +29,71 @@ func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, 
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			a.refused(r.Context(), r.URL.Path, "too large")
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return nil, false
 		}
+		a.refused(r.Context(), r.URL.Path, "unreadable")
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return nil, false
 	}
 	if len(body) > MaxBody {
+		a.refused(r.Context(), r.URL.Path, "too large")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return nil, false
 	}
 	if err := verify(r.Header, body, a.cfg.SigningSecret); err != nil {
-		a.log.WarnContext(r.Context(), "request refused: bad signature", "path", r.URL.Path, "err", err)
+		a.refused(r.Context(), r.URL.Path, "bad signature")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return nil, false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return body, true
+}
+
+// refused counts a refused request and logs it, at most once a minute per reason.
+func (a *Adapter) refused(ctx context.Context, path, reason string) {
+	a.refs.Refuse(ctx, path, reason)
+}
+
+// workspaceGone tells the handler that Slack says the app was uninstalled from a workspace
+// or its tokens were revoked, so that workspace's scheduled jobs stop. Both the workspace
+// and its Grid org are named: org users' jobs are kept under the enterprise id. Handled
+// once per event_id; it reports whether the event may be acknowledged.
+func (a *Adapter) workspaceGone(ctx context.Context, eventID string, evt slackevents.EventsAPIEvent) bool {
+	wh, ok := a.h.(bot.WorkspaceHandler)
+	if !ok {
+		return true
+	}
+	if tr, ok := evt.InnerEvent.Data.(*slackevents.TokensRevokedEvent); ok && len(tr.Tokens.Bot) == 0 {
+		return true // only user tokens were revoked: the bot still reaches everyone
+	}
+	var teams []string
+	for _, t := range []string{evt.TeamID, evt.EnterpriseID} {
+		if t != "" {
+			teams = append(teams, t)
+		}
+	}
+	if len(teams) == 0 {
+		return true
+	}
+	id := ""
+	if eventID != "" {
+		id = "slack:event:" + evt.TeamID + ":" + eventID
+	}
+	lease, v := a.dedupe.Claim(ctx, id)
+	switch v {
+	case bot.Duplicate:
+		return true
+	case bot.InProgress:
+		return false
+	}
+	a.log.InfoContext(ctx, "slack says the app is gone from a workspace; stopping its jobs", "event", evt.InnerEvent.Type, "team", evt.TeamID)
+	return a.submit(ctx, "workspace:"+evt.TeamID, "workspace gone", lease, func(ctx context.Context) {
+		if err := wh.WorkspaceGone(ctx, Platform, teams); err != nil {
+			a.log.ErrorContext(ctx, "stopping a gone workspace's jobs failed", "team", evt.TeamID, "err", err)
+		}
+	}) == nil
 }
 
 // verify checks the v0 HMAC-SHA256 signature and the 5-minute timestamp window with
@@ -66,11 +116,18 @@ func verify(h http.Header, body []byte, secret string) error {
 const TextBusy = "I'm very busy — try that again in a minute. Nothing you wrote before was lost."
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
+	if sslCheck(r) {
+		// Slack checks the certificate of a command URL from time to time with an unsigned
+		// ssl_check=1 form and expects 200. Nothing of it is read further or kept.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	if _, ok := a.readVerified(w, r); !ok {
 		return
 	}
 	cmd, err := slack.SlashCommandParse(r)
-	if err != nil || cmd.UserID == "" || cmd.TeamID == "" {
+	if err != nil || !wellFormed(cmd) {
+		a.refused(r.Context(), r.URL.Path, "malformed")
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
@@ -100,19 +157,43 @@ func (a *Adapter) acceptCommand(ctx context.Context, cmd slack.SlashCommand) boo
 	if v == bot.Duplicate || v == bot.InProgress {
 		return true
 	}
-	u := userRef(cmd.TeamID, cmd.UserID)
+	u := person(cmd.UserID, "", cmd.TeamID, cmd.EnterpriseID)
 	return a.submit(ctx, u.String(), "command", lease, func(ctx context.Context) { a.command(ctx, cmd, id) }) == nil
+}
+
+// sslCheck reports whether r is Slack's ssl_check request: a form whose ssl_check is 1.
+// It reads at most a small body; anything larger is not one.
+func sslCheck(r *http.Request) bool {
+	if r.URL.Query().Get("ssl_check") == "1" {
+		return true
+	}
+	if r.ContentLength < 0 || r.ContentLength > 512 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 512))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	form, err := url.ParseQuery(string(body))
+	return err == nil && form.Get("ssl_check") == "1"
+}
+
+// wellFormed reports whether a parsed slash command has what every real one carries: the
+// command, the user, the workspace and a response_url to answer on.
+func wellFormed(cmd slack.SlashCommand) bool {
+	return cmd.Command != "" && cmd.UserID != "" && cmd.TeamID != "" && cmd.ResponseURL != ""
 }
 
 // command handles a slash command after its acknowledgement.
 func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id string) {
-	u := userRef(cmd.TeamID, cmd.UserID)
-	dm := a.knownDM(u)
+	ev := commandToEvent(cmd, "")
+	dm := a.knownDM(ev.User)
 	if dm == "" && strings.HasPrefix(cmd.ChannelID, "D") {
 		// Invoked in some DM: find out whether it is the one with the bot (cached).
-		dm, _ = a.dmChannel(ctx, u)
+		dm, _ = a.dmChannel(ctx, ev.User)
 	}
-	ev := commandToEvent(cmd, dm)
+	ev.InDM = dm != "" && cmd.ChannelID == dm
 	ev.ID = id
 	a.handle(ctx, ev)
 }
@@ -122,7 +203,8 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ic, err := slack.InteractionCallbackParse(r)
-	if err != nil {
+	if err != nil || ic.Type == "" || ic.User.ID == "" || ic.Team.ID == "" && ic.User.TeamID == "" && ic.Enterprise.ID == "" {
+		a.refused(r.Context(), r.URL.Path, "malformed")
 		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
 		return
 	}
@@ -165,12 +247,17 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var outer struct {
-		Type      string `json:"type"`
-		Challenge string `json:"challenge"`
-		EventID   string `json:"event_id"`
-		TeamID    string `json:"team_id"`
+		Type         string `json:"type"`
+		Challenge    string `json:"challenge"`
+		EventID      string `json:"event_id"`
+		TeamID       string `json:"team_id"`
+		EnterpriseID string `json:"enterprise_id"`
 	}
-	if err := json.Unmarshal(body, &outer); err != nil || outer.Type == "" {
+	if err := json.Unmarshal(body, &outer); err != nil || outer.Type == "" ||
+		outer.Type == slackevents.CallbackEvent && outer.TeamID == "" && outer.EnterpriseID == "" {
+		// Every callback names the workspace it is for; one that does not cannot be
+		// anyone's, so it is refused before anything is read from it.
+		a.refused(r.Context(), r.URL.Path, "malformed")
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
@@ -209,6 +296,10 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 // whether the event may be acknowledged: false when the work was refused or another process
 // holds the event's lease, so that Slack delivers it again.
 func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackevents.EventsAPIEvent) bool {
+	switch slackevents.EventsAPIType(evt.InnerEvent.Type) {
+	case slackevents.AppUninstalled, slackevents.TokensRevoked:
+		return a.workspaceGone(reqCtx, eventID, evt)
+	}
 	m, ok := evt.InnerEvent.Data.(*slackevents.MessageEvent)
 	if !ok {
 		return true // app_home_opened and anything else: acknowledged, nothing to do
@@ -221,7 +312,7 @@ func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackeven
 			}
 		}
 	}
-	ev, ok := messageToEvent(evt.TeamID, m, botUser)
+	ev, ok := messageToEvent(evt.TeamID, evt.EnterpriseID, m, botUser)
 	if !ok {
 		return true
 	}

@@ -70,6 +70,8 @@ type Config struct {
 	Conn bot.ConnObserver
 
 	socketTiming socketTiming // tests shrink Socket Mode's pauses
+	// OnRefused counts a refused inbound request by reason (a metric); may be nil.
+	OnRefused func(reason string)
 }
 
 // Handler receives the translated events: the engine.
@@ -95,6 +97,7 @@ type Adapter struct {
 	client *slack.Client // for Socket Mode
 	api    slackAPI
 	log    *slog.Logger
+	refs   *bot.Refusals
 
 	dms *lru.Cache[string, string] // UserRef.String() -> DM channel ID: never changes
 
@@ -146,6 +149,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	}
 	client := slack.New(cfg.BotToken, opts...)
 	a := &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize), work: cfg.Work}
+	a.refs = bot.NewRefusals(a.log, cfg.Now, cfg.OnRefused)
 	a.dedupe = bot.NewDedupe(cfg.Dedupe, a.log)
 	if a.work == nil {
 		a.work, a.ownWork = bot.NewPool(bot.PoolConfig{WorkTimeout: cfg.WorkTimeout, Logger: a.log}), true
@@ -222,6 +226,16 @@ func (a *Adapter) PlatformZone(ctx context.Context, u bot.UserRef) (string, erro
 	return info.TZ, nil
 }
 
+// goneErrors are the Web API errors that say the user is no longer there: not found, or
+// deactivated (conversations.open says user_disabled, chat.postMessage account_inactive).
+var goneErrors = map[string]bool{"user_not_found": true, "account_inactive": true, "user_disabled": true}
+
+// userGone reports whether err is Slack saying the user is gone.
+func userGone(err error) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && goneErrors[se.Err]
+}
+
 // retry calls fn, waiting and trying again (at most maxTries times in all) when Slack
 // answers with a rate limit. Failures are logged with the method and user, never text.
 func (a *Adapter) retry(ctx context.Context, method string, u bot.UserRef, fn func(context.Context) error) error {
@@ -233,6 +247,9 @@ func (a *Adapter) retry(ctx context.Context, method string, u bot.UserRef, fn fu
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) || attempt >= maxTries {
 			a.log.ErrorContext(ctx, "slack call failed", "method", method, "user", u.String(), "attempt", attempt, "err", err)
+			if userGone(err) {
+				return fmt.Errorf("slack: %s: %w: %w", method, bot.ErrUserGone, err)
+			}
 			err = fmt.Errorf("slack: %s: %w", method, err)
 			if rl != nil {
 				// Still limited: say so in the engine's terms, so the scheduler re-queues

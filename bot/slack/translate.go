@@ -28,39 +28,99 @@ func userRef(team, user string) bot.UserRef {
 	return bot.UserRef{Platform: Platform, Workspace: team, User: user}
 }
 
+// person is the one stable reference of a Slack user, whichever team id a payload puts
+// first (SPEC.md, Real payloads). On Enterprise Grid a user ID is the same in every
+// workspace of the org, so an org user is keyed by the enterprise (E…); a Slack Connect
+// user from another organization keeps their home team (or, from another Grid, their
+// home enterprise); everyone else is keyed by their workspace. userTeam is the user's own
+// team as the payload states it (a message's user_team, a click's user.team_id; empty for
+// commands), team the workspace the payload is for, enterprise that workspace's Grid org.
+func person(user, userTeam, team, enterprise string) bot.UserRef {
+	home := userTeam
+	if home == "" {
+		home = team
+	}
+	if !strings.HasPrefix(home, "E") && enterprise != "" && (team == "" || home == team) {
+		// A member of the workspace the payload is for, which belongs to a Grid org: an org
+		// user. (An org-wide install may send no team at all.)
+		home = enterprise
+	}
+	return userRef(home, user)
+}
+
+// alias is the reference an earlier storybot keyed this payload's user by, when it differs
+// from the stable one; the engine merges data kept under it once (bot.Event.Alias).
+func alias(u bot.UserRef, oldTeam string) bot.UserRef {
+	if oldTeam == "" || oldTeam == u.Workspace {
+		return bot.UserRef{}
+	}
+	return userRef(oldTeam, u.User)
+}
+
 // commandToEvent translates a slash command. dm is the user's DM channel with the bot, if
 // known: a command typed there counts as in the DM, a command typed anywhere else
 // (channels, other people's DMs) gets its in-place answers ephemerally through
 // response_url.
+//
+// The command is parsed here, on Slack's escaped text, because a mention (<@U123|sam>)
+// names its user only there; the parsed command's own text (a pause's "what happened", a
+// practice in the coach's words) is then decoded, so the user's words arrive verbatim.
+// Text is the whole command decoded, for the engine's checks of everything a user types.
 func commandToEvent(cmd slack.SlashCommand, dm string) bot.Event {
-	return bot.Event{
+	raw := strings.TrimSpace(cmd.Text)
+	u := person(cmd.UserID, "", cmd.TeamID, cmd.EnterpriseID)
+	ev := bot.Event{
 		Kind:  bot.EventCommand,
-		User:  userRef(cmd.TeamID, cmd.UserID),
-		Text:  strings.TrimSpace(cmd.Text),
+		User:  u,
+		Alias: alias(u, cmd.TeamID),
+		Text:  decodeText(raw),
 		InDM:  dm != "" && cmd.ChannelID == dm,
 		Route: cmd.ResponseURL,
 	}
+	if parsed, err := bot.ParseCommand(raw); err == nil {
+		parsed.Text = decodeText(parsed.Text)
+		ev.Command = &parsed
+	}
+	return ev
 }
 
+// answerSubtypes are the message subtypes that are a user's answer when they carry text: a
+// message with a file attached, a /me message, a thread reply also sent to the channel.
+// Every other subtype (edits, deletions, joins, bot messages…) is ignored.
+var answerSubtypes = map[string]bool{"": true, "file_share": true, "me_message": true, "thread_broadcast": true}
+
 // messageToEvent translates a message event into a typed answer, or reports false for
-// anything the bot must ignore: messages outside its DMs, any subtype (edits, deletions,
-// joins, bot messages, file shares…), and messages from bots, itself included.
-func messageToEvent(team string, m *slackevents.MessageEvent, botUser string) (bot.Event, bool) {
+// anything the bot must ignore: messages outside its DMs, subtypes that are not answers,
+// messages from bots (itself included), and empty ones. A message with files but no text
+// becomes an answer with empty Text: the engine says it reads only text. team and
+// enterprise are the callback's team_id and enterprise_id: the workspace the event is for.
+func messageToEvent(team, enterprise string, m *slackevents.MessageEvent, botUser string) (bot.Event, bool) {
 	switch {
 	case m == nil,
 		m.ChannelType != "im",
 		!strings.HasPrefix(m.Channel, "D"),
-		m.SubType != "",
+		!answerSubtypes[m.SubType],
 		m.BotID != "",
 		m.User == "",
-		botUser != "" && m.User == botUser,
-		strings.TrimSpace(m.Text) == "":
+		botUser != "" && m.User == botUser:
 		return bot.Event{}, false
 	}
-	if m.UserTeam != "" {
-		team = m.UserTeam
+	text := decodeText(m.Text)
+	if strings.TrimSpace(text) == "" {
+		if m.Message == nil || len(m.Message.Files) == 0 {
+			return bot.Event{}, false
+		}
+		text = ""
 	}
-	return bot.Event{Kind: bot.EventText, User: userRef(team, m.User), Text: m.Text, InDM: true}, true
+	u := person(m.User, m.UserTeam, team, enterprise)
+	if u.Workspace == "" {
+		return bot.Event{}, false
+	}
+	old := m.UserTeam
+	if old == "" {
+		old = team
+	}
+	return bot.Event{Kind: bot.EventText, User: u, Alias: alias(u, old), Text: text, InDM: true}, true
 }
 
 // actionToEvent translates a block_actions interaction on one of the bot's choice buttons
@@ -73,9 +133,17 @@ func actionToEvent(ic slack.InteractionCallback) (bot.Event, string, bool) {
 	if act == nil || !strings.HasPrefix(act.ActionID, choiceAction) || act.Value == "" {
 		return bot.Event{}, "", false
 	}
-	team := ic.Team.ID
-	if team == "" {
-		team = ic.User.TeamID
+	enterprise := ic.Team.EnterpriseID
+	if enterprise == "" {
+		enterprise = ic.Enterprise.ID
+	}
+	u := person(ic.User.ID, ic.User.TeamID, ic.Team.ID, enterprise)
+	if u.Workspace == "" {
+		return bot.Event{}, "", false
+	}
+	old := ic.Team.ID
+	if old == "" {
+		old = ic.User.TeamID
 	}
 	channel := ic.Container.ChannelID
 	if channel == "" {
@@ -83,7 +151,8 @@ func actionToEvent(ic slack.InteractionCallback) (bot.Event, string, bool) {
 	}
 	ev := bot.Event{
 		Kind:   bot.EventChoice,
-		User:   userRef(team, ic.User.ID),
+		User:   u,
+		Alias:  alias(u, old),
 		Choice: act.Value,
 		InDM:   strings.HasPrefix(channel, "D") && !ic.Container.IsEphemeral,
 		Route:  ic.ResponseURL,
@@ -190,7 +259,66 @@ var (
 	unescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 )
 
-// escape escapes the three characters Slack reserves in message text.
+// escape escapes the three characters Slack reserves in message text. The renderer calls
+// it once, on the way out, on text that holds the user's words as typed.
 func escape(s string) string { return escaper.Replace(s) }
 
 func unescape(s string) string { return unescaper.Replace(s) }
+
+// decodeText undoes Slack's formatting of typed text, once, on the way in (SPEC.md, Real
+// payloads), so the user's words are stored as they typed them: &amp; &lt; &gt; become the
+// characters, and each <…> entity what the user saw. A user mention becomes @name when the
+// payload carries the name, else @someone: the bot never looks names up (nor keeps IDs of
+// people the user wrote about). A channel becomes #name, a link its label or address, a
+// special mention (@here, a user group, a date) its label or name.
+func decodeText(s string) string {
+	if !strings.ContainsAny(s, "<&") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			break
+		}
+		b.WriteString(unescape(s[:i]))
+		b.WriteString(entity(s[i+1 : i+j]))
+		s = s[i+j+1:]
+	}
+	b.WriteString(unescape(s))
+	return b.String()
+}
+
+// entity renders the inside of one <…> entity as readable text.
+func entity(e string) string {
+	target, label, _ := strings.Cut(e, "|")
+	label = unescape(label)
+	switch {
+	case strings.HasPrefix(target, "@"):
+		if label != "" {
+			return "@" + strings.TrimPrefix(label, "@")
+		}
+		return "@someone"
+	case strings.HasPrefix(target, "#"):
+		if label != "" {
+			return "#" + strings.TrimPrefix(label, "#")
+		}
+		return "#channel"
+	case strings.HasPrefix(target, "!"):
+		if label != "" {
+			return label
+		}
+		name, _, _ := strings.Cut(target[1:], "^")
+		if name == "" {
+			return "@someone"
+		}
+		return "@" + name
+	case label != "":
+		return label
+	}
+	return unescape(target)
+}

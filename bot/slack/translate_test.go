@@ -42,15 +42,20 @@ func TestCommandToEvent(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := base
 			cmd.ChannelID = tt.channel
-			if got := commandToEvent(cmd, tt.dm); got != tt.want {
+			got := commandToEvent(cmd, tt.dm)
+			if got.Command == nil || got.Command.Name != bot.CmdPause || got.Command.Text != "they ignored me" {
+				t.Errorf("commandToEvent(%q, %q).Command = %+v, want pause they ignored me", tt.channel, tt.dm, got.Command)
+			}
+			got.Command = nil
+			if got != tt.want {
 				t.Errorf("commandToEvent(%q, %q) = %+v, want %+v", tt.channel, tt.dm, got, tt.want)
 			}
 		})
 	}
 	mention := base
 	mention.Text = "coach invite <@U123|sam>"
-	if got := commandToEvent(mention, ""); got.Text != "coach invite <@U123|sam>" {
-		t.Errorf("mention text = %q", got.Text)
+	if got := commandToEvent(mention, ""); got.Text != "coach invite @sam" || got.Command == nil || got.Command.Target != "U123" {
+		t.Errorf("mention: text %q, command %+v; want the readable text and the target U123", got.Text, got.Command)
 	}
 }
 
@@ -76,7 +81,7 @@ func TestMessageToEvent(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := ok
 			tt.mod(&m)
-			got, gotOK := messageToEvent("T1", &m, "UBOT")
+			got, gotOK := messageToEvent("T1", "", &m, "UBOT")
 			if gotOK != tt.wantOK {
 				t.Fatalf("messageToEvent(%+v) ok = %v, want %v", m, gotOK, tt.wantOK)
 			}
@@ -187,4 +192,119 @@ func TestChosenBlocks(t *testing.T) {
 	if strings.Contains(string(b), `"actions"`) || !strings.Contains(string(b), "You chose: Hurt") {
 		t.Errorf("blocks %s", b)
 	}
+}
+
+func TestPerson(t *testing.T) {
+	tests := []struct {
+		name                               string
+		userTeam, team, enterprise, wantWS string
+	}{
+		{"plain workspace, command", "", "T1", "", "T1"},
+		{"plain workspace, message", "T1", "T1", "", "T1"},
+		{"grid org user, command", "", "T1", "E1", "E1"},
+		{"grid org user, message", "E1", "T1", "E1", "E1"},
+		{"grid org user, click (user.team_id is the workspace)", "T1", "T1", "E1", "E1"},
+		{"grid org-wide install, click without team", "T1", "", "E1", "E1"},
+		{"slack connect partner DM", "T9", "T1", "", "T9"},
+		{"slack connect partner from a grid", "E9", "T1", "E1", "E9"},
+		{"slack connect partner DM into a grid", "T9", "T1", "E1", "T9"},
+		{"nothing", "", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := person("U1", tt.userTeam, tt.team, tt.enterprise)
+			if got.Workspace != tt.wantWS || got.User != "U1" || got.Platform != Platform {
+				t.Errorf("person(U1, %q, %q, %q) = %s, want workspace %q", tt.userTeam, tt.team, tt.enterprise, got, tt.wantWS)
+			}
+		})
+	}
+}
+
+func TestDecodeText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"Tom &amp; Jerry &lt;3 &gt;", "Tom & Jerry <3 >"},
+		{"&amp;lt;", "&lt;"}, // the user typed "&lt;": decoded once, not twice
+		{"hi <@U0SAM0001|sam>", "hi @sam"},
+		{"hi <@U0SAM0001>", "hi @someone"},
+		{"<#C123|general> and <#C123>", "#general and #channel"},
+		{"<https://example.com/a?b=1&amp;c=2|the doc>", "the doc"},
+		{"<https://example.com/a?b=1&amp;c=2>", "https://example.com/a?b=1&c=2"},
+		{"<mailto:bob@example.com|bob@example.com>", "bob@example.com"},
+		{"<!here> <!channel> <!subteam^S123|@devs> <!date^1392734382^{date}|Feb 18>", "@here @channel @devs Feb 18"},
+		{"unclosed <@U1 here", "unclosed <@U1 here"},
+	}
+	for _, tt := range tests {
+		if got := decodeText(tt.in); got != tt.want {
+			t.Errorf("decodeText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// Round trip: what a user types, escaped as Slack sends it, comes back as typed, and the
+	// renderer escapes it exactly once.
+	for _, typed := range []string{"a & b", "<too risky>", "&lt;literal&gt;", "x -> y && z"} {
+		if got := decodeText(escape(typed)); got != typed {
+			t.Errorf("decodeText(escape(%q)) = %q", typed, got)
+		}
+		if text, _ := render(bot.Message{Text: typed}); unescape(text) != typed {
+			t.Errorf("render(%q) sends %q, which reads back as %q", typed, text, unescape(text))
+		}
+	}
+}
+
+// FuzzSlackPayloads feeds arbitrary bodies through the parsing the adapter does on a
+// verified request: slash command forms, Events API JSON and interaction payloads. Nothing
+// may panic, and every event produced has a user with a workspace.
+func FuzzSlackPayloads(f *testing.F) {
+	for _, name := range []string{"grid_command", "connect_command"} {
+		f.Add(0, fixtureRaw(f, name))
+	}
+	for _, name := range []string{"grid_message", "connect_message", "file_share", "me_message", "thread_broadcast", "message_changed", "app_uninstalled", "tokens_revoked"} {
+		f.Add(1, fixtureRaw(f, name))
+	}
+	f.Add(2, "payload="+fixtureRaw(f, "grid_click"))
+	f.Add(0, fixtureRaw(f, "ssl_check"))
+	f.Fuzz(func(t *testing.T, kind int, body string) {
+		switch kind % 3 {
+		case 0:
+			r, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			_ = sslCheck(r)
+			cmd, err := slack.SlashCommandParse(r)
+			if err != nil || !wellFormed(cmd) {
+				return
+			}
+			if ev := commandToEvent(cmd, ""); ev.User.Workspace == "" || ev.User.User == "" {
+				t.Errorf("command event without a user: %+v", ev)
+			}
+		case 1:
+			evt, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+			if err != nil {
+				return
+			}
+			if m, ok := evt.InnerEvent.Data.(*slackevents.MessageEvent); ok {
+				if ev, ok := messageToEvent(evt.TeamID, evt.EnterpriseID, m, "UBOT"); ok && (ev.User.Workspace == "" || ev.User.User == "") {
+					t.Errorf("message event without a user: %+v", ev)
+				}
+			}
+		case 2:
+			r, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			ic, err := slack.InteractionCallbackParse(r)
+			if err != nil {
+				return
+			}
+			if ev, _, ok := actionToEvent(ic); ok && (ev.User.Workspace == "" || ev.User.User == "") {
+				t.Errorf("click event without a user: %+v", ev)
+			}
+		}
+	})
+}
+
+// fixtureRaw is a fixture's body with its placeholders filled with plausible values.
+func fixtureRaw(tb testing.TB, name string) string {
+	return fixture(tb, name, "body", map[string]string{
+		"USER": "U1", "TEXT": `"hi &amp; <@U2|sam>"`, "EVENT_ID": "Ev1", "RESPONSE_URL": "https://hooks.slack.com/x",
+		"CHANNEL": "D1", "TS": "1.2", "ACTION_ID": choiceAction + "_0", "VALUE": "save", "LABEL": "Save",
+		"EPHEMERAL": "false", "TEAM": "T1", "ENTERPRISE": "E1", "TRIGGER": "1.2.3",
+	})
 }

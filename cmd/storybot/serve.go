@@ -98,6 +98,8 @@ func (a *app) engine(sender bot.Sender) *engine.Engine {
 		Encrypted:     len(a.cfg.EncryptionKeys) > 0,
 		Erasers:       []bot.Eraser{a.store, a.store.Coaching()},
 		ExportParts:   []bot.ExportPart{a.store.Coaching()},
+		Mergers:       []bot.Merger{a.store, a.store.Coaching()},
+		WorkspaceJobs: a.store,
 		Coaching:      a.store.Coaching(),
 		Coaches:       a.cfg.Coaches,
 		Schedules:     a.store,

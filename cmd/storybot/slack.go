@@ -34,6 +34,7 @@ func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.Platf
 		Logger:        a.log,
 		Now:           a.now,
 		Conn:          a.conns,
+		OnRefused:     a.metrics.InboundRefused(slack.Platform),
 	}, eng)
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
@@ -214,7 +215,7 @@ func slackManifest(base, name string, socketMode bool) manifest {
 		ShouldEscape: true,
 	}}
 	m.OAuthConfig.Scopes.Bot = []string{"commands", "chat:write", "im:history", "im:write", "users:read", "files:write", "dnd:read"}
-	m.Settings.EventSubscriptions = manifestEvents{RequestURL: url("/slack/events"), BotEvents: []string{"app_home_opened", "message.im"}}
+	m.Settings.EventSubscriptions = manifestEvents{RequestURL: url("/slack/events"), BotEvents: []string{"app_home_opened", "message.im", "app_uninstalled", "tokens_revoked"}}
 	m.Settings.Interactivity = manifestInteractivity{IsEnabled: true, RequestURL: url("/slack/interactions")}
 	m.Settings.SocketModeEnabled = socketMode
 	return m

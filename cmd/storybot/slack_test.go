@@ -31,7 +31,8 @@ func TestSlackManifest(t *testing.T) {
 	if m.Settings.EventSubscriptions.RequestURL != "https://bot.example.com/slack/events" || m.Settings.Interactivity.RequestURL != "https://bot.example.com/slack/interactions" {
 		t.Errorf("settings = %+v", m.Settings)
 	}
-	if !slices.Contains(m.Settings.EventSubscriptions.BotEvents, "message.im") || !slices.Contains(m.Settings.EventSubscriptions.BotEvents, "app_home_opened") {
+	if !slices.Contains(m.Settings.EventSubscriptions.BotEvents, "message.im") || !slices.Contains(m.Settings.EventSubscriptions.BotEvents, "app_home_opened") ||
+		!slices.Contains(m.Settings.EventSubscriptions.BotEvents, "app_uninstalled") || !slices.Contains(m.Settings.EventSubscriptions.BotEvents, "tokens_revoked") {
 		t.Errorf("bot events = %v", m.Settings.EventSubscriptions.BotEvents)
 	}
 	for _, s := range []string{"commands", "chat:write", "im:history", "im:write", "users:read"} {
