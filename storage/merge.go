@@ -39,7 +39,7 @@ func (s *Store) Merge(ctx context.Context, from, to bot.UserRef) error {
 	if err != nil {
 		return fmt.Errorf("storage: merge into %s: %w", to, err)
 	}
-	n, err := s.rdb.Exists(ctx, fk.profile, fk.dialogue, fk.journal).Result()
+	n, err := s.rdb.Exists(ctx, fk.profile, fk.dialogue, fk.journal, fk.plan).Result()
 	if err != nil {
 		return fmt.Errorf("storage: merge %s: %w", from, err)
 	}
@@ -52,6 +52,9 @@ func (s *Store) Merge(ctx context.Context, from, to bot.UserRef) error {
 		}
 		if err := s.mergeJournal(ctx, fk, tk); err != nil {
 			return fmt.Errorf("storage: merge %s: journal: %w", from, err)
+		}
+		if err := s.mergePlan(ctx, from, to, fk); err != nil {
+			return fmt.Errorf("storage: merge %s: safety plan: %w", from, err)
 		}
 	}
 	if err := s.mergeJobs(ctx, from, to); err != nil {
@@ -161,6 +164,22 @@ func (s *Store) mergeJournal(ctx context.Context, fk, tk userKeys) error {
 		}
 	}
 	return s.rdb.Del(ctx, fk.journal).Err()
+}
+
+// mergePlan moves the safety plan when the new reference has none.
+func (s *Store) mergePlan(ctx context.Context, from, to bot.UserRef, fk userKeys) error {
+	p, ok, err := s.SafetyPlan(ctx, from)
+	if err != nil || !ok {
+		return err
+	}
+	if _, has, err := s.SafetyPlan(ctx, to); err != nil {
+		return err
+	} else if !has {
+		if err := s.SavePlan(ctx, to, p); err != nil {
+			return err
+		}
+	}
+	return s.rdb.Del(ctx, fk.plan).Err()
 }
 
 // mergeJobs moves each scheduled job the new reference does not have yet, due when it was.
