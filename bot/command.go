@@ -154,9 +154,9 @@ type Command struct {
 // user: what was wrong and what works instead.
 type ParseError struct {
 	Msg string
-	// DidYouMean is the subcommand a mistyped word is close to ("quick"). Msg then already
-	// holds the question and that subcommand's one line of help: callers show it alone,
-	// without the whole help.
+	// DidYouMean is the subcommand a mistyped word is close to ("quick"), or a dialogue
+	// word typed after /story ("stop"). Msg then already holds the question and that one
+	// line of help: callers show it alone, without the whole help.
 	DidYouMean string
 }
 
@@ -240,6 +240,19 @@ func ParseCommand(text string) (Command, error) {
 	// standup" starts a pause with it. A lone word close to a subcommand is more likely a
 	// typo than a story, so it gets "did you mean", with that subcommand's one line of help.
 	if rest == "" {
+		switch w := strings.ToLower(word); w {
+		case "stop", "cancel", "back", "skip":
+			// A dialogue word, not what happened: say where it works instead of starting
+			// a pause about "stop".
+			what, typed := map[string]string{"stop": "stop", "cancel": "cancel", "back": "go back a step", "skip": "skip a question"}[w], w
+			if w == "cancel" {
+				typed = "stop"
+			}
+			return Command{}, &ParseError{
+				Msg:        fmt.Sprintf("To %s, type %s on its own in our DM — no /story needed.", what, typed),
+				DidYouMean: w,
+			}
+		}
 		if name, ok := nearSubcommand(word); ok {
 			return Command{}, &ParseError{
 				Msg:        fmt.Sprintf("Did you mean /story %s?\n%s", name, usage[name]),

@@ -107,6 +107,9 @@ func TestParseCommandErrors(t *testing.T) {
 		wantText string // part of the message the user sees
 	}{
 		{"quik", "Did you mean /story quick?\n/story quick [story]"},
+		{"stop", "To stop, type stop on its own in our DM"},
+		{"Cancel", "To cancel, type stop on its own in our DM"},
+		{"back", "To go back a step, type back on its own"},
 		{"history -1", "1 to 50"},
 		{"history 51", "1 to 50"},
 		{"history lots", "1 to 50"},

@@ -451,3 +451,35 @@ func TestSendFile(t *testing.T) {
 		t.Errorf("no files.completeUploadExternal to the DM: %+v", h.fake.snapshot())
 	}
 }
+
+// TestInlineStartsAndDidYouMean: a typo gets "did you mean" with its one line of help, in
+// place and nothing else; text after /story quick is the story, straight to "what else
+// could be true?" in the DM.
+func TestInlineStartsAndDidYouMean(t *testing.T) {
+	h := newHarness(t)
+	const u = "UINLINE"
+	n := h.ncalls()
+	h.slash(u, sharedChannel, "quik")
+	got := h.replies(u, n)
+	want := "Did you mean /story quick?\n" + bot.Usage("quick")
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("/story quik: replies %q, want only %q", got, want)
+	}
+	n = h.ncalls()
+	h.slash(u, sharedChannel, "quick they think I'm slow")
+	got = h.replies(u, n)
+	if len(got) < 2 || !strings.Contains(strings.Join(got, "\n"), "What else could be true?") || strings.Contains(strings.Join(got, "\n"), "Finish this sentence") {
+		t.Fatalf("/story quick with a story: replies %q, want the other-story question, not the story one", got)
+	}
+	n = h.ncalls()
+	h.slash(u, sharedChannel, "stop")
+	if got := h.replies(u, n); len(got) != 1 || !strings.Contains(got[0], "type stop on its own in our DM") {
+		t.Fatalf("/story stop: replies %q, want where stop works", got)
+	}
+	h.dm(u, "stop")
+	n = h.ncalls()
+	h.slash(u, "D"+u, "they ignored my point in standup")
+	if s := last(h.replies(u, n)); !strings.Contains(s, "the story I'm telling myself is") {
+		t.Fatalf("/story <what happened>: last reply %q, want the story question", s)
+	}
+}

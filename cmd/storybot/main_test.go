@@ -84,6 +84,44 @@ func TestConsoleRunsPauseAndReframeEndToEnd(t *testing.T) {
 	}
 }
 
+// TestConsoleInlineStartsAndDidYouMean: a typo gets "did you mean" with one line of help
+// (not the whole help), and inline text starts the dialogues at the right question.
+func TestConsoleInlineStartsAndDidYouMean(t *testing.T) {
+	script := strings.Join([]string{
+		"/story quik",
+		"/story quick they think I'm slow",
+		"yes",
+		"The client is pushing her for the estimate.",
+		"Send the estimate now.",
+		"in 2 hours",
+		"save",
+		"/story they ignored my point in standup",
+		"stop",
+		"quit",
+	}, "\n") + "\n"
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"console", "--user", "ana"}, env(nil), strings.NewReader(script), &out, &errOut); err != nil {
+		t.Fatalf("run console: %v\nstderr:\n%s", err, errOut.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"Did you mean /story quick?\n/story quick [story] — story, other stories, next step: under a minute\n\n",
+		"You wrote “they think”",
+		"Thanks — noted.",
+		"Your story: they think I'm slow\nAnother story: The client is pushing her for the estimate.",
+		"I'll check back: ", // in 2 hours from the real clock: today or tomorrow
+		"Saved to your journal",
+		"Finish this sentence: the story I'm telling myself is…",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("console output lacks %q\n---\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "/story checkin weekdays") {
+		t.Errorf("the typo got the whole help:\n%s", got)
+	}
+}
+
 func TestConfigErrorsAreReportedTogether(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
 		"REDIS_URL":               "http://nope",
