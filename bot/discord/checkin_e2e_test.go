@@ -48,7 +48,7 @@ func (e *env) run(t *testing.T, payload map[string]any) string {
 // idle waits for the work the adapters have in flight.
 func (e *env) idle() {
 	for _, a := range e.adapters {
-		a.work.Wait()
+		_ = a.work.Quiet(context.Background())
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -46,7 +47,6 @@ const (
 	tokenTTL = 14 * time.Minute // interaction tokens last 15 minutes; keep a margin
 	// dmCacheSize bounds the DM channel IDs kept in memory (a fact that never changes).
 	dmCacheSize = 20000
-	dedupeTTL   = 15 * time.Minute
 	respondTime = 2500 * time.Millisecond // a gateway interaction must be answered in 3 s
 )
 
@@ -64,9 +64,12 @@ type Config struct {
 	APIURL string
 	// HTTPClient supplies the transport and timeout of REST calls; may be nil.
 	HTTPClient *http.Client
-	// Dedupe remembers handled interaction and message IDs across replicas; when nil, an
-	// in-process memory is used (right for one replica only).
-	Dedupe bot.Deduper
+	// Dedupe keeps the leases of interactions and gateway messages across replicas; when
+	// nil, an in-process memory is used (right for one replica only).
+	Dedupe bot.EventLeases
+	// Work admits the work done after an acknowledgement; nil: the adapter makes its own
+	// pool and drains it when Run ends. A pool given here is its owner's to drain.
+	Work   *bot.Pool
 	Logger *slog.Logger
 	Now    func() time.Time
 	// WorkTimeout bounds the handling of one event after it was acknowledged (default 30 s).
@@ -90,17 +93,16 @@ type Adapter struct {
 	pubkey  ed25519.PublicKey
 	log     *slog.Logger
 	now     func() time.Time
-	dedupe  bot.Deduper
+	dedupe  *bot.Dedupe // interactions: leases as long as a request's work
+	msgs    *bot.Dedupe // gateway DMs: short leases, so another replica takes over soon
+	work    *bot.Pool
+	ownWork bool
+	checks  atomic.Int64 // takeover checks waiting on timers
 
-	mu      sync.Mutex
-	dms     *lru.Cache[string, string] // user ID → the DM channel opened with them: never changes
-	tokens  map[string]*tokenState     // interaction token → state, while its work runs
-	self    string                     // the bot's user ID, from READY
-	closing bool
-
-	base   context.Context
-	cancel context.CancelFunc
-	work   sync.WaitGroup
+	mu     sync.Mutex
+	dms    *lru.Cache[string, string] // user ID → the DM channel opened with them: never changes
+	tokens map[string]*tokenState     // interaction token → state, while its work runs
+	self   string                     // the bot's user ID, from READY
 }
 
 // tokenState is what the adapter knows about an interaction whose work runs in this
@@ -146,16 +148,19 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	if cfg.WorkTimeout <= 0 {
 		cfg.WorkTimeout = 30 * time.Second
 	}
-	d := cfg.Dedupe
-	if d == nil {
-		d = &memDedupe{now: cfg.Now, seen: map[string]time.Time{}}
-	}
-	base, cancel := context.WithCancel(context.Background())
 	a := &Adapter{
 		cfg: cfg, h: h, api: &restAPI{s: s, appID: cfg.AppID}, session: s, pubkey: pub,
-		log: cfg.Logger.With("platform", Platform), now: cfg.Now, dedupe: d,
+		log: cfg.Logger.With("platform", Platform), now: cfg.Now, work: cfg.Work,
 		dms: lru.New[string, string](dmCacheSize), tokens: map[string]*tokenState{},
-		base: base, cancel: cancel,
+	}
+	var leases bot.EventLeases = cfg.Dedupe
+	if leases == nil {
+		leases = bot.NewMemLeases(time.Now)
+	}
+	a.dedupe = bot.NewDedupe(leases, a.log)
+	a.msgs = a.dedupe.WithLease(messageLease)
+	if a.work == nil {
+		a.work, a.ownWork = bot.NewPool(bot.PoolConfig{WorkTimeout: cfg.WorkTimeout, Logger: a.log}), true
 	}
 	return a, nil
 }
@@ -179,40 +184,17 @@ func (a *Adapter) Run(ctx context.Context) error {
 	return nil
 }
 
-// drain stops accepting work, waits for work in flight, and cancels what is left.
+// drain finishes the adapter's own pool of acknowledged work, cancelling what is left
+// after WorkTimeout. A pool from Config.Work is its owner's to drain.
 func (a *Adapter) drain() {
-	a.mu.Lock()
-	a.closing = true
-	a.mu.Unlock()
-	done := make(chan struct{})
-	go func() { a.work.Wait(); close(done) }()
-	t := time.NewTimer(a.cfg.WorkTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		a.log.Warn("shutdown: cancelling unfinished Discord work")
-	}
-	a.cancel()
-	<-done
-}
-
-// spawn runs fn in a goroutine owned by the adapter, bounded by WorkTimeout.
-func (a *Adapter) spawn(fn func(ctx context.Context)) {
-	a.mu.Lock()
-	if a.closing {
-		a.mu.Unlock()
-		a.log.Warn("shutting down: Discord event dropped")
+	if !a.ownWork {
 		return
 	}
-	a.work.Add(1)
-	a.mu.Unlock()
-	go func() {
-		defer a.work.Done()
-		ctx, cancel := context.WithTimeout(a.base, a.cfg.WorkTimeout)
-		defer cancel()
-		fn(ctx)
-	}()
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WorkTimeout)
+	defer cancel()
+	if err := a.work.Drain(ctx); err != nil {
+		a.log.Warn("shutdown: Discord work cut short", "err", err)
+	}
 }
 
 // handle passes ev to the handler and logs a failure (IDs only, never the text).
@@ -220,20 +202,6 @@ func (a *Adapter) handle(ctx context.Context, ev bot.Event) {
 	if err := a.h.Handle(ctx, ev); err != nil {
 		a.log.ErrorContext(ctx, "handling event failed", "user", ev.User.String(), "kind", int(ev.Kind), "err", err)
 	}
-}
-
-// firstSeen reports whether id is new. When the store fails, the event is handled anyway:
-// a rare duplicate is better than a lost answer. It waits at most a second, since an
-// interaction must be answered within Discord's 3 s even when Redis hangs.
-func (a *Adapter) firstSeen(ctx context.Context, id string) bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	first, err := a.dedupe.FirstSeen(ctx, id, dedupeTTL)
-	if err != nil {
-		a.log.WarnContext(ctx, "dedupe failed; handling anyway", "id", id, "err", err)
-		return true
-	}
-	return first
 }
 
 func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
@@ -249,16 +217,62 @@ func (a *Adapter) onMessageCreate(_ *discordgo.Session, m *discordgo.MessageCrea
 	if m.Message == nil {
 		return
 	}
-	msg := m.Message
-	a.spawn(func(ctx context.Context) {
-		a.mu.Lock()
-		self := a.self
-		a.mu.Unlock()
-		ev, ok := messageEvent(msg, self)
-		if !ok || !a.firstSeen(ctx, "discord:msg:"+msg.ID) {
+	a.mu.Lock()
+	self := a.self
+	a.mu.Unlock()
+	ev, ok := messageEvent(m.Message, self)
+	if !ok {
+		return
+	}
+	ev.ID = "discord:msg:" + m.Message.ID
+	a.admitMessage(ev, 0)
+}
+
+// Gateway DMs. Every replica connected to the gateway receives every DM. Each claims it
+// under a short lease; the one that gets it handles it, extending the lease while it works,
+// and marks it done. The others look again when the lease would lapse: if the holder died
+// mid-reply, one of them takes the message over (the turn commit, which records the
+// message ID, keeps a turn that did commit from applying twice).
+const (
+	messageLease = 5 * time.Second
+	// maxChecks bounds the takeover checks waiting on timers in one process.
+	maxChecks = 10000
+	// maxMessageTries bounds how often one DM is looked at again (held by another replica,
+	// or refused by a full pool): about a minute of tries.
+	maxMessageTries = 12
+)
+
+// admitMessage queues the work for a gateway DM under its user; refused, it tries again
+// shortly, since the gateway cannot be told "later".
+func (a *Adapter) admitMessage(ev bot.Event, try int) {
+	err := a.work.Submit(ev.User.String(), "message", func(ctx context.Context) {
+		lease, v := a.msgs.Claim(ctx, ev.ID)
+		switch v {
+		case bot.Duplicate:
+			return
+		case bot.InProgress:
+			a.lookAgain(ev, try, messageLease)
 			return
 		}
+		lease.Keep()
 		a.handle(ctx, ev)
+		lease.Done(ctx)
+	})
+	if err != nil {
+		a.lookAgain(ev, try, time.Second<<min(try, 4))
+	}
+}
+
+// lookAgain admits ev again after wait, within the bounds above.
+func (a *Adapter) lookAgain(ev bot.Event, try int, wait time.Duration) {
+	if try+1 >= maxMessageTries || a.checks.Load() >= maxChecks {
+		a.log.Error("gateway DM given up", "user", ev.User.String(), "event", ev.ID, "tries", try+1)
+		return
+	}
+	a.checks.Add(1)
+	time.AfterFunc(wait, func() {
+		a.checks.Add(-1)
+		a.admitMessage(ev, try+1)
 	})
 }
 
@@ -292,26 +306,44 @@ func (a *Adapter) onInteractionCreate(_ *discordgo.Session, ic *discordgo.Intera
 		return
 	}
 	i := ic.Interaction
-	a.spawn(func(ctx context.Context) {
-		if !a.firstSeen(ctx, "discord:interaction:"+i.ID) {
+	err := a.work.Submit("", "interaction", func(ctx context.Context) {
+		lease, v := a.dedupe.Claim(ctx, "discord:interaction:"+i.ID)
+		if v == bot.Duplicate || v == bot.InProgress {
 			return // another replica answers it
 		}
 		resp, job := a.accept(i)
 		if resp == nil {
+			lease.Done(ctx)
 			return
 		}
 		rctx, cancel := context.WithTimeout(ctx, respondTime)
 		err := a.api.respond(rctx, i, resp)
 		cancel()
 		if err != nil {
+			lease.Release(ctx)
 			a.log.ErrorContext(ctx, "answering a gateway interaction failed", "interaction", i.ID, "err", err)
 			return
 		}
 		if job != nil {
+			lease.Keep()
 			job(ctx)
 		}
+		lease.Done(ctx)
 	})
+	if err != nil {
+		// Saturated: say so at once, privately. One bounded call, not queued work.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), respondTime)
+			defer cancel()
+			if err := a.api.respond(ctx, i, refuse(TextBusy)); err != nil {
+				a.log.Warn("answering busy to a gateway interaction failed", "interaction", i.ID, "err", err)
+			}
+		}()
+	}
 }
+
+// TextBusy is the private answer to an interaction refused because the bot is saturated.
+const TextBusy = "I'm very busy — try that again in a minute. Nothing you wrote before was lost."
 
 // serveInteractions is POST /discord/interactions: the signature is checked before
 // anything else is read, stored or sent.
@@ -341,8 +373,8 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		resp *discordgo.InteractionResponse
-		job  func(context.Context)
+		resp    *discordgo.InteractionResponse
+		written = make(chan struct{})
 	)
 	switch {
 	case i.Type == discordgo.InteractionPing:
@@ -350,15 +382,41 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 	case i.ID == "" || i.Token == "" || interactionUser(&i) == "":
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
-	case !a.firstSeen(r.Context(), "discord:interaction:"+i.ID):
-		resp = deferred() // a redelivery: acknowledge, do nothing twice
 	default:
+		lease, v := a.dedupe.Claim(r.Context(), "discord:interaction:"+i.ID)
+		if v == bot.Duplicate || v == bot.InProgress {
+			resp = deferred() // a redelivery: acknowledge, do nothing twice
+			break
+		}
+		var job func(context.Context)
 		resp, job = a.accept(&i)
 		if resp == nil {
+			lease.Release(r.Context())
 			http.Error(w, "unsupported interaction", http.StatusBadRequest)
 			return
 		}
+		if job == nil {
+			lease.Done(r.Context())
+			break
+		}
+		// Admitted before the answer, so that a refusal can be the answer: the work
+		// waits for the response to be written (follow-ups must come after it).
+		err := a.work.Submit(interactionUser(&i), "interaction", func(ctx context.Context) {
+			select {
+			case <-written:
+			case <-ctx.Done():
+			}
+			lease.Keep()
+			job(ctx)
+			lease.Done(ctx)
+		})
+		if err != nil {
+			lease.Release(r.Context())
+			a.forgetToken(i.Token)
+			resp = refuse(TextBusy)
+		}
 	}
+	defer close(written)
 	w.Header().Set("Content-Type", "application/json")
 	if err := json.NewEncoder(w).Encode(resp); err != nil {
 		a.log.WarnContext(r.Context(), "writing interaction response", "err", err)
@@ -366,9 +424,6 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 	}
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush() // the response must reach Discord before the follow-ups do
-	}
-	if job != nil {
-		a.spawn(job)
 	}
 }
 
@@ -511,6 +566,7 @@ func (a *Adapter) accept(i *discordgo.Interaction) (*discordgo.InteractionRespon
 		return resp, nil
 	}
 	isDeferred := resp.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource
+	ev.ID = "discord:interaction:" + i.ID
 	a.rememberToken(ev.User.User, i.Token, !isDeferred)
 	return resp, func(ctx context.Context) {
 		defer a.forgetToken(i.Token)
@@ -669,27 +725,4 @@ func (a *Adapter) sendEphemeral(ctx context.Context, token, user string, m bot.M
 		}
 	}
 	return nil
-}
-
-// memDedupe is the in-process Deduper used when none is configured.
-type memDedupe struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	seen map[string]time.Time
-}
-
-func (d *memDedupe) FirstSeen(_ context.Context, id string, ttl time.Duration) (bool, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	now := d.now()
-	for k, exp := range d.seen {
-		if now.After(exp) {
-			delete(d.seen, k)
-		}
-	}
-	if _, ok := d.seen[id]; ok {
-		return false, nil
-	}
-	d.seen[id] = now.Add(ttl)
-	return true, nil
 }

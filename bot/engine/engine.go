@@ -290,7 +290,7 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		applied, err = once.TurnOnce(ctx, ev.User, ev.ID, step)
 		if err == nil && !applied {
 			e.log.InfoContext(ctx, "event already applied", "user", ev.User.String(), "event", ev.ID)
-			return nil
+			return e.askAgain(ctx, ev)
 		}
 	} else {
 		err = e.dialogues.Turn(ctx, ev.User, step)
@@ -326,6 +326,22 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		pointer = pointerDialogue
 	}
 	return e.deliver(ctx, ev, pointer, msgs...)
+}
+
+// askAgain answers an event whose turn was already applied by a handler that died before it
+// marked the event done, so its replies may never have gone out: the open prompt is asked
+// again (a repeated question is better than silence). With no dialogue open it says
+// nothing.
+func (e *Engine) askAgain(ctx context.Context, ev bot.Event) error {
+	st, ok, err := e.dialogues.Dialogue(ctx, ev.User)
+	if err != nil || !ok || !st.Open() {
+		return err
+	}
+	r, err := e.machine.Prompt(st)
+	if err != nil {
+		return fmt.Errorf("engine: ask again: %w", err)
+	}
+	return e.deliver(ctx, ev, "", bot.Message{Kind: r.Kind, Text: r.Text, Choices: r.Choices})
 }
 
 // welcome sends the welcome on its own, to a user the bot has not met before, for commands

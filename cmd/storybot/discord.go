@@ -29,6 +29,7 @@ func mountDiscord(_ context.Context, a *app, eng *engine.Engine, senders bot.Pla
 		// Counted, and pooled like the adapter's own default.
 		HTTPClient: a.ops.instrumentedClient("discord", a.now),
 		Dedupe:     a.store,
+		Work:       a.work,
 		Logger:     a.log,
 		Now:        a.now,
 		// Without an interactions URL, Discord sends interactions over the gateway.
