@@ -326,6 +326,10 @@ func TestPauseByDM(t *testing.T) {
 	}
 	// Welcome and first prompt in the DM; "I've sent you a DM" in place.
 	waitFor(t, "welcome and first prompt", func() bool { return len(e.fake.dmPosts(user)) == 2 })
+	// The pointer goes out after the DM: wait for it too.
+	waitFor(t, "the in-place note", func() bool {
+		return len(e.fake.callsTo(http.MethodPatch, "webhooks/app/", "/messages/@original")) > 0
+	})
 	edits := e.fake.callsTo(http.MethodPatch, "webhooks/app/", "/messages/@original")
 	if len(edits) != 1 || !strings.Contains(content(edits[0]), "DM") {
 		t.Errorf("in-place replies = %v, want one edit of the deferred response about the DM", edits)
