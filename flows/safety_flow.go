@@ -20,6 +20,9 @@ import (
 type SafetyCheck struct {
 	Text  string `json:"text,omitempty"`  // the typed answer that raised the question
 	Start *Start `json:"start,omitempty"` // or the command that did
+	// Form is a quick pause submitted as a form (a modal) whose words raised the question;
+	// it goes on as submitted once the answer is no or rather not say.
+	Form *QuickForm `json:"form,omitempty"`
 }
 
 // SafetyPlan is what a user wrote in /story safety-plan. Any part may be empty (skipped).
@@ -250,6 +253,9 @@ func (m *Machine) answerCheck(s State, in Input) (State, []Reply, error) {
 		before = m.resourcesLine()
 	default:
 		return s, nil, fmt.Errorf("flows: unknown check choice %q", id)
+	}
+	if held.Form != nil {
+		return m.answerFormCheck(s, *held.Form, before, in.Now, in.Location)
 	}
 	// Go on exactly where the dialogue was, with the answer as given. The user is here
 	// now, so the dialogue is not parked for the time the question took.

@@ -211,5 +211,8 @@ type State struct {
 func (s State) Open() bool { return s.Flow != FlowNone }
 
 // WantsLocation reports whether the next input's Location matters: only the check-back step
-// reads times, so a caller may skip looking up the user's time zone on every other turn.
-func (s State) WantsLocation() bool { return s.Step == StepCheckBack }
+// reads times (or a form held by the check question, which carries a check-back), so a
+// caller may skip looking up the user's time zone on every other turn.
+func (s State) WantsLocation() bool {
+	return s.Step == StepCheckBack || (s.Check != nil && s.Check.Form != nil)
+}
