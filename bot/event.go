@@ -5,7 +5,11 @@
 // in bot/engine.
 package bot
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/storybot/storybot/flows"
+)
 
 // EventKind is what the user did.
 type EventKind int
@@ -15,6 +19,7 @@ const (
 	EventCommand EventKind = iota + 1 // a /story command
 	EventText                         // a line typed in the DM with the bot
 	EventChoice                       // a button pressed
+	EventForm                         // a quick pause submitted as a form (a modal)
 )
 
 // Event is one thing a user did, translated from a platform by its adapter.
@@ -33,6 +38,16 @@ type Event struct {
 	InDM bool
 	// Route is the adapter's handle to answer the user in place (ephemeral or modal).
 	Route string
+	// Form is the submitted quick pause (EventForm).
+	Form *flows.QuickForm
+	// Modal is set when the event came from a modal or from a message that answers one in
+	// place (a Slack view's buttons, the Discord modal's ephemeral summary): its replies go
+	// back there, as DestModal through Route, not to the DM.
+	Modal bool
+	// Trigger, when set, lets the engine open a modal for this event (a Slack trigger_id,
+	// valid for about 3 seconds): /story quick from outside the DM opens the quick pause
+	// form there instead of moving the user to the DM.
+	Trigger string
 	// ID names this delivery for idempotency: the platform's event ID, a slash command's
 	// trigger_id, an interaction or message ID, namespaced by the adapter
 	// ("slack:event:T1:Ev1"). The turn commit records it so that a redelivery or replay is

@@ -60,6 +60,11 @@ type Message struct {
 	Text    string
 	Choices []flows.Choice
 	File    *File
+	// Form, for a modal, opens the quick pause form prefilled with these answers.
+	Form *flows.QuickForm
+	// Problems, for a modal form, say which fields could not be taken and why; the form
+	// stays open with the answers as they were.
+	Problems []flows.FieldProblem
 }
 
 // Sender delivers messages. Adapters implement it.

@@ -80,7 +80,7 @@ func (m *Machine) SubmitQuick(cur State, f QuickForm, now time.Time, loc *time.L
 			return State{Version: StateVersion, Updated: now}, []Reply{m.crisisReply(SafetyEventCrisis)}, nil, nil
 		}
 	}
-	if problems := formProblems(f); len(problems) > 0 {
+	if problems := formProblems(f, now, loc); len(problems) > 0 {
 		return cur, nil, problems, nil
 	}
 	if cur.Open() && !givesWayToForm(cur) {
@@ -108,7 +108,7 @@ func givesWayToForm(s State) bool {
 
 // formProblems checks what can be checked field by field, before any step runs: every
 // problem is reported at once, so the user fixes the form in one go.
-func formProblems(f QuickForm) []FieldProblem {
+func formProblems(f QuickForm, now time.Time, loc *time.Location) []FieldProblem {
 	var ps []FieldProblem
 	for _, fl := range f.fields() {
 		t := strings.TrimSpace(fl.text)
@@ -117,9 +117,24 @@ func formProblems(f QuickForm) []FieldProblem {
 			ps = append(ps, FieldProblem{Field: fl.name, Text: tooLong(utf8.RuneCountInString(t))})
 		case t == "" && (fl.name == FieldStory || fl.name == FieldOther || fl.name == FieldNext):
 			ps = append(ps, FieldProblem{Field: fl.name, Text: textEmpty})
+		case fl.name == FieldCheckBack && t != "" && !readsAsCheckBack(t, now, loc):
+			ps = append(ps, FieldProblem{Field: fl.name, Text: textNotCheckBack})
 		}
 	}
 	return ps
+}
+
+// readsAsCheckBack reports whether the check-back step would take t: a choice's ID, label or
+// number, or a time it can read.
+func readsAsCheckBack(t string, now time.Time, loc *time.Location) bool {
+	if _, ok := match(CheckBackChoices(), Input{Choice: t}); ok {
+		return true
+	}
+	if id, ok := match(CheckBackChoices(), Input{Text: t}); ok {
+		t = id
+	}
+	_, ok := resolveCheckBack(t, now, loc)
+	return ok
 }
 
 // runQuick runs the Quick flow's steps over f's answers: start with the story, then the other

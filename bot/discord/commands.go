@@ -16,7 +16,8 @@ import (
 const CommandName = "story"
 
 // Commands returns the /story application command with SPEC.md's subcommands and options,
-// usable in guilds and in the DM with the bot.
+// and the "Pause on this message" context-menu command, both installable to a guild or to a
+// user and usable in guilds, in the DM with the bot and in DMs and group DMs between users.
 func Commands() []*discordgo.ApplicationCommand {
 	str := func(name, desc string, required bool) *discordgo.ApplicationCommandOption {
 		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: name, Description: desc, Required: required, MaxLength: bot.MaxCommandRunes}
@@ -29,7 +30,10 @@ func Commands() []*discordgo.ApplicationCommand {
 	}
 	minN := 1.0
 	contexts := []discordgo.InteractionContextType{discordgo.InteractionContextGuild, discordgo.InteractionContextBotDM, discordgo.InteractionContextPrivateChannel}
-	integrations := []discordgo.ApplicationIntegrationType{discordgo.ApplicationIntegrationGuildInstall}
+	// Guild install and user install: a person whose server never added storybot can add it
+	// to their own account and use it anywhere (the private-channel context, DMs and group
+	// DMs between users, is reachable only through a user install).
+	integrations := []discordgo.ApplicationIntegrationType{discordgo.ApplicationIntegrationGuildInstall, discordgo.ApplicationIntegrationUserInstall}
 	return []*discordgo.ApplicationCommand{{
 		Type:             discordgo.ChatApplicationCommand,
 		Name:             CommandName,
@@ -66,6 +70,12 @@ func Commands() []*discordgo.ApplicationCommand {
 				},
 			},
 		},
+	}, {
+		// The message that set off the story: a Pause whose "what happened" quotes it.
+		Type:             discordgo.MessageApplicationCommand,
+		Name:             MessageCommandName,
+		Contexts:         &contexts,
+		IntegrationTypes: &integrations,
 	}}
 }
 

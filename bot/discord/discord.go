@@ -460,6 +460,9 @@ func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResp
 		return nil, nil
 	}
 	base := bot.Event{User: userRef(uid), Route: i.Token, InDM: i.GuildID == "" && i.Context != discordgo.InteractionContextPrivateChannel}
+	if resp, ev, ok := nativeEvent(i, base); ok {
+		return resp, ev
+	}
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
 		d := i.ApplicationCommandData()

@@ -44,7 +44,7 @@ func render(m bot.Message, withAnswer bool) rendered {
 	r := rendered{Contents: split(text, maxContent)}
 	var buttons []discordgo.MessageComponent
 	for _, c := range m.Choices {
-		id := choicePrefix + c.ID
+		id := choicePrefixFor(m) + c.ID
 		if len(id) > maxCustomID || len(buttons) == maxButtons {
 			continue // still offered in the text: typing the label or number works
 		}

@@ -179,6 +179,8 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 		return e.turn(ctx, ev, flows.Input{Text: ev.Text})
 	case bot.EventChoice:
 		return e.turn(ctx, ev, flows.Input{Choice: ev.Choice})
+	case bot.EventForm:
+		return e.form(ctx, ev)
 	}
 	return fmt.Errorf("engine: unknown event kind %d", ev.Kind)
 }
@@ -218,8 +220,13 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 		return e.ephemeral(ctx, ev, e.texts.help())
 	case bot.CmdPrivacy:
 		return e.ephemeral(ctx, ev, e.texts.privacy())
-	case bot.CmdPause, bot.CmdQuick, bot.CmdReframe:
-		flow := map[bot.CommandName]flows.Flow{bot.CmdPause: flows.FlowPause, bot.CmdQuick: flows.FlowQuick, bot.CmdReframe: flows.FlowReframe}[cmd.Name]
+	case bot.CmdQuick:
+		if ev.Trigger != "" && !ev.InDM {
+			return e.openForm(ctx, ev, cmd.Text)
+		}
+		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flows.FlowQuick, Text: cmd.Text}})
+	case bot.CmdPause, bot.CmdReframe:
+		flow := map[bot.CommandName]flows.Flow{bot.CmdPause: flows.FlowPause, bot.CmdReframe: flows.FlowReframe}[cmd.Name]
 		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flow, Text: cmd.Text}})
 	case bot.CmdHistory:
 		return e.history(ctx, ev, cmd.N)
@@ -309,6 +316,10 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		e.metrics.reply(r.Kind)
 		e.metrics.safety(r.Safety)
 		msgs = append(msgs, bot.Message{Kind: r.Kind, Text: r.Text, Choices: r.Choices})
+	}
+	if ev.Modal && ev.Route != "" {
+		// A button in a modal (or in the answer to one) is answered there.
+		return e.sendModal(ctx, ev, msgs)
 	}
 	if ev.Kind == bot.EventCommand && hasCrisis(replies) {
 		// The crisis answer to a command comes where the user is looking, at once, not

@@ -112,6 +112,8 @@ func eventKindLabel(k bot.EventKind) string {
 		return "text"
 	case bot.EventChoice:
 		return "choice"
+	case bot.EventForm:
+		return "form"
 	}
 	return "other"
 }
