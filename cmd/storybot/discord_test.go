@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -47,15 +49,27 @@ func TestDiscordRegister(t *testing.T) {
 	if auth != "Bot secret" {
 		t.Errorf("Authorization = %q, want the bot token", auth)
 	}
-	if len(body) != 1 || body[0]["name"] != "story" {
-		t.Fatalf("payload = %v, want one /story command", body)
+	if len(body) != 2 || body[0]["name"] != "story" || body[1]["name"] != "Pause on this message" || body[1]["type"] != 3.0 {
+		t.Fatalf("payload = %v, want /story and the message command", body)
+	}
+	// What went over the wire is the reviewed golden payload.
+	golden, err := os.ReadFile("../../bot/discord/testdata/commands.golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []map[string]any
+	if err := json.Unmarshal(golden, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(body, want) {
+		t.Errorf("registration payload differs from bot/discord/testdata/commands.golden.json")
 	}
 	cmd := body[0]
 	if got, _ := json.Marshal(cmd["contexts"]); string(got) != "[0,1,2]" {
 		t.Errorf("contexts = %s, want [0,1,2] (guild, bot DM, private channel)", got)
 	}
-	if got, _ := json.Marshal(cmd["integration_types"]); string(got) != "[0]" {
-		t.Errorf("integration_types = %s, want [0] (guild install)", got)
+	if got, _ := json.Marshal(cmd["integration_types"]); string(got) != "[0,1]" {
+		t.Errorf("integration_types = %s, want [0,1] (guild and user install)", got)
 	}
 	if _, ok := cmd["dm_permission"]; ok {
 		t.Error("payload sets the deprecated dm_permission")
