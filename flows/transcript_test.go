@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/tools/txtar"
+	"github.com/storybot/storybot/internal/transcript"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/")
@@ -43,39 +41,28 @@ var transcriptStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 //
 // Only the ">" and "#" lines are read; everything else is written by the test.
 func TestTranscripts(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.txtar"))
+	paths, err := transcript.Paths("testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) == 0 {
+	if len(paths) == 0 {
 		t.Fatal("no transcripts in testdata")
 	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var script []byte
-			for _, f := range a.Files {
-				if f.Name == "transcript" {
-					script = f.Data
-				}
-			}
-			if script == nil {
-				t.Fatalf("%s: no transcript section", file)
-			}
-			got := replay(t, string(script))
-			want := string(script)
+	for _, path := range paths {
+		f, err := transcript.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			got := replay(t, f.Script)
 			if *update {
-				a.Files = []txtar.File{{Name: "transcript", Data: []byte(got)}}
-				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
+				if err := f.Rewrite(got); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
-			if got != want {
-				t.Errorf("%s differs (run go test ./flows -update and review the diff):\n%s", file, lineDiff(want, got))
+			if got != f.Script {
+				t.Errorf("%s differs (run go test ./flows -update and review the diff):\n%s", path, lineDiff(f.Script, got))
 			}
 		})
 	}
@@ -131,33 +118,35 @@ func replay(tb testing.TB, script string) string {
 // parseInput turns a "> " line into an Input.
 func parseInput(tb testing.TB, t string) Input {
 	tb.Helper()
-	switch {
-	case t == "/story":
-		return Input{Start: &Start{Flow: FlowPause}}
-	case t == "/story quick" || strings.HasPrefix(t, "/story quick "):
-		return Input{Start: &Start{Flow: FlowQuick, Text: strings.TrimPrefix(t, "/story quick")}}
-	case t == "/story pause" || strings.HasPrefix(t, "/story pause "):
-		return Input{Start: &Start{Flow: FlowPause, Text: strings.TrimPrefix(t, "/story pause")}}
-	case t == "/story safety-plan":
-		return Input{Start: &Start{Flow: FlowSafetyPlan}}
-	case t == "/story reframe" || strings.HasPrefix(t, "/story reframe "):
-		return Input{Start: &Start{Flow: FlowReframe, Text: strings.TrimPrefix(t, "/story reframe")}}
-	case strings.HasPrefix(t, "/story "):
+	in, err := transcript.ParseInput(t)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	switch in.Kind {
+	case transcript.Command:
+		switch in.Sub {
+		case "":
+			return Input{Start: &Start{Flow: FlowPause}}
+		case "quick":
+			return Input{Start: &Start{Flow: FlowQuick, Text: in.Text}}
+		case "pause":
+			return Input{Start: &Start{Flow: FlowPause, Text: in.Text}}
+		case "safety-plan":
+			return Input{Start: &Start{Flow: FlowSafetyPlan}}
+		case "reframe":
+			return Input{Start: &Start{Flow: FlowReframe, Text: in.Text}}
+		}
 		// Anything after /story that is not a subcommand is what happened (bot.ParseCommand
 		// does the same; the transcripts use no other subcommands).
-		return Input{Start: &Start{Flow: FlowPause, Text: strings.TrimPrefix(t, "/story ")}}
-	case t == "[checkin]":
+		return Input{Start: &Start{Flow: FlowPause, Text: strings.TrimSpace(in.Sub + " " + in.Text)}}
+	case transcript.Checkin:
 		return Input{Start: &Start{Flow: FlowCheckin}}
-	case strings.HasPrefix(t, "[choice:") && strings.HasSuffix(t, "]"):
-		return Input{Choice: strings.TrimSuffix(strings.TrimPrefix(t, "[choice:"), "]")}
-	case strings.HasPrefix(t, "[long:") && strings.HasSuffix(t, "]"):
-		var n int
-		if _, err := fmt.Sscanf(t, "[long:%d]", &n); err != nil {
-			tb.Fatalf("bad long line %q: %v", t, err)
-		}
-		return Input{Text: strings.Repeat("ö", n)}
+	case transcript.Choice:
+		return Input{Choice: in.Text}
+	case transcript.Long:
+		return Input{Text: strings.Repeat("ö", in.N)}
 	}
-	return Input{Text: t}
+	return Input{Text: in.Text}
 }
 
 // writeReply writes one reply as "< " lines and "= " notes.

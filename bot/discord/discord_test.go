@@ -20,12 +20,11 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/tools/txtar"
-
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/fakeclock"
+	"github.com/storybot/storybot/internal/transcript"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
@@ -510,83 +509,39 @@ func TestRateLimitRetried(t *testing.T) {
 // interactions, typed lines as DMs over the gateway, [choice:ID] as button clicks; every
 // bot reply must be one DM whose content is the transcript's text.
 func TestTranscripts(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "flows", "testdata", "*.txtar"))
-	if len(files) == 0 {
+	paths, _ := transcript.Paths(filepath.Join("..", "..", "flows", "testdata"))
+	if len(paths) == 0 {
 		t.Skip("no golden transcripts in flows/testdata yet")
 	}
 	e := newEnv(t, 1, false)
-	for n, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
-		t.Run(name, func(t *testing.T) {
-			ar, err := txtar.ParseFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var script string
-			for _, f := range ar.Files {
-				if f.Name == "transcript" {
-					script = string(f.Data)
-				}
-			}
+	for n, path := range paths {
+		f, err := transcript.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(f.Name, func(t *testing.T) {
 			user := fmt.Sprintf("u-golden-%d", n)
 			e.welcomed(t, user)
 			// The transcripts' clock: check-back times read relative to it.
 			e.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-			replayDiscord(t, e, user, script)
+			replayDiscord(t, e, user, f.Steps)
 		})
 	}
 }
 
-type step struct {
-	input   string
-	replies []string
-}
-
-func parseTranscript(script string) []step {
-	var steps []step
-	var cur []string
-	flush := func() {
-		if cur != nil && len(steps) > 0 {
-			s := &steps[len(steps)-1]
-			s.replies = append(s.replies, strings.Join(cur, "\n"))
-		}
-		cur = nil
-	}
-	for _, ln := range strings.Split(script, "\n") {
-		switch {
-		case strings.HasPrefix(ln, ">") || strings.HasPrefix(ln, "#"):
-			flush()
-			steps = append(steps, step{input: ln})
-		case ln == "<" || strings.HasPrefix(ln, "< "):
-			cur = append(cur, strings.TrimPrefix(strings.TrimPrefix(ln, "<"), " "))
-		case strings.TrimSpace(ln) == "":
-			flush()
-		}
-	}
-	flush()
-	return steps
-}
-
-func replayDiscord(t *testing.T, e *env, user, script string) {
+func replayDiscord(t *testing.T, e *env, user string, steps []transcript.Step) {
 	var lastButtons call
-	for _, s := range parseTranscript(script) {
-		if d, ok := strings.CutPrefix(s.input, "# wait "); ok {
-			dur, err := time.ParseDuration(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.clock.Add(dur)
-			continue
-		}
-		if strings.HasPrefix(s.input, "#") {
+	for _, s := range steps {
+		if s.Input.Kind == transcript.None {
+			e.clock.Add(s.Wait)
 			continue
 		}
 		e.clock.Add(time.Minute)
-		in := strings.TrimSpace(strings.TrimPrefix(s.input, ">"))
+		in := s.Input.Raw
 		n := len(e.fake.dmPosts(user))
-		switch {
-		case strings.HasPrefix(in, "/story"):
-			sub, text, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(in, "/story")), " ")
+		switch s.Input.Kind {
+		case transcript.Command:
+			sub, text := s.Input.Sub, s.Input.Text
 			var payload map[string]any
 			switch sub {
 			case "", "pause":
@@ -609,26 +564,24 @@ func replayDiscord(t *testing.T, e *env, user, script string) {
 				payload = e.command(user, "", "pause", strOpt("text", strings.TrimSpace(strings.TrimPrefix(in, "/story"))))
 			}
 			response(t, e.post(t, payload))
-		case strings.HasPrefix(in, "[choice:"):
-			id := strings.TrimSuffix(strings.TrimPrefix(in, "[choice:"), "]")
-			r := response(t, e.post(t, e.click(user, "", choicePrefix+id, lastButtons.Body)))
+		case transcript.Choice:
+			r := response(t, e.post(t, e.click(user, "", choicePrefix+s.Input.Text, lastButtons.Body)))
 			if r["type"] != 7.0 {
 				t.Fatalf("%s: click answered %v, want 7", in, r)
 			}
-		case in == "[checkin]":
+		case transcript.Checkin:
 			// What the scheduler does when the check-in is due.
 			if err := e.engines[0].Deliver(context.Background(), bot.Job{Kind: bot.JobCheckin, User: userRef(user)}); err != nil {
 				t.Fatalf("deliver check-in: %v", err)
 			}
-		case strings.HasPrefix(in, "[long:"):
-			k, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(in, "[long:"), "]"))
-			e.dm(user, strings.Repeat("ö", k))
+		case transcript.Long:
+			e.dm(user, strings.Repeat("ö", s.Input.N))
 		default:
-			e.dm(user, in)
+			e.dm(user, s.Input.Text)
 		}
 		// A reply over Discord's 2,000 characters arrives as several messages.
 		var wantPosts []string
-		for _, r := range s.replies {
+		for _, r := range s.Replies {
 			parts := split(r, maxContent)
 			if flat := func(s string) string { return strings.ReplaceAll(s, "\n", "") }; flat(strings.Join(parts, "")) != flat(r) {
 				t.Errorf("split(%d chars) does not rejoin to the reply", len(r))
