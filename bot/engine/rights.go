@@ -30,7 +30,12 @@ var (
 // far below it.
 const maxExportEntries = 100000
 
-// forgetAnswer reports whether ev answers a forget confirmation, and how.
+// forgetAnswer reports whether ev could answer a forget confirmation, and how: the
+// buttons, or typed, their labels, their numbers as the plain-text rendering shows them
+// ("1" erases, "2" keeps), or yes/no. Whether a question is pending is checked after, only
+// for these few words, so ordinary answers cost no extra read. While it is pending the
+// confirmation is its own small step: these words answer it and never reach an open
+// dialogue (where "2" could be a feeling).
 func forgetAnswer(ev bot.Event) (answer, yes bool) {
 	switch ev.Kind {
 	case bot.EventChoice:
@@ -41,10 +46,11 @@ func forgetAnswer(ev bot.Event) (answer, yes bool) {
 			return true, false
 		}
 	case bot.EventText:
-		switch strings.ToLower(strings.TrimSpace(ev.Text)) {
-		case strings.ToLower(choiceForgetYes.Label):
+		t := strings.Trim(strings.ToLower(strings.TrimSpace(ev.Text)), ".!)")
+		switch t {
+		case strings.ToLower(choiceForgetYes.Label), "1", "yes", "y", "erase", "erase it", "yes, erase everything":
 			return true, true
-		case strings.ToLower(choiceForgetNo.Label):
+		case strings.ToLower(choiceForgetNo.Label), "2", "no", "n", "keep", "keep it", "cancel":
 			return true, false
 		}
 	}

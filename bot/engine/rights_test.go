@@ -374,3 +374,85 @@ func TestForgetEveryFeature(t *testing.T) {
 		}
 	}
 }
+
+// TestForgetConfirmationEveryForm answers /story forget by every form — the buttons, the
+// labels, their numbers and yes/no — with and without an open dialogue. A "keep" answer
+// keeps everything and leaves the open dialogue exactly where it was (a "2" is never taken
+// as the dialogue's second choice); an "erase" answer erases everything, and afterwards no
+// key or value holds the user's id.
+func TestForgetConfirmationEveryForm(t *testing.T) {
+	forms := []struct {
+		name string
+		yes  bool
+		ev   bot.Event
+	}{
+		{"button erase", true, bot.Event{Kind: bot.EventChoice, Choice: "forget:yes"}},
+		{"button keep", false, bot.Event{Kind: bot.EventChoice, Choice: "forget:no"}},
+		{"label erase", true, bot.Event{Kind: bot.EventText, Text: "Erase everything"}},
+		{"label keep", false, bot.Event{Kind: bot.EventText, Text: "keep my data"}},
+		{"number 1", true, bot.Event{Kind: bot.EventText, Text: "1"}},
+		{"number 2", false, bot.Event{Kind: bot.EventText, Text: "2"}},
+		{"yes", true, bot.Event{Kind: bot.EventText, Text: "Yes"}},
+		{"no", false, bot.Event{Kind: bot.EventText, Text: "no"}},
+	}
+	for _, f := range forms {
+		for _, withDialogue := range []bool{false, true} {
+			name := f.name
+			if withDialogue {
+				name += ", dialogue open"
+			}
+			t.Run(name, func(t *testing.T) {
+				url := redistest.Start(t)
+				h := newHarness(t, url)
+				h.user = bot.UserRef{Platform: "slack", Workspace: "T1", User: "UFORMS" + strings.ToUpper(strings.ReplaceAll(strings.ReplaceAll(name, " ", ""), ",", ""))}
+				h.savePause("form-story", "form-other", "form-next")
+				var step flows.Step
+				if withDialogue {
+					h.command("pause", true)
+					h.say("Sam closed the laptop.")
+					h.say("He thinks my idea is stupid.")
+					step = currentStep(t, h)
+					if step != flows.StepFeeling {
+						t.Fatalf("dialogue at %v, want the feeling (whose second choice a stray 2 would pick)", step)
+					}
+				}
+				h.command("forget", true)
+				ev := f.ev
+				ev.InDM = true
+				got, err := h.handle(ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.yes {
+					if !strings.Contains(texts(got), "erased") {
+						t.Fatalf("answer said %q, want erased", texts(got))
+					}
+					if dump := dumpRedis(t, url); strings.Contains(dump, h.user.User) || strings.Contains(dump, "form-story") {
+						t.Errorf("after forget Redis still holds the user:\n%s", dump)
+					}
+					return
+				}
+				if !strings.Contains(texts(got), "nothing was erased") {
+					t.Fatalf("answer said %q, want nothing erased", texts(got))
+				}
+				if withDialogue {
+					if now := currentStep(t, h); now != step {
+						t.Errorf("the keep answer moved the dialogue from %v to %v", step, now)
+					}
+				}
+				if got := texts(h.command("history", true)); !strings.Contains(got, "form-story") {
+					t.Errorf("journal after keeping = %q", got)
+				}
+			})
+		}
+	}
+	// Without a question pending, "2" is the dialogue's: the second feeling.
+	h := newHarness(t, "")
+	h.command("pause", true)
+	h.say("Sam closed the laptop.")
+	h.say("He thinks my idea is stupid.")
+	h.say("2")
+	if step := currentStep(t, h); step == flows.StepFeeling {
+		t.Error(`without a forget question, "2" did not answer the dialogue`)
+	}
+}
