@@ -30,6 +30,14 @@ const (
 	LinkGone     LinkState = "gone"     // coach side only: the client erased their data
 )
 
+// ReinviteCooldown is how long a coach may not invite someone again after they declined or
+// ended the link, unless that person asks the coach to (/story coach ask): no nagging.
+const ReinviteCooldown = 30 * 24 * time.Hour
+
+// UnplacedWorkspace is the workspace of platforms whose user keys name none (Discord):
+// there, a coach command that names a client needs an Event.Place.
+const UnplacedWorkspace = "dm"
+
 // InviteTTL is how long an invitation may wait for an answer.
 const InviteTTL = 7 * 24 * time.Hour
 
@@ -176,4 +184,10 @@ type CoachStore interface {
 	Pending(ctx context.Context, u UserRef) (CoachPending, bool, error)
 	// SetPending replaces u's pending marker (the zero value removes it).
 	SetPending(ctx context.Context, u UserRef, p CoachPending) error
+	// Ended returns, on client u's side, when each coach's link last ended by u's choice
+	// (declined or revoked): the re-invite cooldown, and the coaches whose index names u.
+	Ended(ctx context.Context, u UserRef) (map[UserRef]time.Time, error)
+	// SetEnded records that u ended coach's link at at; the zero time records that u asked
+	// coach to invite them (the cooldown is lifted, the record kept for erasure).
+	SetEnded(ctx context.Context, u, coach UserRef, at time.Time) error
 }

@@ -33,6 +33,7 @@ const (
 	CmdCoachRevoke
 	CmdSOS        // grounding, resources and the user's own safety plan
 	CmdSafetyPlan // write the safety plan, in a calm moment
+	CmdCoachAsk   // a client asks a coach to invite them (lifts the re-invite cooldown)
 )
 
 var commandNames = [...]string{
@@ -56,6 +57,7 @@ var commandNames = [...]string{
 	CmdCoachRevoke:   "coach revoke",
 	CmdSOS:           "sos",
 	CmdSafetyPlan:    "safety-plan",
+	CmdCoachAsk:      "coach ask",
 }
 
 func (c CommandName) String() string {
@@ -393,16 +395,13 @@ func parseCoach(rest string) (Command, error) {
 		return noArgs(CmdCoachList, rest)
 	case "revoke":
 		return noArgs(CmdCoachRevoke, rest)
-	case "invite", "progress":
+	case "invite", "progress", "ask":
 		target, extra := cutWord(rest)
 		id, ok := ParseMention(target)
 		if !ok || extra != "" {
 			return Command{}, parseErrorf("Name one person, like /story coach %s @sam.", sub)
 		}
-		name := CmdCoachInvite
-		if sub == "progress" {
-			name = CmdCoachProgress
-		}
+		name := map[string]CommandName{"invite": CmdCoachInvite, "progress": CmdCoachProgress, "ask": CmdCoachAsk}[sub]
 		return Command{Name: name, Target: id}, nil
 	case "unassign":
 		target, rest := cutWord(rest)
@@ -415,7 +414,7 @@ func parseCoach(rest string) (Command, error) {
 	case "assign":
 		return parseAssign(rest)
 	}
-	return Command{}, parseErrorf("The coach commands are invite, assign, progress, list, unassign and revoke.")
+	return Command{}, parseErrorf("The coach commands are invite, assign, progress, list, unassign and revoke; ask @coach asks a coach to invite you.")
 }
 
 func parseAssign(rest string) (Command, error) {

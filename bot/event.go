@@ -58,6 +58,11 @@ type Event struct {
 	// a Grid or Slack Connect user's command or click carried). Zero when there is none.
 	// The engine merges it into User once, and erases it with User on /story forget.
 	Alias UserRef
+	// Place is the shared place a command was given in, for platforms whose user keys name
+	// no workspace (Discord's "dm"): the server, set by the adapter only once it checked
+	// that the user the command names is a member there. Empty elsewhere (a DM, a typed
+	// command): the engine then refuses coach commands that name a client.
+	Place string
 }
 
 // ErrUserTold marks an error the user has already been told about, kindly, in the same

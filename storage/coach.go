@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,8 +37,8 @@ const coachPendingTTL = 24 * time.Hour
 const maxNotes = 10000
 
 type coachKeys struct {
-	links, practices, clients, notes, pending string
-	tag                                       string
+	links, practices, clients, notes, pending, ended string
+	tag                                              string
 }
 
 func (k coachKeys) note(id string) string { return k.tag + ":pn:" + id }
@@ -54,6 +55,7 @@ func coachKeysFor(u bot.UserRef) (coachKeys, error) {
 		clients:   k.tag + ":coach:clients",
 		notes:     k.tag + ":pnotes",
 		pending:   k.tag + ":coach:pending",
+		ended:     k.tag + ":coach:ended",
 	}, nil
 }
 
@@ -393,6 +395,58 @@ func (c *Coaching) SetPending(ctx context.Context, u bot.UserRef, p bot.CoachPen
 	return nil
 }
 
+// endedField names a coach in the ended hash: platform:workspace:user, escaped.
+func endedField(coach bot.UserRef) string {
+	return escapeComponent(coach.Platform) + ":" + escapeComponent(coach.Workspace) + ":" + escapeComponent(coach.User)
+}
+
+// Ended implements bot.CoachStore.
+func (c *Coaching) Ended(ctx context.Context, u bot.UserRef) (map[bot.UserRef]time.Time, error) {
+	k, err := coachKeysFor(u)
+	if err != nil {
+		return nil, fmt.Errorf("storage: load ended links %s: %w", u, err)
+	}
+	m, err := c.s.rdb.HGetAll(ctx, k.ended).Result()
+	if err != nil {
+		return nil, fmt.Errorf("storage: load ended links %s: %w", u, err)
+	}
+	out := make(map[bot.UserRef]time.Time, len(m))
+	for f, v := range m {
+		parts := strings.Split(f, ":")
+		if len(parts) != 3 {
+			continue
+		}
+		coach := bot.UserRef{Platform: unescapeComponent(parts[0]), Workspace: unescapeComponent(parts[1]), User: unescapeComponent(parts[2])}
+		var at time.Time
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			at = time.Unix(n, 0).UTC()
+		}
+		out[coach] = at
+	}
+	return out, nil
+}
+
+// SetEnded implements bot.CoachStore.
+func (c *Coaching) SetEnded(ctx context.Context, u, coach bot.UserRef, at time.Time) error {
+	k, err := coachKeysFor(u)
+	if err != nil {
+		return fmt.Errorf("storage: save ended link %s: %w", u, err)
+	}
+	v := "0"
+	if !at.IsZero() {
+		v = strconv.FormatInt(at.Unix(), 10)
+	}
+	_, err = c.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k.ended, endedField(coach), v)
+		p.PExpire(ctx, k.ended, ProfileTTL)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: save ended link %s: %w", u, err)
+	}
+	return nil
+}
+
 // Forget implements bot.Eraser for coaching, on both sides of every link of u:
 //   - as a client: each coach's index entry for the link becomes LinkGone and loses u's
 //     reference; u's links, practices, notes, marker and reminder job are deleted;
@@ -419,6 +473,26 @@ func (c *Coaching) Forget(ctx context.Context, u bot.UserRef) error {
 		}
 		if err := c.PutCoachEntry(ctx, l.Coach, bot.CoachEntry{LinkID: id, State: bot.LinkGone, Since: now}); err != nil {
 			return fmt.Errorf("storage: forget coaching %s: %w", u, err)
+		}
+	}
+	// Links u declined or ended are gone from u's side, but the coach's index still names
+	// u: scrub those entries too.
+	ended, err := c.Ended(ctx, u)
+	if err != nil {
+		return fmt.Errorf("storage: forget coaching %s: %w", u, err)
+	}
+	for coach := range ended {
+		es, err := c.CoachEntries(ctx, coach)
+		if err != nil {
+			return fmt.Errorf("storage: forget coaching %s: %w", u, err)
+		}
+		for _, e := range es {
+			if e.Client != u {
+				continue
+			}
+			if err := c.PutCoachEntry(ctx, coach, bot.CoachEntry{LinkID: e.LinkID, State: bot.LinkGone, Since: now}); err != nil {
+				return fmt.Errorf("storage: forget coaching %s: %w", u, err)
+			}
 		}
 	}
 	// As a coach.
@@ -459,7 +533,7 @@ func (c *Coaching) Forget(ctx context.Context, u bot.UserRef) error {
 	if err != nil {
 		return fmt.Errorf("storage: forget coaching %s: %w", u, err)
 	}
-	keys := []string{k.links, k.practices, k.clients, k.notes, k.pending}
+	keys := []string{k.links, k.practices, k.clients, k.notes, k.pending, k.ended}
 	for _, id := range ids {
 		keys = append(keys, k.note(id))
 	}

@@ -85,6 +85,12 @@ import (
 //	    "note" is awaited for and the choices of the last coaching message (IDs and labels,
 //	    no user text).
 //
+//	sb:{u:P:W:U}:coach:ended    hash, TTL ProfileTTL, refreshed by every write. U is the
+//	    client. Field: the coach's platform:workspace:user (escaped); value: unix seconds
+//	    when U declined or ended that coach's link ("0": U asked the coach to invite them
+//	    again). The 30-day re-invite cooldown, and the coaches whose index names U, so
+//	    /story forget scrubs those entries too. IDs only.
+//
 // Practice reminders are the scheduler's job of kind 'p' (bot.JobPractice), one per client
 // (see schedule.go for its keys); coaching's Forget deletes it.
 //

@@ -259,7 +259,7 @@ func (c *Coaching) Merge(ctx context.Context, from, to bot.UserRef) error {
 	if _, err := coachKeysFor(to); err != nil {
 		return fmt.Errorf("storage: merge coaching into %s: %w", to, err)
 	}
-	n, err := c.s.rdb.Exists(ctx, fk.links, fk.practices, fk.clients, fk.notes, fk.pending).Result()
+	n, err := c.s.rdb.Exists(ctx, fk.links, fk.practices, fk.clients, fk.notes, fk.pending, fk.ended).Result()
 	if err != nil || n == 0 {
 		if err != nil {
 			return fmt.Errorf("storage: merge coaching %s: %w", from, err)
@@ -324,6 +324,28 @@ func (c *Coaching) Merge(ctx context.Context, from, to bot.UserRef) error {
 			}
 		}
 	}
+	// Ended links (the re-invite cooldown) move with their coaches' entries renamed.
+	ended, err := c.Ended(ctx, from)
+	if err != nil {
+		return wrap("ended links", err)
+	}
+	for coach, at := range ended {
+		if err := c.SetEnded(ctx, to, coach, at); err != nil {
+			return wrap("ended links", err)
+		}
+		es, err := c.CoachEntries(ctx, coach)
+		if err != nil {
+			return wrap("ended links", err)
+		}
+		for _, e := range es {
+			if e.Client == from {
+				e.Client = to
+				if err := c.PutCoachEntry(ctx, coach, e); err != nil {
+					return wrap("ended links", err)
+				}
+			}
+		}
+	}
 	// As a coach: the index moves, and each client's link names the new coach ref.
 	entries, err := c.CoachEntries(ctx, from)
 	if err != nil {
@@ -347,7 +369,7 @@ func (c *Coaching) Merge(ctx context.Context, from, to bot.UserRef) error {
 			return wrap("client link", err)
 		}
 	}
-	keys := []string{fk.links, fk.practices, fk.clients, fk.notes, fk.pending}
+	keys := []string{fk.links, fk.practices, fk.clients, fk.notes, fk.pending, fk.ended}
 	for _, nt := range notes {
 		keys = append(keys, fk.note(nt.ID))
 	}

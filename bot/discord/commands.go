@@ -67,6 +67,7 @@ func Commands() []*discordgo.ApplicationCommand {
 					sub("list", "Your clients"),
 					sub("unassign", "Remove a practice", user("Your client"), str("practice", "The practice id (see progress)", true)),
 					sub("revoke", "End your link with your coach"),
+					sub("ask", "Ask a coach to invite you", user("Your coach")),
 				},
 			},
 		},
@@ -89,6 +90,7 @@ var subcommands = map[string]bot.CommandName{
 var coachSubcommands = map[string]bot.CommandName{
 	"invite": bot.CmdCoachInvite, "assign": bot.CmdCoachAssign, "progress": bot.CmdCoachProgress,
 	"list": bot.CmdCoachList, "unassign": bot.CmdCoachUnassign, "revoke": bot.CmdCoachRevoke,
+	"ask": bot.CmdCoachAsk,
 }
 
 // errUnknownCommand is a command this adapter did not register (an outdated registration).

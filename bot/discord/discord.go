@@ -470,6 +470,9 @@ func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResp
 			return refuse(refusal), nil
 		}
 		base.Kind = bot.EventCommand
+		// The shared place the engine's coaching check needs: coachRefusal let the command
+		// through, so a user it names is a member of this server.
+		base.Place = i.GuildID
 		if cmd, err := toCommand(d); err == nil {
 			base.Command = &cmd
 		} else if errors.Is(err, errUnknownCommand) {
@@ -525,7 +528,7 @@ func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResp
 // one of its members. Every Discord user's data lives under the workspace "dm", so the
 // guild is what tells that coach and client share a place; the adapter checks it before
 // the engine sees the command.
-var coachInGuild = map[string]bool{"coach invite": true, "coach assign": true, "coach progress": true, "coach unassign": true}
+var coachInGuild = map[string]bool{"coach invite": true, "coach assign": true, "coach progress": true, "coach unassign": true, "coach ask": true}
 
 const textCoachOutsideGuild = "Coaching works inside a server you share with your client — run this there."
 

@@ -21,7 +21,12 @@ func (e *Engine) coachCommand(ctx context.Context, ev bot.Event, cmd *bot.Comman
 	if e.coaching == nil {
 		return e.ephemeral(ctx, ev, "Coaching isn't switched on in this storybot.")
 	}
+	if refusal := e.coachGate(ev, cmd); refusal != "" {
+		return e.ephemeral(ctx, ev, refusal)
+	}
 	switch cmd.Name {
+	case bot.CmdCoachAsk:
+		return e.coachAsk(ctx, ev, cmd.Target)
 	case bot.CmdCoachInvite:
 		return e.coachInvite(ctx, ev, cmd.Target)
 	case bot.CmdCoachAssign:
@@ -41,6 +46,41 @@ func (e *Engine) coachCommand(ctx context.Context, ev bot.Event, cmd *bot.Comman
 		return e.clientPractices(ctx, ev)
 	}
 	return e.ephemeral(ctx, ev, "/story help shows what works now.")
+}
+
+// namesClient are the coach commands a coach gives about a client.
+var namesClient = map[bot.CommandName]bool{bot.CmdCoachInvite: true, bot.CmdCoachAssign: true, bot.CmdCoachProgress: true, bot.CmdCoachUnassign: true}
+
+// textCoachNeedsPlace refuses a coach command naming a client where the platform cannot
+// show that the two share a place (a Discord command typed in a DM).
+const textCoachNeedsPlace = "Coaching works inside a server you share with your client — run this there, as /story coach there. I haven't contacted anyone."
+
+// coachGate is the one authorization check every coach command passes, however it
+// arrives (slash command, typed in a DM, a button), on every platform: coaching allowed for
+// this user (STORYBOT_COACHES), not themself, and, where user keys name no workspace
+// (Discord), a shared place the adapter checked. It returns the refusal to show, or "".
+// The link state (accepted, pending, the re-invite cooldown) is checked by each command
+// against the client's side.
+func (e *Engine) coachGate(ev bot.Event, cmd *bot.Command) string {
+	if !namesClient[cmd.Name] && cmd.Name != bot.CmdCoachList {
+		return "" // the client's own commands: revoke, ask, practices
+	}
+	if !e.mayCoach(ev.User) {
+		return "Coaching in this storybot is open to the people its admin listed, and you're not on that list. Nothing was sent."
+	}
+	if !namesClient[cmd.Name] {
+		return ""
+	}
+	if cmd.Target == ev.User.User {
+		if cmd.Name == bot.CmdCoachInvite {
+			return "You can't invite yourself — coaching is between two people. For your own practices, type /story practices."
+		}
+		return "That's you — coaching is between two people. For your own practices, type /story practices."
+	}
+	if ev.User.Workspace == bot.UnplacedWorkspace && ev.Place == "" {
+		return textCoachNeedsPlace
+	}
+	return ""
 }
 
 // coachEvent handles the button presses and typed answers that belong to coaching

@@ -84,20 +84,23 @@ func (e *Engine) refuse(ctx context.Context, ev bot.Event, op string, err error)
 }
 
 func (e *Engine) coachInvite(ctx context.Context, ev bot.Event, target string) error {
-	coach := ev.User
-	if !e.mayCoach(coach) {
-		return e.ephemeral(ctx, ev, "Coaching in this storybot is open to the people its admin listed, and you're not on that list. Nothing was sent.")
-	}
-	if target == coach.User {
-		return e.ephemeral(ctx, ev, "You can't invite yourself — coaching is between two people. For your own practices, type /story practices.")
-	}
+	coach := ev.User // coachGate checked who may coach, and whom
 	client := clientOf(coach, target)
 	now := e.now()
+	ended, err := e.coaching.Ended(ctx, client)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach invite", err)
+	}
+	if at, ok := ended[coach]; ok && !at.IsZero() && now.Sub(at) < bot.ReinviteCooldown {
+		return e.ephemeral(ctx, ev, fmt.Sprintf("%s said no to coaching with you on %s, so I won't invite them again for 30 days (until %s). "+
+			"If they'd like to work with you sooner, they can ask you with /story coach ask %s. I haven't contacted them.",
+			mention(client), dateText(at), dateText(at.Add(bot.ReinviteCooldown)), mention(coach)))
+	}
 	var (
 		link    bot.CoachLink
 		already *bot.CoachLink
 	)
-	err := e.coaching.UpdateClient(ctx, client, func(d *bot.ClientData) error {
+	err = e.coaching.UpdateClient(ctx, client, func(d *bot.ClientData) error {
 		already = nil
 		for id, l := range d.Links {
 			if l.Coach != coach {
@@ -195,7 +198,10 @@ func (e *Engine) answerInvite(ctx context.Context, ev bot.Event, linkID string, 
 		return e.ephemeral(ctx, ev, fmt.Sprintf("You've accepted. %s can now give you practices and see only their completion and the notes you choose to share. /story coach revoke ends it any time.", mention(coach)))
 	}
 	e.coachSide(ctx, coach, bot.CoachEntry{LinkID: linkID, Client: client, State: bot.LinkDeclined, Since: now})
-	return e.ephemeral(ctx, ev, "Declined. Nothing was shared.")
+	if err := e.coaching.SetEnded(ctx, client, coach, now); err != nil {
+		return e.storeTrouble(ctx, ev, "coach answer", err)
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("Declined. Nothing was shared, and %s can't invite you again for 30 days. If you change your mind, /story coach ask %s asks them to.", mention(coach), mention(coach)))
 }
 
 // coachSide updates the coach's index. The client's side is the truth, so a failure here
@@ -244,10 +250,45 @@ func (e *Engine) coachRevoke(ctx context.Context, ev bot.Event, linkID string) e
 		state = bot.LinkDeclined
 	}
 	e.coachSide(ctx, l.Coach, bot.CoachEntry{LinkID: l.ID, Client: client, State: state, Since: now})
+	if err := e.coaching.SetEnded(ctx, client, l.Coach, now); err != nil {
+		return e.storeTrouble(ctx, ev, "coach revoke", err)
+	}
 	if err := e.reschedulePractices(ctx, client); err != nil {
 		e.log.WarnContext(ctx, "practice reschedule failed", "user", client.String(), "err", err)
 	}
 	return e.ephemeral(ctx, ev, fmt.Sprintf("Done — %s is no longer your coach and can't see anything from now on. Their practices and reminders have stopped. Your notes stay yours (/story export).", mention(l.Coach)))
+}
+
+// coachAsk is a client asking a coach to invite them: it lifts the re-invite cooldown for
+// that coach and tells the coach, in their DM, how to send the invitation. The client still
+// accepts the invitation as usual; nothing is shared before that.
+func (e *Engine) coachAsk(ctx context.Context, ev bot.Event, target string) error {
+	client := ev.User
+	coach := clientOf(client, target) // same platform and workspace, like every coaching link
+	if target == client.User {
+		return e.ephemeral(ctx, ev, "That's you — name the coach you'd like to work with, like /story coach ask @sam.")
+	}
+	if client.Workspace == bot.UnplacedWorkspace && ev.Place == "" {
+		return e.ephemeral(ctx, ev, "Ask inside a server you share with your coach — run this there. I haven't contacted anyone.")
+	}
+	if !e.mayCoach(coach) {
+		return e.ephemeral(ctx, ev, fmt.Sprintf("%s isn't among the coaches this storybot's admin listed, so I can't ask them. Nothing was sent.", mention(coach)))
+	}
+	ended, err := e.coaching.Ended(ctx, client)
+	if err != nil {
+		return e.storeTrouble(ctx, ev, "coach ask", err)
+	}
+	if at, ok := ended[coach]; ok && at.IsZero() {
+		return e.ephemeral(ctx, ev, fmt.Sprintf("You've already asked %s; I won't send it twice. They can invite you with /story coach invite.", mention(coach)))
+	}
+	if err := e.coaching.SetEnded(ctx, client, coach, time.Time{}); err != nil {
+		return e.storeTrouble(ctx, ev, "coach ask", err)
+	}
+	if err := e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: coach}, Kind: flows.ReplyInfo,
+		Text: fmt.Sprintf("%s would like you to be their coach in storybot. To invite them, type /story coach invite %s — they'll be asked to accept, as always.", mention(client), mention(client))}); err != nil {
+		return fmt.Errorf("engine: send coach ask to %s: %w", coach, err)
+	}
+	return e.ephemeral(ctx, ev, fmt.Sprintf("I've asked %s to invite you. When they do, you'll get the invitation to accept or decline, saying exactly what they would see.", mention(coach)))
 }
 
 // endLink removes a link from the client's side with the practices given under it.

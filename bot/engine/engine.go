@@ -240,7 +240,7 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 		return e.export(ctx, ev)
 	case bot.CmdForget:
 		return e.askForget(ctx, ev)
-	case bot.CmdCoachInvite, bot.CmdCoachAssign, bot.CmdCoachProgress, bot.CmdCoachList, bot.CmdCoachUnassign, bot.CmdCoachRevoke, bot.CmdPractices:
+	case bot.CmdCoachInvite, bot.CmdCoachAssign, bot.CmdCoachProgress, bot.CmdCoachList, bot.CmdCoachUnassign, bot.CmdCoachRevoke, bot.CmdCoachAsk, bot.CmdPractices:
 		return e.coachCommand(ctx, ev, cmd)
 	case bot.CmdSOS:
 		return e.sos(ctx, ev)

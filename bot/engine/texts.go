@@ -62,7 +62,7 @@ func (t texts) help() string {
 		"/story digest weekly — a Sunday-evening summary of your week (off to stop)",
 		"/story tz <zone> — your time zone, like Europe/Berlin",
 		"/story practices — your practices (pause or stop one); /story practices library — the built-in ones",
-		"/story coach invite|assign|progress|list|unassign @name — for coaches; /story coach revoke ends your coaching link",
+		"/story coach invite|assign|progress|list|unassign @name — for coaches; /story coach revoke ends your coaching link; /story coach ask @coach asks a coach to invite you",
 		"/story export — all your data as a file; /story forget — erase all of it",
 		"/story privacy — what is stored and who can see it",
 		"/story sos — grounding and crisis resources, any time; /story safety-plan — write down what helps, in a calm moment",
