@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -87,14 +88,19 @@ type fakeSlack struct {
 	mu        sync.Mutex
 	calls     []call
 	rateLimit map[string]int // method -> how many 429s to answer first
-	tz        string
-	wsURL     string
-	openErr   string // when set, apps.connections.open fails with this error code
-	seq       int
-	uploads   int
-	dnd       map[string]slack.DNDStatus // user -> what dnd.info answers
-	gone      map[string]string          // user -> the error conversations.open answers
-	upload    []byte                     // the body of the last file upload
+	// pace, when set, is chat.postMessage's limit per channel: a post within pace of the
+	// channel's previous one gets 429 with Retry-After, like Slack's 1 message/s.
+	pace     time.Duration
+	lastPost map[string]time.Time
+	limited  int // 429s answered because of pace
+	tz       string
+	wsURL    string
+	openErr  string // when set, apps.connections.open fails with this error code
+	seq      int
+	uploads  int
+	dnd      map[string]slack.DNDStatus // user -> what dnd.info answers
+	gone     map[string]string          // user -> the error conversations.open answers
+	upload   []byte                     // the body of the last file upload
 }
 
 // lastUpload returns the body of the last file upload.
@@ -174,6 +180,17 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	limited := f.rateLimit[method] > 0
 	if limited {
 		f.rateLimit[method]--
+	}
+	if ch := r.Form.Get("channel"); method == "chat.postMessage" && f.pace > 0 && ch != "" {
+		if f.lastPost == nil {
+			f.lastPost = map[string]time.Time{}
+		}
+		if time.Since(f.lastPost[ch]) < f.pace {
+			limited = true
+			f.limited++
+		} else {
+			f.lastPost[ch] = time.Now()
+		}
 	}
 	f.seq++
 	seq := f.seq

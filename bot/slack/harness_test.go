@@ -111,6 +111,20 @@ func (w tbWriter) Write(p []byte) (int, error) {
 // wait waits until the work of every acknowledged request is done.
 func (h *harness) wait() { _ = h.adapter.work.Quiet(context.Background()) }
 
+// waitOutbox waits (up to 30 s) until no DM waits out a rate limit.
+func (h *harness) waitOutbox() {
+	h.tb.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		h.adapter.outbox.mu.Lock()
+		n := len(h.adapter.outbox.queues)
+		h.adapter.outbox.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+	h.tb.Fatalf("DMs still queued after 30 s")
+}
+
 // post sends a signed request (ts 0: now) and returns the status and body.
 func (h *harness) post(path, contentType string, body []byte, hdr http.Header) (int, string) {
 	h.tb.Helper()

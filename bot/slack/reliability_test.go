@@ -3,12 +3,14 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/storage"
 )
 
 // TestSlashReplayStartsOnce: one signed slash command sent twice (a replay within its five
@@ -89,5 +91,83 @@ func TestBusyAnswersHonestly(t *testing.T) {
 	}
 	if n := len(st.Trail); n != 2 {
 		t.Errorf("dialogue trail has %d steps, want 2 (two answers, each applied once)", n)
+	}
+}
+
+// burst sends /story pause and then answers in a quick burst, as a fast typist would,
+// posting again (as Slack redelivers) any event answered with a non-2xx; it returns the
+// text of every DM post to the user, in order.
+func burst(t *testing.T, h *harness, user string, answers []string) []string {
+	t.Helper()
+	h.slash(user, sharedChannel, "pause")
+	for i, a := range answers {
+		body := h.messageBody(user, a, fmt.Sprintf("EvBurst%s%02d", user, i))
+		for try := 0; ; try++ {
+			code, _ := h.post("/slack/events", "application/json", body, nil)
+			if code == 200 {
+				break
+			}
+			if try > 50 {
+				t.Fatalf("event %d refused %d times", i, try)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	h.wait()
+	var out []string
+	for _, c := range h.fake.snapshot() {
+		if c.Method == "chat.postMessage" && c.Channel == "D"+user {
+			out = append(out, c.Text)
+		}
+	}
+	return out
+}
+
+// TestRateLimitedBurst: Slack answers chat.postMessage with 429 at one message a second per
+// channel. A 20-message burst ends with every turn applied once, the replies in the order
+// they would have come without the limit (merged into a few posts), and no false "I can't
+// save" notice.
+func TestRateLimitedBurst(t *testing.T) {
+	answers := []string{"The deploy failed in front of the client", "They think I'm careless",
+		"anxious", "7", "The deploy failed", "They were busy", "How the review went", "Ask Sam",
+		"No check-back", "5", "back", "6", "Save to journal", "hello", "/story help", "what now",
+		"again", "one more", "and another", "last one"}
+	// The same burst without a rate limit says what the replies should be.
+	free := newHarness(t)
+	want := burst(t, free, "UFREE", answers)
+
+	h := newHarness(t)
+	h.fake.mu.Lock()
+	h.fake.pace = time.Second
+	h.fake.mu.Unlock()
+	start := time.Now()
+	got := burst(t, h, "ULIMIT", answers)
+	h.waitOutbox() // the queue drains after the work
+	got = nil
+	for _, c := range h.fake.snapshot() {
+		if c.Method == "chat.postMessage" && c.Channel == "DULIMIT" {
+			got = append(got, c.Text)
+		}
+	}
+	h.fake.mu.Lock()
+	limited := h.fake.limited
+	h.fake.mu.Unlock()
+	t.Logf("%d replies without a limit; %d posts with it (%d answered 429), in %v", len(want), len(got), limited, time.Since(start).Round(100*time.Millisecond))
+	if limited == 0 {
+		t.Fatalf("the fake never rate-limited: the test proves nothing")
+	}
+	norm := func(texts []string) string { return strings.Join(strings.Fields(strings.Join(texts, "\n\n")), " ") }
+	if norm(got) != norm(want) {
+		t.Errorf("replies under the rate limit differ from the replies without it:\n got: %q\nwant: %q", got, want)
+	}
+	for _, g := range got {
+		if strings.Contains(g, "can't save") {
+			t.Errorf("false store notice under a rate limit: %q", g)
+		}
+	}
+	u := userRef(testTeam, "ULIMIT")
+	n, err := h.rdb.ZCard(context.Background(), storage.KeyPrefix(u)+":applied").Result()
+	if err != nil || n != int64(len(answers)+1) {
+		t.Errorf("events applied: %d (%v), want %d (the command and every answer, once)", n, err, len(answers)+1)
 	}
 }

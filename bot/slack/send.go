@@ -58,15 +58,7 @@ func (a *Adapter) sendDM(ctx context.Context, m bot.Message) error {
 			return nil
 		}
 	}
-	text, blocks := render(m)
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableMarkdown()}
-	if blocks != nil {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
-	}
-	return a.retry(ctx, "chat.postMessage", u, func(ctx context.Context) error {
-		_, _, err := a.api.PostMessageContext(ctx, ch, opts...)
-		return err
-	})
+	return a.outbox.post(ctx, ch, u, m)
 }
 
 func (a *Adapter) sendEphemeral(ctx context.Context, m bot.Message) error {

@@ -104,6 +104,7 @@ type Adapter struct {
 	dedupe  *bot.Dedupe
 	work    *bot.Pool
 	ownWork bool // work is the adapter's own: Run drains it
+	outbox  *outbox
 }
 
 var _ bot.Sender = (*Adapter)(nil)
@@ -151,6 +152,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize), work: cfg.Work}
 	a.refs = bot.NewRefusals(a.log, cfg.Now, cfg.OnRefused)
 	a.dedupe = bot.NewDedupe(cfg.Dedupe, a.log)
+	a.outbox = newOutbox(a)
 	if a.work == nil {
 		a.work, a.ownWork = bot.NewPool(bot.PoolConfig{WorkTimeout: cfg.WorkTimeout, Logger: a.log}), true
 	}
@@ -180,6 +182,12 @@ func (a *Adapter) Run(ctx context.Context) error {
 		if derr := a.work.Drain(dctx); derr != nil {
 			a.log.Warn("shutdown: Slack work cut short", "err", derr)
 		}
+	}
+	// DMs waiting out a rate limit get one last try each.
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if ferr := a.outbox.flush(fctx); ferr != nil {
+		a.log.Warn("shutdown", "err", ferr)
 	}
 	return err
 }
