@@ -321,6 +321,23 @@ func TestSafetyProbes(t *testing.T) {
 		"I'm killing it this quarter", "I'm going to end up doing it myself", "I feel like giving up on this project", "nobody reads my emails",
 		"I want to quit", "this job is soul crushing", "I'm so over this", "I'm exhausted", "my manager hates me", "I'm a failure",
 	}
+	// Venting a leader might type mid-meeting: never the full stop (at most the question).
+	venting := []string{
+		"this meeting makes me want to die", "I want to die of embarrassment", "I could kill myself",
+		"I'm going to die if this demo fails", "kill me, another reorg", "I'd rather be dead than work with him again",
+		"I'm so dead if they find out", "my manager will kill me", "I'm dying here", "shoot me",
+		"I'm going to throw myself under the bus for the team", "I nearly killed myself laughing",
+		"I'm literally dying", "we are so dead", "I'm killing myself over these numbers",
+		"this project will be the death of me", "I could just curl up and die", "I'm ready to end this project",
+		"time to end it for today", "I hurt myself trying to lift the printer", "i want to die on this hill",
+		"I'd kill for a weekend off", "I'm hanging by a thread", "at the end of my tether",
+	}
+	for _, s := range venting {
+		if got := ClassifySafety(s); got.Tier == SafetyCrisis {
+			t.Errorf("ClassifySafety(%q) = crisis %v, want at most the check question", s, got.Rules)
+		}
+	}
+	crisis = append(crisis, "life makes me want to die every day", "I could kill myself tonight", "ugh I want to die")
 	for _, s := range crisis {
 		want := SafetyCrisis
 		if strings.Contains(s, "roof") {
