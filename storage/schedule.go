@@ -459,3 +459,15 @@ func (s *Store) PutJobs(ctx context.Context, jobs []JobAt) error {
 	}
 	return nil
 }
+
+// Backlog returns how many scheduled jobs are due at now and not yet claimed, and how many
+// are claimed and in flight: the scheduler's queue depth, for metrics. Two O(log n) counts.
+func (s *Store) Backlog(ctx context.Context, now time.Time) (due, inFlight int64, err error) {
+	pipe := s.rdb.Pipeline()
+	d := pipe.ZCount(ctx, schedDue, "-inf", strconv.FormatInt(now.Unix(), 10))
+	p := pipe.ZCard(ctx, schedProc)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, 0, fmt.Errorf("storage: scheduler backlog: %w", err)
+	}
+	return d.Val(), p.Val(), nil
+}

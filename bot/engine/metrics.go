@@ -88,6 +88,12 @@ func (m *Metrics) preinit() {
 	for _, p := range preinitPlatforms {
 		m.sendErrors.WithLabelValues(p)
 	}
+	// The admission pool's ops as the adapters name them (bot.Pool.Submit) and its outcomes.
+	for _, op := range []string{"command", "interaction", "message"} {
+		for _, o := range []string{"admitted", "shed_full", "shed_user", "shed_closing"} {
+			m.work.WithLabelValues(op, o)
+		}
+	}
 	// The one refusal an alert watches for: a message aimed at a shared channel.
 	m.refusals.WithLabelValues("shared channel")
 	for _, op := range preinitStoreOps {

@@ -259,6 +259,9 @@ func liveMetricNames(tb testing.TB) map[string]bool {
 		tb.Fatal(err)
 	}
 	defer a.Close()
+	// serve with Socket Mode and the Discord gateway configured expects both connections.
+	a.conns.expect("slack", "slack_socket")
+	a.conns.expect("discord", "discord_gateway")
 	// What a scrape sees: /metrics refreshes the store's readiness first.
 	w := httptest.NewRecorder()
 	mux := http.NewServeMux()

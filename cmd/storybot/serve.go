@@ -77,6 +77,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	a := &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: metrics, now: time.Now, zones: bot.PlatformZones{}, work: work}
 	a.ready = newReadiness(reg, a.now, cfg.ReadyGrace)
 	a.ops = newOpsMetrics(reg)
+	reg.MustRegister(newBacklogCollector(store, a.now))
 	a.conns = newConnObserver(reg, a.ready, a.now)
 	store.Client().AddHook(redisErrorHook{a.ops})
 	return a, nil

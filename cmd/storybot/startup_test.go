@@ -184,6 +184,8 @@ func TestMetricsPresentBeforeAnyEvent(t *testing.T) {
 		`storybot_build_info{goversion="go`,
 		`storybot_store_circuit_open 0`,
 		`storybot_component_up{component="store"} 1`,
+		`storybot_scheduler_due_jobs 0`,
+		`storybot_scheduler_inflight_jobs 0`,
 		`storybot_send_errors_total{platform="slack"} 0`,
 	} {
 		if !strings.Contains(body, want) {
