@@ -60,7 +60,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "storybot_safety_replies_total",
 		Help: "Safety replies by event: crisis (clear crisis language), check (the check question, ambiguous language), check-yes, check-no, check-private, sos. No ids, no text.",
 	}, []string{"event"})
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies, m.inRefused)
+	m.work = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "storybot_work_total", Help: "Work after an acknowledgement, by op and outcome (admitted, shed_full, shed_user, shed_closing).",
+	}, []string{"op", "outcome"})
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies, m.inRefused, m.work)
 	m.sched = newSchedMetrics(reg)
 	m.preinit()
 	return m
