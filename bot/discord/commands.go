@@ -127,13 +127,15 @@ func (o options) flag(name string) bool {
 
 // subcommand returns the path ("pause", "coach assign") and options of an invoked /story.
 func subcommand(d discordgo.ApplicationCommandInteractionData) (string, options, error) {
-	if d.Name != CommandName || len(d.Options) == 0 {
+	// Every option may arrive as null ("options":[null]): nothing here may dereference one
+	// unchecked.
+	if d.Name != CommandName || len(d.Options) == 0 || d.Options[0] == nil {
 		return "", nil, fmt.Errorf("%w %q", errUnknownCommand, d.Name)
 	}
 	o := d.Options[0]
 	path := o.Name
 	if o.Type == discordgo.ApplicationCommandOptionSubCommandGroup {
-		if len(o.Options) == 0 {
+		if len(o.Options) == 0 || o.Options[0] == nil {
 			return "", nil, fmt.Errorf("%w: group %q without subcommand", errUnknownCommand, o.Name)
 		}
 		o = o.Options[0]
@@ -141,7 +143,9 @@ func subcommand(d discordgo.ApplicationCommandInteractionData) (string, options,
 	}
 	opts := options{}
 	for _, v := range o.Options {
-		opts[v.Name] = v
+		if v != nil {
+			opts[v.Name] = v
+		}
 	}
 	return path, opts, nil
 }

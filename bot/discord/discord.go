@@ -74,6 +74,8 @@ type Config struct {
 	Now    func() time.Time
 	// WorkTimeout bounds the handling of one event after it was acknowledged (default 30 s).
 	WorkTimeout time.Duration
+	// OnRefused counts a refused inbound request by reason (a metric); may be nil.
+	OnRefused func(reason string)
 	// Gateway makes the adapter answer interactions that arrive over the gateway
 	// (INTERACTION_CREATE): set it when no interactions endpoint URL is configured.
 	Gateway bool
@@ -92,6 +94,7 @@ type Adapter struct {
 	session *discordgo.Session
 	pubkey  ed25519.PublicKey
 	log     *slog.Logger
+	refs    *bot.Refusals // refused requests: counted, logged at most once a minute per reason
 	now     func() time.Time
 	dedupe  *bot.Dedupe // interactions: leases as long as a request's work
 	msgs    *bot.Dedupe // gateway DMs: short leases, so another replica takes over soon
@@ -153,6 +156,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		log: cfg.Logger.With("platform", Platform), now: cfg.Now, work: cfg.Work,
 		dms: lru.New[string, string](dmCacheSize), tokens: map[string]*tokenState{},
 	}
+	a.refs = bot.NewRefusals(a.log, cfg.Now, cfg.OnRefused)
 	var leases bot.EventLeases = cfg.Dedupe
 	if leases == nil {
 		leases = bot.NewMemLeases(time.Now)
@@ -348,7 +352,16 @@ const TextBusy = "I'm very busy — try that again in a minute. Nothing you wrot
 // serveInteractions is POST /discord/interactions: the signature is checked before
 // anything else is read, stored or sent.
 func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
+	// A payload this code does not expect must never take the connection down with a
+	// stack trace in the log (it may hold what a user typed): answer 500, log one line.
+	defer func() {
+		if p := recover(); p != nil {
+			a.refs.Refuse(r.Context(), r.URL.Path, "panic")
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	}()
 	if r.ContentLength > maxBody {
+		a.refs.Refuse(r.Context(), r.URL.Path, "too large")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -356,19 +369,23 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			a.refs.Refuse(r.Context(), r.URL.Path, "too large")
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
+		a.refs.Refuse(r.Context(), r.URL.Path, "unreadable")
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if a.pubkey == nil || !discordgo.VerifyInteraction(r, a.pubkey) || !a.fresh(r.Header.Get("X-Signature-Timestamp")) {
+		a.refs.Refuse(r.Context(), r.URL.Path, "bad signature")
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
 		return
 	}
 	var i discordgo.Interaction
 	if err := json.Unmarshal(body, &i); err != nil || i.Type == 0 {
+		a.refs.Refuse(r.Context(), r.URL.Path, "malformed")
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
@@ -380,6 +397,7 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 	case i.Type == discordgo.InteractionPing:
 		resp = &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}
 	case i.ID == "" || i.Token == "" || interactionUser(&i) == "":
+		a.refs.Refuse(r.Context(), r.URL.Path, "malformed")
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	default:
@@ -465,7 +483,10 @@ func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResp
 	}
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
-		d := i.ApplicationCommandData()
+		d, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
+		if !ok {
+			return nil, nil // no data: nothing to do, and ApplicationCommandData would panic
+		}
 		if refusal := coachRefusal(i.GuildID, d); refusal != "" {
 			return refuse(refusal), nil
 		}
@@ -652,6 +673,10 @@ func (a *Adapter) sendDM(ctx context.Context, m bot.Message) error {
 	}
 	if err != nil && (restErrorCode(err) == discordgo.ErrCodeCannotSendMessagesToThisUser || errors.Is(err, errNotDM)) {
 		return fmt.Errorf("discord: %w: %w", bot.ErrNoDM, err)
+	}
+	if err != nil && restErrorCode(err) == discordgo.ErrCodeUnknownUser {
+		// Discord says the user no longer exists: the engine cancels their schedules.
+		return fmt.Errorf("discord: %w: %w", bot.ErrUserGone, err)
 	}
 	return err
 }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
 )
 
 // version is set at release build time with -ldflags "-X main.version=v1.2.3" (see the
@@ -90,7 +92,8 @@ func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 	} else {
 		h = slog.NewTextHandler(w, opts)
 	}
-	logger := slog.New(h)
+	// No log line may carry a capability URL (a response_url, a webhook token).
+	logger := slog.New(bot.NewRedactingHandler(h))
 	// go-redis writes pool and reconnection problems through one process-wide logger of its
 	// own (it offers nothing per client); send them to ours so they are structured and
 	// levelled like everything else. Its lines name addresses and errors, never values.
