@@ -72,6 +72,9 @@ func (e *Engine) form(ctx context.Context, ev bot.Event) error {
 		err = e.dialogues.Turn(ctx, ev.User, step)
 	}
 	if err != nil {
+		if sent, cerr := e.formCrisisDespiteStore(ctx, ev, f, now); sent {
+			return cerr
+		}
 		return e.storeTrouble(ctx, ev, "form", err)
 	}
 	to := bot.Destination{Kind: bot.DestModal, User: ev.User, Route: ev.Route}

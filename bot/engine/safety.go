@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
@@ -77,6 +78,27 @@ func (e *Engine) crisisDespiteStore(ctx context.Context, ev bot.Event, in flows.
 		return true, e.sendInPlace(sendCtx, ev, msgs)
 	}
 	return true, e.deliver(sendCtx, ev, "", msgs...)
+}
+
+// formCrisisDespiteStore is crisisDespiteStore for a submitted form: when the turn could
+// not be saved and a field holds clear crisis language, the crisis answer still comes, in
+// the modal.
+func (e *Engine) formCrisisDespiteStore(ctx context.Context, ev bot.Event, f flows.QuickForm, now time.Time) (bool, error) {
+	_, rs, _, err := e.machine.SubmitQuick(flows.State{}, f, now, nil)
+	if err != nil || !hasCrisis(rs) {
+		return false, nil
+	}
+	e.metrics.storeError("form")
+	e.log.ErrorContext(ctx, "store failed; crisis answer given anyway", "op", "form", "user", ev.User.String())
+	var msgs []bot.Message
+	for _, r := range rs {
+		e.metrics.reply(r.Kind)
+		e.metrics.safety(r.Safety)
+		msgs = append(msgs, bot.Message{Kind: r.Kind, Text: r.Text})
+	}
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
+	return true, e.sendModal(sendCtx, ev, msgs)
 }
 
 // hasCrisis reports whether replies hold the crisis answer.

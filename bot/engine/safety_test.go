@@ -284,3 +284,18 @@ func TestSafetyCrisisDuringOutage(t *testing.T) {
 		t.Errorf("crisis words in the logs:\n%s", h.logs.String())
 	}
 }
+
+// TestSafetyFormDuringOutage: a quick-pause form (modal) with crisis language gets the crisis
+// answer in the modal even when the store is down; an ordinary form gets the outage notice.
+func TestSafetyFormDuringOutage(t *testing.T) {
+	h := newHarness(t, "")
+	h.store.down.Store(true)
+	msgs, err := h.handle(bot.Event{Kind: bot.EventForm, Route: "route-1", Form: &flows.QuickForm{Story: "they ignore me", Other: "i want to kill myself", Next: "x"}})
+	if err != nil || len(msgs) != 1 || msgs[0].To.Kind != bot.DestModal || !strings.Contains(msgs[0].Text, "findahelpline.com") {
+		t.Errorf("crisis form during an outage = %+v, %v; want the crisis answer in the modal", msgs, err)
+	}
+	msgs, _ = h.handle(bot.Event{Kind: bot.EventForm, Route: "route-1", Form: &flows.QuickForm{Story: "they ignore me", Other: "they are busy", Next: "ask"}})
+	if len(msgs) != 1 || msgs[0].Text != engine.TextStoreDown {
+		t.Errorf("ordinary form during an outage = %+v, want the outage notice", msgs)
+	}
+}
