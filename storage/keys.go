@@ -94,6 +94,14 @@ import (
 // Practice reminders are the scheduler's job of kind 'p' (bot.JobPractice), one per client
 // (see schedule.go for its keys); coaching's Forget deletes it.
 //
+// Operations (keyring.go, schema.go, console.go):
+//
+//	sb:keyring             hash, no TTL: per encryption key id, a canary sealed with that key.
+//	sb:rotate:<key id>     hash, no TTL: where an unfinished `keys rotate` resumes; deleted
+//	                       when it completes.
+//	sb:schema              string, no TTL: the stored schema version (SchemaVersion).
+//	sb:{u:P:W:U}:console   list, TTL 1 h: messages for a console user's terminal, sealed.
+//
 // "Encoded" means JSON, sealed with AES-256-GCM when encryption keys are configured (see
 // crypt.go for the format). Values without user text (versions, profile fields) stay plain so
 // that they can be inspected and scripted.
