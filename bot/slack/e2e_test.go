@@ -469,7 +469,8 @@ func TestInlineStartsAndDidYouMean(t *testing.T) {
 		t.Fatalf("/story quik: replies %q, want only %q", got, want)
 	}
 	n = h.ncalls()
-	h.slash(u, sharedChannel, "quick they think I'm slow")
+	// In the DM with the bot (outside it, /story quick opens the modal: modal_test.go).
+	h.slash(u, "D"+u, "quick they think I'm slow")
 	got = h.replies(u, n)
 	if len(got) < 2 || !strings.Contains(strings.Join(got, "\n"), "What else could be true?") || strings.Contains(strings.Join(got, "\n"), "Finish this sentence") {
 		t.Fatalf("/story quick with a story: replies %q, want the other-story question, not the story one", got)

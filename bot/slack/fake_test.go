@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -65,6 +66,11 @@ func checkPrivacy() error {
 		case "conversations.open":
 			if strings.Contains(c.Users, ",") {
 				return fmt.Errorf("conversations.open with several users: %+v", c)
+			}
+		case "views.publish":
+			// A Home view is published for one user, never anything shared.
+			if c.Users == "" || strings.Contains(c.Users, ",") {
+				return fmt.Errorf("views.publish not for exactly one user: %+v", c)
 			}
 		default:
 			if c.Channel != "" && !strings.HasPrefix(c.Channel, "D") {
@@ -226,7 +232,7 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		tz := f.tz
 		f.mu.Unlock()
-		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": c.Users, "tz": tz}})
+		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": c.Users, "name": strings.ToLower(c.Users), "tz": tz}})
 	case "dnd.info":
 		c.Users = r.Form.Get("user")
 		f.record(c)
@@ -235,9 +241,18 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		writeJSON(w, map[string]any{"ok": true, "dnd_enabled": dnd.Enabled, "next_dnd_start_ts": dnd.NextStartTimestamp,
 			"next_dnd_end_ts": dnd.NextEndTimestamp, "snooze_enabled": dnd.SnoozeEnabled, "snooze_endtime": dnd.SnoozeEndTime})
-	case "views.open":
+	case "views.open", "views.update", "views.publish":
+		// slack-go posts views.* as JSON: {"trigger_id"|"view_id"|"user_id", "view"}.
+		var body struct {
+			TriggerID string          `json:"trigger_id"`
+			ViewID    string          `json:"view_id"`
+			UserID    string          `json:"user_id"`
+			View      json.RawMessage `json:"view"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		c.Users, c.TS, c.Blocks = body.UserID, body.TriggerID+body.ViewID, string(body.View)
 		f.record(c)
-		writeJSON(w, map[string]any{"ok": true})
+		writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": "V" + strconv.Itoa(seq), "hash": "h" + strconv.Itoa(seq)}})
 	case "apps.connections.open":
 		f.record(c)
 		f.mu.Lock()

@@ -195,6 +195,9 @@ func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id string
 	}
 	ev.InDM = dm != "" && cmd.ChannelID == dm
 	ev.ID = id
+	if cmd.TriggerID != "" {
+		ev.Trigger = routeTrigger + cmd.TriggerID // /story quick opens the modal with it
+	}
 	a.handle(ctx, ev)
 }
 
@@ -207,6 +210,9 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		a.refused(r.Context(), r.URL.Path, "malformed")
 		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
 		return
+	}
+	if a.nativeInteraction(w, r, ic) {
+		return // the modal, its buttons and the shortcuts (modal.go) answer for themselves
 	}
 	if !a.interaction(r.Context(), ic) {
 		// Saturated: a non-2xx makes Slack show the user that the click did not work, so

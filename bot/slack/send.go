@@ -32,7 +32,12 @@ func (a *Adapter) Send(ctx context.Context, m bot.Message) error {
 	switch m.To.Kind {
 	case bot.DestDM:
 		return a.sendDM(ctx, m)
-	case bot.DestEphemeral, bot.DestModal:
+	case bot.DestModal:
+		if handled, err := a.sendModal(ctx, m); handled {
+			return err
+		}
+		return a.sendEphemeral(ctx, m)
+	case bot.DestEphemeral:
 		return a.sendEphemeral(ctx, m)
 	}
 	a.log.ErrorContext(ctx, "outbound message refused", "reason", "destination kind", "dest", m.To.Kind.String(), "user", u.String())

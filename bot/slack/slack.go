@@ -88,6 +88,9 @@ type slackAPI interface {
 	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
 	GetDNDInfoContext(ctx context.Context, user *string, options ...slack.ParamOption) (*slack.DNDStatus, error)
+	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
+	UpdateViewContext(ctx context.Context, view slack.ModalViewRequest, externalID, hash, viewID string) (*slack.ViewResponse, error)
+	PublishViewContext(ctx context.Context, req slack.PublishViewContextRequest) (*slack.ViewResponse, error)
 }
 
 // Adapter connects Slack to a Handler and implements bot.Sender for Slack users.
@@ -105,6 +108,8 @@ type Adapter struct {
 	work    *bot.Pool
 	ownWork bool // work is the adapter's own: Run drains it
 	outbox  *outbox
+
+	submits submitWaiters // view_submission requests waiting for their answer (modal.go)
 }
 
 var _ bot.Sender = (*Adapter)(nil)

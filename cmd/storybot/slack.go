@@ -135,7 +135,15 @@ type manifestDisplay struct {
 type manifestFeatures struct {
 	AppHome       manifestAppHome        `json:"app_home"`
 	BotUser       manifestBotUser        `json:"bot_user"`
+	Shortcuts     []manifestShortcut     `json:"shortcuts"`
 	SlashCommands []manifestSlashCommand `json:"slash_commands"`
+}
+
+type manifestShortcut struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"` // global or message
+	CallbackID  string `json:"callback_id"`
+	Description string `json:"description"`
 }
 
 type manifestAppHome struct {
@@ -190,6 +198,10 @@ type manifestInteractivity struct {
 //   - users:read: users.info for the profile's time zone;
 //   - files:write: the /story export file in the DM;
 //   - dnd:read: dnd.info, so a check-in due during Do Not Disturb waits until it ends.
+//
+// The Home tab, the quick pause modal and the shortcuts need no scope of their own:
+// views.open, views.update and views.publish work with the bot token, and app_home_opened
+// comes with the Home tab.
 func slackManifest(base, name string, socketMode bool) manifest {
 	url := func(path string) string {
 		if socketMode {
@@ -205,7 +217,11 @@ func slackManifest(base, name string, socketMode bool) manifest {
 		LongDescription: "Type /story in any channel, mid-meeting, and the bot walks you through a short, private pause in your DM: what happened, the story you are telling yourself about it, the feeling, what else could be true, and one next step. Nothing is ever posted to a channel. A coaching tool, not therapy.",
 		BackgroundColor: "#2d4a5a",
 	}
-	m.Features.AppHome = manifestAppHome{MessagesTabEnabled: true, MessagesTabReadOnlyEnabled: false}
+	m.Features.AppHome = manifestAppHome{HomeTabEnabled: true, MessagesTabEnabled: true, MessagesTabReadOnlyEnabled: false}
+	m.Features.Shortcuts = []manifestShortcut{
+		{Name: "Quick pause", Type: "global", CallbackID: slack.ShortcutQuick, Description: "Story, other stories, next step — privately, in a minute"},
+		{Name: "Pause on this message", Type: "message", CallbackID: slack.ShortcutMessage, Description: "A private pause about what this message set off"},
+	}
 	m.Features.BotUser = manifestBotUser{DisplayName: name, AlwaysOnline: true}
 	m.Features.SlashCommands = []manifestSlashCommand{{
 		Command:      "/story",

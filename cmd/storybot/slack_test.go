@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/storybot/storybot/bot/slack"
 )
 
 // runSlackManifest runs `storybot slack manifest` with args.
@@ -58,3 +63,44 @@ func TestSlackManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestSlackManifestGolden: the whole manifest for a host, reviewed as a golden file
+// (testdata/slack-manifest.golden.json; rewrite with -update-manifest and review the diff).
+func TestSlackManifestGolden(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := runSlackManifest([]string{"--url", "https://bot.example.com"}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "slack-manifest.golden.json")
+	if *updateManifest {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/storybot -run ManifestGolden -update-manifest)", err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("manifest differs from %s:\n%s", path, out.String())
+	}
+	var m manifest
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Features.AppHome.HomeTabEnabled {
+		t.Error("the Home tab is not enabled")
+	}
+	kinds := map[string]string{}
+	for _, s := range m.Features.Shortcuts {
+		kinds[s.CallbackID] = s.Type
+	}
+	if kinds[slack.ShortcutQuick] != "global" || kinds[slack.ShortcutMessage] != "message" {
+		t.Errorf("shortcuts = %+v, want the global Quick pause and the message shortcut", m.Features.Shortcuts)
+	}
+}
+
+var updateManifest = flag.Bool("update-manifest", false, "rewrite testdata/slack-manifest.golden.json")
