@@ -101,6 +101,7 @@ type Adapter struct {
 	work    *bot.Pool
 	ownWork bool
 	checks  atomic.Int64 // takeover checks waiting on timers
+	seen    dmSeen       // DM channels heard from, for catching up (catchup.go)
 
 	mu     sync.Mutex
 	dms    *lru.Cache[string, string] // user ID → the DM channel opened with them: never changes

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -184,6 +185,9 @@ func (f *fakeDiscord) serveREST(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(200, map[string]any{"id": id, "channel_id": parts[1], "content": c.Body["content"]})
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "channels" && parts[2] == "messages":
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		reply(200, f.gw.channelMessages(parts[1], r.URL.Query().Get("after"), limit))
 	case r.Method == http.MethodPost && parts[0] == "webhooks":
 		f.mu.Lock()
 		f.nextID++

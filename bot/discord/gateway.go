@@ -126,6 +126,11 @@ type gatewayClient struct {
 	t        gatewayTiming
 	rnd      *backoff.Policy
 	dialer   *websocket.Dialer
+	// onNewSession is told when a new session follows an earlier one, with when the
+	// earlier one was last heard from: Discord replays nothing to a new session.
+	onNewSession func(lastAlive time.Time)
+	// alive is when a ready session last received anything; run's goroutine only.
+	alive time.Time
 }
 
 func newGatewayClient(token string, intents int, lookup func(context.Context) (gatewayInfo, error), dispatch func(string, json.RawMessage), log *slog.Logger, obs bot.ConnObserver, t gatewayTiming) *gatewayClient {
@@ -462,6 +467,9 @@ func (g *gatewayClient) connect(ctx context.Context, target string, sess *gwSess
 	defer func() { close(done); <-hbDone }()
 
 	var ready, ackedSinceReady bool
+	// prevAlive is when an earlier session was last heard from; a new session catches up
+	// from there.
+	prevAlive, catchUpFrom := g.alive, time.Time{}
 	healthy := func() bool { return ready && ackedSinceReady }
 	for {
 		p, err := readPayload(ws)
@@ -477,6 +485,9 @@ func (g *gatewayClient) connect(ctx context.Context, target string, sess *gwSess
 			return out
 		}
 		g.obs.ConnActivity(Platform)
+		if ready || (p.Op == 0 && (p.T == "READY" || p.T == "RESUMED")) {
+			g.alive = time.Now()
+		}
 		switch p.Op {
 		case 0:
 			if p.S != nil && *p.S > 0 {
@@ -493,6 +504,7 @@ func (g *gatewayClient) connect(ctx context.Context, target string, sess *gwSess
 					return outcome{reason: "protocol", detail: "READY without a session"}
 				}
 				sess.id, sess.resumeURL = r.SessionID, r.ResumeGatewayURL
+				catchUpFrom = prevAlive
 				ready = true
 				g.obs.ConnSession(Platform, false)
 				g.obs.ConnState(Platform, bot.ConnUp, "")
@@ -504,6 +516,10 @@ func (g *gatewayClient) connect(ctx context.Context, target string, sess *gwSess
 				g.log.InfoContext(ctx, "connected to the Discord gateway: session resumed", "seq", sess.seq)
 			}
 			g.dispatch(p.T, p.D)
+			if !catchUpFrom.IsZero() && g.onNewSession != nil {
+				g.onNewSession(catchUpFrom) // after READY itself was dispatched
+				catchUpFrom = time.Time{}
+			}
 		case 1:
 			if beat() != nil {
 				continue // the reader sees the failure
@@ -603,6 +619,7 @@ func (a *Adapter) lookupGateway(ctx context.Context) (gatewayInfo, error) {
 // stays down (the observer says why) while the rest of storybot keeps running.
 func (a *Adapter) runGateway(ctx context.Context) {
 	g := newGatewayClient(a.cfg.BotToken, int(discordgo.IntentsDirectMessages), a.lookupGateway, a.onDispatch, a.log, a.cfg.Conn, a.cfg.gatewayTiming)
+	g.onNewSession = a.catchUp
 	if err := g.run(ctx); err != nil {
 		<-ctx.Done()
 	}
@@ -624,6 +641,9 @@ func (a *Adapter) onDispatch(t string, d json.RawMessage) {
 		if err := json.Unmarshal(d, &m); err != nil {
 			a.log.Warn("undecodable MESSAGE_CREATE", "err", err)
 			return
+		}
+		if m.Message != nil && m.GuildID == "" && m.ChannelID != "" {
+			a.seen.note(m.ChannelID, a.now())
 		}
 		a.onMessageCreate(a.session, &m)
 	case "INTERACTION_CREATE":

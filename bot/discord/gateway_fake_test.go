@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
 )
 
@@ -35,13 +36,14 @@ type fakeGateway struct {
 	conns          map[*gwConn]*fakeSession // open connections (session nil until identified)
 	identifies     []map[string]any         // IDENTIFY payloads
 	identifyTimes  []time.Time
-	resumes        []string    // the URL path of each RESUME
-	resumed        int         // RESUMEs that succeeded
-	connects       []time.Time // websocket upgrades
-	clientCloses   []int       // close codes the clients sent
-	dropAfterHello int         // the next n connections are cut right after HELLO
-	needShards     int         // IDENTIFY with fewer shards is closed with 4011
-	recommended    int         // GET /gateway/bot's "shards"
+	resumes        []string      // the URL path of each RESUME
+	resumed        int           // RESUMEs that succeeded
+	connects       []time.Time   // websocket upgrades
+	clientCloses   []int         // close codes the clients sent
+	dropAfterHello int           // the next n connections are cut right after HELLO
+	messages       []fakeMessage // every MESSAGE_CREATE, for GET /channels/{id}/messages
+	needShards     int           // IDENTIFY with fewer shards is closed with 4011
+	recommended    int           // GET /gateway/bot's "shards"
 	sessionsMade   int
 }
 
@@ -51,6 +53,35 @@ type fakeSession struct {
 	conn   *gwConn // nil while no connection carries the session
 	silent bool    // a zombie: nothing is sent on conn, not even ACKs
 	dead   bool
+}
+
+type fakeMessage struct {
+	at      time.Time
+	channel string
+	d       any
+}
+
+// channelMessages answers GET /channels/{id}/messages?after=: the channel's messages sent
+// after the time the snowflake after stands for, newest first, as Discord lists them.
+func (f *fakeGateway) channelMessages(channel, after string, limit int) []any {
+	since := time.Time{}
+	if after != "" {
+		at, err := discordgo.SnowflakeTimestamp(after)
+		if err != nil {
+			f.tb.Errorf("fake discord: after=%q is not a snowflake", after)
+			return nil
+		}
+		since = at
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []any
+	for i := len(f.messages) - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {
+		if m := f.messages[i]; m.channel == channel && !m.at.Before(since) {
+			out = append(out, m.d)
+		}
+	}
+	return out
 }
 
 type fakeDispatch struct {
@@ -265,6 +296,10 @@ func (f *fakeGateway) dispatch(t string, d any) {
 	}
 	var sends []send
 	f.mu.Lock()
+	if m, ok := d.(map[string]any); ok && t == "MESSAGE_CREATE" {
+		ch, _ := m["channel_id"].(string)
+		f.messages = append(f.messages, fakeMessage{at: time.Now(), channel: ch, d: d})
+	}
 	for _, s := range f.sessions {
 		if s.dead {
 			continue

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -38,4 +39,25 @@ func FuzzGatewayMessage(f *testing.F) {
 		a.onDispatch(p.T, p.D)
 		classifyClose(p.Op)
 	})
+}
+
+func TestDMSeen(t *testing.T) {
+	var d dmSeen
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := range maxSeenChannels + 5 {
+		d.note(fmt.Sprint("c", i), t0.Add(time.Duration(i)*time.Second))
+	}
+	if n := len(d.channels); n != maxSeenChannels {
+		t.Errorf("remembered %d channels, want the bound %d", n, maxSeenChannels)
+	}
+	if _, ok := d.channels["c0"]; ok {
+		t.Error("the quietest channel was kept when full")
+	}
+	got := d.since(t0.Add(time.Duration(maxSeenChannels)*time.Second), 3)
+	if want := []string{fmt.Sprint("c", maxSeenChannels+4), fmt.Sprint("c", maxSeenChannels+3), fmt.Sprint("c", maxSeenChannels+2)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("since = %v, want %v (most recent first, at most 3)", got, want)
+	}
+	if s := snowflakeAt(time.UnixMilli(1420070400000 + 1000)); s != fmt.Sprint(int64(1000)<<22) {
+		t.Errorf("snowflakeAt = %s", s)
+	}
 }

@@ -140,13 +140,20 @@ func newLifecycle(t *testing.T, replicas int, fake func(*fakeDiscord), wait bool
 // failing when it takes longer than within or comes more than once.
 func (l *lifecycle) dmAnswered(t *testing.T, user string, start time.Time, within time.Duration) time.Duration {
 	t.Helper()
-	waitFor(t, "the answer to "+user+"'s DM", func() bool { return len(l.fake.dmPosts(user)) >= 1 })
+	return l.replied(t, user, 0, start, within)
+}
+
+// replied waits for the one reply to user's latest DM, when before replies were already
+// there.
+func (l *lifecycle) replied(t *testing.T, user string, before int, start time.Time, within time.Duration) time.Duration {
+	t.Helper()
+	waitFor(t, "the answer to "+user+"'s DM", func() bool { return len(l.fake.dmPosts(user)) > before })
 	took := time.Since(start)
 	if took > within {
 		t.Errorf("%s's DM answered after %v, want within %v", user, took, within)
 	}
 	time.Sleep(300 * time.Millisecond) // time for a duplicate to show up
-	if n := len(l.fake.dmPosts(user)); n != 1 {
+	if n := len(l.fake.dmPosts(user)) - before; n != 1 {
 		t.Errorf("%s's DM answered %d times, want once", user, n)
 	}
 	return took
@@ -267,18 +274,23 @@ func testInvalidResumable(t *testing.T, replicas int) {
 }
 
 // testInvalidNew: op 9 with d=false ends the session; the replica waits 1–5 s and
-// identifies again, without trying to resume. Discord replays nothing to a new session:
-// with two replicas the DM sent meanwhile is answered by the other one; with one, the DM
-// sent once the new session is ready is.
+// identifies again, without trying to resume. Discord replays nothing to a new session,
+// so the replica catches up through GET /channels/{id}/messages: the answer the user
+// typed meanwhile is answered once — at once by the other replica when there are two,
+// else after the new session.
 func testInvalidNew(t *testing.T, replicas int) {
 	l := newLifecycle(t, replicas, nil, true)
 	user := l.user(t, "u-op9-false")
+	l.dm(user, "/story quick")
+	l.dmAnswered(t, user, time.Now(), 2*time.Second)
 	start := time.Now()
 	l.fake.gw.sendOp(9, false, true, 1) // the first replica's session only
-	if replicas > 1 {
-		l.dm(user, "/story quick")
-		l.dmAnswered(t, user, start, 2*time.Second)
+	l.dm(user, "They forgot to invite me on purpose.")
+	within := 2 * time.Second
+	if replicas == 1 {
+		within = 5*time.Second + 2*time.Second // the 1–5 s wait, then the catch-up
 	}
+	l.replied(t, user, 1, start, within)
 	waitFor(t, "a new IDENTIFY", func() bool { _, idents, _, _ := l.fake.gw.counts(); return idents == replicas+1 })
 	g := l.fake.gw
 	g.mu.Lock()
@@ -292,6 +304,10 @@ func testInvalidNew(t *testing.T, replicas int) {
 		t.Errorf("%d RESUMEs after op 9 d=false, want none", resumes)
 	}
 	waitFor(t, "every session up", func() bool { return l.fake.connected() == replicas })
+	time.Sleep(500 * time.Millisecond) // the catch-up of a second replica, if any, is done
+	if n := len(l.fake.dmPosts(user)); n != 2 {
+		t.Errorf("%d replies in all, want 2: one per DM", n)
+	}
 	later := l.user(t, "u-op9-false-later")
 	l.dm(later, "/story quick")
 	l.dmAnswered(t, later, time.Now(), 2*time.Second)
@@ -352,12 +368,18 @@ func testDisallowedIntents(t *testing.T, replicas int) {
 // recommended, or twice the refused count when the recommendation lags — and DMs flow.
 func testShardingRequired(t *testing.T, replicas, need, recommended int) {
 	l := newLifecycle(t, replicas, nil, true)
+	early := l.user(t, "u-before-sharding")
+	l.dm(early, "/story quick")
+	l.dmAnswered(t, early, time.Now(), 2*time.Second)
 	g := l.fake.gw
 	g.mu.Lock()
 	g.needShards, g.recommended = need, recommended
 	g.mu.Unlock()
-	g.closeSessions(4009) // the sessions time out: new ones must identify
+	start := time.Now()
+	g.closeSessions(4009)                               // the sessions time out: new ones must identify
+	l.dm(early, "They forgot to invite me on purpose.") // no session is alive: caught up later
 	waitFor(t, "sharded sessions", func() bool { return l.fake.connected() == replicas })
+	l.replied(t, early, 1, start, 3*time.Second)
 	g.mu.Lock()
 	var shards []string
 	refused := 0
