@@ -79,6 +79,9 @@ func (m *Machine) Prompt(s State) (Reply, error) {
 	if isPlanStep(s.Step) {
 		return planPrompt(s)
 	}
+	if s.Flow == FlowFollowup {
+		return followupPrompt(s)
+	}
 	return m.prompt(s)
 }
 
@@ -94,6 +97,13 @@ func (m *Machine) step(s State, in Input) (State, []Reply, error) {
 
 // proceed does the work of step for an input that passed the safety check.
 func (m *Machine) proceed(s State, in Input) (State, []Reply, error) {
+	if in.Start != nil && in.Start.Flow == FlowFollowup {
+		return m.startFollowup(s, *in.Start, in.Now)
+	}
+	if in.Start == nil && s.Flow == FlowFollowup {
+		return m.stepFollowup(s, in) // it has its own stop, skip and back
+	}
+
 	cmd := command(in)
 	if cmd == "stop" {
 		if !s.Open() {
@@ -111,8 +121,10 @@ func (m *Machine) proceed(s State, in Input) (State, []Reply, error) {
 	if in.Start != nil && in.Start.Flow == FlowCheckin {
 		return m.startCheckin(s, in.Now)
 	}
-	if in.Start != nil && s.Flow == FlowCheckin {
-		s = State{} // an unanswered check-in gives way to any dialogue the user starts
+	if in.Start != nil && (s.Flow == FlowCheckin || s.Flow == FlowFollowup) {
+		// An unanswered check-in gives way to any dialogue the user starts; so does a
+		// follow-up, whose answers so far are already kept with the entry.
+		s = State{}
 	}
 	if s.Open() && s.Flow != FlowCheckin && s.Step != StepResumeOffer && !in.Now.Before(s.Updated.Add(ParkAfter)) {
 		return m.offer(s, in.Start)
@@ -200,9 +212,9 @@ func check(s State) error {
 	return nil
 }
 
-func validFlow(f Flow) bool { return f >= FlowNone && f <= FlowCheckin || f == FlowSafetyPlan }
+func validFlow(f Flow) bool { return f >= FlowNone && f <= FlowFollowup || f == FlowSafetyPlan }
 
-func validStep(s Step) bool { return s >= StepNone && s <= StepReframeBeliefAfter || isPlanStep(s) }
+func validStep(s Step) bool { return s >= StepNone && s <= StepFollowupAgain || isPlanStep(s) }
 
 // inFlow reports whether step is a prompt of flow.
 func inFlow(f Flow, s Step) bool {
@@ -218,6 +230,8 @@ func inFlow(f Flow, s Step) bool {
 		return s == StepCheckin
 	case FlowSafetyPlan:
 		return isPlanStep(s)
+	case FlowFollowup:
+		return inFollowup(s)
 	default:
 		return false
 	}
@@ -228,7 +242,7 @@ func startFlow(st Start) (Start, error) {
 	switch st.Flow {
 	case FlowNone:
 		st.Flow = FlowPause
-	case FlowPause, FlowQuick, FlowReframe, FlowCheckin, FlowSafetyPlan:
+	case FlowPause, FlowQuick, FlowReframe, FlowCheckin, FlowSafetyPlan, FlowFollowup:
 	default:
 		return st, fmt.Errorf("flows: cannot start unknown flow %d", int(st.Flow))
 	}
@@ -270,6 +284,10 @@ func (e Entry) clone() Entry {
 	if e.StrengthAfter != nil {
 		v := *e.StrengthAfter
 		e.StrengthAfter = &v
+	}
+	if e.FollowUp != nil {
+		v := e.FollowUp.clone()
+		e.FollowUp = &v
 	}
 	return e
 }
@@ -343,6 +361,13 @@ func (m *Machine) ask(s State, before ...Reply) (State, []Reply, error) {
 	if isPlanStep(s.Step) {
 		p, err := planPrompt(s)
 		return s, append(before, p), err
+	}
+	if s.Flow == FlowFollowup {
+		p, err := followupPrompt(s)
+		if err != nil {
+			return s, nil, err
+		}
+		return s, append(before, p), nil
 	}
 	p, err := m.prompt(s)
 	if err != nil {

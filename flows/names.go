@@ -17,6 +17,8 @@ func (f Flow) String() string {
 		return "checkin"
 	case FlowSafetyPlan:
 		return "safety-plan"
+	case FlowFollowup:
+		return "followup"
 	default:
 		return fmt.Sprintf("Flow(%d)", int(f))
 	}
@@ -87,6 +89,14 @@ func (s Step) String() string {
 		return "reframe-next"
 	case StepReframeBeliefAfter:
 		return "reframe-belief-after"
+	case StepFollowupAsk:
+		return "followup-ask"
+	case StepFollowupFound:
+		return "followup-found"
+	case StepFollowupTrue:
+		return "followup-true"
+	case StepFollowupAgain:
+		return "followup-again"
 	default:
 		return fmt.Sprintf("Step(%d)", int(s))
 	}
@@ -121,6 +131,8 @@ func (f Flow) title() string {
 		return "check-in"
 	case FlowSafetyPlan:
 		return "safety plan"
+	case FlowFollowup:
+		return "follow-up"
 	default:
 		return "pause"
 	}

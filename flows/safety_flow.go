@@ -189,8 +189,8 @@ func (m *Machine) safety(s State, in Input) (next State, replies []Reply, done b
 		case in.Start == nil:
 			next, replies, err = m.answerCheck(s, in)
 			return next, replies, true, err
-		case in.Start.Flow == FlowCheckin:
-			// A scheduled check-in never interrupts the check question.
+		case in.Start.Flow == FlowCheckin || in.Start.Flow == FlowFollowup:
+			// A scheduled check-in or follow-up never interrupts the check question.
 			return s, nil, true, nil
 		}
 		// A new command while the question waited: the question lapses with what raised

@@ -29,6 +29,8 @@ var transcriptStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 //	> [choice:ID]       the user presses the button with that ID
 //	> [long:N]          the user sends N characters (the multi-byte "ö")
 //	> [checkin]         a scheduled check-in arrives
+//	> [followup] step   a follow-up arrives about a pause saved at the start with that next step
+//	> [followup2] step  the same, the second time (after "Not yet" and "Yes, tomorrow")
 //	# wait 31m          the clock moves on (a time.Duration)
 //	< line              a line of the bot's reply (PlainText); a blank line ends a reply
 //	= kind              the reply's kind, when it is not a prompt
@@ -36,6 +38,7 @@ var transcriptStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 //	= remind in 1h0m0s  the reply asks for one more check-in later (snooze)
 //	= safety check      the reply's place in the safety protocol (check, crisis, sos, …)
 //	= save plan {…}     the safety plan the reply saves, as JSON
+//	= outcome {…}       the follow-up answer the reply records on the entry, as JSON
 //
 // "> /story sos" shows Machine.SOS with the plan the transcript saved last, if any.
 //
@@ -145,6 +148,13 @@ func parseInput(tb testing.TB, t string) Input {
 		return Input{Choice: in.Text}
 	case transcript.Long:
 		return Input{Text: strings.Repeat("ö", in.N)}
+	case transcript.Followup:
+		e := &Entry{ID: "1772442000000-0001abcd", Flow: FlowQuick, Created: transcriptStart, Next: in.Text}
+		if in.N == 2 {
+			again := transcriptStart.Add(24 * time.Hour)
+			e.FollowUp = &FollowUp{Outcome: OutcomeNotYet, At: transcriptStart, Again: &again, Asked: 1}
+		}
+		return Input{Start: &Start{Flow: FlowFollowup, Entry: e}}
 	}
 	return Input{Text: in.Text}
 }
@@ -181,6 +191,13 @@ func writeReply(tb testing.TB, out *bytes.Buffer, r Reply) {
 			tb.Fatal(err)
 		}
 		fmt.Fprintf(out, "= save plan %s\n", j)
+	}
+	if r.Outcome != nil {
+		j, err := json.Marshal(r.Outcome)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fmt.Fprintf(out, "= outcome %s\n", j)
 	}
 }
 

@@ -29,11 +29,12 @@ type Flow int
 
 // The dialogues.
 const (
-	FlowNone    Flow = iota // no dialogue open
-	FlowPause               // the full story check
-	FlowQuick               // story, other stories, next step
-	FlowReframe             // the four questions and the thought record
-	FlowCheckin             // a scheduled check-in: one question with four choices
+	FlowNone     Flow = iota // no dialogue open
+	FlowPause                // the full story check
+	FlowQuick                // story, other stories, next step
+	FlowReframe              // the four questions and the thought record
+	FlowCheckin              // a scheduled check-in: one question with four choices
+	FlowFollowup             // a check-back on a saved next step: did it happen?
 )
 
 // Step is one prompt of a dialogue. Steps are stored in Redis by number: append new steps at
@@ -80,6 +81,12 @@ const (
 	StepReframeExample     // one example of how the turnaround could be as true
 	StepReframeNext        // one next step
 	StepReframeBeliefAfter // the belief again, 0–10 (skippable)
+
+	// Follow-up (follow-through on a saved next step).
+	StepFollowupAsk   // "On Tuesday you planned: “…” Did it happen?" Done / Not yet / Changed my mind
+	StepFollowupFound // what did you find out? (optional)
+	StepFollowupTrue  // looking back, how true was the first story, 0–10? (optional)
+	StepFollowupAgain // not yet: shall I ask once more tomorrow?
 )
 
 // Input is one thing the user did: start a dialogue, type a line, or press a button.
@@ -100,6 +107,9 @@ type Input struct {
 type Start struct {
 	Flow Flow   `json:"flow"`
 	Text string `json:"text,omitempty"`
+	// Entry is the journal entry a FlowFollowup asks about: its ID, Created (in the user's
+	// zone: the prompt names that day), Next and FollowUp so far.
+	Entry *Entry `json:"entry,omitempty"`
 }
 
 // ReplyKind tells an adapter what a reply is, so it can render it well; every reply also
@@ -139,6 +149,36 @@ type Reply struct {
 	// SavePlan, when set, is a safety plan the user finished: the caller stores it in place
 	// of any earlier one, encrypted like the journal.
 	SavePlan *SafetyPlan
+	// Outcome, when set, is a follow-up answer: the caller records it on the journal entry
+	// it names (and, when Again is asked for, schedules the one more check-back).
+	Outcome *Outcome
+}
+
+// Outcome is what a follow-up learned about one journal entry's next step.
+type Outcome struct {
+	EntryID  string   `json:"entry_id"`
+	FollowUp FollowUp `json:"follow_up"`
+	// Again asks for one more check-back tomorrow (after a first "Not yet").
+	Again bool `json:"again,omitempty"`
+}
+
+// The outcomes of a follow-up. They are stored: never change them.
+const (
+	OutcomeDone        = "done"
+	OutcomeNotYet      = "not_yet"
+	OutcomeChangedMind = "changed_mind"
+)
+
+// FollowUp is what the user told a check-back about the entry's next step.
+type FollowUp struct {
+	Outcome  string    `json:"outcome"`             // OutcomeDone, OutcomeNotYet or OutcomeChangedMind
+	FoundOut string    `json:"found_out,omitempty"` // what they found out, their words
+	HowTrue  *int      `json:"how_true,omitempty"`  // how true the first story was, 0–10
+	At       time.Time `json:"at"`                  // when they answered
+	// Again is when one more check-back was asked for (after a first "Not yet").
+	Again *time.Time `json:"again,omitempty"`
+	// Asked counts the check-backs sent for the entry (1, or 2 after "ask again").
+	Asked int `json:"asked,omitempty"`
 }
 
 // Entry is a finished dialogue as kept in the user's journal. Text fields hold the user's
@@ -178,6 +218,8 @@ type Entry struct {
 	// key are kept from when it was asked as "a kinder story", so old entries read the same.)
 	KinderStory string `json:"kinder_story,omitempty"`
 	BeliefAfter *int   `json:"belief_after,omitempty"`
+	// FollowUp is what the check-back learned; nil until the user answered one.
+	FollowUp *FollowUp `json:"follow_up,omitempty"`
 }
 
 // State is a user's dialogue between turns. The zero State has no dialogue open.

@@ -4,7 +4,8 @@
 // A transcript is a txtar archive: a comment saying what it shows, then a file named
 // "transcript" of blocks separated by blank lines:
 //
-//	> input          what the user did: a typed line, "/story …", [choice:ID], [checkin], [long:N]
+//	> input          what the user did: a typed line, "/story …", [choice:ID], [checkin], [long:N],
+//	                 [followup] next step, [followup2] next step
 //	< reply line     the bot's reply, one line each ("<" alone is an empty line)
 //	= note           what the reply is or does (kind, save, remind), for flows' own check
 //	# comment        a comment; "# wait 31m" moves the clock
@@ -42,6 +43,11 @@ const (
 	Choice              // [choice:ID]: a button press
 	Checkin             // [checkin]: the scheduler delivers a check-in
 	Long                // [long:N]: a typed line of N runes
+	// Followup is "[followup] next step" or "[followup2] next step": the scheduler delivers
+	// the follow-up of a quick pause saved at the transcript's start with that next step
+	// (Text), for the first time (N 1) or the second, after "Not yet" and "Yes, tomorrow"
+	// (N 2).
+	Followup
 )
 
 // Input is a parsed "> " line.
@@ -65,6 +71,10 @@ func ParseInput(s string) (Input, error) {
 		in.Text = strings.TrimSpace(in.Text)
 	case s == "[checkin]":
 		in.Kind = Checkin
+	case strings.HasPrefix(s, "[followup] "):
+		in.Kind, in.N, in.Text = Followup, 1, strings.TrimSpace(strings.TrimPrefix(s, "[followup] "))
+	case strings.HasPrefix(s, "[followup2] "):
+		in.Kind, in.N, in.Text = Followup, 2, strings.TrimSpace(strings.TrimPrefix(s, "[followup2] "))
 	case strings.HasPrefix(s, "[choice:") && strings.HasSuffix(s, "]"):
 		in.Kind, in.Text = Choice, strings.TrimSuffix(strings.TrimPrefix(s, "[choice:"), "]")
 	case strings.HasPrefix(s, "[long:") && strings.HasSuffix(s, "]"):
