@@ -34,6 +34,7 @@ const (
 	CmdSOS        // grounding, resources and the user's own safety plan
 	CmdSafetyPlan // write the safety plan, in a calm moment
 	CmdCoachAsk   // a client asks a coach to invite them (lifts the re-invite cooldown)
+	CmdFollowups
 )
 
 var commandNames = [...]string{
@@ -58,6 +59,7 @@ var commandNames = [...]string{
 	CmdSOS:           "sos",
 	CmdSafetyPlan:    "safety-plan",
 	CmdCoachAsk:      "coach ask",
+	CmdFollowups:     "followups",
 }
 
 func (c CommandName) String() string {
@@ -129,8 +131,13 @@ type Command struct {
 	// "/story they ignored me", "/story quick they think I'm slow"), or the free-text
 	// practice of coach assign.
 	Text string
-	// N is the count of history entries (0: the default).
+	// N is the count of history entries (0: the default), or the number of the pending
+	// check-back that followups cancel cancels (as /story followups lists them).
 	N int
+	// Word is the word of /story history <word>: the entries that mention it.
+	Word string
+	// Followups is "" (list), "off", "on" or "cancel" (/story followups …).
+	Followups string
 	// Checkin, Schedule and Until carry /story checkin; Schedule and Until also carry the
 	// cadence and end date of coach assign.
 	Checkin  CheckinAction
@@ -237,6 +244,8 @@ func ParseCommand(text string) (Command, error) {
 		if r := strings.ToLower(rest); r == "plan" || r == "" {
 			return Command{Name: CmdSafetyPlan}, nil
 		}
+	case "followups", "followup", "follow-ups", "checkbacks":
+		return parseFollowups(rest)
 	}
 	// Anything that is not a subcommand is what happened: "/story they ignored me in
 	// standup" starts a pause with it. A lone word close to a subcommand is more likely a
@@ -349,6 +358,28 @@ func noArgs(name CommandName, rest string) (Command, error) {
 	return Command{Name: name}, nil
 }
 
+// parseFollowups reads /story followups [off | on | cancel <n>].
+func parseFollowups(rest string) (Command, error) {
+	word, arg := cutWord(rest)
+	switch strings.ToLower(word) {
+	case "", "list":
+		if arg == "" {
+			return Command{Name: CmdFollowups}, nil
+		}
+	case "off", "on":
+		if arg == "" {
+			return Command{Name: CmdFollowups, Followups: strings.ToLower(word)}, nil
+		}
+	case "cancel":
+		n, err := strconv.Atoi(arg)
+		if err == nil && n >= 1 && n <= MaxHistory {
+			return Command{Name: CmdFollowups, Followups: "cancel", N: n}, nil
+		}
+		return Command{}, parseErrorf("/story followups cancel takes the number of a check-back, like /story followups cancel 1 (see /story followups).")
+	}
+	return Command{}, parseErrorf("/story followups lists your check-backs; add off or on to stop or allow them, or cancel 1 to cancel the first.")
+}
+
 // MaxHistory bounds /story history n so one reply stays readable.
 const MaxHistory = 50
 
@@ -357,6 +388,10 @@ func parseHistory(rest string) (Command, error) {
 		return Command{Name: CmdHistory}, nil
 	}
 	n, err := strconv.Atoi(rest)
+	if err != nil && !strings.ContainsAny(rest, " \t\n") && !strings.HasPrefix(rest, "-") {
+		// One word that is not a number: the entries that mention it.
+		return Command{Name: CmdHistory, Word: rest}, nil
+	}
 	if err != nil || n < 1 || n > MaxHistory {
 		return Command{}, parseErrorf("/story history takes a number from 1 to %d, like /story history 10.", MaxHistory)
 	}

@@ -18,7 +18,15 @@ type ScheduleStore interface {
 	// (zero, zero, false, nil).
 	Job(ctx context.Context, u UserRef, k JobKind) (Job, time.Time, bool, error)
 	// DeleteJob removes the user's job of kind k; removing a missing job is not an error.
+	// It does not reach follow-ups (DeleteFollowups does).
 	DeleteJob(ctx context.Context, u UserRef, k JobKind) error
+	// FollowupsDue returns when the pending follow-ups of the given journal entries are
+	// due; entries with no follow-up pending are absent from the map.
+	FollowupsDue(ctx context.Context, u UserRef, entries []string) (map[string]time.Time, error)
+	// DeleteFollowups cancels the follow-ups of the given entries; cancelling one that is
+	// not pending is not an error. A delivery in flight is abandoned unless it already
+	// started sending.
+	DeleteFollowups(ctx context.Context, u UserRef, entries ...string) error
 }
 
 // Claim is a job a scheduler took from the due set. It belongs to that scheduler until it

@@ -118,9 +118,13 @@ const (
 	// JobPractice is a client's practice reminders: one job per client, due at the
 	// earliest next reminder of their active practices.
 	JobPractice JobKind = 'p'
+	// JobFollowup is the check-back on one journal entry's next step: one-off, one job per
+	// entry (Job.Entry), so a user may have several. It is not in JobKinds: its jobs are
+	// addressed by entry (ScheduleStore.FollowupsDue, DeleteFollowups).
+	JobFollowup JobKind = 'f'
 )
 
-// JobKinds lists every kind, for erasure.
+// JobKinds lists every kind of which a user has at most one job, for erasure and export.
 var JobKinds = []JobKind{JobCheckin, JobSnooze, JobDigest, JobPractice}
 
 func (k JobKind) String() string {
@@ -133,6 +137,8 @@ func (k JobKind) String() string {
 		return "digest"
 	case JobPractice:
 		return "practice"
+	case JobFollowup:
+		return "followup"
 	}
 	return fmt.Sprintf("JobKind(%d)", byte(k))
 }
@@ -145,6 +151,8 @@ type Job struct {
 	Checkin Checkin
 	// TZ is the IANA zone the schedule is read in; empty: UTC.
 	TZ string
+	// Entry is the journal entry ID a JobFollowup is about; empty for every other kind.
+	Entry string
 }
 
 // Location is the job's zone, UTC when empty or unknown.

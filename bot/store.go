@@ -41,6 +41,14 @@ type DialogueStore interface {
 	// Dialogue returns the user's stored dialogue without changing it; a user with none
 	// has the zero State and false.
 	Dialogue(ctx context.Context, u UserRef) (flows.State, bool, error)
+	// Entry returns one journal entry by ID; an entry that does not exist (never saved,
+	// expired, erased) is (zero, false, nil).
+	Entry(ctx context.Context, u UserRef, id string) (flows.Entry, bool, error)
+	// UpdateEntry applies fn to the stored entry and saves the result in one atomic
+	// operation (a concurrent update is never lost), keeping its expiry. A missing entry
+	// reports false and calls nothing; an error from fn is returned as is, nothing saved.
+	// fn may be called more than once and must not change the entry's ID or Created.
+	UpdateEntry(ctx context.Context, u UserRef, id string, fn func(*flows.Entry) error) (bool, error)
 }
 
 // PlanStore keeps each user's safety plan (/story safety-plan): their own words, kept like
@@ -82,6 +90,8 @@ type Profile struct {
 	// ForgetAsked is when the user last asked /story forget and has not yet confirmed or
 	// cancelled; zero otherwise. The confirmation counts only shortly after.
 	ForgetAsked time.Time `json:"forget_asked,omitzero"`
+	// NoFollowups is true after /story followups off: no check-back is offered or sent.
+	NoFollowups bool `json:"no_followups,omitempty"`
 }
 
 // ProfileStore keeps profiles.

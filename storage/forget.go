@@ -8,7 +8,7 @@ import (
 )
 
 // Forget erases everything this package keeps about u: dialogue, journal (index and
-// entries), safety plan, profile and scheduled jobs (coaching has its own eraser, Coaching().Forget). It is the storage half of /story forget. It takes two round trips:
+// entries), safety plan, profile and scheduled jobs, follow-ups included (coaching has its own eraser, Coaching().Forget). It is the storage half of /story forget. It takes two round trips:
 // the index, then one DEL of all keys (one hash slot, so a single command even in a cluster).
 // A turn racing with Forget may leave its own write behind; the caller serializes them.
 func (s *Store) Forget(ctx context.Context, u bot.UserRef) error {
@@ -19,6 +19,11 @@ func (s *Store) Forget(ctx context.Context, u bot.UserRef) error {
 	ids, err := s.rdb.ZRange(ctx, k.journal, 0, -1).Result()
 	if err != nil {
 		return fmt.Errorf("storage: forget %s: read index: %w", u, err)
+	}
+	// Follow-ups exist only for journal entries: cancel them while the index still names
+	// them, so a failure here leaves everything for the retry.
+	if err := s.DeleteFollowups(ctx, u, ids...); err != nil {
+		return fmt.Errorf("storage: forget %s: %w", u, err)
 	}
 	keys := make([]string, 0, len(ids)+6)
 	keys = append(keys, k.dialogue, k.journal, k.profile, k.plan, k.applied, k.tag+consoleSuffix)

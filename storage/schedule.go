@@ -32,8 +32,67 @@ var (
 	_ bot.JobQueue      = (*Store)(nil)
 )
 
-// jobID is the compact ID of a job: kind, platform, workspace and user. It is the member of
-// the due and processing sets and the field of the job's bucket hash.
+// jobIDOf is the ID of j: jobID, and for a follow-up ':' and the entry's compact ID.
+func jobIDOf(j bot.Job) (string, error) {
+	id, err := jobID(j.Kind, j.User)
+	if err != nil || j.Kind != bot.JobFollowup {
+		return id, err
+	}
+	e, err := compactEntryID(j.Entry)
+	if err != nil {
+		return "", err
+	}
+	return id + ":" + e, nil
+}
+
+// followupID is the ID of the follow-up of entry.
+func followupID(u bot.UserRef, entry string) (string, error) {
+	return jobIDOf(bot.Job{Kind: bot.JobFollowup, User: u, Entry: entry})
+}
+
+// compactEntryID shortens a journal entry ID ("1767225600000-00a1f3c29b7e": unix ms, '-',
+// 12 hex digits) for follow-up job IDs, which a million pending check-backs repeat twice
+// each: the milliseconds in base 36 (8 characters), then the hex part. Entry IDs of any
+// other shape are kept whole behind a '~' (escaped, so they cannot break the ID apart).
+func compactEntryID(id string) (string, error) {
+	if id == "" {
+		return "", errors.New("follow-up without an entry id")
+	}
+	ms, hexPart, ok := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if ok && err == nil && len(ms) == 13 && n >= 0 && len(hexPart) == 12 && isLowerHex(hexPart) {
+		return strconv.FormatInt(n, 36) + hexPart, nil
+	}
+	return "~" + escapeComponent(id), nil
+}
+
+// expandEntryID reverses compactEntryID.
+func expandEntryID(c string) (string, bool) {
+	if strings.HasPrefix(c, "~") {
+		return unescapeComponent(c[1:]), len(c) > 1
+	}
+	if len(c) <= 12 {
+		return "", false
+	}
+	n, err := strconv.ParseInt(c[:len(c)-12], 36, 64)
+	if err != nil || !isLowerHex(c[len(c)-12:]) {
+		return "", false
+	}
+	return fmt.Sprintf("%013d-%s", n, c[len(c)-12:]), true
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// jobID is the compact ID of a job: kind, platform, workspace and user (and, for a
+// follow-up, its entry: jobIDOf). It is the member of the due and processing sets and the
+// field of the job's bucket hash.
 func jobID(kind bot.JobKind, u bot.UserRef) (string, error) {
 	if u.Platform == "" || u.Workspace == "" || u.User == "" {
 		return "", errEmptyComponent
@@ -57,7 +116,26 @@ func jobID(kind bot.JobKind, u bot.UserRef) (string, error) {
 	return b.String(), nil
 }
 
-// parseJobID reverses jobID.
+// parseJobIDOf reverses jobIDOf.
+func parseJobIDOf(id string) (bot.Job, error) {
+	kind, u, err := parseJobID(id)
+	if err != nil || kind != bot.JobFollowup {
+		return bot.Job{Kind: kind, User: u}, err
+	}
+	user, entry, ok := strings.Cut(u.User, ":")
+	if !ok {
+		return bot.Job{}, fmt.Errorf("malformed job id %q", id)
+	}
+	e, ok := expandEntryID(entry)
+	if !ok {
+		return bot.Job{}, fmt.Errorf("malformed job id %q", id)
+	}
+	u.User = unescapeComponent(user)
+	return bot.Job{Kind: kind, User: u, Entry: e}, nil
+}
+
+// parseJobID reverses jobID. For a follow-up, the user part still holds ":<entry>", escaped
+// (parseJobIDOf splits it off).
 func parseJobID(id string) (bot.JobKind, bot.UserRef, error) {
 	bad := fmt.Errorf("malformed job id %q", id)
 	if len(id) < 4 {
@@ -85,6 +163,9 @@ func parseJobID(id string) (bot.JobKind, bot.UserRef, error) {
 	w, u, ok := strings.Cut(rest, ":")
 	if !ok || w == "" || u == "" {
 		return 0, bot.UserRef{}, bad
+	}
+	if kind == bot.JobFollowup {
+		return kind, bot.UserRef{Platform: platform, Workspace: unescapeComponent(w), User: u}, nil
 	}
 	return kind, bot.UserRef{Platform: platform, Workspace: unescapeComponent(w), User: unescapeComponent(u)}, nil
 }
@@ -123,8 +204,12 @@ func bucketKey(id string) string {
 // pause date as YYYYMMDD or empty; tz the IANA zone or empty for UTC. The scripts read and
 // write only the part before '|'.
 
-// recordTail encodes the static part of j's record.
+// recordTail encodes the static part of j's record. A follow-up has none: its ID says
+// everything, and its time is an instant, so its record is just "<sent>,<occ>|".
 func recordTail(j bot.Job) string {
+	if j.Kind == bot.JobFollowup {
+		return ""
+	}
 	mask := 0
 	for d, on := range j.Checkin.Schedule.Days {
 		if on {
@@ -145,6 +230,9 @@ func parseRecord(rec string, j *bot.Job) (sent, occ string, err error) {
 		return "", "", errors.New("malformed job record")
 	}
 	sent, occ, _ = strings.Cut(head, ",")
+	if j.Kind == bot.JobFollowup {
+		return sent, occ, nil
+	}
 	parts := strings.Split(tail, "|")
 	if len(parts) != 3 || len(parts[0]) != 6 {
 		return "", "", errors.New("malformed job record")
@@ -196,7 +284,7 @@ return 1
 
 // PutJob implements bot.ScheduleStore.
 func (s *Store) PutJob(ctx context.Context, j bot.Job, due time.Time) error {
-	id, err := jobID(j.Kind, j.User)
+	id, err := jobIDOf(j)
 	if err != nil {
 		return fmt.Errorf("storage: put job %s: %w", j.User, err)
 	}
@@ -243,19 +331,103 @@ func (s *Store) DeleteJob(ctx context.Context, u bot.UserRef, k bot.JobKind) err
 }
 
 func (s *Store) deleteJobs(ctx context.Context, u bot.UserRef, kinds ...bot.JobKind) error {
+	ids := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		id, err := jobID(k, u)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	return s.deleteIDs(ctx, ids)
+}
+
+// deleteIDs removes jobs by ID from the due and processing sets and their buckets, in one
+// MULTI (one slot: every scheduler key has the {sched} tag).
+func (s *Store) deleteIDs(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range kinds {
-			id, err := jobID(k, u)
-			if err != nil {
-				return err
-			}
-			p.ZRem(ctx, schedDue, id)
-			p.ZRem(ctx, schedProc, id)
+		p.ZRem(ctx, schedDue, anys(ids)...)
+		p.ZRem(ctx, schedProc, anys(ids)...)
+		for _, id := range ids {
 			p.HDel(ctx, bucketKey(id), id)
 		}
 		return nil
 	})
 	return err
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// FollowupsDue implements bot.ScheduleStore: one pipelined HGET per entry.
+func (s *Store) FollowupsDue(ctx context.Context, u bot.UserRef, entries []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time)
+	if len(entries) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		id, err := followupID(u, e)
+		if err != nil {
+			return nil, fmt.Errorf("storage: follow-ups of %s: %w", u, err)
+		}
+		ids[i] = id
+	}
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGet(ctx, bucketKey(id), id)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("storage: follow-ups of %s: %w", u, err)
+	}
+	for i, cmd := range cmds {
+		rec, err := cmd.Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("storage: follow-ups of %s: %w", u, err)
+		}
+		j := bot.Job{Kind: bot.JobFollowup}
+		sent, occ, err := parseRecord(rec, &j)
+		if err != nil {
+			continue
+		}
+		if sent != "" && sent == occ {
+			continue // sent, finishing: no longer pending
+		}
+		if t, ok := fromB36(occ); ok {
+			out[entries[i]] = t
+		}
+	}
+	return out, nil
+}
+
+// DeleteFollowups implements bot.ScheduleStore.
+func (s *Store) DeleteFollowups(ctx context.Context, u bot.UserRef, entries ...string) error {
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		id, err := followupID(u, e)
+		if err != nil {
+			return fmt.Errorf("storage: cancel follow-ups of %s: %w", u, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := s.deleteIDs(ctx, ids); err != nil {
+		return fmt.Errorf("storage: cancel follow-ups of %s: %w", u, err)
+	}
+	return nil
 }
 
 // ForgetSchedules erases every job of u (check-in, snooze, digest): afterwards no scheduler
@@ -305,7 +477,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Time
 	for i, cmd := range cmds {
 		id := res[2*i]
 		score, _ := strconv.ParseFloat(res[2*i+1], 64)
-		kind, u, err := parseJobID(id)
+		job, err := parseJobIDOf(id)
 		rec, rerr := cmd.Result()
 		if err != nil || rerr != nil {
 			// Erased or corrupt: drop it from processing so it does not come back.
@@ -313,7 +485,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Time
 			s.rdb.ZRem(ctx, schedProc, id)
 			continue
 		}
-		c := bot.Claim{Job: bot.Job{Kind: kind, User: u}, Due: time.Unix(int64(score), 0), Lease: lease, Token: token}
+		c := bot.Claim{Job: job, Due: time.Unix(int64(score), 0), Lease: lease, Token: token}
 		sent, occ, err := parseRecord(rec, &c.Job)
 		if err != nil {
 			s.log.Warn("storage: dropping unreadable job", "job", id)
@@ -341,7 +513,7 @@ return 1
 
 // MarkSent implements bot.JobQueue.
 func (s *Store) MarkSent(ctx context.Context, c bot.Claim) (bool, error) {
-	id, err := jobID(c.Job.Kind, c.Job.User)
+	id, err := jobIDOf(c.Job)
 	if err != nil {
 		return false, fmt.Errorf("storage: mark job %s: %w", c.Job.User, err)
 	}
@@ -376,7 +548,7 @@ return 1
 `)
 
 func (s *Store) release(ctx context.Context, c bot.Claim, due time.Time, occ string, unmark bool) error {
-	id, err := jobID(c.Job.Kind, c.Job.User)
+	id, err := jobIDOf(c.Job)
 	if err != nil {
 		return err
 	}
@@ -445,7 +617,7 @@ func (s *Store) PutJobs(ctx context.Context, jobs []JobAt) error {
 	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, ja := range jobs {
-			id, err := jobID(ja.Job.Kind, ja.Job.User)
+			id, err := jobIDOf(ja.Job)
 			if err != nil {
 				return err
 			}

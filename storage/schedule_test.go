@@ -30,6 +30,20 @@ func TestJobIDRoundTrip(t *testing.T) {
 				t.Errorf("parseJobID(jobID(%v, %v) = %q) = %v, %v, %v", k, u, id, gk, gu, err)
 			}
 		}
+		for _, e := range []string{"1767225600000-00a1f3c29b7e", "0000000000001-000000000000", "odd:id{x}", "12345"} {
+			j := bot.Job{Kind: bot.JobFollowup, User: u, Entry: e}
+			id, err := jobIDOf(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := parseJobIDOf(id)
+			if err != nil || got != j {
+				t.Errorf("parseJobIDOf(jobIDOf(%+v) = %q) = %+v, %v", j, id, got, err)
+			}
+		}
+	}
+	if id, _ := jobIDOf(bot.Job{Kind: bot.JobFollowup, User: bot.UserRef{Platform: "slack", Workspace: "T0123ABCD", User: "U0123ABCDEF"}, Entry: "1767225600000-00a1f3c29b7e"}); len(id) > 44 {
+		t.Errorf("follow-up job id %q is %d bytes, want at most 44 (memory per follow-up)", id, len(id))
 	}
 }
 

@@ -39,6 +39,7 @@ type Store interface {
 	bot.EventLeases
 	bot.OnceTurner
 	bot.Pinger
+	bot.ScheduleStore
 	Forget(ctx context.Context, u bot.UserRef) error
 }
 
@@ -73,6 +74,12 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"ConcurrentTurns", testConcurrentTurns},
 		{"Forget", testForget},
 		{"SafetyPlan", testSafetyPlan},
+		{"EntryByID", testEntryByID},
+		{"UpdateEntry", testUpdateEntry},
+		{"UpdateEntryEncrypted", testUpdateEntryEncrypted},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"Followups", testFollowups},
+		{"ForgetCancelsFollowups", testForgetCancelsFollowups},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -929,5 +936,228 @@ func testTurnOnce(t *testing.T, h *harness) {
 	wg.Wait()
 	if n.Load() != 1 {
 		t.Errorf("racing replays applied %d times, want 1", n.Load())
+	}
+}
+
+// saveEntry saves one journal entry through a turn and returns its ID.
+func saveEntry(t *testing.T, s Store, u bot.UserRef, e flows.Entry) string {
+	t.Helper()
+	var id string
+	err := s.Turn(context.Background(), u, func(flows.State) (flows.State, *flows.Entry, error) {
+		cp := e
+		return flows.State{}, &cp, nil
+	})
+	if err != nil {
+		t.Fatalf("Turn(save) = %v", err)
+	}
+	es := journal(t, s, u, 1)
+	if len(es) != 1 || es[0].ID == "" {
+		t.Fatalf("journal after save = %+v, want one entry with an ID", es)
+	}
+	id = es[0].ID
+	return id
+}
+
+func testEntryByID(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	id := saveEntry(t, s, u, flows.Entry{Flow: flows.FlowQuick, Story: "they left me out", Next: "Ask Sam"})
+	got, ok, err := s.Entry(ctx, u, id)
+	if err != nil || !ok || got.ID != id || got.Next != "Ask Sam" || got.Story != "they left me out" {
+		t.Errorf("Entry(%s) = %+v, %v, %v, want the saved entry", id, got, ok, err)
+	}
+	if _, ok, err := s.Entry(ctx, newUser(t), id); ok || err != nil {
+		t.Errorf("Entry of another user = %v, %v, want false, nil", ok, err)
+	}
+	if _, ok, err := s.Entry(ctx, u, "1767225600000-0000deadbeef"); ok || err != nil {
+		t.Errorf("Entry(missing) = %v, %v, want false, nil", ok, err)
+	}
+	for _, bad := range []string{"", "../x", "a:b", "*", "{x}"} {
+		if _, ok, err := s.Entry(ctx, u, bad); ok || err == nil {
+			t.Errorf("Entry(%q) = %v, %v, want an error", bad, ok, err)
+		}
+	}
+}
+
+func testUpdateEntry(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	id := saveEntry(t, s, u, flows.Entry{Flow: flows.FlowQuick, Story: "s", Next: "Ask Sam"})
+	before, _, _ := s.Entry(ctx, u, id)
+	key := tagOf(t, u) + ":j:" + id
+	ttl := h.rdb.PTTL(ctx, key).Val()
+	v := 3
+	ok, err := s.UpdateEntry(ctx, u, id, func(e *flows.Entry) error {
+		e.FollowUp = &flows.FollowUp{Outcome: flows.OutcomeDone, FoundOut: "Sam was busy", HowTrue: &v, At: h.clock.Now(), Asked: 1}
+		e.ID, e.Created = "other", time.Time{} // ignored: identity is the store's
+		return nil
+	})
+	if err != nil || !ok {
+		t.Fatalf("UpdateEntry = %v, %v, want true, nil", ok, err)
+	}
+	got, _, _ := s.Entry(ctx, u, id)
+	if got.FollowUp == nil || got.FollowUp.Outcome != flows.OutcomeDone || got.FollowUp.FoundOut != "Sam was busy" || *got.FollowUp.HowTrue != 3 {
+		t.Errorf("entry after UpdateEntry = %+v, want the follow-up", got.FollowUp)
+	}
+	if got.ID != id || !got.Created.Equal(before.Created) || got.Story != "s" {
+		t.Errorf("entry after UpdateEntry = %+v, want ID, Created and story kept", got)
+	}
+	if es := journal(t, s, u, 5); len(es) != 1 || es[0].FollowUp == nil {
+		t.Errorf("journal after UpdateEntry = %+v, want one entry with its follow-up", es)
+	}
+	if after := h.rdb.PTTL(ctx, key).Val(); after <= 0 || after > ttl {
+		t.Errorf("TTL after UpdateEntry = %v, want kept (at most %v, positive)", after, ttl)
+	}
+	boom := errors.New("boom")
+	if _, err := s.UpdateEntry(ctx, u, id, func(e *flows.Entry) error { e.Next = "changed"; return boom }); !errors.Is(err, boom) {
+		t.Errorf("UpdateEntry(fn error) = %v, want %v", err, boom)
+	}
+	if got, _, _ := s.Entry(ctx, u, id); got.Next != "Ask Sam" {
+		t.Errorf("after a failed fn, Next = %q, want unchanged", got.Next)
+	}
+	called := false
+	ok, err = s.UpdateEntry(ctx, u, "1767225600000-0000deadbeef", func(*flows.Entry) error { called = true; return nil })
+	if ok || err != nil || called {
+		t.Errorf("UpdateEntry(missing) = %v, %v (fn called %v), want false, nil, not called", ok, err, called)
+	}
+}
+
+func testUpdateEntryEncrypted(t *testing.T, h *harness) {
+	s := h.store(newKey(t))
+	u := newUser(t)
+	ctx := context.Background()
+	id := saveEntry(t, s, u, flows.Entry{Flow: flows.FlowQuick, Story: "s", Next: "n"})
+	if _, err := s.UpdateEntry(ctx, u, id, func(e *flows.Entry) error {
+		e.FollowUp = &flows.FollowUp{Outcome: flows.OutcomeDone, FoundOut: secret}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range rawValues(t, h.rdb, u) {
+		if strings.Contains(v.value, secret) || strings.Contains(v.value, "found_out") {
+			t.Errorf("%s holds the follow-up in plaintext", v.key)
+		}
+	}
+	if got, _, _ := s.Entry(ctx, u, id); got.FollowUp == nil || got.FollowUp.FoundOut != secret {
+		t.Errorf("encrypted follow-up read back = %+v, want %q", got.FollowUp, secret)
+	}
+}
+
+// testConcurrentUpdates: updates racing from several stores (replicas) are never lost.
+func testConcurrentUpdates(t *testing.T, h *harness) {
+	u := newUser(t)
+	id := saveEntry(t, h.store(), u, flows.Entry{Flow: flows.FlowQuick, Story: "s", Next: "n"})
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := h.store() // a store per goroutine: no in-process lock helps
+			_, err := s.UpdateEntry(context.Background(), u, id, func(e *flows.Entry) error {
+				e.Others = append(e.Others, fmt.Sprint(i))
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("UpdateEntry = %v", err)
+		}
+	}
+	got, _, _ := h.store().Entry(context.Background(), u, id)
+	if len(got.Others) != n {
+		t.Errorf("after %d concurrent updates, %d were kept", n, len(got.Others))
+	}
+}
+
+func testFollowups(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	a := saveEntry(t, s, u, flows.Entry{Flow: flows.FlowQuick, Next: "a"})
+	h.clock.Add(time.Millisecond)
+	b := saveEntry(t, s, u, flows.Entry{Flow: flows.FlowQuick, Next: "b"})
+	due := h.clock.Now().Add(24 * time.Hour).Truncate(time.Second)
+	for i, e := range []string{a, b} {
+		if err := s.PutJob(ctx, bot.Job{Kind: bot.JobFollowup, User: u, Entry: e}, due.Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatalf("PutJob(follow-up) = %v", err)
+		}
+	}
+	if err := s.PutJob(ctx, bot.Job{Kind: bot.JobFollowup, User: u}, due); err == nil {
+		t.Errorf("PutJob(follow-up without entry) = nil, want an error")
+	}
+	got, err := s.FollowupsDue(ctx, u, []string{a, b, "1767225600000-0000deadbeef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[a].Equal(due) || !got[b].Equal(due.Add(time.Hour)) {
+		t.Errorf("FollowupsDue = %v, want %s at %v and %s an hour later", got, a, due, b)
+	}
+	if other, _ := s.FollowupsDue(ctx, newUser(t), []string{a, b}); len(other) != 0 {
+		t.Errorf("FollowupsDue of another user = %v, want none", other)
+	}
+	if err := s.DeleteFollowups(ctx, u, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FollowupsDue(ctx, u, []string{a, b}); len(got) != 1 || got[b].IsZero() {
+		t.Errorf("FollowupsDue after cancelling %s = %v, want only %s", a, got, b)
+	}
+	// The queue hands the follow-up out with its entry.
+	cs, err := s.Claim(ctx, due.Add(2*time.Hour), 1000, due.Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []bot.Claim
+	for _, c := range cs {
+		if c.Job.User == u {
+			mine = append(mine, c)
+			continue
+		}
+		_ = s.Retry(ctx, c, c.Due, false) // leave other tests' jobs as they were
+	}
+	if len(mine) != 1 || mine[0].Job.Kind != bot.JobFollowup || mine[0].Job.Entry != b {
+		t.Fatalf("claimed %+v, want the follow-up of %s", mine, b)
+	}
+	if ok, err := s.MarkSent(ctx, mine[0]); !ok || err != nil {
+		t.Fatalf("MarkSent = %v, %v", ok, err)
+	}
+	if err := s.Finish(ctx, mine[0], time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FollowupsDue(ctx, u, []string{a, b}); len(got) != 0 {
+		t.Errorf("FollowupsDue after delivery = %v, want none (one-off)", got)
+	}
+}
+
+func testForgetCancelsFollowups(t *testing.T, h *harness) {
+	s := h.store()
+	u := newUser(t)
+	ctx := context.Background()
+	id := saveEntry(t, s, u, flows.Entry{Flow: flows.FlowQuick, Next: "a"})
+	if err := s.PutJob(ctx, bot.Job{Kind: bot.JobFollowup, User: u, Entry: id}, h.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Forget(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FollowupsDue(ctx, u, []string{id}); len(got) != 0 {
+		t.Errorf("FollowupsDue after Forget = %v, want none", got)
+	}
+	cs, err := s.Claim(ctx, h.clock.Now().Add(2*time.Hour), 10000, h.clock.Now().Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Job.User == u {
+			t.Errorf("Claim after Forget handed out %+v", c.Job)
+		}
+		_ = s.Retry(ctx, c, c.Due, false) // leave other tests' jobs as they were
 	}
 }
