@@ -32,8 +32,8 @@ import (
 //	    export and forget read or touch it; no coach view does.
 //	sb:{u:P:W:U}:profile   hash, TTL ProfileTTL (400 d), refreshed by every write.
 //	    "v" ("1": the profile exists), "welcomed" ("1"), "tz", "tzp" ("1": tz came from
-//	    the platform), "fa" (unix seconds of an unconfirmed /story forget). No user text,
-//	    so never encrypted.
+//	    the platform), "fa" (unix seconds of an unconfirmed /story forget), "nf" ("1":
+//	    /story followups off). No user text, so never encrypted.
 //	sb:{u:P:W:U}:applied   zset, TTL AppliedTTL (30 min), refreshed by every turn that
 //	    applies a platform event. Members: event IDs ("slack:event:T1:Ev1", trigger and
 //	    interaction IDs; no user text); score: unix ms. Written by the turn script with
@@ -52,7 +52,9 @@ import (
 // The scheduler's keys (schedule.go) share the hash tag {sched}: one slot, so its claim,
 // mark and release scripts are atomic in a cluster too. A job ID is
 // <kind><platform code><workspace>:<user> (kind c check-in, s snooze, d digest; platform
-// code s slack, d discord, c console, else ~<platform>:), components escaped as above.
+// code s slack, d discord, c console, else ~<platform>:), components escaped as above. A
+// follow-up (kind f, one per journal entry) appends ":<entry>", the entry ID compacted: its
+// unix milliseconds in base 36 and its 12 hex digits (see compactEntryID).
 //
 //	sb:{sched}:due         zset, no TTL. Member: job ID; score: when to try it (unix s).
 //	sb:{sched}:proc        zset, no TTL. Claimed jobs; score: lease end (unix ms) * 1000 plus
@@ -60,8 +62,10 @@ import (
 //	sb:{sched}:j:<n>       hash, no TTL; n = FNV-1a(job ID) mod 16384 in base 36, so each
 //	                       stays listpack-encoded. Field: job ID; value:
 //	                       "<sent>,<occ>|<days hex><hhmm>|<until YYYYMMDD>|<tz>", sent and occ
-//	                       unix s in base 36 (the occurrence marked sent, the one scheduled).
-//	                       No user text. ForgetSchedules removes a user's three IDs from all.
+//	                       unix s in base 36 (the occurrence marked sent, the one scheduled);
+//	                       a follow-up's is only "<sent>,<occ>|". No user text.
+//	                       ForgetSchedules removes a user's per-kind IDs from all; Forget also
+//	                       removes the follow-ups of every entry in the journal index.
 //
 // Coaching (coach.go). Links and practices live on the client's side, the client's consent
 // being the source of truth; the coach's side is only an index of link IDs, and loses the

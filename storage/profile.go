@@ -18,6 +18,7 @@ const (
 	fieldTZ       = "tz"
 	fieldTZPlat   = "tzp"
 	fieldForget   = "fa" // unix seconds of an unconfirmed /story forget
+	fieldNoFU     = "nf" // "1": /story followups off
 )
 
 // Profile implements bot.ProfileStore.
@@ -38,6 +39,7 @@ func (s *Store) Profile(ctx context.Context, u bot.UserRef) (bot.Profile, bool, 
 		TZ:             m[fieldTZ],
 		TZFromPlatform: m[fieldTZPlat] == "1",
 		ForgetAsked:    unixField(m[fieldForget]),
+		NoFollowups:    m[fieldNoFU] == "1",
 	}, true, nil
 }
 
@@ -60,6 +62,9 @@ func (s *Store) SaveProfile(ctx context.Context, u bot.UserRef, p bot.Profile) e
 	}
 	if !p.ForgetAsked.IsZero() {
 		fields = append(fields, fieldForget, strconv.FormatInt(p.ForgetAsked.Unix(), 10))
+	}
+	if p.NoFollowups {
+		fields = append(fields, fieldNoFU, "1")
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Del(ctx, k.profile)

@@ -24,6 +24,7 @@ import (
 	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/fakeclock"
+	"github.com/storybot/storybot/internal/followuptest"
 	"github.com/storybot/storybot/internal/transcript"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
@@ -573,6 +574,10 @@ func replayDiscord(t *testing.T, e *env, user string, steps []transcript.Step) {
 			// What the scheduler does when the check-in is due.
 			if err := e.engines[0].Deliver(context.Background(), bot.Job{Kind: bot.JobCheckin, User: userRef(user)}); err != nil {
 				t.Fatalf("deliver check-in: %v", err)
+			}
+		case transcript.Followup:
+			if err := followuptest.Deliver(context.Background(), e.store, e.engines[0], userRef(user), s.Input.Text, s.Input.N); err != nil {
+				t.Fatalf("deliver follow-up: %v", err)
 			}
 		case transcript.Long:
 			e.dm(user, strings.Repeat("ö", s.Input.N))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -216,6 +215,8 @@ func (e *Engine) Deliver(ctx context.Context, j bot.Job) error {
 		err = e.deliverDigest(ctx, j)
 	case bot.JobPractice:
 		err = e.deliverPractices(ctx, j)
+	case bot.JobFollowup:
+		err = e.deliverFollowup(ctx, j)
 	default:
 		err = fmt.Errorf("engine: deliver unknown job kind %v", j.Kind)
 	}
@@ -263,100 +264,7 @@ func (e *Engine) deliverDigest(ctx context.Context, j bot.Job) error {
 	if err != nil {
 		return fmt.Errorf("engine: deliver digest to %s: %w", j.User, err)
 	}
-	text := Digest(entries, e.now())
+	// The user's own ID never counts as a theme (it can appear in a raw mention).
+	text := DigestFor(entries, e.now(), []string{j.User.User})
 	return e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: j.User}, Kind: flows.ReplyInfo, Text: text})
-}
-
-// Digest writes the weekly digest from the user's own journal entries of the 7 days before
-// now: the pauses, the average shift in feeling strength, the thinking traps the user
-// confirmed most (never the ones only suggested), and the next steps the user chose, in
-// their words.
-func Digest(entries []flows.Entry, now time.Time) string {
-	since := now.Add(-7 * 24 * time.Hour)
-	var (
-		pauses, shifts, shiftSum int
-		traps                    = map[string]int{}
-		steps                    []string
-	)
-	for i := len(entries) - 1; i >= 0; i-- { // oldest first
-		en := entries[i]
-		if en.Created.Before(since) || en.Created.After(now) {
-			continue
-		}
-		if en.Flow == flows.FlowPause || en.Flow == flows.FlowQuick {
-			pauses++
-		}
-		if en.StrengthBefore != nil && en.StrengthAfter != nil {
-			shifts++
-			shiftSum += *en.StrengthAfter - *en.StrengthBefore
-		}
-		// Only traps the user confirmed count: the bot's suggestions (SuggestedTraps) are
-		// guesses, and an insight built on them would tell the user what they think.
-		for _, id := range en.Traps {
-			traps[id]++
-		}
-		if s := strings.TrimSpace(en.Next); s != "" {
-			steps = append(steps, s)
-		}
-	}
-	var b strings.Builder
-	b.WriteString("Your week in stories.\n")
-	switch pauses {
-	case 0:
-		b.WriteString("No pauses this week — that's fine. /story is here when you want it.")
-		if len(traps) == 0 && len(steps) == 0 {
-			return b.String()
-		}
-		b.WriteString("\n")
-	case 1:
-		b.WriteString("1 pause this week.\n")
-	default:
-		fmt.Fprintf(&b, "%d pauses this week.\n", pauses)
-	}
-	if shifts > 0 {
-		avg := float64(shiftSum) / float64(shifts)
-		switch {
-		case avg < 0:
-			fmt.Fprintf(&b, "On average the feeling eased by %.1f points (0–10) from start to end.\n", -avg)
-		case avg > 0:
-			fmt.Fprintf(&b, "On average the feeling grew by %.1f points (0–10) from start to end.\n", avg)
-		default:
-			b.WriteString("On average the feeling's strength stayed the same from start to end.\n")
-		}
-	}
-	if len(traps) > 0 {
-		names := map[string]string{}
-		for _, t := range flows.Traps() {
-			names[t.ID] = t.Name
-		}
-		ids := make([]string, 0, len(traps))
-		for id := range traps {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(a, b int) bool {
-			if traps[ids[a]] != traps[ids[b]] {
-				return traps[ids[a]] > traps[ids[b]]
-			}
-			return ids[a] < ids[b]
-		})
-		if len(ids) > 3 {
-			ids = ids[:3]
-		}
-		var parts []string
-		for _, id := range ids {
-			n := names[id]
-			if n == "" {
-				n = id
-			}
-			parts = append(parts, fmt.Sprintf("%s (%d)", n, traps[id]))
-		}
-		b.WriteString("Thinking traps you recognised most: " + strings.Join(parts, ", ") + ".\n")
-	}
-	if len(steps) > 0 {
-		b.WriteString("The next steps you chose:\n")
-		for _, s := range steps {
-			b.WriteString("• " + s + "\n")
-		}
-	}
-	return strings.TrimRight(b.String(), "\n")
 }

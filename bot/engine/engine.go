@@ -167,6 +167,9 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 	if handled, err := e.coachEvent(ctx, ev); handled {
 		return err
 	}
+	if handled, err := e.cancelFollowupChoice(ctx, ev); handled {
+		return err
+	}
 	if answer, yes := forgetAnswer(ev); answer {
 		if handled, err := e.answerForget(ctx, ev, yes); handled {
 			return err
@@ -229,7 +232,12 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 		flow := map[bot.CommandName]flows.Flow{bot.CmdPause: flows.FlowPause, bot.CmdReframe: flows.FlowReframe}[cmd.Name]
 		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flow, Text: cmd.Text}})
 	case bot.CmdHistory:
+		if cmd.Word != "" {
+			return e.historyWord(ctx, ev, cmd.Word)
+		}
 		return e.history(ctx, ev, cmd.N)
+	case bot.CmdFollowups:
+		return e.followupsCommand(ctx, ev, cmd)
 	case bot.CmdTZ:
 		return e.timezone(ctx, ev, cmd.Zone)
 	case bot.CmdCheckin:
@@ -312,6 +320,12 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	for _, r := range replies {
 		if r.Remind > 0 {
 			e.snooze(ctx, ev.User, r.Remind)
+		}
+		if r.Save != nil {
+			e.scheduleFollowup(ctx, ev.User, *r.Save) // the store set its ID
+		}
+		if r.Outcome != nil {
+			e.recordOutcome(ctx, ev.User, *r.Outcome)
 		}
 		e.metrics.reply(r.Kind)
 		e.metrics.safety(r.Safety)

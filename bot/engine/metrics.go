@@ -24,6 +24,8 @@ type Metrics struct {
 	safetyReplies *prometheus.CounterVec
 	work          *prometheus.CounterVec
 	inRefused     *prometheus.CounterVec
+	followups     *prometheus.CounterVec
+	answers       *prometheus.CounterVec
 	sched         *schedMetrics
 }
 
@@ -49,6 +51,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		inRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "storybot_inbound_refused_total", Help: "Inbound requests an adapter refused (bad signature, malformed, too large), by platform and reason.",
 		}, []string{"platform", "reason"}),
+		followups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_followups_total", Help: "Follow-ups (check-backs on a next step) by event: scheduled, sent, cancelled, dropped.",
+		}, []string{"event"}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storybot_followup_answers_total", Help: "Follow-up answers by outcome: done, not_yet, changed_mind.",
+		}, []string{"outcome"}),
 	}
 	m.dmFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "storybot_dm_fallbacks_total", Help: "Events answered in place because the user's DM could not be opened.",
@@ -63,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.work = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "storybot_work_total", Help: "Work after an acknowledgement, by op and outcome (admitted, shed_full, shed_user, shed_closing).",
 	}, []string{"op", "outcome"})
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies, m.inRefused, m.work)
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies, m.inRefused, m.work, m.followups, m.answers)
 	m.sched = newSchedMetrics(reg)
 	m.preinit()
 	return m
@@ -75,7 +83,8 @@ var (
 	preinitPlatforms = []string{"slack", "discord", "console"}
 	preinitKinds     = []bot.EventKind{bot.EventCommand, bot.EventText, bot.EventChoice}
 	preinitStoreOps  = []string{"turn", "welcome", "profile", "history", "schedule", "export", "forget", "coaching", "practice"}
-	preinitOutcomes  = []string{"sent", "dropped_late", "skipped_busy", "held", "rate_limited", "failed", "already_sent", "reaped", "dropped_unavailable"}
+	preinitOutcomes  = []string{"sent", "dropped_late", "skipped_busy", "held", "held_busy", "rate_limited", "failed", "already_sent", "reaped", "dropped_unavailable"}
+	preinitFollowups = []string{"scheduled", "sent", "cancelled", "dropped"}
 )
 
 func (m *Metrics) preinit() {
@@ -99,6 +108,12 @@ func (m *Metrics) preinit() {
 	}
 	// The one refusal an alert watches for: a message aimed at a shared channel.
 	m.refusals.WithLabelValues("shared channel")
+	for _, ev := range preinitFollowups {
+		m.followups.WithLabelValues(ev)
+	}
+	for _, o := range []string{flows.OutcomeDone, flows.OutcomeNotYet, flows.OutcomeChangedMind} {
+		m.answers.WithLabelValues(o)
+	}
 	for _, op := range preinitStoreOps {
 		m.storeErrors.WithLabelValues(op)
 	}
@@ -163,6 +178,25 @@ func (m *Metrics) reply(k flows.ReplyKind) {
 		label = "kind" + strconv.Itoa(int(k))
 	}
 	m.replies.WithLabelValues(label).Inc()
+}
+
+func (m *Metrics) followup(event string) {
+	if m == nil || m.followups == nil {
+		return
+	}
+	m.followups.WithLabelValues(event).Inc()
+}
+
+func (m *Metrics) followupAnswered(outcome string) {
+	if m == nil || m.answers == nil {
+		return
+	}
+	switch outcome {
+	case flows.OutcomeDone, flows.OutcomeNotYet, flows.OutcomeChangedMind:
+	default:
+		outcome = "other" // a fixed vocabulary only
+	}
+	m.answers.WithLabelValues(outcome).Inc()
 }
 
 func (m *Metrics) storeError(op string) {

@@ -13,8 +13,10 @@ import (
 )
 
 // ExportSchema names the version of the /story export document. Change it whenever a
-// field's meaning changes; adding a field keeps it.
-const ExportSchema = "storybot.export/v1"
+// field's meaning changes or a reader would miss something that matters; every v1 field
+// keeps its name and meaning. v2 adds the journal entries' check_back and follow_up, and
+// the pending check-backs ("followups").
+const ExportSchema = "storybot.export/v2"
 
 // forgetWindow is how long a /story forget waits for its confirmation.
 const forgetWindow = 15 * time.Minute
@@ -185,6 +187,15 @@ func (e *Engine) exportDocument(ctx context.Context, u bot.UserRef) ([]byte, err
 			return nil, err
 		}
 		doc["schedules"] = schedules
+		pending, err := e.pendingFollowups(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("engine: export follow-ups: %w", err)
+		}
+		fus := make([]exportedFollowup, len(pending))
+		for i, p := range pending {
+			fus[i] = exportedFollowup{Entry: p.Entry.ID, Due: p.Due.UTC()}
+		}
+		doc["followups"] = fus
 	}
 	for _, part := range e.exportParts {
 		name, v, err := part.ExportPart(ctx, u)
@@ -198,6 +209,13 @@ func (e *Engine) exportDocument(ctx context.Context, u bot.UserRef) ([]byte, err
 		return nil, fmt.Errorf("engine: encode export: %w", err)
 	}
 	return out, nil
+}
+
+// exportedFollowup is one pending check-back in the export: the journal entry it asks
+// about (its next step is there) and when.
+type exportedFollowup struct {
+	Entry string    `json:"entry_id"`
+	Due   time.Time `json:"due"`
 }
 
 // exportedSchedule is one scheduled job in the export.

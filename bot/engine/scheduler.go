@@ -41,6 +41,11 @@ type SchedulerConfig struct {
 	// RetryDelay is the pause before retrying a rate-limited send that gave no Retry-After;
 	// default 30 s.
 	RetryDelay time.Duration
+	// BusyRetry is how often a job that waits for the user's open dialogue (see
+	// waitsForDialogue) tries again; default 1 min. It waits at most MaxHold past its
+	// occurrence; a dialogue left alone parks after flows.ParkAfter, so in practice the
+	// wait ends within half an hour of the user's last answer.
+	BusyRetry time.Duration
 	// Pace limits deliveries per platform and workspace (a token bucket each). A platform
 	// missing from the map uses DefaultPace; a zero Rate means unlimited.
 	Pace        map[string]Pace
@@ -101,6 +106,9 @@ func NewScheduler(cfg SchedulerConfig) *Scheduler {
 	}
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = 30 * time.Second
+	}
+	if cfg.BusyRetry <= 0 {
+		cfg.BusyRetry = time.Minute
 	}
 	if cfg.Pace == nil {
 		cfg.Pace = DefaultPaces
@@ -266,6 +274,14 @@ func (s *Scheduler) handle(ctx context.Context, c bot.Claim) {
 			s.log.WarnContext(ctx, "scheduler: retry failed", "user", j.User.String(), "err", err)
 		}
 	case errors.Is(err, bot.ErrBusy):
+		if waitsForDialogue(j.Kind) && now.Sub(c.Occurrence) < s.cfg.MaxHold {
+			// Nothing was sent: unmark, and come back once the dialogue may have closed.
+			s.cfg.Metrics.scheduled("held_busy", 1)
+			if err := s.cfg.Queue.Retry(bg, c, now.Add(s.cfg.BusyRetry), true); err != nil {
+				s.log.WarnContext(ctx, "scheduler: busy retry failed", "user", j.User.String(), "err", err)
+			}
+			return
+		}
 		finish("skipped_busy")
 	case errors.Is(err, bot.ErrUserGone):
 		// The platform says the user is gone: the engine cancelled their schedules.
@@ -278,6 +294,13 @@ func (s *Scheduler) handle(ctx context.Context, c bot.Claim) {
 		s.log.WarnContext(ctx, "scheduler: delivery failed", "kind", j.Kind.String(), "user", j.User.String(), "err", err)
 		finish("failed")
 	}
+}
+
+// waitsForDialogue reports whether a job of kind k, due while the user is in the middle of
+// a dialogue, waits until that dialogue closes or parks (rather than being skipped): a
+// follow-up the user asked for must not be lost to an unrelated pause.
+func waitsForDialogue(k bot.JobKind) bool {
+	return k == bot.JobFollowup
 }
 
 func (s *Scheduler) pace(platform string) Pace {

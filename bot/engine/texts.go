@@ -57,7 +57,8 @@ func (t texts) help() string {
 		"/story [what happened] — a full pause (about two minutes), in our DM; /story pause works too",
 		"/story quick [story] — story, other stories, next step: under a minute",
 		"/story reframe [story] — question a story more deeply",
-		"/story history [n] — your last n journal entries",
+		"/story history [n | word] — your last n journal entries, or the ones that mention a word",
+		"/story followups — your pending check-backs (cancel one; off or on for all)",
 		"/story checkin weekdays 09:00 — a DM check-in (also daily, mon,wed,fri, off, pause until 2026-12-31)",
 		"/story digest weekly — a Sunday-evening summary of your week (off to stop)",
 		"/story tz <zone> — your time zone, like Europe/Berlin",
@@ -76,6 +77,7 @@ func (t texts) privacy() string {
 		"- Your open dialogue, until you finish it or for 7 idle days.",
 		fmt.Sprintf("- Journal entries you choose to save, for %d days.", t.retentionDays),
 		"- Your check-in and digest schedules, and your time zone.",
+		"- Check-backs you asked for on next steps, and how they went (kept with the journal entry).",
 		fmt.Sprintf("- If you work with a coach: the link, the practices they assigned, what you marked done, and your notes (for %d days).", t.retentionDays),
 		fmt.Sprintf("- Your safety plan, if you write one, for %d days after you last wrote it. No coach ever sees it.", t.retentionDays),
 		"Who can see it through storybot: only you. Nothing is ever posted in a shared channel. A coach you accept sees only practice completion and notes you choose to share — never your journal or dialogues.",
@@ -97,13 +99,19 @@ func formatHistory(entries []flows.Entry, loc *time.Location) string {
 	} else {
 		fmt.Fprintf(&b, "Your last %d journal entries:", len(entries))
 	}
+	writeEntries(&b, entries, loc)
+	return b.String()
+}
+
+// writeEntries writes entries as history shows them: date and kind, then the user's words.
+func writeEntries(b *strings.Builder, entries []flows.Entry, loc *time.Location) {
 	for _, en := range entries {
 		b.WriteString("\n\n")
 		b.WriteString(en.Created.In(loc).Format("Mon 2 Jan 2006, 15:04"))
 		b.WriteString(" — " + flowTitle(en.Flow))
 		line := func(label, text string) {
 			if text != "" {
-				fmt.Fprintf(&b, "\n%s: %s", label, text)
+				fmt.Fprintf(b, "\n%s: %s", label, text)
 			}
 		}
 		line("What happened", en.What)
@@ -113,14 +121,43 @@ func formatHistory(entries []flows.Entry, loc *time.Location) string {
 		line("Turned around", en.Turnaround)
 		line("Fair story", en.KinderStory) // kinder_story in entries written before the Reframe asked for a fair one
 		line("Next step", en.Next)
-		if en.CheckBack != nil {
+		if en.CheckBack != nil && en.FollowUp == nil {
 			line("Check back", en.CheckBack.In(loc).Format("Mon 2 Jan, 15:04"))
 		}
 		if shift := strengthShift(en); shift != "" {
 			line("Feeling", shift)
 		}
+		if fu := en.FollowUp; fu != nil && fu.Outcome != "" {
+			line("Followed up", followupLine(*fu, loc))
+			line("Found out", fu.FoundOut)
+		}
 	}
-	return b.String()
+}
+
+// followupLine says how a check-back went: the outcome, when, and how true the first story
+// turned out.
+func followupLine(fu flows.FollowUp, loc *time.Location) string {
+	var s string
+	switch fu.Outcome {
+	case flows.OutcomeDone:
+		s = "done"
+	case flows.OutcomeChangedMind:
+		s = "changed my mind"
+	case flows.OutcomeNotYet:
+		s = "not yet"
+		if fu.Again != nil && fu.Asked < flows.MaxFollowupAsks {
+			s += ", asking again " + fu.Again.In(loc).Format("Mon 2 Jan, 15:04")
+		}
+	default:
+		s = fu.Outcome
+	}
+	if !fu.At.IsZero() {
+		s += " (" + fu.At.In(loc).Format("Mon 2 Jan") + ")"
+	}
+	if fu.HowTrue != nil {
+		s += fmt.Sprintf("; the first story was %d/10 true", *fu.HowTrue)
+	}
+	return s
 }
 
 func flowTitle(f flows.Flow) string {

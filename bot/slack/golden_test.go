@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/followuptest"
 	"github.com/storybot/storybot/internal/transcript"
 )
 
@@ -64,6 +65,10 @@ func TestGoldenTranscripts(t *testing.T) {
 					job := bot.Job{Kind: bot.JobCheckin, User: userRef(testTeam, u)}
 					if err := h.eng.Deliver(context.Background(), job); err != nil {
 						t.Fatalf("deliver check-in: %v", err)
+					}
+				case transcript.Followup:
+					if err := followuptest.Deliver(context.Background(), h.store, h.eng, userRef(testTeam, u), in.Text, in.N); err != nil {
+						t.Fatalf("deliver follow-up: %v", err)
 					}
 				case transcript.Long:
 					h.dm(u, strings.Repeat("ö", in.N))

@@ -44,7 +44,11 @@ func run() error {
 	rate := flag.Float64("pace", 5, "pace per workspace, messages/s (scheduler)")
 	limit := flag.Float64("limit", 10, "fake platform's limit per workspace, messages/s (over it: 429)")
 	latency := flag.Duration("latency", 30*time.Millisecond, "fake platform's time per send")
+	kind := flag.String("kind", "checkin", "what to load: checkin (weekday schedules) or followup (one-off check-backs on journal entries)")
 	flag.Parse()
+	if *kind != "checkin" && *kind != "followup" {
+		return fmt.Errorf("-kind is checkin or followup, not %q", *kind)
+	}
 	ctx := context.Background()
 
 	st, err := storage.Open(ctx, storage.Config{URL: *url})
@@ -96,7 +100,13 @@ func run() error {
 			}
 		}
 		tz := []string{"Europe/Berlin", "America/New_York", "Asia/Kolkata", ""}[i%4]
-		jobs = append(jobs, storage.JobAt{Job: bot.Job{Kind: bot.JobCheckin, User: u, Checkin: bot.Checkin{Schedule: s}, TZ: tz}, Due: at.Truncate(time.Second)})
+		job := bot.Job{Kind: bot.JobCheckin, User: u, Checkin: bot.Checkin{Schedule: s}, TZ: tz}
+		if *kind == "followup" {
+			// A check-back on an entry saved up to a week before, in the store's ID format.
+			created := start.Add(-time.Duration(i%10080) * time.Minute)
+			job = bot.Job{Kind: bot.JobFollowup, User: u, Entry: fmt.Sprintf("%013d-%012x", created.UnixMilli(), uint64(i)*2654435761%(1<<48))}
+		}
+		jobs = append(jobs, storage.JobAt{Job: job, Due: at.Truncate(time.Second)})
 		if len(jobs) == batch {
 			if err := flush(); err != nil {
 				return err
@@ -107,7 +117,7 @@ func run() error {
 		return err
 	}
 	after := usedMemory(ctx, rdb)
-	fmt.Printf("loaded %d schedules in %v\n", *total, time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("loaded %d %s schedules in %v\n", *total, *kind, time.Since(t0).Round(time.Millisecond))
 	fmt.Printf("redis used_memory: %d -> %d bytes: %.1f bytes per schedule\n", before, after, float64(after-before)/float64(*total))
 	if mu, err := rdb.MemoryUsage(ctx, "sb:{sched}:due").Result(); err == nil {
 		fmt.Printf("MEMORY USAGE due zset: %d bytes (%.1f per schedule)\n", mu, float64(mu)/float64(*total))
@@ -206,7 +216,7 @@ type fakePlatform struct {
 	mu      sync.Mutex
 	tat     map[string]time.Time
 	late    []time.Duration
-	per     map[bot.UserRef]int
+	per     map[string]int // user and entry: one delivery each
 	last    time.Time
 	sent    atomic.Int64
 	refused atomic.Int64
@@ -228,9 +238,9 @@ func (f *fakePlatform) Deliver(ctx context.Context, j bot.Job) error {
 	}
 	f.tat[j.User.Workspace] = tat.Add(interval)
 	if f.per == nil {
-		f.per = map[bot.UserRef]int{}
+		f.per = map[string]int{}
 	}
-	f.per[j.User]++
+	f.per[j.User.String()+"/"+j.Entry]++
 	f.late = append(f.late, now.Sub(dueOf(j)))
 	f.last = now
 	f.sent.Add(1)

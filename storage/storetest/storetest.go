@@ -411,7 +411,7 @@ func testProfile(t *testing.T, h *harness) {
 	if err != nil || ok || p != (bot.Profile{}) {
 		t.Errorf("Profile(new user) = %+v, %v, %v; want zero, false, nil", p, ok, err)
 	}
-	want := bot.Profile{TZ: "Europe/Berlin", TZFromPlatform: true}
+	want := bot.Profile{TZ: "Europe/Berlin", TZFromPlatform: true, NoFollowups: true}
 	if err := s.SaveProfile(ctx, u, want); err != nil {
 		t.Fatal(err)
 	}
