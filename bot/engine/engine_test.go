@@ -248,7 +248,7 @@ func TestEngineTypoAsksDidYouMean(t *testing.T) {
 
 func TestEngineMalformedCommandShowsHelp(t *testing.T) {
 	h := newHarness(t, "")
-	msgs := h.command("history lots", false)
+	msgs := h.command("history 99", false)
 	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral {
 		t.Fatalf("got %+v, want one ephemeral reply", msgs)
 	}
