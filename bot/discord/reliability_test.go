@@ -78,3 +78,36 @@ func TestGatewayTakeover(t *testing.T) {
 		t.Errorf("handled by replica 0: %d, replica 1: %d; want 0 and 1", n0, n1)
 	}
 }
+
+// TestInteractionBusy: with the work pool full, an interaction is answered at once with an
+// ephemeral busy message, and nothing of it runs.
+func TestInteractionBusy(t *testing.T) {
+	pool := bot.NewPool(bot.PoolConfig{Workers: 1, Queue: 1})
+	e := newEnvWith(t, 1, false, envOptions{config: func(_ int, c *Config) { c.Work = pool }})
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release); _ = pool.Drain(context.Background()) })
+	block := func(context.Context) { <-release }
+	if err := pool.Submit("x", "test", block); err != nil {
+		t.Fatal(err)
+	}
+	for pool.Active() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := pool.Submit("y", "test", block); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	resp := response(t, e.post(t, e.command("u-busy", "g1", "pause")))
+	took := time.Since(start)
+	data, _ := resp["data"].(map[string]any)
+	if resp["type"] != 4.0 || data["flags"] != 64.0 || data["content"] != TextBusy {
+		t.Errorf("saturated /story answered %v, want an immediate ephemeral busy message", resp)
+	}
+	if took > time.Second {
+		t.Errorf("busy answer took %v", took)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := e.handlers[0].n.Load(); n != 0 {
+		t.Errorf("refused interaction handled %d times, want 0", n)
+	}
+}

@@ -141,9 +141,9 @@ func TestRateLimitedBurst(t *testing.T) {
 	h.fake.pace = time.Second
 	h.fake.mu.Unlock()
 	start := time.Now()
-	got := burst(t, h, "ULIMIT", answers)
+	burst(t, h, "ULIMIT", answers)
 	h.waitOutbox() // the queue drains after the work
-	got = nil
+	var got []string
 	for _, c := range h.fake.snapshot() {
 		if c.Method == "chat.postMessage" && c.Channel == "DULIMIT" {
 			got = append(got, c.Text)
