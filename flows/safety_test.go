@@ -159,6 +159,10 @@ func TestClassifySafety(t *testing.T) {
 		{"My colleague is suicidal", SafetyAmbiguous, "suicide/third-person"},
 		{"She said \"I could just kms\" and laughed", SafetyAmbiguous, "kms/quoted"},
 		{"The story is \"I'd be better off dead\"", SafetyCrisis, "better-off"},
+		// "Pause on this message" quotes someone else's message this way (bot/discord): their
+		// words ask the user the check question, they do not give the user the crisis answer.
+		{"@Sam wrote: “honestly kms this sprint”", SafetyAmbiguous, "kms/quoted"},
+		{"I wrote: “I want to die”", SafetyCrisis, "want-die"},
 		{"I'm killing myself to hit this target", SafetyAmbiguous, "idiom/kill-myself"},
 		{"I'm thinking about killing myself over this", SafetyCrisis, "think-death"},
 		{"It's a suicide mission to ship by Friday", SafetyAmbiguous, "idiom/suicide"},
