@@ -75,6 +75,11 @@ func (m *Machine) SubmitQuick(cur State, f QuickForm, now time.Time, loc *time.L
 	if err := check(cur); err != nil {
 		return cur, nil, nil, err
 	}
+	// As Step does for typed input: invalid UTF-8 becomes U+FFFD, as JSON would make it, so
+	// what is stored reads back the same.
+	for _, p := range []*string{&f.Story, &f.Other, &f.Next, &f.Feeling, &f.CheckBack} {
+		*p = strings.ToValidUTF8(*p, "\uFFFD")
+	}
 	for _, fl := range f.fields() {
 		if ClassifySafety(fl.text).Tier == SafetyCrisis {
 			return State{Version: StateVersion, Updated: now}, []Reply{m.crisisReply(SafetyEventCrisis)}, nil, nil

@@ -138,3 +138,33 @@ func TestSubmitQuickSafety(t *testing.T) {
 		t.Errorf("yes after the form's check = %+v, %+v", s, rs)
 	}
 }
+
+// FuzzSubmitQuick: any form leaves a state that checks and reads back, and either problems
+// with the state unchanged, or replies.
+func FuzzSubmitQuick(f *testing.F) {
+	f.Add("they think I'm slow", "they were busy", "ask Sam", "anxious", "tomorrow")
+	f.Add("", " ", "x", "other", "checkback-none")
+	f.Add("i want to kill myself", "o", "n", "", "at 16:00")
+	f.Add("killing myself to hit this target", "o", "n", "", "friday")
+	f.Fuzz(func(t *testing.T, story, other, next, feeling, checkBack string) {
+		m := New(Config{})
+		form := QuickForm{Story: story, Other: other, Next: next, Feeling: feeling, CheckBack: checkBack}
+		s, rs, problems, err := m.SubmitQuick(State{}, form, formNow, nil)
+		if err != nil {
+			t.Fatalf("SubmitQuick(%+v) error %v", form, err)
+		}
+		if len(problems) > 0 {
+			if len(rs) != 0 || s.Open() {
+				t.Fatalf("SubmitQuick(%+v) = problems %v with replies %v, state %+v", form, problems, rs, s)
+			}
+			return
+		}
+		if len(rs) == 0 {
+			t.Fatalf("SubmitQuick(%+v) = no problems and no replies", form)
+		}
+		if err := check(s); err != nil {
+			t.Fatalf("SubmitQuick(%+v) state does not check: %v", form, err)
+		}
+		roundTrip(t, s)
+	})
+}

@@ -328,7 +328,7 @@ var (
 	reSubteam = regexp.MustCompile(`<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>`)
 	reLink    = regexp.MustCompile(`<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>`)
 	reDate    = regexp.MustCompile(`<!date\^[^|>]*\|([^>]*)>`)
-	reMarks   = regexp.MustCompile("(^|\\s)[*_~]+([^*_~\\n]+)[*_~]+")
+	reMarks   = regexp.MustCompile(`(^|\s)[*_~]+([^*_~\n]+)[*_~]+`)
 )
 
 // quoteMessage is "what happened" for a Pause on a message: who wrote what, with Slack's
