@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -444,5 +443,3 @@ func testDropAfterHello(t *testing.T, replicas int) {
 	}
 	l.checkResumedOnResumeURL(t, replicas)
 }
-
-var _ = http.MethodPost
