@@ -89,5 +89,6 @@ func (e *RateLimitError) Error() string {
 func (e *RateLimitError) Unwrap() error { return e.Err }
 
 // ErrBusy is returned by Engine.Deliver when the user is in the middle of a dialogue: the
-// check-in is skipped rather than interrupting them.
+// check-in is not sent now (nothing interrupts them); the scheduler tries it again until
+// the dialogue closes or parks, or the check-in is too late.
 var ErrBusy = errors.New("user is in a dialogue")

@@ -42,8 +42,8 @@ type SchedulerConfig struct {
 	// default 30 s.
 	RetryDelay time.Duration
 	// BusyRetry is how often a job that waits for the user's open dialogue (see
-	// waitsForDialogue) tries again; default 1 min. It waits at most MaxHold past its
-	// occurrence; a dialogue left alone parks after flows.ParkAfter, so in practice the
+	// waitsForDialogue) tries again; default 1 min. It waits at most holdLimit past its
+	// occurrence (a check-in MaxLate, a follow-up MaxHold); a dialogue left alone parks after flows.ParkAfter, so in practice the
 	// wait ends within half an hour of the user's last answer.
 	BusyRetry time.Duration
 	// Pace limits deliveries per platform and workspace (a token bucket each). A platform
@@ -274,7 +274,7 @@ func (s *Scheduler) handle(ctx context.Context, c bot.Claim) {
 			s.log.WarnContext(ctx, "scheduler: retry failed", "user", j.User.String(), "err", err)
 		}
 	case errors.Is(err, bot.ErrBusy):
-		if waitsForDialogue(j.Kind) && now.Sub(c.Occurrence) < s.cfg.MaxHold {
+		if waitsForDialogue(j.Kind) && now.Sub(c.Occurrence) < s.holdLimit(j.Kind) {
 			// Nothing was sent: unmark, and come back once the dialogue may have closed.
 			s.cfg.Metrics.scheduled("held_busy", 1)
 			if err := s.cfg.Queue.Retry(bg, c, now.Add(s.cfg.BusyRetry), true); err != nil {
@@ -298,9 +298,19 @@ func (s *Scheduler) handle(ctx context.Context, c bot.Claim) {
 
 // waitsForDialogue reports whether a job of kind k, due while the user is in the middle of
 // a dialogue, waits until that dialogue closes or parks (rather than being skipped): a
-// follow-up the user asked for must not be lost to an unrelated pause.
+// follow-up the user asked for must not be lost to an unrelated pause, nor a check-in.
 func waitsForDialogue(k bot.JobKind) bool {
-	return k == bot.JobFollowup
+	return k == bot.JobFollowup || k == bot.JobCheckin || k == bot.JobSnooze
+}
+
+// holdLimit is how long past its occurrence a job may wait for the user's dialogue: a
+// check-in no longer than any late check-in (MaxLate, 2 h: never a stale one), a
+// follow-up up to MaxHold.
+func (s *Scheduler) holdLimit(k bot.JobKind) time.Duration {
+	if k == bot.JobFollowup {
+		return s.cfg.MaxHold
+	}
+	return s.cfg.MaxLate
 }
 
 func (s *Scheduler) pace(platform string) Pace {

@@ -515,3 +515,33 @@ func TestDeactivatedUserSchedulesCancelled(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckinWaitsForTheDialogue: a check-in that comes due while the user is in a
+// dialogue is not dropped: it waits, and arrives once the dialogue closes — exactly once.
+func TestCheckinWaitsForTheDialogue(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	const u = "UBUSY00001"
+	ref := userRef(testTeam, u)
+	h.slash(u, "D"+u, "checkin daily 08:15")
+	_, due, ok, _ := h.store.Job(ctx, ref, bot.JobCheckin)
+	if !ok {
+		t.Fatal("no check-in")
+	}
+	h.clock.Set(due.Add(-2 * time.Minute))
+	h.slash(u, "D"+u, "pause")
+	h.dm(u, "Sam closed the laptop.")
+	runScheduler(h)
+	h.clock.Set(due.Add(time.Minute))
+	time.Sleep(300 * time.Millisecond) // a few scheduler ticks: it finds the user busy
+	if n := countCheckins(h, u); n != 0 {
+		t.Fatalf("%d check-ins sent mid-dialogue", n)
+	}
+	h.dm(u, "stop")
+	h.clock.Set(due.Add(5 * time.Minute))
+	waitFor(t, "the waiting check-in", func() bool { return countCheckins(h, u) == 1 })
+	time.Sleep(200 * time.Millisecond)
+	if n := countCheckins(h, u); n != 1 {
+		t.Errorf("%d check-ins after the dialogue closed, want exactly 1", n)
+	}
+}
