@@ -519,3 +519,20 @@ func TestPromptWording(t *testing.T) {
 		}
 	}
 }
+
+// TestStopAfterGoDeeperSaysWhatWasSaved: "Go deeper" saves the pause and says so; stopping
+// the reframe after it says the pause is saved and the reframe is not.
+func TestStopAfterGoDeeperSaysWhatWasSaved(t *testing.T) {
+	m := New(Config{})
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	s := State{Version: StateVersion, Flow: FlowPause, Step: StepSummary, Updated: now,
+		Entry: Entry{Flow: FlowPause, What: "w", Story: "They think I'm slow.", Others: []string{"busy"}, Next: "ask"}}
+	s, rs, err := m.Step(s, Input{Choice: "deeper", Now: now})
+	if err != nil || len(rs) == 0 || rs[0].Save == nil || !strings.Contains(rs[0].Text, "Saved") {
+		t.Fatalf("Go deeper = %+v, %v; want the pause saved, and said", rs, err)
+	}
+	_, rs, err = m.Step(s, Input{Text: "stop", Now: now.Add(time.Minute)})
+	if err != nil || len(rs) != 1 || !strings.Contains(rs[0].Text, "pause is saved") || !strings.Contains(rs[0].Text, "not saved") || strings.Contains(rs[0].Text, "nothing was saved") {
+		t.Errorf("stop after Go deeper = %+v, %v; want what was and was not saved", rs, err)
+	}
+}

@@ -109,6 +109,9 @@ func (m *Machine) proceed(s State, in Input) (State, []Reply, error) {
 		if !s.Open() {
 			return State{}, []Reply{idleReply()}, nil
 		}
+		if s.Deeper {
+			return State{}, []Reply{info(textStoppedDeeper)}, nil
+		}
 		return State{}, []Reply{info(textStopped)}, nil
 	}
 
@@ -719,7 +722,7 @@ func (m *Machine) answerSummary(s State, in Input) (State, []Reply, error) {
 	case "deeper":
 		saved := saveReply(s, textSavedDeeper)
 		r := State{Flow: FlowReframe, Step: StepReframeBelief, Trail: []Step{StepReframeStory},
-			Entry: Entry{Flow: FlowReframe, Created: in.Now}}
+			Entry: Entry{Flow: FlowReframe, Created: in.Now}, Deeper: true}
 		r.setStory(s.Entry.Story)
 		return m.ask(r, saved)
 	default:

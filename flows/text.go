@@ -13,6 +13,7 @@ import (
 
 const (
 	textStopped           = "Stopped — nothing was saved. Type /story whenever you want to start again."
+	textStoppedDeeper     = "Stopped. Your pause is saved in your journal; this closer look at it was not saved. Type /story whenever you want to start again."
 	textIdle              = "No pause is open right now. Type /story to start one."
 	textNothingBefore     = "This is the first question, so there's nothing to go back to."
 	textBackAtOffer       = "There's nothing to go back to here."

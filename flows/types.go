@@ -237,6 +237,9 @@ type State struct {
 	// Turnarounds are the turnarounds offered at StepReframeTurnaround, built from the
 	// story when it was asked, so a button press picks the sentence the user saw.
 	Turnarounds []Turnaround `json:"turnarounds,omitempty"`
+	// Deeper is set on a reframe started by "Go deeper" from a pause that was saved first,
+	// so stopping it can say truthfully what was and was not saved.
+	Deeper bool `json:"deeper,omitempty"`
 
 	// While Step is StepResumeOffer: the step to go back to, and what to start instead.
 	Parked  Step   `json:"parked,omitempty"`
