@@ -380,18 +380,25 @@ func TestCheckinEndToEnd(t *testing.T) {
 	}
 	checkDue(tomorrow)
 
-	// Next morning the user is mid-pause: the check-in does not interrupt.
+	// Next morning the user is mid-pause: the check-in does not interrupt; it waits, and
+	// comes once (not more) when the pause closes.
 	clock.Set(tomorrow.Add(-5 * time.Minute))
 	say(bot.Event{Kind: bot.EventCommand, Text: "pause"})
 	clock.Set(tomorrow.Add(10 * time.Second))
-	waitFor(t, "the busy check-in skipped", func() bool {
-		_, due, _, _ := st.Job(ctx, u, bot.JobCheckin)
-		return due.Equal(tomorrow.Add(24 * time.Hour))
-	})
+	time.Sleep(200 * time.Millisecond)
 	if msgs := rec.take(); len(msgs) != 0 {
 		t.Errorf("check-in interrupted a dialogue: %q", joinTexts(msgs))
 	}
 	say(bot.Event{Kind: bot.EventText, Text: "stop"})
+	clock.Set(tomorrow.Add(3 * time.Minute))
+	msgs = nil
+	waitFor(t, "the check-in that waited", func() bool { msgs = append(msgs, rec.take()...); return len(msgs) > 0 })
+	if len(msgs) != 1 || msgs[0].Text != flows.TextCheckinQuestion {
+		t.Errorf("after the pause closed: %q, want the check-in once", joinTexts(msgs))
+	}
+	if r := joinTexts(say(bot.Event{Kind: bot.EventText, Text: "All clear"})); r == "" {
+		t.Error("no answer to All clear")
+	}
 
 	// Wednesday: typed number 2 is All clear; 1 starts a pause.
 	wed := tomorrow.Add(24 * time.Hour)
