@@ -4,32 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-)
 
-// pauseAnswer picks a reply to the bot's last prompt in a Pause, so the walk keeps going
-// whatever optional steps the dialogue has.
-func pauseAnswer(prompt string) string {
-	p := strings.ToLower(prompt)
-	switch {
-	case strings.Contains(p, "save it to your journal"):
-		return "Save to journal"
-	case strings.Contains(p, "what else"):
-		return "They had another meeting."
-	case strings.Contains(p, "feeling") && !strings.Contains(p, "0"):
-		return "anxious"
-	case strings.Contains(p, "0–10") || strings.Contains(p, "0-10") || strings.Contains(p, "0 to 10"):
-		return "5"
-	case strings.Contains(p, "what's happening"):
-		return "Sam closed the laptop while I was talking."
-	case strings.Contains(p, "check back"):
-		return "No check-back"
-	case strings.Contains(p, "story i'm telling myself"):
-		return "They think I'm slow."
-	case strings.Contains(p, "next step"):
-		return "Ask them after the call."
-	}
-	return "Not sure yet."
-}
+	"github.com/storybot/storybot/internal/walker"
+)
 
 // TestTwoReplicas runs two replicas on the fake gateway (both connected, so every DM
 // reaches both) with interactions alternating between them: a whole Pause answered by DM,
@@ -48,7 +25,7 @@ func TestTwoReplicas(t *testing.T) {
 	for turn := 0; turn < 20 && !saved; turn++ {
 		posts := e.fake.dmPosts(user)
 		prompt := content(posts[len(posts)-1])
-		e.dm(user, pauseAnswer(prompt))
+		e.dm(user, walker.Answer(prompt))
 		waitFor(t, "a reply to turn", func() bool { return len(e.fake.dmPosts(user)) > len(posts) })
 		e.idle()
 		for _, c := range e.fake.dmPosts(user)[len(posts):] {

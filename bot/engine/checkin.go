@@ -227,7 +227,13 @@ func (e *Engine) Deliver(ctx context.Context, j bot.Job) error {
 }
 
 func (e *Engine) deliverCheckin(ctx context.Context, u bot.UserRef) error {
-	in := flows.Input{Now: e.now(), Start: &flows.Start{Flow: flows.FlowCheckin}}
+	return e.startScheduled(ctx, u, flows.Input{Now: e.now(), Start: &flows.Start{Flow: flows.FlowCheckin}}, "check-in")
+}
+
+// startScheduled opens a scheduled dialogue (a check-in, a follow-up) in u's DM: one atomic
+// turn, refused with bot.ErrBusy when the flow will not interrupt the dialogue that is open
+// (the scheduler then tries again later), then the replies.
+func (e *Engine) startScheduled(ctx context.Context, u bot.UserRef, in flows.Input, what string) error {
 	var replies []flows.Reply
 	err := e.dialogues.Turn(ctx, u, func(cur flows.State) (flows.State, *flows.Entry, error) {
 		next, rs, err := e.machine.Step(cur, in)
@@ -244,13 +250,13 @@ func (e *Engine) deliverCheckin(ctx context.Context, u bot.UserRef) error {
 		return bot.ErrBusy
 	}
 	if err != nil {
-		return fmt.Errorf("engine: deliver check-in to %s: %w", u, err)
+		return fmt.Errorf("engine: deliver %s to %s: %w", what, u, err)
 	}
 	for _, r := range replies {
 		e.metrics.reply(r.Kind)
 		m := bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
 		if err := e.out.Send(ctx, m); err != nil {
-			return fmt.Errorf("engine: deliver check-in to %s: %w", u, err)
+			return fmt.Errorf("engine: deliver %s to %s: %w", what, u, err)
 		}
 	}
 	return nil

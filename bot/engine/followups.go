@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -94,30 +93,8 @@ func (e *Engine) deliverFollowup(ctx context.Context, j bot.Job) error {
 	}
 	about := flows.Entry{ID: en.ID, Flow: en.Flow, Created: en.Created.In(loc), Next: en.Next, FollowUp: en.FollowUp}
 	in := flows.Input{Now: e.now(), Start: &flows.Start{Flow: flows.FlowFollowup, Entry: &about}}
-	var replies []flows.Reply
-	err = e.dialogues.Turn(ctx, u, func(cur flows.State) (flows.State, *flows.Entry, error) {
-		next, rs, err := e.machine.Step(cur, in)
-		if err != nil {
-			return cur, nil, err
-		}
-		if len(rs) == 0 {
-			return cur, nil, errBusyTurn
-		}
-		replies = rs
-		return next, nil, nil
-	})
-	if errors.Is(err, errBusyTurn) {
-		return bot.ErrBusy
-	}
-	if err != nil {
-		return fmt.Errorf("engine: deliver follow-up to %s: %w", u, err)
-	}
-	for _, r := range replies {
-		e.metrics.reply(r.Kind)
-		m := bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Kind: r.Kind, Text: r.Text, Choices: r.Choices}
-		if err := e.out.Send(ctx, m); err != nil {
-			return fmt.Errorf("engine: deliver follow-up to %s: %w", u, err)
-		}
+	if err := e.startScheduled(ctx, u, in, "follow-up"); err != nil {
+		return err
 	}
 	e.metrics.followup("sent")
 	return nil

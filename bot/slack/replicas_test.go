@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/walker"
 )
 
 // replicas returns two storybot processes, each wired like serve with its own engine,
@@ -25,31 +26,6 @@ func replicas(t *testing.T) (first *harness, next func() *harness) {
 	}
 }
 
-// answerFor picks a reply to the bot's last prompt in a Pause, so the walk keeps going
-// whatever optional steps the dialogue has.
-func answerFor(prompt string) string {
-	p := strings.ToLower(prompt)
-	switch {
-	case strings.Contains(p, "save it to your journal"):
-		return "Save to journal"
-	case strings.Contains(p, "what else"):
-		return "He had another meeting."
-	case strings.Contains(p, "feeling") && !strings.Contains(p, "0"):
-		return "anxious"
-	case strings.Contains(p, "0–10") || strings.Contains(p, "0-10") || strings.Contains(p, "0 to 10"):
-		return "5"
-	case strings.Contains(p, "what's happening"):
-		return "Sam closed the laptop while I was talking."
-	case strings.Contains(p, "check back"):
-		return "No check-back"
-	case strings.Contains(p, "story i'm telling myself"):
-		return "He thinks my idea is stupid."
-	case strings.Contains(p, "next step"):
-		return "Ask him after the call."
-	}
-	return "Not sure yet."
-}
-
 // TestTwoReplicas sends every request of one user alternately to two replicas: a whole
 // Pause, a forget, and a fresh start all behave as with one process.
 func TestTwoReplicas(t *testing.T) {
@@ -67,7 +43,7 @@ func TestTwoReplicas(t *testing.T) {
 	for turn := 0; turn < 20 && !saved; turn++ {
 		before := first.ncalls()
 		prompt := last(first.replies(u, 0))
-		a := answerFor(prompt)
+		a := walker.Answer(prompt)
 		next().dm(u, a)
 		rs := first.replies(u, before)
 		if len(rs) == 0 {

@@ -39,6 +39,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/internal/walker"
 )
 
 const (
@@ -276,7 +278,7 @@ func (u *user) walk(ctx context.Context) bool {
 			u.st.walks.Add(1)
 			return true
 		}
-		if !u.turn(ctx, false, answerFor(prompt)) {
+		if !u.turn(ctx, false, walker.Answer(prompt)) {
 			return false
 		}
 	}
@@ -374,28 +376,6 @@ func (u *user) eventBody(text string) []byte {
 			"text": text, "ts": ts, "event_ts": ts},
 	})
 	return b
-}
-
-// answerFor picks a reply to the bot's last prompt of a quick pause.
-func answerFor(prompt string) string {
-	p := strings.ToLower(prompt)
-	switch {
-	case strings.Contains(p, "save it to your journal") || strings.Contains(p, "save to journal"):
-		return "Save to journal"
-	case strings.Contains(p, "start fresh"):
-		return "Start fresh"
-	case strings.Contains(p, "what else"):
-		return "They had three other deadlines this week."
-	case strings.Contains(p, "check back"):
-		return "No check-back"
-	case strings.Contains(p, "0–10") || strings.Contains(p, "0 to 10"):
-		return "skip"
-	case strings.Contains(p, "next step"):
-		return "Ask them what they need by Friday."
-	case strings.Contains(p, "story i'm telling myself"):
-		return "They think I'm too slow for this project."
-	}
-	return "skip"
 }
 
 // openDialogues starts a pause for every user and leaves it open, for the memory figure.
