@@ -131,7 +131,7 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
-	if !a.acceptCommand(r.Context(), cmd) {
+	if !a.acceptCommand(r.Context(), cmd, r.Header.Get("X-Slack-Request-Timestamp")) {
 		writeBusy(w)
 		return
 	}
@@ -145,13 +145,15 @@ func writeBusy(w http.ResponseWriter) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": TextBusy})
 }
 
-// acceptCommand dedupes a slash command by its trigger_id (a signed request replayed within
-// its five minutes must not run twice) and admits its work. It reports false when the work
-// was refused; a duplicate is accepted and does nothing.
-func (a *Adapter) acceptCommand(ctx context.Context, cmd slack.SlashCommand) bool {
+// acceptCommand dedupes a slash command by its trigger_id, the user and, over HTTP, the
+// signed request timestamp (a signed request replayed within its five minutes carries the
+// same three and must not run twice; Slack never retries a command, and a fresh request is
+// signed afresh) and admits its work. It reports false when the work was refused; a
+// duplicate is accepted and does nothing.
+func (a *Adapter) acceptCommand(ctx context.Context, cmd slack.SlashCommand, signedAt string) bool {
 	id := ""
 	if cmd.TriggerID != "" {
-		id = "slack:cmd:" + cmd.TeamID + ":" + cmd.TriggerID
+		id = "slack:cmd:" + cmd.TeamID + ":" + cmd.UserID + ":" + cmd.TriggerID + ":" + signedAt
 	}
 	lease, v := a.dedupe.Claim(ctx, id)
 	if v == bot.Duplicate || v == bot.InProgress {

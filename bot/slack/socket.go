@@ -88,7 +88,7 @@ func (a *Adapter) socketEvents(ctx context.Context, smc *socketConn) {
 				a.ack(ctx, smc, evt, nil)
 				continue
 			}
-			if !a.acceptCommand(ctx, cmd) {
+			if !a.acceptCommand(ctx, cmd, "") { // Socket Mode: envelopes are not signed requests
 				a.ack(ctx, smc, evt, map[string]string{"response_type": "ephemeral", "text": TextBusy})
 				continue
 			}
