@@ -190,7 +190,7 @@ func (g *gatewayClient) run(ctx context.Context) error {
 				g.obs.ConnReconnect(Platform, "lookup_failed")
 				g.obs.ConnState(Platform, bot.ConnConnecting, "GET /gateway/bot failed: "+err.Error())
 				g.log.WarnContext(ctx, "gateway lookup failed; retrying", "err", err, "in", wait)
-				if !sleep(ctx, wait) {
+				if !backoff.Sleep(ctx, wait) {
 					return nil
 				}
 				continue
@@ -211,7 +211,7 @@ func (g *gatewayClient) run(ctx context.Context) error {
 			wait := max(info.ResetAfter, g.t.BackoffMin)
 			g.obs.ConnState(Platform, bot.ConnConnecting, "Discord's daily session start limit is used up")
 			g.log.ErrorContext(ctx, "Discord's session start limit for this bot token is used up; waiting for it to reset", "in", wait)
-			if !sleep(ctx, wait) {
+			if !backoff.Sleep(ctx, wait) {
 				return nil
 			}
 			lookup = true
@@ -248,7 +248,7 @@ func (g *gatewayClient) run(ctx context.Context) error {
 		g.obs.ConnState(Platform, bot.ConnConnecting, out.detail)
 		g.log.WarnContext(ctx, "gateway connection ended; reconnecting", "reason", out.reason, "detail", out.detail,
 			"resume", sess.id != "", "in", wait)
-		if !sleep(ctx, wait) {
+		if !backoff.Sleep(ctx, wait) {
 			return nil
 		}
 	}
@@ -578,21 +578,6 @@ func decodePayload(b []byte) (payload, error) {
 		return p, fmt.Errorf("undecodable gateway message: %w", err)
 	}
 	return p, nil
-}
-
-// sleep waits d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // lookupGateway is GET /gateway/bot through the adapter's REST client (bounded, 429s

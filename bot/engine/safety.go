@@ -63,16 +63,7 @@ func (e *Engine) crisisDespiteStore(ctx context.Context, ev bot.Event, in flows.
 	if err != nil || !hasCrisis(rs) {
 		return false, nil
 	}
-	e.metrics.storeError("turn")
-	e.log.ErrorContext(ctx, "store failed; crisis answer given anyway", "op", "turn", "user", ev.User.String())
-	var msgs []bot.Message
-	for _, r := range rs {
-		e.metrics.reply(r.Kind)
-		e.metrics.safety(r.Safety)
-		msgs = append(msgs, bot.Message{Kind: r.Kind, Text: r.Text})
-	}
-	// A hanging Redis may have used up ctx's time; this answer deserves its own.
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	msgs, sendCtx, cancel := e.crisisAnyway(ctx, ev, "turn", rs)
 	defer cancel()
 	if ev.Kind == bot.EventCommand {
 		return true, e.sendInPlace(sendCtx, ev, msgs)
@@ -88,17 +79,25 @@ func (e *Engine) formCrisisDespiteStore(ctx context.Context, ev bot.Event, f flo
 	if err != nil || !hasCrisis(rs) {
 		return false, nil
 	}
-	e.metrics.storeError("form")
-	e.log.ErrorContext(ctx, "store failed; crisis answer given anyway", "op", "form", "user", ev.User.String())
-	var msgs []bot.Message
+	msgs, sendCtx, cancel := e.crisisAnyway(ctx, ev, "form", rs)
+	defer cancel()
+	return true, e.sendModal(sendCtx, ev, msgs)
+}
+
+// crisisAnyway counts and logs a store failure (op) that the crisis answer rs goes out
+// despite, and returns its messages with a context of their own: a hanging Redis may have
+// used up ctx's time, and this answer deserves its own.
+func (e *Engine) crisisAnyway(ctx context.Context, ev bot.Event, op string, rs []flows.Reply) ([]bot.Message, context.Context, context.CancelFunc) {
+	e.metrics.storeError(op)
+	e.log.ErrorContext(ctx, "store failed; crisis answer given anyway", "op", op, "user", ev.User.String())
+	msgs := make([]bot.Message, 0, len(rs))
 	for _, r := range rs {
 		e.metrics.reply(r.Kind)
 		e.metrics.safety(r.Safety)
 		msgs = append(msgs, bot.Message{Kind: r.Kind, Text: r.Text})
 	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
-	defer cancel()
-	return true, e.sendModal(sendCtx, ev, msgs)
+	return msgs, sendCtx, cancel
 }
 
 // hasCrisis reports whether replies hold the crisis answer.

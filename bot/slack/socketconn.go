@@ -151,7 +151,7 @@ func (c *socketConn) run(ctx context.Context) error {
 		c.obs.ConnReconnect(Platform, out.reason)
 		c.obs.ConnState(Platform, bot.ConnConnecting, out.detail)
 		c.log.WarnContext(ctx, "socket mode connection ended; reconnecting", "reason", out.reason, "detail", out.detail, "in", wait)
-		if !sleepCtx(ctx, wait) {
+		if !backoff.Sleep(ctx, wait) {
 			return nil
 		}
 	}
@@ -352,19 +352,4 @@ func (c *socketConn) AckCtx(ctx context.Context, envelopeID string, payload any)
 		return fmt.Errorf("socket mode ack: %w", err)
 	}
 	return nil
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether d passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
