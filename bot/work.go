@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -49,7 +50,14 @@ type PoolConfig struct {
 	// WorkTimeout bounds one piece of work; it counts from when the work starts, not from
 	// its admission. Default 10 s.
 	WorkTimeout time.Duration
-	Logger      *slog.Logger
+	// AdmitWait bounds how long Admit waits for a place in a full queue before it refuses
+	// the work. A closed-loop sender (Slack redelivering, a user typing) whose
+	// acknowledgement waits a moment slows down to what the workers get through, instead
+	// of being refused; a slot frees every few milliseconds while the workers keep up, so
+	// the wait is long only when the bot really is saturated. Default 500 ms: well inside
+	// the platforms' 3 s, after the dedupe check's own budget.
+	AdmitWait time.Duration
+	Logger    *slog.Logger
 	// Observe, if set, is called with the work's op and "admitted" or "shed_<reason>"
 	// (metrics). It must not block.
 	Observe func(op, outcome string)
@@ -73,6 +81,16 @@ type Pool struct {
 	closing bool
 	idle    chan struct{} // closed once closing and nothing is left
 	anon    uint64        // names work submitted without a key
+	waiters []*waiter     // Admit calls waiting for a place in the queue, oldest first
+}
+
+// waiter is an Admit call waiting for a place in a full queue. The pool admits its work
+// when a place frees (or refuses it) and sends the outcome on done, so a place is handed
+// over in arrival order and never taken by a later arrival.
+type waiter struct {
+	key  string
+	t    task
+	done chan error // buffered: the pool never blocks on it
 }
 
 type keyQueue struct {
@@ -101,6 +119,9 @@ func NewPool(cfg PoolConfig) *Pool {
 	if cfg.WorkTimeout <= 0 {
 		cfg.WorkTimeout = 10 * time.Second
 	}
+	if cfg.AdmitWait <= 0 {
+		cfg.AdmitWait = 500 * time.Millisecond
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -112,46 +133,136 @@ func NewPool(cfg PoolConfig) *Pool {
 // the work needs no ordering with any other. fn gets a context that ends after WorkTimeout
 // from when fn starts, or when Drain gives up waiting.
 func (p *Pool) Submit(key, op string, fn func(ctx context.Context)) error {
+	return p.admit(nil, 0, key, op, fn)
+}
+
+// Admit is Submit, except that when the queue is full it waits for a place, at most
+// AdmitWait and not past ctx, before it refuses the work (ShedFull). Waiting callers are
+// admitted in arrival order. A user over PerUser, or a draining pool, is refused at once.
+func (p *Pool) Admit(ctx context.Context, key, op string, fn func(ctx context.Context)) error {
+	return p.admit(ctx, p.cfg.AdmitWait, key, op, fn)
+}
+
+func (p *Pool) admit(ctx context.Context, wait time.Duration, key, op string, fn func(ctx context.Context)) error {
 	p.mu.Lock()
-	reason := ""
-	switch {
-	case p.closing:
-		reason = ShedClosing
-	case p.depth >= p.cfg.Queue:
-		reason = ShedFull
-	}
 	if key == "" {
 		p.anon++
 		key = "\x00" + strconv.FormatUint(p.anon, 36)
 	}
-	q := p.keys[key]
-	if reason == "" && q != nil && len(q.tasks)+b2i(q.running) >= p.cfg.PerUser {
-		reason = ShedUser
+	reason := p.refusal(key)
+	// Full, or others already waiting (a place that frees is theirs): wait, if allowed.
+	if reason == "" && (p.depth >= p.cfg.Queue || len(p.waiters) > 0) {
+		if wait <= 0 {
+			reason = ShedFull
+		} else {
+			w := &waiter{key: key, t: task{op: op, fn: fn}, done: make(chan error, 1)}
+			p.waiters = append(p.waiters, w)
+			p.mu.Unlock()
+			return p.await(ctx, wait, w)
+		}
 	}
 	if reason != "" {
 		p.mu.Unlock()
 		p.observe(op, "shed_"+reason)
 		return &ShedError{Reason: reason}
 	}
-	if q == nil {
-		q = &keyQueue{key: key}
-		p.keys[key] = q
-	}
-	q.tasks = append(q.tasks, task{op: op, fn: fn})
-	p.depth++
-	if !q.running && len(q.tasks) == 1 {
-		p.ready = append(p.ready, q)
-	}
-	start := p.running < p.cfg.Workers && len(p.ready) > 0
-	if start {
-		p.running++
-	}
+	start := p.enqueue(key, task{op: op, fn: fn})
 	p.mu.Unlock()
 	p.observe(op, "admitted")
 	if start {
 		go p.work()
 	}
 	return nil
+}
+
+// refusal returns why work under key must be refused at once ("" if it need not); the
+// caller holds p.mu.
+func (p *Pool) refusal(key string) string {
+	if p.closing {
+		return ShedClosing
+	}
+	if q := p.keys[key]; q != nil && len(q.tasks)+b2i(q.running) >= p.cfg.PerUser {
+		return ShedUser
+	}
+	return ""
+}
+
+// enqueue adds t under key and reports whether a worker goroutine must be started for it
+// (p.running already counts it); the caller holds p.mu and has checked the bounds.
+func (p *Pool) enqueue(key string, t task) bool {
+	q := p.keys[key]
+	if q == nil {
+		q = &keyQueue{key: key}
+		p.keys[key] = q
+	}
+	q.tasks = append(q.tasks, t)
+	p.depth++
+	if !q.running && len(q.tasks) == 1 {
+		p.ready = append(p.ready, q)
+	}
+	if p.running < p.cfg.Workers && len(p.ready) > 0 {
+		p.running++
+		return true
+	}
+	return false
+}
+
+// await waits until w is admitted or refused by handOver, or until wait or ctx ends.
+func (p *Pool) await(ctx context.Context, wait time.Duration, w *waiter) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	var err error
+	decided := false
+	select {
+	case err = <-w.done:
+		decided = true
+	case <-t.C:
+	case <-done:
+	}
+	if !decided {
+		// Timed out (or the caller gave up): leave the line, unless handOver decided
+		// meanwhile; then its decision stands.
+		p.mu.Lock()
+		if i := slices.Index(p.waiters, w); i >= 0 {
+			p.waiters = slices.Delete(p.waiters, i, i+1)
+			p.mu.Unlock()
+			err = &ShedError{Reason: ShedFull}
+		} else {
+			p.mu.Unlock()
+			err = <-w.done
+		}
+	}
+	if err != nil {
+		var se *ShedError
+		if errors.As(err, &se) {
+			p.observe(w.t.op, "shed_"+se.Reason)
+		}
+		return err
+	}
+	p.observe(w.t.op, "admitted")
+	return nil
+}
+
+// handOver admits waiting work, oldest first, while the queue has room, and refuses it
+// all when the pool is closing; the caller holds p.mu.
+func (p *Pool) handOver() {
+	for len(p.waiters) > 0 && (p.closing || p.depth < p.cfg.Queue) {
+		w := p.waiters[0]
+		p.waiters[0] = nil
+		p.waiters = p.waiters[1:]
+		if reason := p.refusal(w.key); reason != "" {
+			w.done <- &ShedError{Reason: reason}
+			continue
+		}
+		if p.enqueue(w.key, w.t) {
+			go p.work()
+		}
+		w.done <- nil
+	}
 }
 
 func b2i(b bool) int {
@@ -180,6 +291,7 @@ func (p *Pool) work() {
 		q.running = true
 		p.depth--
 		p.active++
+		p.handOver()
 		p.mu.Unlock()
 
 		p.run(t)
@@ -240,6 +352,7 @@ func (p *Pool) Active() int {
 func (p *Pool) Drain(ctx context.Context) error {
 	p.mu.Lock()
 	p.closing = true
+	p.handOver() // refuses everyone waiting
 	if p.running == 0 && p.depth == 0 {
 		p.closeIdle()
 	}

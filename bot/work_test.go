@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,5 +176,117 @@ func TestPoolSurvivesPanic(t *testing.T) {
 	case <-ran:
 	default:
 		t.Errorf("work after a panic did not run")
+	}
+}
+
+// TestPoolAdmitWaits: with the queue full, Admit waits for a place instead of refusing,
+// admits the waiting callers in arrival order, and refuses once AdmitWait has passed.
+func TestPoolAdmitWaits(t *testing.T) {
+	p := NewPool(PoolConfig{Workers: 1, Queue: 1, AdmitWait: 2 * time.Second})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []int
+	piece := func(i int) func(context.Context) {
+		return func(context.Context) {
+			<-release
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+		}
+	}
+	if err := p.Submit("a", "t", piece(0)); err != nil {
+		t.Fatalf("Submit = %v", err)
+	}
+	for p.Active() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := p.Submit("b", "t", piece(1)); err != nil { // fills the queue
+		t.Fatalf("Submit = %v", err)
+	}
+	if err := p.Submit("c", "t", piece(9)); !isShed(err, ShedFull) {
+		t.Errorf("Submit on a full queue = %v, want shed %q at once", err, ShedFull)
+	}
+	errs := make(chan error, 3)
+	for i := 2; i <= 4; i++ {
+		go func() { errs <- p.Admit(context.Background(), string(rune('b'+i)), "t", piece(i)) }()
+		for {
+			p.mu.Lock()
+			n := len(p.waiters)
+			p.mu.Unlock()
+			if n == i-1 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(release)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("Admit = %v, want admitted once places freed", err)
+		}
+	}
+	if err := p.Drain(context.Background()); err != nil {
+		t.Fatalf("Drain = %v", err)
+	}
+	if want := []int{0, 1, 2, 3, 4}; !slices.Equal(order, want) {
+		t.Errorf("ran %v, want %v (waiters in arrival order)", order, want)
+	}
+}
+
+func TestPoolAdmitGivesUp(t *testing.T) {
+	var shedFull atomic.Int32
+	p := NewPool(PoolConfig{Workers: 1, Queue: 1, AdmitWait: 50 * time.Millisecond, Observe: func(op, outcome string) {
+		if outcome == "shed_full" {
+			shedFull.Add(1)
+		}
+	}})
+	release := make(chan struct{})
+	block := func(context.Context) { <-release }
+	_ = p.Submit("a", "t", block)
+	for p.Active() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	_ = p.Submit("b", "t", block)
+	start := time.Now()
+	if err := p.Admit(context.Background(), "c", "t", block); !isShed(err, ShedFull) {
+		t.Errorf("Admit on a queue that stays full = %v, want shed %q", err, ShedFull)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Errorf("Admit gave up after %v, want after AdmitWait (50ms)", took)
+	}
+	// The caller's context ends the wait too.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Admit(ctx, "d", "t", block); !isShed(err, ShedFull) {
+		t.Errorf("Admit with an ended context = %v, want shed %q", err, ShedFull)
+	}
+	// Drain refuses whoever is waiting, at once.
+	errs := make(chan error, 1)
+	go func() { errs <- p.Admit(context.Background(), "e", "t", block) }()
+	for {
+		p.mu.Lock()
+		n := len(p.waiters)
+		p.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	drained := make(chan error, 1)
+	go func() { drained <- p.Drain(context.Background()) }()
+	if err := <-errs; !isShed(err, ShedClosing) {
+		t.Errorf("Admit waiting when Drain began = %v, want shed %q", err, ShedClosing)
+	}
+	close(release)
+	if err := <-drained; err != nil {
+		t.Errorf("Drain = %v", err)
+	}
+	if n := shedFull.Load(); n != 2 {
+		t.Errorf("observed shed_full %d times, want 2", n)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.waiters) != 0 {
+		t.Errorf("%d waiters left", len(p.waiters))
 	}
 }

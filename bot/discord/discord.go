@@ -419,8 +419,9 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		// Admitted before the answer, so that a refusal can be the answer: the work
-		// waits for the response to be written (follow-ups must come after it).
-		err := a.work.Submit(interactionUser(&i), "interaction", func(ctx context.Context) {
+		// waits for the response to be written (follow-ups must come after it). A full
+		// queue makes the answer wait a moment for a place before it says busy.
+		err := a.work.Admit(r.Context(), interactionUser(&i), "interaction", func(ctx context.Context) {
 			select {
 			case <-written:
 			case <-ctx.Done():

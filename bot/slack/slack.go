@@ -199,10 +199,12 @@ func (a *Adapter) Run(ctx context.Context) error {
 
 // submit admits fn, the work after an acknowledgement, under the user's key (their events
 // run one at a time, in order), holding lease while it runs and marking the event done
-// after. When the pool refuses it, the lease is released (a redelivery is handled) and the
-// error says so: the caller answers busy instead of acknowledging.
+// after. A full queue makes it wait a moment for a place (bot.Pool.Admit), which slows the
+// sender down to what the bot gets through. When the pool refuses it, the lease is released
+// (a redelivery is handled) and the error says so: the caller answers busy instead of
+// acknowledging.
 func (a *Adapter) submit(ctx context.Context, key, op string, lease *bot.Lease, fn func(ctx context.Context)) error {
-	err := a.work.Submit(key, op, func(ctx context.Context) {
+	err := a.work.Admit(ctx, key, op, func(ctx context.Context) {
 		lease.Keep()
 		fn(ctx)
 		lease.Done(ctx)
