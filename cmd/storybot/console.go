@@ -10,6 +10,7 @@ import (
 
 	"github.com/storybot/storybot/bot/console"
 	"github.com/storybot/storybot/bot/engine"
+	"github.com/storybot/storybot/internal/wiring"
 )
 
 func consoleCommand() command {
@@ -59,7 +60,7 @@ func runConsole(ctx context.Context, user string, getenv func(string) string, st
 	eng := a.engine(c)
 	// Check-ins and reminders arrive in the terminal too, while it is open.
 	ctx, cancel := context.WithCancel(ctx)
-	sched := engine.NewScheduler(engine.SchedulerConfig{Queue: a.store, Deliver: eng, Logger: logger, Metrics: a.metrics})
+	sched := engine.NewScheduler(wiring.Scheduler(a.store, eng, nil, a.wiring(c)))
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(ctx) }()
 	defer func() {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/bot/engine"
-	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/wiring"
 	"github.com/storybot/storybot/storage"
 )
 
@@ -47,7 +47,11 @@ type app struct {
 }
 
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
-	store, err := storage.Open(ctx, cfg.storage(logger))
+	// One clock for the store and the engine (and the tests' rig, which fakes it).
+	now := time.Now
+	sc := cfg.storage(logger)
+	sc.Now = now
+	store, err := storage.Open(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -74,7 +78,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	}, func() float64 { return float64(work.Depth()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "storybot_work_active", Help: "Work after an acknowledgement running now.",
 	}, func() float64 { return float64(work.Active()) }))
-	a := &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: metrics, now: time.Now, zones: bot.PlatformZones{}, work: work}
+	a := &app{cfg: cfg, log: logger, store: store, registry: reg, metrics: metrics, now: now, zones: bot.PlatformZones{}, work: work}
 	a.ready = newReadiness(reg, a.now, cfg.ReadyGrace)
 	a.ops = newOpsMetrics(reg)
 	reg.MustRegister(newBacklogCollector(store, a.now))
@@ -85,28 +89,25 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 
 func (a *app) Close() error { return a.store.Close() }
 
-// engine returns an engine that sends through sender (behind the privacy guard).
+// engine returns an engine that sends through sender (behind the privacy guard), wired by
+// internal/wiring, which the engine's test rig shares.
 func (a *app) engine(sender bot.Sender) *engine.Engine {
-	return engine.NewEngine(engine.Config{
-		Machine:       flows.New(flows.Config{CrisisResources: a.cfg.CrisisText}),
-		Dialogues:     a.store,
-		Profiles:      a.store,
+	return engine.NewEngine(wiring.Engine(a.store, a.wiring(sender)))
+}
+
+// wiring is the process's part of the engine's configuration: everything but the stores.
+func (a *app) wiring(sender bot.Sender) wiring.Options {
+	return wiring.Options{
 		Sender:        sender,
 		Now:           a.now,
 		Logger:        a.log,
 		Metrics:       a.metrics,
+		CrisisText:    a.cfg.CrisisText,
 		RetentionDays: a.cfg.RetentionDays,
 		Encrypted:     len(a.cfg.EncryptionKeys) > 0,
-		Erasers:       []bot.Eraser{a.store, a.store.Coaching()},
-		ExportParts:   []bot.ExportPart{a.store.Coaching()},
-		Mergers:       []bot.Merger{a.store, a.store.Coaching()},
-		WorkspaceJobs: a.store,
-		Coaching:      a.store.Coaching(),
 		Coaches:       a.cfg.Coaches,
-		Schedules:     a.store,
 		Zones:         a.zones,
-		Plans:         a.store,
-	})
+	}
 }
 
 // opsRoutes mounts health, readiness and metrics on mux.
@@ -189,13 +190,7 @@ func runServe(ctx context.Context, getenv func(string) string, dev bool, stdout,
 			runners = append(runners, run)
 		}
 	}
-	sched := engine.NewScheduler(engine.SchedulerConfig{
-		Queue:        a.store,
-		Deliver:      eng,
-		Availability: availability(senders),
-		Logger:       logger,
-		Metrics:      a.metrics,
-	})
+	sched := engine.NewScheduler(wiring.Scheduler(a.store, eng, availability(senders), a.wiring(senders)))
 	runners = append(runners, sched.Run)
 	if !cfg.slackEnabled() {
 		logger.Info("Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (HTTP) or SLACK_APP_TOKEN and SLACK_BOT_TOKEN (Socket Mode)")
