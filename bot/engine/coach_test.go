@@ -1,108 +1,23 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/storybot/storybot/bot"
-	"github.com/storybot/storybot/bot/engine"
-	"github.com/storybot/storybot/internal/fakeclock"
-	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
 
-// coachRig is one engine serving several users (coach, client, others) over real Redis,
-// recording every message it ever sends.
-type coachRig struct {
-	tb    testing.TB
-	url   string
-	eng   *engine.Engine
-	store *storage.Store
-	rec   *recorder
-	logs  *bytes.Buffer
-
-	mu    sync.Mutex
-	clock *fakeclock.Clock
-	all   []bot.Message
-}
-
-var testKey = bytes.Repeat([]byte{7}, storage.KeySize)
-
-func newCoachRig(tb testing.TB, url string, coaches []string) *coachRig {
+// newCoachRig is a rig for several users (coach, client, others) over url, encrypted at rest
+// as production is, starting at 07:00 UTC on a Monday (08:00 in Berlin).
+func newCoachRig(tb testing.TB, url string, coaches []string) *rig {
 	tb.Helper()
-	r := &coachRig{tb: tb, url: url, rec: &recorder{}, logs: &bytes.Buffer{},
-		clock: fakeclock.New(time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC))} // a Monday, 08:00 in Berlin
-	st, err := storage.Open(context.Background(), storage.Config{URL: url, EncryptionKeys: [][]byte{testKey}, Now: r.clock.Now})
-	if err != nil {
-		tb.Fatalf("storage.Open: %v", err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	r.store = st
-	r.eng = engine.NewEngine(engine.Config{
-		Dialogues:   st,
-		Profiles:    st,
-		Schedules:   st,
-		Coaching:    st.Coaching(),
-		Coaches:     coaches,
-		Sender:      r.rec,
-		Now:         r.clock.Now,
-		Logger:      slog.New(slog.NewTextHandler(&lockedWriter{w: r.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Erasers:     []bot.Eraser{st, st.Coaching()},
-		ExportParts: []bot.ExportPart{st.Coaching()},
-	})
-	return r
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (r *coachRig) take() []bot.Message {
-	msgs := r.rec.take()
-	r.mu.Lock()
-	r.all = append(r.all, msgs...)
-	r.mu.Unlock()
-	return msgs
-}
-
-func (r *coachRig) handle(u bot.UserRef, ev bot.Event) []bot.Message {
-	r.tb.Helper()
-	r.clock.Add(time.Minute)
-	ev.User = u
-	if err := r.eng.Handle(context.Background(), ev); err != nil {
-		r.tb.Fatalf("Handle(%s %+v): %v", u, ev, err)
-	}
-	return r.take()
-}
-
-func (r *coachRig) cmd(u bot.UserRef, text string) []bot.Message {
-	r.tb.Helper()
-	return r.handle(u, bot.Event{Kind: bot.EventCommand, Text: text, Route: "route-" + u.User})
-}
-
-func (r *coachRig) say(u bot.UserRef, text string) []bot.Message {
-	r.tb.Helper()
-	return r.handle(u, bot.Event{Kind: bot.EventText, Text: text, InDM: true})
-}
-
-func (r *coachRig) choose(u bot.UserRef, id string) []bot.Message {
-	r.tb.Helper()
-	return r.handle(u, bot.Event{Kind: bot.EventChoice, Choice: id, InDM: true})
+	return newRig(tb, rigOptions{url: url, keys: true, coaches: coaches, start: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)})
 }
 
 // to returns the messages addressed to u.
@@ -141,7 +56,7 @@ func mustContain(tb testing.TB, what string, msgs []bot.Message, want ...string)
 }
 
 // link invites client for coach and accepts.
-func (r *coachRig) link(coach, client bot.UserRef) {
+func (r *rig) link(coach, client bot.UserRef) {
 	r.tb.Helper()
 	msgs := r.cmd(coach, "coach invite <@"+client.User+">")
 	r.choose(client, choiceID(r.tb, to(msgs, client), "Accept"))
@@ -158,11 +73,11 @@ func TestCoachAuthorization(t *testing.T) {
 	url := redistest.Start(t)
 	type setup struct {
 		name  string
-		prep  func(r *coachRig, coach, client, other bot.UserRef) // returns with coach's practice assigned when linked
+		prep  func(r *rig, coach, client, other bot.UserRef) // returns with coach's practice assigned when linked
 		actor func(coach, client, other bot.UserRef) bot.UserRef
 		allow bool
 	}
-	assignOne := func(r *coachRig, coach, client bot.UserRef) {
+	assignOne := func(r *rig, coach, client bot.UserRef) {
 		msgs := r.cmd(coach, "coach assign <@"+client.User+"> name-the-story daily 09:00")
 		if len(to(msgs, client)) != 1 {
 			t.Fatalf("setup assign did not reach the client:\n%s", texts(msgs))
@@ -170,45 +85,45 @@ func TestCoachAuthorization(t *testing.T) {
 	}
 	asCoach := func(coach, _, _ bot.UserRef) bot.UserRef { return coach }
 	setups := []setup{
-		{"coach without link", func(*coachRig, bot.UserRef, bot.UserRef, bot.UserRef) {}, asCoach, false},
-		{"pending link", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"coach without link", func(*rig, bot.UserRef, bot.UserRef, bot.UserRef) {}, asCoach, false},
+		{"pending link", func(r *rig, coach, client, _ bot.UserRef) {
 			r.cmd(coach, "coach invite <@"+client.User+">")
 		}, asCoach, false},
-		{"expired invitation", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"expired invitation", func(r *rig, coach, client, _ bot.UserRef) {
 			msgs := r.cmd(coach, "coach invite <@"+client.User+">")
 			r.clock.Add(8 * 24 * time.Hour)
 			if got := texts(r.choose(client, choiceID(t, to(msgs, client), "Accept"))); !strings.Contains(got, "expired") {
 				t.Errorf("accepting an expired invitation said %q", got)
 			}
 		}, asCoach, false},
-		{"accepted link", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"accepted link", func(r *rig, coach, client, _ bot.UserRef) {
 			r.link(coach, client)
 			assignOne(r, coach, client)
 		}, asCoach, true},
-		{"revoked link", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"revoked link", func(r *rig, coach, client, _ bot.UserRef) {
 			r.link(coach, client)
 			assignOne(r, coach, client)
 			mustContain(t, "revoke", r.cmd(client, "coach revoke"), "no longer your coach")
 		}, asCoach, false},
-		{"declined link", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"declined link", func(r *rig, coach, client, _ bot.UserRef) {
 			msgs := r.cmd(coach, "coach invite <@"+client.User+">")
 			r.choose(client, choiceID(t, to(msgs, client), "Decline"))
 		}, asCoach, false},
-		{"another coach", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"another coach", func(r *rig, coach, client, _ bot.UserRef) {
 			r.link(coach, client)
 			assignOne(r, coach, client)
 		}, func(_, _, other bot.UserRef) bot.UserRef { return other }, false},
-		{"the client themself", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"the client themself", func(r *rig, coach, client, _ bot.UserRef) {
 			r.link(coach, client)
 			assignOne(r, coach, client)
 		}, func(_, client, _ bot.UserRef) bot.UserRef { return client }, false},
-		{"another workspace", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"another workspace", func(r *rig, coach, client, _ bot.UserRef) {
 			r.link(coach, client)
 			assignOne(r, coach, client)
 		}, func(coach, _, _ bot.UserRef) bot.UserRef {
 			return bot.UserRef{Platform: coach.Platform, Workspace: "T2", User: coach.User} // same ID, other team
 		}, false},
-		{"same ID on another platform", func(r *coachRig, coach, client, _ bot.UserRef) {
+		{"same ID on another platform", func(r *rig, coach, client, _ bot.UserRef) {
 			r.link(coach, client)
 			assignOne(r, coach, client)
 		}, func(coach, _, _ bot.UserRef) bot.UserRef {
@@ -476,7 +391,7 @@ func TestCoachEndToEnd(t *testing.T) {
 // fireReminders runs the real scheduler over the store until the due practice job has
 // been delivered (with a private Redis), or delivers the job directly (shared REDIS_URL,
 // where other tests' jobs must not be taken).
-func (r *coachRig) fireReminders(t *testing.T) []bot.Message {
+func (r *rig) fireReminders(t *testing.T) []bot.Message {
 	t.Helper()
 	ctx := context.Background()
 	if os.Getenv("REDIS_URL") != "" {
@@ -494,19 +409,7 @@ func (r *coachRig) fireReminders(t *testing.T) []bot.Message {
 		}
 		return r.take()
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	s := engine.NewScheduler(engine.SchedulerConfig{
-		Queue:   r.store,
-		Deliver: r.eng,
-		Now:     r.clock.Now,
-		Tick:    5 * time.Millisecond,
-		Logger:  slog.New(slog.DiscardHandler),
-	})
-	go func() {
-		defer close(done)
-		s.Run(ctx)
-	}()
+	stop := r.runScheduler(nil)
 	deadline := time.Now().Add(5 * time.Second)
 	var msgs []bot.Message
 	for time.Now().Before(deadline) {
@@ -518,12 +421,11 @@ func (r *coachRig) fireReminders(t *testing.T) []bot.Message {
 			break
 		}
 	}
-	cancel()
-	<-done
+	stop()
 	return msgs
 }
 
-func exportOf(t *testing.T, r *coachRig, u bot.UserRef) string {
+func exportOf(t *testing.T, r *rig, u bot.UserRef) string {
 	t.Helper()
 	for _, m := range r.cmd(u, "export") {
 		if m.File != nil {

@@ -1,13 +1,11 @@
 package engine_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/storybot/storybot/bot"
-	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/storage/redistest"
 )
 
@@ -23,11 +21,7 @@ func TestDigestEndToEnd(t *testing.T) {
 	h.savePause("they-think-im-slow", "they-are-busy", "ask-for-ten-minutes")
 	h.savePause("the-launch-will-flop", "it-might-go-fine", "send-the-draft-today")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	s := engine.NewScheduler(engine.SchedulerConfig{Queue: h.store.Store, Deliver: h.eng, Now: h.clock.Now, Tick: 5 * time.Millisecond})
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer h.runScheduler(nil)()
 
 	ny, _ := time.LoadLocation("America/New_York")
 	h.clock.Set(time.Date(2026, 3, 8, 17, 59, 0, 0, ny)) // Sunday, one minute early

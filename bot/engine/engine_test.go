@@ -1,131 +1,20 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
-	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
-
-// recorder is a bot.Sender that keeps every delivered message.
-type recorder struct {
-	mu   sync.Mutex
-	sent []bot.Message
-}
-
-func (r *recorder) Send(_ context.Context, m bot.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sent = append(r.sent, m)
-	return nil
-}
-
-func (r *recorder) take() []bot.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.sent
-	r.sent = nil
-	return out
-}
-
-// flakyStore wraps a real store and fails every call while down is set, like a Redis outage.
-type flakyStore struct {
-	*storage.Store
-	down atomic.Bool
-}
-
-var errOutage = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
-
-func (f *flakyStore) Turn(ctx context.Context, u bot.UserRef, fn bot.TurnFunc) error {
-	if f.down.Load() {
-		return errOutage
-	}
-	return f.Store.Turn(ctx, u, fn)
-}
-
-func (f *flakyStore) Journal(ctx context.Context, u bot.UserRef, n int) ([]flows.Entry, error) {
-	if f.down.Load() {
-		return nil, errOutage
-	}
-	return f.Store.Journal(ctx, u, n)
-}
-
-type harness struct {
-	tb    testing.TB
-	eng   *engine.Engine
-	store *flakyStore
-	rec   *recorder
-	logs  *bytes.Buffer
-	user  bot.UserRef
-	clock *fakeclock.Clock
-}
-
-func newHarness(tb testing.TB, redisURL string) *harness {
-	tb.Helper()
-	st, err := storage.Open(context.Background(), storage.Config{URL: redisURL})
-	if err != nil {
-		tb.Fatalf("storage.Open: %v", err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	h := &harness{
-		tb:    tb,
-		store: &flakyStore{Store: st},
-		rec:   &recorder{},
-		logs:  &bytes.Buffer{},
-		user:  bot.UserRef{Platform: "slack", Workspace: "T1", User: fmt.Sprintf("U%d", time.Now().UnixNano())},
-		clock: fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
-	}
-	h.eng = engine.NewEngine(engine.Config{
-		Dialogues: h.store,
-		Profiles:  h.store,
-		Sender:    h.rec,
-		Now:       h.clock.Now,
-		Schedules: h.store,
-		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Erasers:   []bot.Eraser{h.store},
-	})
-	return h
-}
-
-func (h *harness) handle(ev bot.Event) ([]bot.Message, error) {
-	h.tb.Helper()
-	h.clock.Add(time.Minute)
-	ev.User = h.user
-	err := h.eng.Handle(context.Background(), ev)
-	return h.rec.take(), err
-}
-
-func (h *harness) say(text string) []bot.Message {
-	h.tb.Helper()
-	msgs, err := h.handle(bot.Event{Kind: bot.EventText, Text: text, InDM: true})
-	if err != nil {
-		h.tb.Fatalf("Handle(text %q): %v", text, err)
-	}
-	return msgs
-}
-
-func (h *harness) command(text string, inDM bool) []bot.Message {
-	h.tb.Helper()
-	msgs, err := h.handle(bot.Event{Kind: bot.EventCommand, Text: text, InDM: inDM, Route: "route-1"})
-	if err != nil {
-		h.tb.Fatalf("Handle(command %q): %v", text, err)
-	}
-	return msgs
-}
 
 func texts(msgs []bot.Message) string {
 	var parts []string
@@ -199,7 +88,7 @@ func TestEngineStoreOutageLosesNothing(t *testing.T) {
 	h.command("quick", true)
 	h.say("they think I'm incompetent")
 
-	h.store.down.Store(true)
+	h.flaky.down.Store(true)
 	msgs, err := h.handle(bot.Event{Kind: bot.EventText, Text: "Sam is just busy", InDM: true})
 	if !errors.Is(err, errOutage) || !errors.Is(err, bot.ErrUserTold) {
 		t.Errorf("Handle during outage = %v, want the store error, marked as told to the user, for the adapter to log", err)
@@ -212,7 +101,7 @@ func TestEngineStoreOutageLosesNothing(t *testing.T) {
 	}
 
 	// Back up: the same answer is taken at the same step, and the dialogue goes on.
-	h.store.down.Store(false)
+	h.flaky.down.Store(false)
 	msgs = h.say("Sam is just busy")
 	if got := texts(msgs); !strings.Contains(strings.ToLower(got), "next step") {
 		t.Errorf("after the outage the reply is %q, want the next-step prompt", got)
@@ -227,7 +116,7 @@ func TestEngineStoreOutageLosesNothing(t *testing.T) {
 func TestEngineOutageOnCommandFromChannelAnswersEphemerally(t *testing.T) {
 	h := newHarness(t, "")
 	h.command("history", true) // meet the bot first: the welcome is behind us
-	h.store.down.Store(true)
+	h.flaky.down.Store(true)
 	msgs, _ := h.handle(bot.Event{Kind: bot.EventCommand, Text: "history", Route: "route-1"})
 	if len(msgs) != 1 || msgs[0].To.Kind != bot.DestEphemeral || msgs[0].Text != engine.TextStoreDown {
 		t.Fatalf("got %+v, want one ephemeral outage notice", msgs)
@@ -341,8 +230,9 @@ func TestEngineOutageNoticeOutlivesTheDeadline(t *testing.T) {
 	h := newHarness(t, "")
 	h.command("history", true) // the welcome is behind us
 	rec := &deadlineSender{}
-	eng := engine.NewEngine(engine.Config{Dialogues: hangingStore{h.store.Store}, Profiles: h.store, Sender: rec,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	eng := h.newEngine(func(c *engine.Config) {
+		c.Dialogues, c.Sender, c.Logger = hangingStore{h.store}, rec, slog.New(slog.DiscardHandler)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := eng.Handle(ctx, bot.Event{Kind: bot.EventText, User: h.user, Text: "an answer", InDM: true})

@@ -12,34 +12,27 @@ import (
 	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/fakeclock"
-	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
 
-// fuWorld is one storybot replica for follow-up tests: a store, an engine and (when
-// started) a scheduler, over a Redis and a fake clock that replicas share.
-type fuWorld struct {
-	tb    testing.TB
-	url   string
-	clock *fakeclock.Clock
-	st    *storage.Store
-	eng   *engine.Engine
-	rec   *recorder
-}
+// fuWorld is one storybot replica for follow-up tests: a rig over a Redis, a clock and a
+// recorder that replicas share.
+type fuWorld struct{ *rig }
 
 func newFuWorld(tb testing.TB, url string, clock *fakeclock.Clock, rec *recorder) *fuWorld {
 	tb.Helper()
-	st := openStore(tb, url, clock.Now)
-	eng := engine.NewEngine(engine.Config{Dialogues: st, Profiles: st, Schedules: st, Sender: rec, Now: clock.Now, Erasers: []bot.Eraser{st}})
-	return &fuWorld{tb: tb, url: url, clock: clock, st: st, eng: eng, rec: rec}
+	return &fuWorld{newRig(tb, rigOptions{url: url, clock: clock, rec: rec})}
 }
 
-func (w *fuWorld) run(cfg engine.SchedulerConfig) func() {
-	cfg.Queue, cfg.Deliver, cfg.Now = w.st, w.eng, w.clock.Now
-	if cfg.BusyRetry == 0 {
-		cfg.BusyRetry = time.Minute
-	}
-	return startScheduler(w.tb, cfg)
+// run starts the replica's scheduler; a job waiting for an open dialogue tries again every
+// minute unless change says otherwise.
+func (w *fuWorld) run(change func(*engine.SchedulerConfig)) func() {
+	return w.runScheduler(func(c *engine.SchedulerConfig) {
+		c.BusyRetry = time.Minute
+		if change != nil {
+			change(c)
+		}
+	})
 }
 
 // plan saves a quick pause for u, created at created, with a check-back at checkBack, the
@@ -49,10 +42,10 @@ func (w *fuWorld) plan(u bot.UserRef, next string, created, checkBack time.Time)
 	ctx := context.Background()
 	cb := checkBack
 	e := &flows.Entry{Flow: flows.FlowQuick, Created: created, Story: "Sam thinks my draft is weak", Others: []string{"Sam is busy"}, Next: next, CheckBack: &cb}
-	if err := w.st.Turn(ctx, u, func(flows.State) (flows.State, *flows.Entry, error) { return flows.State{}, e, nil }); err != nil {
+	if err := w.store.Turn(ctx, u, func(flows.State) (flows.State, *flows.Entry, error) { return flows.State{}, e, nil }); err != nil {
 		w.tb.Fatal(err)
 	}
-	if err := w.st.PutJob(ctx, bot.Job{Kind: bot.JobFollowup, User: u, Entry: e.ID}, checkBack); err != nil {
+	if err := w.store.PutJob(ctx, bot.Job{Kind: bot.JobFollowup, User: u, Entry: e.ID}, checkBack); err != nil {
 		w.tb.Fatal(err)
 	}
 	return e.ID
@@ -69,7 +62,7 @@ func (w *fuWorld) handle(u bot.UserRef, ev bot.Event) string {
 
 func (w *fuWorld) entry(u bot.UserRef, id string) flows.Entry {
 	w.tb.Helper()
-	en, ok, err := w.st.Entry(context.Background(), u, id)
+	en, ok, err := w.store.Entry(context.Background(), u, id)
 	if err != nil || !ok {
 		w.tb.Fatalf("Entry(%s) = %v, %v", id, ok, err)
 	}
@@ -78,7 +71,7 @@ func (w *fuWorld) entry(u bot.UserRef, id string) flows.Entry {
 
 func (w *fuWorld) pending(u bot.UserRef, id string) (time.Time, bool) {
 	w.tb.Helper()
-	due, err := w.st.FollowupsDue(context.Background(), u, []string{id})
+	due, err := w.store.FollowupsDue(context.Background(), u, []string{id})
 	if err != nil {
 		w.tb.Fatal(err)
 	}
@@ -150,7 +143,7 @@ func TestFollowupChoicesAcrossZones(t *testing.T) {
 			for _, c := range choices {
 				ids[c.name] = w.plan(u, "Ask Sam ("+c.name+")", day, c.at)
 			}
-			w.run(engine.SchedulerConfig{})
+			w.run(nil)
 			for i, c := range choices {
 				clock.Set(c.at.Add(-time.Second))
 				quiet(t, rec, c.name+" one second early")
@@ -221,12 +214,14 @@ func TestFollowupHeldForDNDAndDialogue(t *testing.T) {
 	dndEnd := due.Add(45 * time.Minute)
 	w.plan(dnd, "Call the vendor", t0, due)
 	w.plan(busy, "Reply to Kim", t0, due)
-	w.run(engine.SchedulerConfig{Availability: availabilityFunc(func(u bot.UserRef) time.Time {
-		if u == dnd {
-			return dndEnd
-		}
-		return time.Time{}
-	})})
+	w.run(func(c *engine.SchedulerConfig) {
+		c.Availability = availabilityFunc(func(u bot.UserRef) time.Time {
+			if u == dnd {
+				return dndEnd
+			}
+			return time.Time{}
+		})
+	})
 	clock.Set(due.Add(-2 * time.Minute))
 	w.handle(busy, bot.Event{Kind: bot.EventCommand, Text: "quick"}) // mid-pause at the due time
 	rec.take()
@@ -270,13 +265,13 @@ func TestFollowupReplicas(t *testing.T) {
 	a.plan(crashedClaim, "Step A", t0, due)
 	a.plan(crashedMarked, "Step B", t0, due)
 	clock.Set(due)
-	claims, err := a.st.Claim(ctx, clock.Now(), 10, clock.Now().Add(2*time.Minute))
+	claims, err := a.store.Claim(ctx, clock.Now(), 10, clock.Now().Add(2*time.Minute))
 	if err != nil || len(claims) != 2 {
 		t.Fatalf("Claim = %d, %v; want 2", len(claims), err)
 	}
 	for _, c := range claims {
 		if c.Job.User == crashedMarked {
-			if ok, err := a.st.MarkSent(ctx, c); !ok || err != nil {
+			if ok, err := a.store.MarkSent(ctx, c); !ok || err != nil {
 				t.Fatalf("MarkSent = %v, %v", ok, err)
 			}
 		}
@@ -292,7 +287,7 @@ func TestFollowupReplicas(t *testing.T) {
 	a.plan(late, "Too late", t0, due.Add(-3*time.Hour))
 
 	for _, w := range []*fuWorld{a, b} {
-		w.run(engine.SchedulerConfig{Batch: 20, Workers: 8, Lease: 2 * time.Minute})
+		w.run(func(c *engine.SchedulerConfig) { c.Batch, c.Workers, c.Lease = 20, 8, 2*time.Minute })
 	}
 	counts := map[bot.UserRef]int{}
 	var mu sync.Mutex
@@ -380,7 +375,7 @@ func TestFollowupCancelled(t *testing.T) {
 			t.Errorf("%s pending after followups off", id)
 		}
 	}
-	w.run(engine.SchedulerConfig{})
+	w.run(nil)
 	clock.Set(t0.Add(4 * time.Hour))
 	quiet(t, rec, "cancelled follow-ups")
 	// A job that slips through (scheduled just before "off" took effect) is not sent.

@@ -1,10 +1,8 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -31,11 +29,10 @@ func (r *refusingDMs) Send(ctx context.Context, m bot.Message) error {
 // platform trouble, and the user is told what is true, not that the store failed.
 func TestPlatformTroubleIsNotStoreTrouble(t *testing.T) {
 	h := newHarness(t, "")
-	reg := prometheus.NewRegistry()
+	reg := h.reg
 	rec := &refusingDMs{}
-	var logs bytes.Buffer
-	eng := engine.NewEngine(engine.Config{Dialogues: h.store, Profiles: h.store, Sender: rec, Now: h.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: engine.NewMetrics(reg)})
+	eng := h.newEngine(func(c *engine.Config) { c.Sender = rec })
+	logs := h.logs
 	err := eng.Handle(context.Background(), bot.Event{Kind: bot.EventCommand, User: h.user, Text: "history", Route: "route-1"})
 	if !errors.Is(err, errInvalidAuth) || !errors.Is(err, bot.ErrUserTold) {
 		t.Errorf("Handle = %v, want the platform's error, marked as told", err)

@@ -1,10 +1,8 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,19 +13,8 @@ import (
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
-	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
-
-// choose presses a button.
-func (h *harness) choose(id string) []bot.Message {
-	h.tb.Helper()
-	msgs, err := h.handle(bot.Event{Kind: bot.EventChoice, Choice: id, InDM: true})
-	if err != nil {
-		h.tb.Fatalf("Handle(choice %q): %v", id, err)
-	}
-	return msgs
-}
 
 // savePause runs a quick pause with the given story and saves it.
 func (h *harness) savePause(story, other, next string) {
@@ -237,33 +224,15 @@ func TestExportHasEveryHistoryEntry(t *testing.T) {
 func TestForgetEveryFeature(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
-	clock := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
-	st, err := storage.Open(ctx, storage.Config{URL: url, Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	rec := &recorder{}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	eng := engine.NewEngine(engine.Config{
-		Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(),
-		Sender: rec, Now: func() time.Time { return clock },
-		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Erasers:     []bot.Eraser{st, st.Coaching()},
-		ExportParts: []bot.ExportPart{st.Coaching()},
-	})
+	// Unencrypted, so that typed text left behind would show in the dump.
+	r := newRig(t, rigOptions{url: url, start: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)})
+	eng, logs := r.eng, r.logs
 	ref := func(id string) bot.UserRef { return bot.UserRef{Platform: "slack", Workspace: "T9", User: id} }
 	zoe, coach, client := ref("UZOE31"), ref("UCOACH5"), ref("UCLIENT8")
 	do := func(u bot.UserRef, ev bot.Event) []bot.Message {
 		t.Helper()
-		clock = clock.Add(time.Minute)
-		ev.User, ev.InDM, ev.Route = u, true, "route"
-		if err := eng.Handle(ctx, ev); err != nil {
-			t.Fatalf("Handle(%+v): %v", ev, err)
-		}
-		out := rec.sent
-		rec.sent = nil
-		return out
+		ev.InDM, ev.Route = true, "route"
+		return r.handle(u, ev)
 	}
 	cmd := func(u bot.UserRef, text string) []bot.Message {
 		return do(u, bot.Event{Kind: bot.EventCommand, Text: text})
@@ -363,14 +332,12 @@ func TestForgetEveryFeature(t *testing.T) {
 	if got := texts(cmd(client, "history")); !strings.Contains(got, "client-own-story") {
 		t.Errorf("the client's history after Zoe's forget = %q", got)
 	}
-	logs.mu.Lock()
-	defer logs.mu.Unlock()
-	if logs.w.Len() == 0 {
+	if logs.String() == "" {
 		t.Fatal("no log lines captured: the log check proves nothing")
 	}
 	for _, secret := range append(typed, "client-own-story") {
-		if strings.Contains(logs.w.String(), secret) {
-			t.Errorf("the logs hold typed text %q:\n%s", secret, logs.w.String())
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the logs hold typed text %q:\n%s", secret, logs.String())
 		}
 	}
 }

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -15,19 +14,12 @@ import (
 	"github.com/storybot/storybot/storage/redistest"
 )
 
-// newSafetyRig is a coach rig wired like serve, safety plans and metrics included.
-func newSafetyRig(tb testing.TB, url string) (*coachRig, *prometheus.Registry) {
+// newSafetyRig is a coach rig (safety plans and metrics are in serve's wiring) and its
+// metrics registry.
+func newSafetyRig(tb testing.TB, url string) (*rig, *prometheus.Registry) {
 	tb.Helper()
 	r := newCoachRig(tb, url, nil)
-	reg := prometheus.NewRegistry()
-	st := r.store
-	r.eng = engine.NewEngine(engine.Config{
-		Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(), Plans: st,
-		Sender: r.rec, Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: r.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Erasers: []bot.Eraser{st, st.Coaching()}, ExportParts: []bot.ExportPart{st.Coaching()},
-		Metrics: engine.NewMetrics(reg),
-	})
-	return r, reg
+	return r, r.reg
 }
 
 // safetyCount reads storybot_safety_replies_total{event}.
@@ -267,7 +259,7 @@ func TestSafetyCheckinReply(t *testing.T) {
 func TestSafetyCrisisDuringOutage(t *testing.T) {
 	h := newHarness(t, "")
 	h.command("quick", true)
-	h.store.down.Store(true)
+	h.flaky.down.Store(true)
 	msgs, err := h.handle(bot.Event{Kind: bot.EventText, Text: "i just want to die", InDM: true})
 	if err != nil || len(msgs) != 1 || !isCrisisAnswer(msgs[0]) || msgs[0].To.Kind != bot.DestDM {
 		t.Errorf("crisis during an outage = %+v, %v; want the crisis answer in the DM", msgs, err)
@@ -289,7 +281,7 @@ func TestSafetyCrisisDuringOutage(t *testing.T) {
 // answer in the modal even when the store is down; an ordinary form gets the outage notice.
 func TestSafetyFormDuringOutage(t *testing.T) {
 	h := newHarness(t, "")
-	h.store.down.Store(true)
+	h.flaky.down.Store(true)
 	msgs, err := h.handle(bot.Event{Kind: bot.EventForm, Route: "route-1", Form: &flows.QuickForm{Story: "they ignore me", Other: "i want to kill myself", Next: "x"}})
 	if err != nil || len(msgs) != 1 || msgs[0].To.Kind != bot.DestModal || !strings.Contains(msgs[0].Text, "findahelpline.com") {
 		t.Errorf("crisis form during an outage = %+v, %v; want the crisis answer in the modal", msgs, err)

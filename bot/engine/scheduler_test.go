@@ -12,7 +12,6 @@ import (
 	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/fakeclock"
-	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
 
@@ -63,45 +62,10 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
-func openStore(tb testing.TB, url string, now func() time.Time) *storage.Store {
+// replica is a rig on url and clock: one of several storybot processes on one Redis.
+func replica(tb testing.TB, url string, clock *fakeclock.Clock) *rig {
 	tb.Helper()
-	st, err := storage.Open(context.Background(), storage.Config{URL: url, Now: now})
-	if err != nil {
-		tb.Fatalf("storage.Open: %v", err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	return st
-}
-
-// startScheduler runs a scheduler until the test ends and checks that it stops cleanly.
-func startScheduler(tb testing.TB, cfg engine.SchedulerConfig) (stop func()) {
-	tb.Helper()
-	if cfg.Tick == 0 {
-		cfg.Tick = 5 * time.Millisecond
-	}
-	if cfg.Pace == nil {
-		cfg.Pace = map[string]engine.Pace{} // unpaced: tests run in milliseconds
-	}
-	s := engine.NewScheduler(cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					tb.Errorf("Scheduler.Run = %v", err)
-				}
-			case <-time.After(10 * time.Second):
-				tb.Errorf("Scheduler.Run did not return after cancel")
-			}
-		})
-	}
-	tb.Cleanup(stop)
-	return stop
+	return newRig(tb, rigOptions{url: url, clock: clock})
 }
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a Monday
@@ -122,7 +86,7 @@ func TestSchedulerExactlyOnce(t *testing.T) {
 	url := redistest.Start(t)
 	clock := fakeclock.New(t0.Add(30 * time.Second))
 	const n = 2000
-	setup := openStore(t, url, clock.Now)
+	setup := replica(t, url, clock).store
 	ctx := context.Background()
 	users := make([]bot.UserRef, n)
 	for i := range users {
@@ -134,8 +98,7 @@ func TestSchedulerExactlyOnce(t *testing.T) {
 	rec := &countingDeliverer{}
 	var stops []func()
 	for range 4 {
-		st := openStore(t, url, clock.Now)
-		stops = append(stops, startScheduler(t, engine.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now, Batch: 50, Workers: 8}))
+		stops = append(stops, replica(t, url, clock).runScheduler(func(c *engine.SchedulerConfig) { c.Deliver, c.Batch, c.Workers = rec, 50, 8 }))
 	}
 	waitFor(t, "2,000 deliveries", func() bool { return rec.sum() >= n })
 	time.Sleep(50 * time.Millisecond) // room for any duplicate to show up
@@ -163,7 +126,7 @@ func TestSchedulerLeaseExpiry(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
 	clock := fakeclock.New(t0.Add(10 * time.Second))
-	crashed := openStore(t, url, clock.Now)
+	crashed := replica(t, url, clock).store
 	a, b := testUser("lease", 1), testUser("lease", 2)
 	for _, u := range []bot.UserRef{a, b} {
 		if err := crashed.PutJob(ctx, dailyJob(u, "09:00"), t0); err != nil {
@@ -183,7 +146,7 @@ func TestSchedulerLeaseExpiry(t *testing.T) {
 	}
 	// The replica is gone. Another one runs.
 	rec := &countingDeliverer{}
-	startScheduler(t, engine.SchedulerConfig{Queue: openStore(t, url, clock.Now), Deliver: rec, Now: clock.Now, Lease: 2 * time.Minute})
+	replica(t, url, clock).runScheduler(func(c *engine.SchedulerConfig) { c.Deliver, c.Lease = rec, 2*time.Minute })
 	time.Sleep(50 * time.Millisecond)
 	if got := rec.sum(); got != 0 {
 		t.Fatalf("deliveries during the lease = %d, want 0", got)
@@ -213,7 +176,8 @@ func TestSchedulerMissedWhileDown(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
 	clock := fakeclock.New(t0.Add(3*time.Hour + 30*time.Minute)) // 12:30
-	st := openStore(t, url, clock.Now)
+	r := replica(t, url, clock)
+	st := r.store
 	late1, late3 := testUser("down", 1), testUser("down", 2)
 	if err := st.PutJob(ctx, dailyJob(late1, "11:30"), t0.Add(150*time.Minute)); err != nil { // 11:30, 1 h late
 		t.Fatal(err)
@@ -222,7 +186,7 @@ func TestSchedulerMissedWhileDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &countingDeliverer{}
-	startScheduler(t, engine.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now})
+	r.runScheduler(func(c *engine.SchedulerConfig) { c.Deliver = rec })
 	waitFor(t, "the 1 h late check-in", func() bool { return rec.n(late1) == 1 })
 	waitFor(t, "the stale check-in rescheduled", func() bool {
 		_, due, ok, _ := st.Job(ctx, late3, bot.JobCheckin)
@@ -243,7 +207,8 @@ func TestSchedulerRateLimitAndAvailability(t *testing.T) {
 	url := redistest.Start(t)
 	ctx := context.Background()
 	clock := fakeclock.New(t0.Add(5 * time.Second))
-	st := openStore(t, url, clock.Now)
+	r := replica(t, url, clock)
+	st := r.store
 	limited, dnd := testUser("rl", 1), testUser("rl", 2)
 	for _, u := range []bot.UserRef{limited, dnd} {
 		if err := st.PutJob(ctx, dailyJob(u, "09:00"), t0); err != nil {
@@ -268,7 +233,7 @@ func TestSchedulerRateLimitAndAvailability(t *testing.T) {
 		}
 		return time.Time{}
 	})
-	startScheduler(t, engine.SchedulerConfig{Queue: st, Deliver: rec, Now: clock.Now, Availability: avail})
+	r.runScheduler(func(c *engine.SchedulerConfig) { c.Deliver, c.Availability = rec, avail })
 	time.Sleep(50 * time.Millisecond)
 	if rec.n(limited) != 0 || rec.n(dnd) != 0 {
 		t.Fatalf("delivered before retry/DND end: %d, %d", rec.n(limited), rec.n(dnd))
@@ -297,9 +262,8 @@ func TestCheckinEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	clock := fakeclock.New(time.Date(2026, 3, 2, 7, 0, 0, 0, berlin))
-	st := openStore(t, url, clock.Now)
-	rec := &recorder{}
-	eng := engine.NewEngine(engine.Config{Dialogues: st, Profiles: st, Schedules: st, Sender: rec, Now: clock.Now})
+	r := replica(t, url, clock)
+	st, rec, eng := r.store, r.rec, r.eng
 	u := bot.UserRef{Platform: "console", Workspace: "local", User: "e2e-checkin"}
 	cmd := func(text string) string {
 		t.Helper()
@@ -337,7 +301,7 @@ func TestCheckinEndToEnd(t *testing.T) {
 		t.Errorf("bad time = %q", got)
 	}
 
-	startScheduler(t, engine.SchedulerConfig{Queue: st, Deliver: eng, Now: clock.Now})
+	r.runScheduler(nil)
 	time.Sleep(30 * time.Millisecond)
 	if msgs := rec.take(); len(msgs) != 0 {
 		t.Fatalf("sent before 09:00: %q", joinTexts(msgs))
