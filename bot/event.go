@@ -20,6 +20,7 @@ const (
 	EventText                         // a line typed in the DM with the bot
 	EventChoice                       // a button pressed
 	EventForm                         // a quick pause submitted as a form (a modal)
+	EventHome                         // the user opened their home (Slack's App Home tab)
 )
 
 // Event is one thing a user did, translated from a platform by its adapter.

@@ -19,6 +19,9 @@ const (
 	DestEphemeral                     // visible only to the user who invoked the bot
 	DestModal                         // a modal opened for the user who invoked the bot
 	DestChannel                       // a shared channel: always refused
+	// DestHome is the user's own home (Slack's App Home tab), published for that one user
+	// and seen by nobody else; the message carries the view (Message.Home).
+	DestHome
 )
 
 func (k DestKind) String() string {
@@ -31,6 +34,8 @@ func (k DestKind) String() string {
 		return "modal"
 	case DestChannel:
 		return "channel"
+	case DestHome:
+		return "home"
 	}
 	return fmt.Sprintf("DestKind(%d)", int(k))
 }
@@ -65,6 +70,8 @@ type Message struct {
 	// Problems, for a modal form, say which fields could not be taken and why; the form
 	// stays open with the answers as they were.
 	Problems []flows.FieldProblem
+	// Home, for DestHome, is the view to publish (home.go).
+	Home *HomeView
 }
 
 // Sender delivers messages. Adapters implement it.
@@ -82,7 +89,8 @@ var ErrRefused = errors.New("outbound guard: destination is not private to the u
 
 // Guard is the one place every outbound message passes through. It keeps SPEC.md's first
 // promise: it lets through only a DM to the user it is for, an ephemeral message or a modal
-// for the invoking user, and refuses (and logs, without the text) anything else.
+// for the invoking user, the user's own home, and refuses (and logs, without the text)
+// anything else.
 type Guard struct {
 	next    Sender
 	log     *slog.Logger
@@ -99,7 +107,11 @@ var _ Sender = (*Guard)(nil)
 
 // Send delivers m if its destination is private to its user, else returns ErrRefused.
 func (g *Guard) Send(ctx context.Context, m Message) error {
-	if reason := refusal(m.To); reason != "" {
+	reason := refusal(m.To)
+	if reason == "" && m.To.Kind == DestHome && m.Home == nil {
+		reason = "home without a view" // nothing but a view is ever shown there
+	}
+	if reason != "" {
 		g.log.ErrorContext(ctx, "outbound message refused", "reason", reason, "dest", m.To.Kind.String(), "user", m.To.User.String())
 		if g.refused != nil {
 			g.refused(reason)
@@ -118,7 +130,7 @@ func refusal(d Destination) string {
 		return "names a channel"
 	}
 	switch d.Kind {
-	case DestDM:
+	case DestDM, DestHome:
 		return ""
 	case DestEphemeral, DestModal:
 		if d.Route == "" {

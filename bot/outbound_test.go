@@ -42,6 +42,11 @@ func TestGuard(t *testing.T) {
 		{"dm without platform", Destination{Kind: DestDM, User: UserRef{User: "U1"}}, false},
 		{"zero kind", Destination{User: alice}, false},
 		{"unknown kind", Destination{Kind: DestKind(99), User: alice}, false},
+		// A home is the user's own page (Slack's App Home), published for them alone.
+		{"home", Destination{Kind: DestHome, User: alice}, true},
+		{"home without its view", Destination{Kind: DestHome, User: alice}, false},
+		{"home naming a channel", Destination{Kind: DestHome, User: alice, Channel: "C0GENERAL"}, false},
+		{"home without user", Destination{Kind: DestHome}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +55,11 @@ func TestGuard(t *testing.T) {
 			var refusals []string
 			g := NewGuard(rec, slog.New(slog.NewTextHandler(&logs, nil)), func(r string) { refusals = append(refusals, r) })
 			const secret = "they think I am a fraud"
-			err := g.Send(context.Background(), Message{To: tt.to, Text: secret})
+			m := Message{To: tt.to, Text: secret}
+			if tt.to.Kind == DestHome && tt.name != "home without its view" {
+				m.Home = &HomeView{Intro: "storybot"}
+			}
+			err := g.Send(context.Background(), m)
 			if tt.allowed {
 				if err != nil || len(rec.sent) != 1 {
 					t.Fatalf("Send(%+v) = %v with %d delivered, want delivered", tt.to, err, len(rec.sent))

@@ -82,6 +82,9 @@ func User(name string) bot.UserRef {
 // Send prints m as plain text. The console is the user's DM, so every private destination
 // prints here; the guard in front of it has already refused anything else.
 func (c *Console) Send(ctx context.Context, m bot.Message) error {
+	if m.To.Kind == bot.DestHome {
+		return nil // a terminal has no home page
+	}
 	text := Render(m)
 	if m.To.User != c.user {
 		// Another user's DM (a coaching invitation, say) is not this terminal's to show: it

@@ -655,6 +655,8 @@ func (a *Adapter) Send(ctx context.Context, m bot.Message) error {
 		return a.sendDM(ctx, m)
 	case bot.DestEphemeral, bot.DestModal:
 		return a.sendInPlace(ctx, m.To.Route, m)
+	case bot.DestHome:
+		return nil // Discord has no home page: nothing to show, nothing sent
 	}
 	return fmt.Errorf("%w: destination %s", bot.ErrRefused, m.To.Kind)
 }

@@ -164,6 +164,9 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 		return e.ephemeral(ctx, ev, TextTextOnly)
 	}
 
+	if handled, err := e.homeChoice(ctx, ev); handled {
+		return err
+	}
 	if handled, err := e.coachEvent(ctx, ev); handled {
 		return err
 	}
@@ -184,6 +187,8 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 		return e.turn(ctx, ev, flows.Input{Choice: ev.Choice})
 	case bot.EventForm:
 		return e.form(ctx, ev)
+	case bot.EventHome:
+		return e.homeOpened(ctx, ev)
 	}
 	return fmt.Errorf("engine: unknown event kind %d", ev.Kind)
 }
@@ -317,12 +322,14 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		return e.storeTrouble(ctx, ev, "turn", err)
 	}
 	msgs := make([]bot.Message, 0, len(replies)+1)
+	saved := false
 	for _, r := range replies {
 		if r.Remind > 0 {
 			e.snooze(ctx, ev.User, r.Remind)
 		}
 		if r.Save != nil {
 			e.scheduleFollowup(ctx, ev.User, *r.Save) // the store set its ID
+			saved = true
 		}
 		if r.Outcome != nil {
 			e.recordOutcome(ctx, ev.User, *r.Outcome)
@@ -330,6 +337,10 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		e.metrics.reply(r.Kind)
 		e.metrics.safety(r.Safety)
 		msgs = append(msgs, bot.Message{Kind: r.Kind, Text: r.Text, Choices: r.Choices})
+	}
+	if saved {
+		// The home lists the newest entries: after the replies, show the new one there.
+		defer e.refreshHome(ctx, ev.User)
 	}
 	if ev.Modal && ev.Route != "" {
 		// A button in a modal (or in the answer to one) is answered there.

@@ -160,6 +160,11 @@ func (e *Engine) pendingFollowups(ctx context.Context, u bot.UserRef) ([]pending
 	if err != nil {
 		return nil, err
 	}
+	return e.pendingAmong(ctx, u, entries)
+}
+
+// pendingAmong lists the check-backs still to come on entries (read already), soonest first.
+func (e *Engine) pendingAmong(ctx context.Context, u bot.UserRef, entries []flows.Entry) ([]pendingFollowup, error) {
 	var ids []string
 	byID := map[string]flows.Entry{}
 	for _, en := range entries {

@@ -138,6 +138,8 @@ func eventKindLabel(k bot.EventKind) string {
 		return "choice"
 	case bot.EventForm:
 		return "form"
+	case bot.EventHome:
+		return "home"
 	}
 	return "other"
 }

@@ -106,6 +106,7 @@ func (e *Engine) answerForget(ctx context.Context, ev bot.Event, yes bool) (hand
 			return true, e.storeTrouble(ctx, ev, "forget", err)
 		}
 	}
+	e.clearHome(ctx, ev.User)
 	return true, e.ephemeral(ctx, ev, "Done — everything storybot kept about you is erased. If you come back, you'll start fresh.")
 }
 

@@ -51,6 +51,18 @@ func (t texts) operators() string {
 	return "the people who run this storybot and its Redis. This installation does not encrypt what you write (its operator has not set an encryption key), so they could read it."
 }
 
+// homePrivacy is the privacy line at the foot of the home: who can read the journal, and
+// honestly whether this installation encrypts it.
+func (t texts) homePrivacy() string {
+	line := "Private to you: no coach or colleague can read your journal through storybot"
+	if t.encrypted {
+		line += ", and it is stored encrypted."
+	} else {
+		line += "; this storybot stores it unencrypted, so the people who run it could read it."
+	}
+	return line + fmt.Sprintf(" Kept %d days. /story privacy says more; /story forget erases everything.", t.retentionDays)
+}
+
 func (t texts) help() string {
 	return strings.Join([]string{
 		"storybot — a private pause for the story you're telling yourself.",

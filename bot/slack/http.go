@@ -208,21 +208,23 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ic, err := slack.InteractionCallbackParse(r)
-	if err != nil || ic.Type == "" || ic.User.ID == "" || ic.Team.ID == "" && ic.User.TeamID == "" && ic.Enterprise.ID == "" {
+	if err != nil || !wellFormedInteraction(ic) {
 		a.refused(r.Context(), r.URL.Path, "malformed")
 		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
 		return
 	}
-	if a.nativeInteraction(w, r, ic) {
-		return // the modal, its buttons and the shortcuts (modal.go) answer for themselves
-	}
-	if !a.interaction(r.Context(), ic) {
+	rep := a.routeInteraction(r.Context(), ic)
+	switch {
+	case rep.busy:
 		// Saturated: a non-2xx makes Slack show the user that the click did not work, so
 		// they can press again; nothing was recorded.
 		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
+	case rep.body != nil:
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(rep.body)
+	default:
+		w.WriteHeader(http.StatusOK)
 	}
-	w.WriteHeader(http.StatusOK)
 }
 
 // interaction admits the work for an interaction, and reports false when it was refused.
@@ -308,9 +310,12 @@ func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackeven
 	case slackevents.AppUninstalled, slackevents.TokensRevoked:
 		return a.workspaceGone(reqCtx, eventID, evt)
 	}
+	if h, ok := evt.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok {
+		return a.homeOpened(reqCtx, eventID, evt, h)
+	}
 	m, ok := evt.InnerEvent.Data.(*slackevents.MessageEvent)
 	if !ok {
-		return true // app_home_opened and anything else: acknowledged, nothing to do
+		return true // anything else: acknowledged, nothing to do
 	}
 	var botUser string
 	if cb, ok := evt.Data.(*slackevents.EventsAPICallbackEvent); ok {
@@ -339,4 +344,27 @@ func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackeven
 	a.dms.Add(ev.User.String(), m.Channel)
 	ev.ID = id
 	return a.submit(reqCtx, ev.User.String(), "message", lease, func(ctx context.Context) { a.handle(ctx, ev) }) == nil
+}
+
+// homeOpened claims an app_home_opened callback by its event_id and admits the publish of
+// that user's home: one per open, however often Slack retries it. It reports whether the
+// event may be acknowledged, as callback does.
+func (a *Adapter) homeOpened(reqCtx context.Context, eventID string, evt slackevents.EventsAPIEvent, h *slackevents.AppHomeOpenedEvent) bool {
+	ev, ok := homeOpenedEvent(evt.TeamID, evt.EnterpriseID, h)
+	if !ok {
+		return true // the Messages tab, or no user: nothing to publish
+	}
+	id := ""
+	if eventID != "" {
+		id = "slack:event:" + evt.TeamID + ":" + eventID
+	}
+	lease, v := a.dedupe.Claim(reqCtx, id)
+	switch v {
+	case bot.Duplicate:
+		return true
+	case bot.InProgress:
+		return false
+	}
+	ev.ID = id
+	return a.submit(reqCtx, ev.User.String(), "home", lease, func(ctx context.Context) { a.handle(ctx, ev) }) == nil
 }

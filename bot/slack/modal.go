@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -215,81 +213,89 @@ func interactionTeam(ic slack.InteractionCallback) string {
 	return ic.User.TeamID
 }
 
-// nativeInteraction handles the interactions of this file: it reports false for the others.
-// It writes the HTTP response itself.
-func (a *Adapter) nativeInteraction(w http.ResponseWriter, r *http.Request, ic slack.InteractionCallback) bool {
+// interactionReply is how an interaction is answered, whichever transport brought it: the
+// HTTP interactivity endpoint writes it as the response, Socket Mode as the envelope's ack.
+type interactionReply struct {
+	// busy: the work was refused (saturated). Not acknowledged: HTTP answers 503, Socket
+	// Mode leaves the envelope unacked, and Slack tells the user it did not work.
+	busy bool
+	// body is the response payload (a view_submission's response_action); nil for none.
+	body any
+}
+
+// wellFormedInteraction reports whether an interaction payload has what every real one
+// carries: a type, the user, and a team (or a Grid org).
+func wellFormedInteraction(ic slack.InteractionCallback) bool {
+	return ic.Type != "" && ic.User.ID != "" && (ic.Team.ID != "" || ic.User.TeamID != "" || ic.Enterprise.ID != "")
+}
+
+// routeInteraction is the one interaction router of both transports: the quick pause form's
+// submission, the buttons in its modal and on the home, the two shortcuts, and the buttons
+// of the bot's messages.
+func (a *Adapter) routeInteraction(ctx context.Context, ic slack.InteractionCallback) interactionReply {
 	switch {
 	case ic.Type == slack.InteractionTypeViewSubmission && ic.View.CallbackID == quickCallbackID:
-		a.viewSubmission(w, r, ic)
+		return a.viewSubmission(ctx, ic)
 	case ic.Type == slack.InteractionTypeBlockActions && ic.View.ID != "" && ic.View.CallbackID == resultCallbackID:
-		a.viewAction(w, r, ic)
+		return a.viewAction(ctx, ic)
+	case ic.Type == slack.InteractionTypeBlockActions && ic.View.CallbackID == homeCallbackID:
+		ev, ok := homeActionEvent(ic)
+		if !ok {
+			return interactionReply{}
+		}
+		return a.admit(ctx, ev, "home_action")
 	case ic.Type == slack.InteractionTypeShortcut && ic.CallbackID == ShortcutQuick:
 		ev := bot.Event{Kind: bot.EventCommand, User: userRef(interactionTeam(ic), ic.User.ID), Command: &bot.Command{Name: bot.CmdQuick},
 			Trigger: routeTrigger + ic.TriggerID, ID: "slack:shortcut:" + interactionTeam(ic) + ":" + ic.TriggerID}
-		a.admit(w, r, ev, "shortcut")
+		return a.admit(ctx, ev, "shortcut")
 	case ic.Type == slack.InteractionTypeMessageAction && ic.CallbackID == ShortcutMessage:
 		u := userRef(interactionTeam(ic), ic.User.ID)
 		id := "slack:shortcut:" + u.Workspace + ":" + ic.TriggerID
-		lease, v := a.dedupe.Claim(r.Context(), id)
+		lease, v := a.dedupe.Claim(ctx, id)
 		if v == bot.Duplicate || v == bot.InProgress {
-			w.WriteHeader(http.StatusOK)
-			return true
+			return interactionReply{}
 		}
 		msg := ic.Message
-		err := a.submit(r.Context(), u.String(), "shortcut", lease, func(ctx context.Context) {
+		err := a.submit(ctx, u.String(), "shortcut", lease, func(ctx context.Context) {
 			ev := bot.Event{Kind: bot.EventCommand, User: u, Command: &bot.Command{Name: bot.CmdPause, Text: a.quoteMessage(ctx, u, msg)},
 				Route: ic.ResponseURL, ID: id}
 			a.handle(ctx, ev)
 		})
-		if err != nil {
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return true
-		}
-		w.WriteHeader(http.StatusOK)
-	default:
-		return false
+		return interactionReply{busy: err != nil}
 	}
-	return true
+	return interactionReply{busy: !a.interaction(ctx, ic)}
 }
 
-// admit claims ev by its ID, admits it and acknowledges the request.
-func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, ev bot.Event, op string) {
-	lease, v := a.dedupe.Claim(r.Context(), ev.ID)
+// admit claims ev by its ID and admits it.
+func (a *Adapter) admit(ctx context.Context, ev bot.Event, op string) interactionReply {
+	lease, v := a.dedupe.Claim(ctx, ev.ID)
 	if v == bot.Duplicate || v == bot.InProgress {
-		w.WriteHeader(http.StatusOK)
-		return
+		return interactionReply{}
 	}
-	if err := a.submit(r.Context(), ev.User.String(), op, lease, func(ctx context.Context) { a.handle(ctx, ev) }); err != nil {
-		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	err := a.submit(ctx, ev.User.String(), op, lease, func(ctx context.Context) { a.handle(ctx, ev) })
+	return interactionReply{busy: err != nil}
 }
 
-// viewSubmission runs the submitted form through the engine and answers in the HTTP
-// response: the fields' errors, or the modal updated with what came of it.
-func (a *Adapter) viewSubmission(w http.ResponseWriter, r *http.Request, ic slack.InteractionCallback) {
+// viewSubmission runs the submitted form through the engine and answers with the fields'
+// errors, or the modal updated with what came of it (within Slack's 3 seconds).
+func (a *Adapter) viewSubmission(ctx context.Context, ic slack.InteractionCallback) interactionReply {
 	f := formOf(ic.View)
 	nonce, ch := a.submits.add()
 	defer a.submits.remove(nonce)
 	ev := bot.Event{Kind: bot.EventForm, User: userRef(interactionTeam(ic), ic.User.ID), Form: &f, Modal: true, Route: routeSubmit + nonce}
-	var resp *slack.ViewSubmissionResponse
-	if err := a.submit(r.Context(), ev.User.String(), "view_submission", nil, func(ctx context.Context) { a.handle(ctx, ev) }); err != nil {
-		resp = slack.NewErrorsViewSubmissionResponse(map[string]string{flows.FieldStory: TextBusy})
-	} else {
-		t := time.NewTimer(submitWait)
-		defer t.Stop()
-		select {
-		case m := <-ch:
-			resp = submissionResponse(m)
-		case <-t.C:
-			resp = slack.NewErrorsViewSubmissionResponse(map[string]string{flows.FieldStory: textSubmitSlow})
-		case <-r.Context().Done():
-			return
-		}
+	if err := a.submit(ctx, ev.User.String(), "view_submission", nil, func(ctx context.Context) { a.handle(ctx, ev) }); err != nil {
+		return interactionReply{body: slack.NewErrorsViewSubmissionResponse(map[string]string{flows.FieldStory: TextBusy})}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	t := time.NewTimer(submitWait)
+	defer t.Stop()
+	select {
+	case m := <-ch:
+		return interactionReply{body: submissionResponse(m)}
+	case <-t.C:
+		return interactionReply{body: slack.NewErrorsViewSubmissionResponse(map[string]string{flows.FieldStory: textSubmitSlow})}
+	case <-ctx.Done():
+		return interactionReply{} // the request is gone: nobody reads an answer
+	}
 }
 
 // submissionResponse is the view_submission answer for the engine's message.
@@ -307,10 +313,9 @@ func submissionResponse(m bot.Message) *slack.ViewSubmissionResponse {
 
 // viewAction takes a button pressed in the modal (Save, Discard, the check question's
 // answers); the answer updates the modal with views.update.
-func (a *Adapter) viewAction(w http.ResponseWriter, r *http.Request, ic slack.InteractionCallback) {
+func (a *Adapter) viewAction(ctx context.Context, ic slack.InteractionCallback) interactionReply {
 	if len(ic.ActionCallback.BlockActions) == 0 || ic.ActionCallback.BlockActions[0] == nil || ic.ActionCallback.BlockActions[0].Value == "" {
-		w.WriteHeader(http.StatusOK)
-		return
+		return interactionReply{}
 	}
 	ev := bot.Event{
 		Kind: bot.EventChoice, User: userRef(interactionTeam(ic), ic.User.ID), Choice: ic.ActionCallback.BlockActions[0].Value,
@@ -318,7 +323,7 @@ func (a *Adapter) viewAction(w http.ResponseWriter, r *http.Request, ic slack.In
 		// One press per view state: a double click, or a second replica, does nothing twice.
 		ID: "slack:viewclick:" + ic.View.ID + ":" + ic.View.Hash,
 	}
-	a.admit(w, r, ev, "view_action")
+	return a.admit(ctx, ev, "view_action")
 }
 
 var (

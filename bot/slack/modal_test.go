@@ -30,6 +30,19 @@ func (h *harness) interact(payload map[string]any) (int, string) {
 // submitQuick submits the quick pause form with the given values (select fields by value).
 func (h *harness) submitQuick(user string, values map[string]string) map[string]any {
 	h.tb.Helper()
+	code, body := h.interact(quickSubmission(user, values))
+	if code != 200 {
+		h.tb.Fatalf("view_submission: status %d %q", code, body)
+	}
+	var resp map[string]any
+	if err := json.Unmarshal([]byte(body), &resp); err != nil {
+		h.tb.Fatalf("view_submission response %q: %v", body, err)
+	}
+	return resp
+}
+
+// quickSubmission is the view_submission payload of the quick pause form with values.
+func quickSubmission(user string, values map[string]string) map[string]any {
 	state := map[string]any{}
 	for field, v := range values {
 		switch field {
@@ -39,7 +52,7 @@ func (h *harness) submitQuick(user string, values map[string]string) map[string]
 			state[field] = map[string]any{field: map[string]any{"type": "plain_text_input", "value": v}}
 		}
 	}
-	code, body := h.interact(map[string]any{
+	return map[string]any{
 		"type": "view_submission", "team": map[string]any{"id": testTeam, "domain": "acme"},
 		"user":       map[string]any{"id": user, "username": strings.ToLower(user), "team_id": testTeam},
 		"api_app_id": "A1", "token": "legacy", "trigger_id": newTriggerID(),
@@ -48,15 +61,7 @@ func (h *harness) submitQuick(user string, values map[string]string) map[string]
 			"hash": "156772938.1827394", "private_metadata": "", "blocks": []any{},
 			"state": map[string]any{"values": state},
 		},
-	})
-	if code != 200 {
-		h.tb.Fatalf("view_submission: status %d %q", code, body)
 	}
-	var resp map[string]any
-	if err := json.Unmarshal([]byte(body), &resp); err != nil {
-		h.tb.Fatalf("view_submission response %q: %v", body, err)
-	}
-	return resp
 }
 
 // viewText is the plain text and the button values of a view (a JSON object).

@@ -17,8 +17,8 @@ import (
 var errNotDM = errors.New("slack: resolved DM channel is not a direct message")
 
 // Send delivers m: to the user's DM with the bot (DestDM), or ephemerally through the
-// response_url of the user's own request (DestEphemeral, and DestModal, which this adapter
-// shows as an ephemeral message). It is the second line of defence behind bot.Guard: it
+// response_url of the user's own request (DestEphemeral), to a modal (DestModal: modal.go),
+// or to the user's App Home tab (DestHome: home.go). It is the second line of defence behind bot.Guard: it
 // refuses any DM destination that does not resolve to a DM channel.
 func (a *Adapter) Send(ctx context.Context, m bot.Message) error {
 	u := m.To.User
@@ -39,6 +39,8 @@ func (a *Adapter) Send(ctx context.Context, m bot.Message) error {
 		return a.sendEphemeral(ctx, m)
 	case bot.DestEphemeral:
 		return a.sendEphemeral(ctx, m)
+	case bot.DestHome:
+		return a.sendHome(ctx, m)
 	}
 	a.log.ErrorContext(ctx, "outbound message refused", "reason", "destination kind", "dest", m.To.Kind.String(), "user", u.String())
 	return fmt.Errorf("%w: %s", bot.ErrRefused, m.To.Kind)

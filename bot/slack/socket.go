@@ -48,9 +48,13 @@ func (a *Adapter) runSocketMode(ctx context.Context) error {
 	return nil
 }
 
-// socketEvents acknowledges each Socket Mode envelope at once and hands it to the same
-// code the HTTP endpoints use.
+// socketEvents acknowledges each Socket Mode envelope and hands it to the same code the HTTP
+// endpoints use: callback for events, acceptCommand for commands, routeInteraction for every
+// interaction (shortcuts, the modal's submission and buttons, the home's buttons), so both
+// transports behave alike.
 func (a *Adapter) socketEvents(ctx context.Context, smc *socketConn) {
+	var waits sync.WaitGroup // view submissions waiting for their answer
+	defer waits.Wait()
 	for {
 		var evt socketmode.Event
 		select {
@@ -94,10 +98,24 @@ func (a *Adapter) socketEvents(ctx context.Context, smc *socketConn) {
 			}
 			a.ack(ctx, smc, evt, nil)
 		case socketmode.EventTypeInteractive:
-			if ic, ok := evt.Data.(slack.InteractionCallback); ok && !a.interaction(ctx, ic) {
-				continue // unacknowledged: Slack tells the user the click did not work
+			ic, ok := evt.Data.(slack.InteractionCallback)
+			if !ok || !wellFormedInteraction(ic) {
+				a.ack(ctx, smc, evt, nil)
+				continue
 			}
-			a.ack(ctx, smc, evt, nil)
+			route := func() {
+				// The same router as the HTTP endpoint; its answer is the ack's payload.
+				if rep := a.routeInteraction(ctx, ic); !rep.busy {
+					a.ack(ctx, smc, evt, rep.body)
+				} // else unacknowledged: Slack tells the user it did not work
+			}
+			if ic.Type == slack.InteractionTypeViewSubmission {
+				// A submission waits (under 3 s) for the engine's answer: off this loop,
+				// so that the envelopes behind it are not held up.
+				waits.Go(route)
+				continue
+			}
+			route()
 		}
 	}
 }

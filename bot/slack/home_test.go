@@ -1,0 +1,291 @@
+package slack
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
+)
+
+// Payload shapes in this file:
+//   - app_home_opened: slack-go v0.35.0's own fixture, slackevents/inner_events_test.go
+//     TestAppHomeOpenedEvent_FullEventParsing_WithView (an event_callback whose event has
+//     type, user, channel, tab "home" or "messages", event_ts and the view last published),
+//     which follows Slack's reference page https://docs.slack.dev/reference/events/app_home_opened.
+//   - A press on a home button: Slack's "Block actions payloads" reference
+//     (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload): type
+//     block_actions, user, team, container {type "view", view_id}, trigger_id, the view (type
+//     "home", its callback_id and hash) and actions[]; no response_url from a home.
+//   - views.publish: https://docs.slack.dev/reference/methods/views.publish, a JSON body
+//     {"user_id", "view": {"type": "home", "blocks"}}, as slack-go's PublishViewContext sends it.
+
+// homeOpenedBody is an app_home_opened callback for user on tab.
+func homeOpenedBody(user, eventID, tab string) map[string]any {
+	return map[string]any{
+		"token": "legacy", "team_id": testTeam, "api_app_id": "A1", "type": "event_callback",
+		"event_id": eventID, "event_time": 1747319568,
+		"authorizations":        []map[string]any{{"enterprise_id": nil, "team_id": testTeam, "user_id": "UBOT", "is_bot": true, "is_enterprise_install": false}},
+		"is_ext_shared_channel": false,
+		"event": map[string]any{
+			"type": "app_home_opened", "user": user, "channel": "D" + user, "tab": tab, "event_ts": "1747319568.267214",
+			"view": map[string]any{
+				"id": "VHOME" + user, "team_id": testTeam, "type": "home", "blocks": []any{}, "private_metadata": "",
+				"callback_id": homeCallbackID, "state": map[string]any{"values": map[string]any{}}, "hash": "1234567890.abcdef",
+				"root_view_id": "VHOME" + user, "app_id": "A1", "external_id": "", "app_installed_team_id": testTeam, "bot_id": "B1",
+			},
+		},
+	}
+}
+
+// homeButton is the block_actions payload of a press on the home button with value choice.
+func homeButton(user, actionID, choice, label string) map[string]any {
+	return map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": testTeam, "domain": "acme"}, "api_app_id": "A1", "token": "legacy",
+		"user":       map[string]any{"id": user, "username": strings.ToLower(user), "team_id": testTeam},
+		"container":  map[string]any{"type": "view", "view_id": "VHOME" + user},
+		"trigger_id": newTriggerID(),
+		"view": map[string]any{
+			"id": "VHOME" + user, "team_id": testTeam, "type": "home", "callback_id": homeCallbackID, "hash": "1234567890.abcdef",
+			"blocks": []any{}, "state": map[string]any{"values": map[string]any{}},
+		},
+		"actions": []any{map[string]any{
+			"type": "button", "action_id": actionID, "block_id": "home_actions", "value": choice,
+			"text": map[string]any{"type": "plain_text", "text": label}, "action_ts": "1700000004.1",
+		}},
+	}
+}
+
+// homeOpen posts an app_home_opened callback and waits for the work.
+func (h *harness) homeOpen(user, eventID, tab string, hdr http.Header) {
+	h.tb.Helper()
+	b, _ := json.Marshal(homeOpenedBody(user, eventID, tab))
+	if code, _ := h.post("/slack/events", "application/json", b, hdr); code != 200 {
+		h.tb.Fatalf("app_home_opened: status %d", code)
+	}
+	h.wait()
+}
+
+// publishes returns the views.publish calls for user from call index from on.
+func (h *harness) publishes(user string, from int) []call {
+	var out []call
+	for _, c := range h.fake.snapshot()[from:] {
+		if c.Method == "views.publish" && c.Users == user {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// homeButtons returns the value -> action_id of every button in a published home view.
+func homeButtons(tb testing.TB, view string) (map[string]string, []string) {
+	tb.Helper()
+	var v struct {
+		Type       string `json:"type"`
+		CallbackID string `json:"callback_id"`
+		Blocks     []struct {
+			Elements []struct {
+				ActionID string          `json:"action_id"`
+				Value    string          `json:"value"`
+				Text     json.RawMessage `json:"text"` // a button's text object; a context element's string
+			} `json:"elements"`
+			Accessory *struct {
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+			} `json:"accessory"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal([]byte(view), &v); err != nil {
+		tb.Fatalf("home view %q: %v", view, err)
+	}
+	if v.Type != "home" || v.CallbackID != homeCallbackID {
+		tb.Fatalf("published view type %q callback %q, want home %q", v.Type, v.CallbackID, homeCallbackID)
+	}
+	buttons := map[string]string{}
+	var labels []string
+	for _, b := range v.Blocks {
+		for _, e := range b.Elements {
+			if e.Value != "" {
+				var t struct {
+					Text string `json:"text"`
+				}
+				_ = json.Unmarshal(e.Text, &t)
+				buttons[e.Value] = e.ActionID
+				labels = append(labels, t.Text)
+			}
+		}
+		if b.Accessory != nil {
+			buttons[b.Accessory.Value] = b.Accessory.ActionID
+		}
+	}
+	return buttons, labels
+}
+
+// homeWords are the user's words in TestHome: none may ever appear in a home view.
+var homeWords = []string{"they think I'm slow", "they think I", "they were busy", "Ask Sam", "pick it up"}
+
+func assertNoWords(tb testing.TB, where, s string) {
+	tb.Helper()
+	for _, w := range homeWords {
+		if strings.Contains(s, w) || strings.Contains(s, escape(w)) {
+			tb.Errorf("%s shows the user's words %q: %s", where, w, s)
+		}
+	}
+}
+
+// TestHome drives the App Home tab as a user would: it is published when opened (once, however
+// often Slack retries the event), shows the buttons, the check-in, the check-back and the saved
+// entry by date and kind only; Show sends the words to the DM; Quick pause opens the form;
+// saving republishes it and /story forget republishes it empty. Nothing reaches a channel.
+func TestHome(t *testing.T) {
+	h := newHarness(t)
+	const u = "UHOME"
+	ref := userRef(testTeam, u)
+	if _, err := h.store.MarkWelcomed(t.Context(), ref); err != nil {
+		t.Fatal(err)
+	}
+
+	// Opened before anything was saved: the buttons, an empty journal, the privacy line.
+	n := h.ncalls()
+	h.homeOpen(u, "EvHOME1", "home", nil)
+	pubs := h.publishes(u, n)
+	if len(pubs) != 1 {
+		t.Fatalf("app_home_opened published %d views, want 1", len(pubs))
+	}
+	buttons, labels := homeButtons(t, pubs[0].Blocks)
+	if buttons[bot.ChoiceHomePause] == "" || buttons[bot.ChoiceHomeQuick] == "" || strings.Join(labels, ",") != "Start a pause,Quick pause" {
+		t.Fatalf("empty home buttons = %v %v, want Start a pause and Quick pause", buttons, labels)
+	}
+	for _, want := range []string{"Your journal is empty", "no coach or colleague can read your journal", "unencrypted"} {
+		if !strings.Contains(pubs[0].Blocks, want) {
+			t.Errorf("empty home lacks %q: %s", want, pubs[0].Blocks)
+		}
+	}
+	if strings.Contains(pubs[0].Blocks, "Next check-in") || strings.Contains(pubs[0].Blocks, "Check-backs") {
+		t.Errorf("empty home shows a check-in or check-backs: %s", pubs[0].Blocks)
+	}
+
+	// The Messages tab publishes nothing.
+	n = h.ncalls()
+	h.homeOpen(u, "EvHOME2", "messages", nil)
+	if got := h.publishes(u, n); len(got) != 0 {
+		t.Errorf("opening the Messages tab published %d views, want none", len(got))
+	}
+
+	// A check-in, and a quick pause saved from the modal with a check-back.
+	h.slash(u, sharedChannel, "checkin weekdays 09:00")
+	resp := h.submitQuick(u, map[string]string{
+		flows.FieldStory: "they think I'm slow", flows.FieldOther: "they were busy",
+		flows.FieldNext: "Ask Sam when we can pick it up", flows.FieldFeeling: "anxious", flows.FieldCheckBack: "checkback-tomorrow",
+	})
+	if resp["response_action"] != "update" {
+		t.Fatalf("view_submission answered %v, want update", resp)
+	}
+	n = h.ncalls()
+	if code, _ := h.interact(modalButton(u, "VRESULTH", "save", "Save to journal")); code != 200 {
+		t.Fatalf("Save in the modal: status %d", code)
+	}
+	h.wait()
+	entries, err := h.store.Journal(t.Context(), ref, 5)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("journal = %v, %v; want the saved quick pause", entries, err)
+	}
+	pubs = h.publishes(u, n)
+	if len(pubs) != 1 {
+		t.Fatalf("saving published %d home views, want 1", len(pubs))
+	}
+	assertNoWords(t, "the home after a save", pubs[0].Blocks)
+	if !strings.Contains(pubs[0].Blocks, "Quick pause") || !strings.Contains(pubs[0].Blocks, "Your last journal entry") {
+		t.Errorf("home after a save does not list the entry: %s", pubs[0].Blocks)
+	}
+
+	// Opened again: one publish with the check-in, the check-back and the entry with Show.
+	n = h.ncalls()
+	h.homeOpen(u, "EvHOME3", "home", nil)
+	// Slack retries the same event (same event_id): nothing is published twice.
+	h.homeOpen(u, "EvHOME3", "home", http.Header{"X-Slack-Retry-Num": {"1"}, "X-Slack-Retry-Reason": {"http_timeout"}})
+	pubs = h.publishes(u, n)
+	if len(pubs) != 1 {
+		t.Fatalf("an open and its retry published %d views, want 1", len(pubs))
+	}
+	view := pubs[0].Blocks
+	assertNoWords(t, "the home", view)
+	for _, want := range []string{"Next check-in: ", "(weekdays 09:00)", "Check-backs coming", "how the next step of your quick pause", "Quick pause", "Show"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("home lacks %q: %s", want, view)
+		}
+	}
+	buttons, _ = homeButtons(t, view)
+	showID := bot.ChoiceHomeShowPrefix + entries[0].ID
+	if buttons[showID] == "" {
+		t.Fatalf("home buttons %v lack Show for the entry %s", buttons, entries[0].ID)
+	}
+
+	// Show sends the entry's words to the DM, and only there.
+	n = h.ncalls()
+	if code, _ := h.interact(homeButton(u, buttons[showID], showID, "Show")); code != 200 {
+		t.Fatalf("Show: status %d", code)
+	}
+	h.wait()
+	got := strings.Join(h.replies(u, n), "\n")
+	for _, want := range []string{"From your journal", "they think I'm slow", "they were busy", "Ask Sam when we can pick it up"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Show sent %q, want %q in the DM", got, want)
+		}
+	}
+
+	// Quick pause on the home opens the form with the click's trigger.
+	n = h.ncalls()
+	if code, _ := h.interact(homeButton(u, buttons[bot.ChoiceHomeQuick], bot.ChoiceHomeQuick, "Quick pause")); code != 200 {
+		t.Fatalf("Quick pause: status %d", code)
+	}
+	h.wait()
+	var opened bool
+	for _, c := range h.fake.snapshot()[n:] {
+		opened = opened || c.Method == "views.open" && strings.Contains(c.Blocks, quickCallbackID)
+	}
+	if !opened {
+		t.Errorf("Quick pause on the home opened no quick form")
+	}
+
+	// Start a pause on the home starts it in the DM.
+	n = h.ncalls()
+	if code, _ := h.interact(homeButton(u, buttons[bot.ChoiceHomePause], bot.ChoiceHomePause, "Start a pause")); code != 200 {
+		t.Fatalf("Start a pause: status %d", code)
+	}
+	h.wait()
+	if got := strings.Join(h.replies(u, n), "\n"); !strings.Contains(got, "What's happening") {
+		t.Errorf("Start a pause said %q in the DM, want the first question", got)
+	}
+
+	// /story forget, confirmed: the home is published again, empty.
+	h.slash(u, "D"+u, "forget")
+	n = h.ncalls()
+	h.click(u, "forget:yes")
+	pubs = h.publishes(u, n)
+	if len(pubs) != 1 || !strings.Contains(pubs[0].Blocks, "Your journal is empty") || strings.Contains(pubs[0].Blocks, "Show") ||
+		strings.Contains(pubs[0].Blocks, "Next check-in") || strings.Contains(pubs[0].Blocks, "Check-backs") {
+		t.Fatalf("after forget: %d publishes %+v, want one empty home", len(pubs), pubs)
+	}
+
+	for _, c := range h.fake.snapshot() {
+		if c.Channel == sharedChannel {
+			t.Errorf("%s reached the shared channel", c.Method)
+		}
+	}
+}
+
+// modalButton is the block_actions payload of a press on a button in the quick pause's result
+// modal (container type view, no response_url).
+func modalButton(user, viewID, choice, label string) map[string]any {
+	return map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": testTeam}, "api_app_id": "A1",
+		"user":       map[string]any{"id": user, "team_id": testTeam},
+		"container":  map[string]any{"type": "view", "view_id": viewID},
+		"view":       map[string]any{"id": viewID, "type": "modal", "callback_id": resultCallbackID, "hash": "h-" + viewID, "blocks": []any{}, "state": map[string]any{"values": map[string]any{}}},
+		"trigger_id": newTriggerID(),
+		"actions":    []any{map[string]any{"type": "button", "action_id": choiceAction + "_0", "block_id": "choices_0", "value": choice, "text": map[string]any{"type": "plain_text", "text": label}, "action_ts": "1700000001.2"}},
+	}
+}
