@@ -44,6 +44,9 @@ type Claim struct {
 	Lease time.Time
 	// Token is opaque to the scheduler: the store's proof that the claim is still its own.
 	Token int64
+	// ID is opaque to the scheduler: the store's name for the claimed job, which MarkSent,
+	// Finish and Retry act on (a job stored under an older ID format keeps that ID).
+	ID string
 }
 
 // JobQueue is the scheduler's side of the schedule store. Every method is atomic in the

@@ -229,11 +229,13 @@ func (s *Store) ForgetWorkspaceJobs(ctx context.Context, platform, workspace str
 				return n, fmt.Errorf("storage: forget workspace jobs: %w", err)
 			}
 			for i := 0; i < len(ids); i += 2 { // member, score
-				kind, u, err := parseJobID(ids[i])
+				// Deleted by the scanned ID itself: a follow-up's cannot be rebuilt from
+				// the parts (the compact form's entry is in its record).
+				_, u, err := parseJobID(ids[i])
 				if err != nil || u.Platform != platform || u.Workspace != workspace {
 					continue
 				}
-				if err := s.deleteJobs(ctx, u, kind); err != nil {
+				if err := s.deleteIDs(ctx, []string{ids[i]}); err != nil {
 					return n, fmt.Errorf("storage: forget workspace jobs: %w", err)
 				}
 				n++

@@ -32,22 +32,86 @@ var (
 	_ bot.JobQueue      = (*Store)(nil)
 )
 
-// jobIDOf is the ID of j: jobID, and for a follow-up ':' and the entry's compact ID.
+// Follow-up job IDs. A user may have several follow-ups (one per journal entry), so their
+// IDs name the entry too. Two forms exist:
+//
+//   - compact (first byte 'F', written since the 1,000,000-follow-up benchmark missed its
+//     200-byte target): jobID's <platform><workspace>:<user>, then a token of
+//     followupTokenLen characters, a hash of the entry ID; the entry ID itself is the tail
+//     of the job's record. For Slack IDs the member is 28 bytes, which Redis keeps in a
+//     32-byte allocation in the due zset, where the legacy form's 44 take 48.
+//   - legacy (first byte 'f', the kind's own byte; written by earlier versions, still
+//     claimed, delivered and cancelled): jobID, ':' and the compact entry ID
+//     (compactEntryID); its record has no tail.
+//
+// Two entries of one user whose tokens collide cannot share a job: PutJob finds the other
+// entry in the record and stores the second one in the legacy form, which cannot collide.
+// Lookups and cancellations therefore try both forms, and act on a compact job only when
+// its record names their entry.
+const (
+	followupCompactKind bot.JobKind = 'F'
+	followupTokenLen                = 5
+	// tokenAlphabet holds only bytes that escapeComponent leaves alone and that are not
+	// glob characters (ForgetWorkspaceJobs scans IDs with a pattern).
+	tokenAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+)
+
+// jobIDOf is the ID of j: jobID, and for a follow-up its compact form.
 func jobIDOf(j bot.Job) (string, error) {
-	id, err := jobID(j.Kind, j.User)
-	if err != nil || j.Kind != bot.JobFollowup {
-		return id, err
+	if j.Kind != bot.JobFollowup {
+		return jobID(j.Kind, j.User)
 	}
-	e, err := compactEntryID(j.Entry)
+	if j.Entry == "" {
+		return "", errors.New("follow-up without an entry id")
+	}
+	id, err := jobID(followupCompactKind, j.User)
+	if err != nil {
+		return "", err
+	}
+	return id + followupToken(j.Entry), nil
+}
+
+// followupToken is 30 bits of FNV-1a (64) of entry, in tokenAlphabet.
+func followupToken(entry string) string {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(entry); i++ {
+		h ^= uint64(entry[i])
+		h *= 1099511628211
+	}
+	var b [followupTokenLen]byte
+	for i := range b {
+		b[i] = tokenAlphabet[h&63]
+		h >>= 6
+	}
+	return string(b[:])
+}
+
+// legacyFollowupID is the ID an earlier version gave the follow-up of entry.
+func legacyFollowupID(u bot.UserRef, entry string) (string, error) {
+	id, err := jobID(bot.JobFollowup, u)
+	if err != nil {
+		return "", err
+	}
+	e, err := compactEntryID(entry)
 	if err != nil {
 		return "", err
 	}
 	return id + ":" + e, nil
 }
 
-// followupID is the ID of the follow-up of entry.
-func followupID(u bot.UserRef, entry string) (string, error) {
-	return jobIDOf(bot.Job{Kind: bot.JobFollowup, User: u, Entry: entry})
+// followupIDs are the compact ID, the record tail that names the entry, and the legacy ID
+// of the follow-up of entry.
+func followupIDs(u bot.UserRef, entry string) (id, tail, legacy string, err error) {
+	if id, err = jobIDOf(bot.Job{Kind: bot.JobFollowup, User: u, Entry: entry}); err != nil {
+		return "", "", "", err
+	}
+	if tail, err = compactEntryID(entry); err != nil {
+		return "", "", "", err
+	}
+	if legacy, err = legacyFollowupID(u, entry); err != nil {
+		return "", "", "", err
+	}
+	return id, tail, legacy, nil
 }
 
 // compactEntryID shortens a journal entry ID ("1767225600000-00a1f3c29b7e": unix ms, '-',
@@ -116,8 +180,19 @@ func jobID(kind bot.JobKind, u bot.UserRef) (string, error) {
 	return b.String(), nil
 }
 
-// parseJobIDOf reverses jobIDOf.
+// parseJobIDOf reverses jobIDOf and legacyFollowupID. A compact follow-up ID does not name
+// its entry: parseRecord fills Job.Entry in from the record.
 func parseJobIDOf(id string) (bot.Job, error) {
+	if strings.HasPrefix(id, string(followupCompactKind)) {
+		if len(id) <= followupTokenLen {
+			return bot.Job{}, fmt.Errorf("malformed job id %q", id)
+		}
+		_, u, err := parseJobID(id[:len(id)-followupTokenLen])
+		if err != nil {
+			return bot.Job{}, err
+		}
+		return bot.Job{Kind: bot.JobFollowup, User: u}, nil
+	}
 	kind, u, err := parseJobID(id)
 	if err != nil || kind != bot.JobFollowup {
 		return bot.Job{Kind: kind, User: u}, err
@@ -204,11 +279,12 @@ func bucketKey(id string) string {
 // pause date as YYYYMMDD or empty; tz the IANA zone or empty for UTC. The scripts read and
 // write only the part before '|'.
 
-// recordTail encodes the static part of j's record. A follow-up has none: its ID says
-// everything, and its time is an instant, so its record is just "<sent>,<occ>|".
-func recordTail(j bot.Job) string {
+// recordTail encodes the static part of j's record. A follow-up's is its entry ID in
+// compactEntryID's form (its time is an instant; a legacy follow-up's record has no tail,
+// its ID names the entry).
+func recordTail(j bot.Job) (string, error) {
 	if j.Kind == bot.JobFollowup {
-		return ""
+		return compactEntryID(j.Entry)
 	}
 	mask := 0
 	for d, on := range j.Checkin.Schedule.Days {
@@ -220,7 +296,7 @@ func recordTail(j bot.Job) string {
 	if !j.Checkin.Until.IsZero() {
 		until = j.Checkin.Until.Format("20060102")
 	}
-	return fmt.Sprintf("%02x%02d%02d|%s|%s", mask, j.Checkin.Schedule.Hour, j.Checkin.Schedule.Minute, until, j.TZ)
+	return fmt.Sprintf("%02x%02d%02d|%s|%s", mask, j.Checkin.Schedule.Hour, j.Checkin.Schedule.Minute, until, j.TZ), nil
 }
 
 // parseRecord decodes a record into j (whose Kind and User are already set).
@@ -231,6 +307,16 @@ func parseRecord(rec string, j *bot.Job) (sent, occ string, err error) {
 	}
 	sent, occ, _ = strings.Cut(head, ",")
 	if j.Kind == bot.JobFollowup {
+		if tail != "" {
+			e, ok := expandEntryID(tail)
+			if !ok {
+				return "", "", errors.New("malformed job record")
+			}
+			j.Entry = e
+		}
+		if j.Entry == "" {
+			return "", "", errors.New("follow-up record without an entry")
+		}
 		return sent, occ, nil
 	}
 	parts := strings.Split(tail, "|")
@@ -282,21 +368,74 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 `)
 
+// putFollowupScript puts a follow-up under its compact ID, unless that ID holds another
+// entry's follow-up (a token collision): then it returns 0 and changes nothing. It removes
+// the entry's legacy job, if any, keeping its sent mark: one job per entry.
+//
+//	KEYS[1] due, KEYS[2] proc, KEYS[3] bucket, KEYS[4] legacy bucket; ARGV[1] id,
+//	ARGV[2] record tail (the entry), ARGV[3] due (unix s), ARGV[4] occurrence (base 36),
+//	ARGV[5] legacy id
+var putFollowupScript = redis.NewScript(`
+local rec = redis.call('HGET', KEYS[3], ARGV[1])
+local sent = ''
+if rec then
+  local s, tail = string.match(rec, '^([^,]*),[^|]*|(.*)$')
+  if tail ~= ARGV[2] then return 0 end
+  sent = s
+else
+  local old = redis.call('HGET', KEYS[4], ARGV[5])
+  if old then sent = string.match(old, '^([^,]*),') or '' end
+end
+redis.call('HSET', KEYS[3], ARGV[1], sent .. ',' .. ARGV[4] .. '|' .. ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[5])
+redis.call('ZREM', KEYS[2], ARGV[5])
+redis.call('HDEL', KEYS[4], ARGV[5])
+return 1
+`)
+
 // PutJob implements bot.ScheduleStore.
 func (s *Store) PutJob(ctx context.Context, j bot.Job, due time.Time) error {
+	if due.IsZero() {
+		return fmt.Errorf("storage: put job %s: no due time", j.User)
+	}
+	if j.Kind == bot.JobFollowup {
+		if err := s.putFollowup(ctx, s.rdb, j, due); err != nil {
+			return fmt.Errorf("storage: put job %s: %w", j.User, err)
+		}
+		return nil
+	}
 	id, err := jobIDOf(j)
 	if err != nil {
 		return fmt.Errorf("storage: put job %s: %w", j.User, err)
 	}
-	if due.IsZero() {
-		return fmt.Errorf("storage: put job %s: no due time", j.User)
+	tail, err := recordTail(j)
+	if err != nil {
+		return fmt.Errorf("storage: put job %s: %w", j.User, err)
 	}
 	err = putScript.Run(ctx, s.rdb, []string{schedDue, schedProc, bucketKey(id)},
-		id, recordTail(j), due.Unix(), b36(due)).Err()
+		id, tail, due.Unix(), b36(due)).Err()
 	if err != nil {
 		return fmt.Errorf("storage: put job %s: %w", j.User, err)
 	}
 	return nil
+}
+
+// putFollowup puts follow-up j under its compact ID, or under its legacy ID when the
+// compact one is taken by another entry of the same user.
+func (s *Store) putFollowup(ctx context.Context, c redis.Scripter, j bot.Job, due time.Time) error {
+	id, tail, legacy, err := followupIDs(j.User, j.Entry)
+	if err != nil {
+		return err
+	}
+	n, err := putFollowupScript.Run(ctx, c, []string{schedDue, schedProc, bucketKey(id), bucketKey(legacy)},
+		id, tail, due.Unix(), b36(due), legacy).Int()
+	if err != nil || n == 1 {
+		return err
+	}
+	return putScript.Run(ctx, c, []string{schedDue, schedProc, bucketKey(legacy)},
+		legacy, "", due.Unix(), b36(due)).Err()
 }
 
 // Job implements bot.ScheduleStore. The due time is the occurrence scheduled (a delivery
@@ -367,24 +506,27 @@ func anys(ss []string) []any {
 	return out
 }
 
-// FollowupsDue implements bot.ScheduleStore: one pipelined HGET per entry.
+// FollowupsDue implements bot.ScheduleStore: one pipeline of two HGETs per entry (the
+// compact and the legacy ID).
 func (s *Store) FollowupsDue(ctx context.Context, u bot.UserRef, entries []string) (map[string]time.Time, error) {
 	out := make(map[string]time.Time)
 	if len(entries) == 0 {
 		return out, nil
 	}
-	ids := make([]string, len(entries))
+	type lookup struct{ id, tail, legacy string }
+	ls := make([]lookup, len(entries))
 	for i, e := range entries {
-		id, err := followupID(u, e)
+		id, tail, legacy, err := followupIDs(u, e)
 		if err != nil {
 			return nil, fmt.Errorf("storage: follow-ups of %s: %w", u, err)
 		}
-		ids[i] = id
+		ls[i] = lookup{id, tail, legacy}
 	}
-	cmds := make([]*redis.StringCmd, len(ids))
+	cmds := make([]*redis.StringCmd, 2*len(ls))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.HGet(ctx, bucketKey(id), id)
+		for i, l := range ls {
+			cmds[2*i] = p.HGet(ctx, bucketKey(l.id), l.id)
+			cmds[2*i+1] = p.HGet(ctx, bucketKey(l.legacy), l.legacy)
 		}
 		return nil
 	})
@@ -399,7 +541,13 @@ func (s *Store) FollowupsDue(ctx context.Context, u bot.UserRef, entries []strin
 		if err != nil {
 			return nil, fmt.Errorf("storage: follow-ups of %s: %w", u, err)
 		}
+		l := ls[i/2]
 		j := bot.Job{Kind: bot.JobFollowup}
+		if i%2 == 1 {
+			j.Entry = entries[i/2] // a legacy record has no tail
+		} else if _, tail, _ := strings.Cut(rec, "|"); tail != l.tail {
+			continue // another entry's follow-up under a colliding token
+		}
 		sent, occ, err := parseRecord(rec, &j)
 		if err != nil {
 			continue
@@ -408,23 +556,51 @@ func (s *Store) FollowupsDue(ctx context.Context, u bot.UserRef, entries []strin
 			continue // sent, finishing: no longer pending
 		}
 		if t, ok := fromB36(occ); ok {
-			out[entries[i]] = t
+			out[entries[i/2]] = t
 		}
 	}
 	return out, nil
 }
 
-// DeleteFollowups implements bot.ScheduleStore.
+// deleteFollowupsScript removes follow-ups: for each entry, the compact job when its record
+// names the entry, and the legacy job.
+//
+//	KEYS[1] due, KEYS[2] proc, then per entry KEYS[2+2i-1] bucket, KEYS[2+2i] legacy bucket;
+//	per entry ARGV[3i-2] id, ARGV[3i-1] record tail, ARGV[3i] legacy id
+var deleteFollowupsScript = redis.NewScript(`
+for i = 1, #ARGV / 3 do
+  local id, tail, legacy = ARGV[3*i-2], ARGV[3*i-1], ARGV[3*i]
+  local bucket, lbucket = KEYS[1+2*i], KEYS[2+2*i]
+  local rec = redis.call('HGET', bucket, id)
+  if rec and string.match(rec, '^[^|]*|(.*)$') == tail then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HDEL', bucket, id)
+  end
+  redis.call('ZREM', KEYS[1], legacy)
+  redis.call('ZREM', KEYS[2], legacy)
+  redis.call('HDEL', lbucket, legacy)
+end
+return 1
+`)
+
+// DeleteFollowups implements bot.ScheduleStore: one script, atomic (one slot).
 func (s *Store) DeleteFollowups(ctx context.Context, u bot.UserRef, entries ...string) error {
-	ids := make([]string, 0, len(entries))
+	if len(entries) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, 2+2*len(entries))
+	args := make([]any, 0, 3*len(entries))
+	keys = append(keys, schedDue, schedProc)
 	for _, e := range entries {
-		id, err := followupID(u, e)
+		id, tail, legacy, err := followupIDs(u, e)
 		if err != nil {
 			return fmt.Errorf("storage: cancel follow-ups of %s: %w", u, err)
 		}
-		ids = append(ids, id)
+		keys = append(keys, bucketKey(id), bucketKey(legacy))
+		args = append(args, id, tail, legacy)
 	}
-	if err := s.deleteIDs(ctx, ids); err != nil {
+	if err := deleteFollowupsScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
 		return fmt.Errorf("storage: cancel follow-ups of %s: %w", u, err)
 	}
 	return nil
@@ -485,7 +661,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Time
 			s.rdb.ZRem(ctx, schedProc, id)
 			continue
 		}
-		c := bot.Claim{Job: job, Due: time.Unix(int64(score), 0), Lease: lease, Token: token}
+		c := bot.Claim{Job: job, Due: time.Unix(int64(score), 0), Lease: lease, Token: token, ID: id}
 		sent, occ, err := parseRecord(rec, &c.Job)
 		if err != nil {
 			s.log.Warn("storage: dropping unreadable job", "job", id)
@@ -511,9 +687,17 @@ redis.call('HSET', KEYS[2], ARGV[1], occ .. ',' .. occ .. rest)
 return 1
 `)
 
+// claimID is the ID c was claimed under.
+func claimID(c bot.Claim) (string, error) {
+	if c.ID != "" {
+		return c.ID, nil
+	}
+	return jobIDOf(c.Job)
+}
+
 // MarkSent implements bot.JobQueue.
 func (s *Store) MarkSent(ctx context.Context, c bot.Claim) (bool, error) {
-	id, err := jobIDOf(c.Job)
+	id, err := claimID(c)
 	if err != nil {
 		return false, fmt.Errorf("storage: mark job %s: %w", c.Job.User, err)
 	}
@@ -548,7 +732,7 @@ return 1
 `)
 
 func (s *Store) release(ctx context.Context, c bot.Claim, due time.Time, occ string, unmark bool) error {
-	id, err := jobIDOf(c.Job)
+	id, err := claimID(c)
 	if err != nil {
 		return err
 	}
@@ -610,24 +794,48 @@ type JobAt struct {
 	Due time.Time
 }
 
-// PutJobs is PutJob for many jobs in one pipeline: for loading and migrations.
+// PutJobs is PutJob for many jobs in one pipeline: for loading and migrations. A
+// follow-up whose compact ID collides is put again, alone, in its legacy form.
 func (s *Store) PutJobs(ctx context.Context, jobs []JobAt) error {
-	if err := putScript.Load(ctx, s.rdb).Err(); err != nil {
-		return fmt.Errorf("storage: put jobs: %w", err)
+	for _, sc := range []*redis.Script{putScript, putFollowupScript} {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("storage: put jobs: %w", err)
+		}
 	}
+	fus := make(map[int]*redis.Cmd)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, ja := range jobs {
+		for i, ja := range jobs {
+			if ja.Job.Kind == bot.JobFollowup {
+				id, tail, legacy, err := followupIDs(ja.Job.User, ja.Job.Entry)
+				if err != nil {
+					return err
+				}
+				fus[i] = putFollowupScript.EvalSha(ctx, p, []string{schedDue, schedProc, bucketKey(id), bucketKey(legacy)},
+					id, tail, ja.Due.Unix(), b36(ja.Due), legacy)
+				continue
+			}
 			id, err := jobIDOf(ja.Job)
 			if err != nil {
 				return err
 			}
+			tail, err := recordTail(ja.Job)
+			if err != nil {
+				return err
+			}
 			putScript.EvalSha(ctx, p, []string{schedDue, schedProc, bucketKey(id)},
-				id, recordTail(ja.Job), ja.Due.Unix(), b36(ja.Due))
+				id, tail, ja.Due.Unix(), b36(ja.Due))
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("storage: put jobs: %w", err)
+	}
+	for i, cmd := range fus {
+		if n, _ := cmd.Int(); n == 0 {
+			if err := s.putFollowup(ctx, s.rdb, jobs[i].Job, jobs[i].Due); err != nil {
+				return fmt.Errorf("storage: put jobs: %w", err)
+			}
+		}
 	}
 	return nil
 }

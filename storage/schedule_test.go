@@ -30,20 +30,45 @@ func TestJobIDRoundTrip(t *testing.T) {
 				t.Errorf("parseJobID(jobID(%v, %v) = %q) = %v, %v, %v", k, u, id, gk, gu, err)
 			}
 		}
-		for _, e := range []string{"1767225600000-00a1f3c29b7e", "0000000000001-000000000000", "odd:id{x}", "12345"} {
+		for _, e := range []string{"1767225600000-00a1f3c29b7e", "0000000000001-000000000000", "odd:id{x}|y", "12345"} {
 			j := bot.Job{Kind: bot.JobFollowup, User: u, Entry: e}
+			// Compact: the ID names the user, the record's tail the entry.
 			id, err := jobIDOf(j)
 			if err != nil {
 				t.Fatal(err)
 			}
+			tail, err := recordTail(j)
+			if err != nil {
+				t.Fatal(err)
+			}
 			got, err := parseJobIDOf(id)
+			if err == nil {
+				_, _, err = parseRecord("abc,abd|"+tail, &got)
+			}
 			if err != nil || got != j {
-				t.Errorf("parseJobIDOf(jobIDOf(%+v) = %q) = %+v, %v", j, id, got, err)
+				t.Errorf("parse of jobIDOf(%+v) = %q with tail %q = %+v, %v", j, id, tail, got, err)
+			}
+			// Legacy: the ID names both, the record has no tail.
+			legacy, err := legacyFollowupID(u, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err = parseJobIDOf(legacy)
+			if err == nil {
+				_, _, err = parseRecord("abc,abd|", &got)
+			}
+			if err != nil || got != j {
+				t.Errorf("parse of legacyFollowupID(%v, %q) = %q = %+v, %v", u, e, legacy, got, err)
 			}
 		}
 	}
-	if id, _ := jobIDOf(bot.Job{Kind: bot.JobFollowup, User: bot.UserRef{Platform: "slack", Workspace: "T0123ABCD", User: "U0123ABCDEF"}, Entry: "1767225600000-00a1f3c29b7e"}); len(id) > 44 {
-		t.Errorf("follow-up job id %q is %d bytes, want at most 44 (memory per follow-up)", id, len(id))
+	// Redis keeps a zset member of up to 30 bytes in a 32-byte allocation, the next size
+	// up is 40 (sds header and terminator included): the follow-up benchmark's budget.
+	if id, _ := jobIDOf(bot.Job{Kind: bot.JobFollowup, User: bot.UserRef{Platform: "slack", Workspace: "T0123ABCDE", User: "U0123ABCDEF"}, Entry: "1767225600000-00a1f3c29b7e"}); len(id) > 30 {
+		t.Errorf("follow-up job id %q is %d bytes, want at most 30 (memory per follow-up)", id, len(id))
+	}
+	if _, err := parseJobIDOf("Fs"); err == nil {
+		t.Errorf("parseJobIDOf(%q) = nil error", "Fs")
 	}
 }
 
