@@ -53,8 +53,12 @@ import (
 // mark and release scripts are atomic in a cluster too. A job ID is
 // <kind><platform code><workspace>:<user> (kind c check-in, s snooze, d digest; platform
 // code s slack, d discord, c console, else ~<platform>:), components escaped as above. A
-// follow-up (kind f, one per journal entry) appends ":<entry>", the entry ID compacted: its
-// unix milliseconds in base 36 and its 12 hex digits (see compactEntryID).
+// follow-up (one per journal entry) is F<platform code><workspace>:<user><token>, token 5
+// characters hashed from the entry ID, and its record's tail is the entry ID compacted (unix
+// milliseconds in base 36 and the 12 hex digits: compactEntryID). Follow-ups stored by
+// earlier versions, or whose token collides with another entry's of the same user, have
+// the legacy ID f<platform code><workspace>:<user>:<compact entry> and no record tail
+// (schedule.go, "Follow-up job IDs").
 //
 //	sb:{sched}:due         zset, no TTL. Member: job ID; score: when to try it (unix s).
 //	sb:{sched}:proc        zset, no TTL. Claimed jobs; score: lease end (unix ms) * 1000 plus
@@ -63,7 +67,8 @@ import (
 //	                       stays listpack-encoded. Field: job ID; value:
 //	                       "<sent>,<occ>|<days hex><hhmm>|<until YYYYMMDD>|<tz>", sent and occ
 //	                       unix s in base 36 (the occurrence marked sent, the one scheduled);
-//	                       a follow-up's is only "<sent>,<occ>|". No user text.
+//	                       a follow-up's is "<sent>,<occ>|<compact entry>" (legacy: "<sent>,<occ>|").
+//	                       No user text.
 //	                       ForgetSchedules removes a user's per-kind IDs from all; Forget also
 //	                       removes the follow-ups of every entry in the journal index.
 //

@@ -66,7 +66,9 @@ func run() error {
 	// after the load.
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Second)
 	t0 := time.Now()
-	const batch = 5000
+	// Small enough that one pipeline's replies start within the client's read timeout on a
+	// busy machine.
+	const batch = 1000
 	jobs := make([]storage.JobAt, 0, batch)
 	flush := func() error {
 		err := st.PutJobs(ctx, jobs)
