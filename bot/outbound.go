@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/storybot/storybot/flows"
 )
@@ -77,6 +78,22 @@ type Message struct {
 // Sender delivers messages. Adapters implement it.
 type Sender interface {
 	Send(ctx context.Context, m Message) error
+}
+
+// DeliveryTracker hears what became of DMs an adapter could not deliver at once: kept back
+// by the platform's rate limits, then sent, or finally given up. The engine implements it
+// to count delivery failures and to remember, in the user's dialogue state, that a reply
+// may not have reached them, so their next message gets the open prompt again instead of
+// being read as the answer to a question they never saw. Adapters call it outside any
+// event's work, with reasons from a fixed vocabulary (never text or IDs).
+type DeliveryTracker interface {
+	// DMDelayed says DMs to u wait in the adapter's queue and should be out within d.
+	DMDelayed(ctx context.Context, u UserRef, d time.Duration)
+	// DMDelivered says every DM that waited for u has gone out.
+	DMDelivered(ctx context.Context, u UserRef)
+	// DMFailed says DMs to u were given up for reason ("timeout", "api_error",
+	// "rate_limited", "shutdown", "user_gone", "error").
+	DMFailed(ctx context.Context, u UserRef, reason string)
 }
 
 // ErrNoDM is returned by a Sender when the platform will not let the bot open or write to

@@ -250,6 +250,13 @@ type State struct {
 	Check *SafetyCheck `json:"check,omitempty"`
 	// Plan holds the safety plan's answers while that dialogue is open.
 	Plan *SafetyPlan `json:"plan,omitempty"`
+
+	// Unseen, when set, says the replies of an earlier turn may not have reached the user:
+	// they waited in a platform adapter's queue (a rate limit) that should have sent them
+	// by this time, or were given up. The machine never reads or sets it; the engine does,
+	// so that a message typed after this time while it is still set gets the open prompt
+	// again instead of being taken as the answer to a question the user never saw.
+	Unseen time.Time `json:"unseen,omitzero"`
 }
 
 // Open reports whether a dialogue is in progress (parked or not).

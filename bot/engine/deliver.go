@@ -93,6 +93,7 @@ func (e *Engine) withWelcome(ctx context.Context, u bot.UserRef, msgs []bot.Mess
 // true: the platform did not take the message, and nothing they wrote was lost.
 func (e *Engine) platformTrouble(ctx context.Context, ev bot.Event, err error) error {
 	e.metrics.sendError(ev.User.Platform)
+	e.metrics.deliveryFailed(ev.User.Platform, deliveryFailReason(err))
 	e.log.ErrorContext(ctx, "platform did not take a message", "platform", ev.User.Platform, "user", ev.User.String(), "err", err)
 	if errors.Is(err, bot.ErrRefused) || ev.Route == "" || ev.InDM || ctx.Err() != nil {
 		return fmt.Errorf("engine: send to %s: %w", ev.User, err)

@@ -289,6 +289,20 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		if err != nil {
 			return cur, nil, err
 		}
+		switch {
+		case askedUnseen(cur, in) && !safetyReply(rs):
+			// The user may never have seen the question this text would answer.
+			p, err := e.machine.Prompt(cur)
+			if err != nil {
+				return cur, nil, err
+			}
+			next, rs = cur, []flows.Reply{{Kind: flows.ReplyInfo, Text: TextMissedPrompt}, p}
+			next.Unseen = time.Time{}
+		case next.Open() && cur.Unseen.After(in.Now):
+			next.Unseen = cur.Unseen // replies still on their way: their queue clears it
+		default:
+			next.Unseen = time.Time{}
+		}
 		var save *flows.Entry
 		for _, r := range rs {
 			if r.Save != nil {
@@ -361,7 +375,13 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	if in.Start != nil {
 		pointer = pointerDialogue
 	}
-	return e.deliver(ctx, ev, pointer, msgs...)
+	if err := e.deliver(ctx, ev, pointer, msgs...); err != nil {
+		// The turn is saved and its replies did not all go out: the next answer gets the
+		// open prompt again.
+		e.missed(ctx, ev.User)
+		return err
+	}
+	return nil
 }
 
 // askAgain answers an event whose turn was already applied by a handler that died before it

@@ -21,6 +21,7 @@ type Metrics struct {
 	refusals      *prometheus.CounterVec
 	dmFallbacks   prometheus.Counter
 	sendErrors    *prometheus.CounterVec
+	deliveryFails *prometheus.CounterVec
 	safetyReplies *prometheus.CounterVec
 	work          *prometheus.CounterVec
 	inRefused     *prometheus.CounterVec
@@ -64,6 +65,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.sendErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "storybot_send_errors_total", Help: "Replies the platform did not take (refused token, API error, timeout), by platform: platform trouble, not store trouble.",
 	}, []string{"platform"})
+	m.deliveryFails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "storybot_delivery_failures_total",
+		Help: "Messages finally not delivered, by platform and reason (timeout, api_error, rate_limited, shutdown, user_gone, refused, no_dm, error): sent at once and refused, or given up after waiting in a rate-limit queue.",
+	}, []string{"platform", "reason"})
 	m.safetyReplies = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "storybot_safety_replies_total",
 		Help: "Safety replies by event: crisis (clear crisis language), check (the check question, ambiguous language), check-yes, check-no, check-private, sos. No ids, no text.",
@@ -71,7 +76,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.work = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "storybot_work_total", Help: "Work after an acknowledgement, by op and outcome (admitted, shed_full, shed_user, shed_closing).",
 	}, []string{"op", "outcome"})
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.safetyReplies, m.inRefused, m.work, m.followups, m.answers)
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.deliveryFails, m.safetyReplies, m.inRefused, m.work, m.followups, m.answers)
 	m.sched = newSchedMetrics(reg)
 	m.preinit()
 	return m
@@ -99,6 +104,9 @@ func (m *Metrics) preinit() {
 	}
 	for _, p := range preinitPlatforms {
 		m.sendErrors.WithLabelValues(p)
+		for _, r := range deliveryReasons {
+			m.deliveryFails.WithLabelValues(p, r)
+		}
 	}
 	// The admission pool's ops as the adapters name them (bot.Pool.Submit) and its outcomes.
 	for _, op := range []string{"command", "interaction", "message"} {
@@ -213,6 +221,23 @@ func (m *Metrics) sendError(platform string) {
 		return
 	}
 	m.sendErrors.WithLabelValues(platformLabel(platform)).Inc()
+}
+
+// deliveryReasons are the reasons a delivery failure is counted under.
+var deliveryReasons = []string{"timeout", "api_error", "rate_limited", "shutdown", "user_gone", "refused", "no_dm", "error"}
+
+func (m *Metrics) deliveryFailed(platform, reason string) {
+	if m == nil || m.deliveryFails == nil {
+		return
+	}
+	known := false
+	for _, r := range deliveryReasons {
+		known = known || r == reason
+	}
+	if !known {
+		reason = "error" // a fixed vocabulary only
+	}
+	m.deliveryFails.WithLabelValues(platformLabel(platform), reason).Inc()
 }
 
 func (m *Metrics) dmFallback() {

@@ -107,6 +107,10 @@ type fakeSlack struct {
 	dnd      map[string]slack.DNDStatus // user -> what dnd.info answers
 	gone     map[string]string          // user -> the error conversations.open answers
 	upload   []byte                     // the body of the last file upload
+	// postErr, when set, is the error every chat.postMessage to a DM answers (ok false).
+	postErr string
+	// postTimes are the times of the chat.postMessage calls answered ok.
+	postTimes []time.Time
 }
 
 // lastUpload returns the body of the last file upload.
@@ -220,6 +224,16 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + c.Users}})
 	case "chat.postMessage":
+		f.mu.Lock()
+		postErr := f.postErr
+		if postErr == "" {
+			f.postTimes = append(f.postTimes, time.Now())
+		}
+		f.mu.Unlock()
+		if postErr != "" && c.Channel != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": postErr})
+			return
+		}
 		c.TS = fmt.Sprintf("1700000000.%06d", seq)
 		f.record(c)
 		writeJSON(w, map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS})

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storybot/storybot/bot"
@@ -41,6 +42,7 @@ type harness struct {
 	store   *storage.Store
 	rdb     *redis.Client
 	clock   *fakeclock.Clock
+	reg     *prometheus.Registry // the engine's metrics
 	events  atomic.Int64
 	// name prefixes this replica's event IDs; redisURL is its Redis, for a second replica.
 	name     string
@@ -70,12 +72,14 @@ func newReplica(tb testing.TB, fake *fakeSlack, redisURL string, clock *fakecloc
 		logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	senders, zones := bot.PlatformSenders{}, bot.PlatformZones{}
+	h.reg = prometheus.NewRegistry()
 	// Wired like cmd/storybot's app.engine: every feature on.
 	h.eng = engine.NewEngine(engine.Config{
 		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(), Plans: store,
 		Sender: senders, Zones: zones, Now: h.clock.Now, Logger: logger,
 		Erasers: []bot.Eraser{store, store.Coaching()}, ExportParts: []bot.ExportPart{store.Coaching()},
 		Mergers: []bot.Merger{store, store.Coaching()}, WorkspaceJobs: store,
+		Metrics: engine.NewMetrics(h.reg),
 	})
 	cfg := Config{
 		SigningSecret: testSecret,
@@ -84,6 +88,9 @@ func newReplica(tb testing.TB, fake *fakeSlack, redisURL string, clock *fakecloc
 		Dedupe:        store,
 		Logger:        logger,
 		Now:           h.clock.Now,
+		// Paced so lightly that tests never wait for it, yet every DM goes through the
+		// outbox; the flood tests use Slack's own pace.
+		outboxPace: outboxPace{interval: time.Microsecond, burst: defaultPostBurst},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -108,21 +115,21 @@ func (w tbWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// wait waits until the work of every acknowledged request is done.
-func (h *harness) wait() { _ = h.adapter.work.Quiet(context.Background()) }
+// wait waits until the work of every acknowledged request is done and its DMs are out.
+func (h *harness) wait() {
+	_ = h.adapter.work.Quiet(context.Background())
+	h.waitOutbox()
+}
 
-// waitOutbox waits (up to 30 s) until no DM waits out a rate limit.
+// waitOutbox waits (up to 60 s) until no DM waits for its channel's pace or a rate limit.
 func (h *harness) waitOutbox() {
 	h.tb.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		h.adapter.outbox.mu.Lock()
-		n := len(h.adapter.outbox.queues)
-		h.adapter.outbox.mu.Unlock()
-		if n == 0 {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if h.adapter.outbox.pending() == 0 {
 			return
 		}
 	}
-	h.tb.Fatalf("DMs still queued after 30 s")
+	h.tb.Fatalf("DMs still queued after 60 s")
 }
 
 // post sends a signed request (ts 0: now) and returns the status and body.
@@ -298,4 +305,32 @@ func (h *harness) dbsize() int64 {
 		h.tb.Fatal(err)
 	}
 	return n
+}
+
+// counter returns the value of the engine's counter name with exactly these labels (0 when
+// it has none yet).
+func (h *harness) counter(name string, labels map[string]string) float64 {
+	h.tb.Helper()
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +158,9 @@ func TestRateLimitedBurst(t *testing.T) {
 	if limited == 0 {
 		t.Fatalf("the fake never rate-limited: the test proves nothing")
 	}
-	norm := func(texts []string) string { return strings.Join(strings.Fields(strings.Join(texts, "\n\n")), " ") }
+	norm := func(texts []string) string {
+		return strings.Join(strings.Fields(strings.Join(expandRepeats(texts), "\n\n")), " ")
+	}
 	if norm(got) != norm(want) {
 		t.Errorf("replies under the rate limit differ from the replies without it:\n got: %q\nwant: %q", got, want)
 	}
@@ -170,4 +174,30 @@ func TestRateLimitedBurst(t *testing.T) {
 	if err != nil || n != int64(len(answers)+1) {
 		t.Errorf("events applied: %d (%v), want %d (the command and every answer, once)", n, err, len(answers)+1)
 	}
+}
+
+// repeatNote matches the note a merged post puts after a reply repeated in a row.
+var repeatNote = regexp.MustCompile(`\n\((?:the same reply to your next message|the same reply to (\d+) more of your messages)\)$`)
+
+// expandRepeats undoes the outbox's folding of repeated replies: each paragraph of each post
+// that ends with a repeat note is written out as many times as it was sent.
+func expandRepeats(posts []string) []string {
+	var out []string
+	for _, p := range posts {
+		for _, para := range strings.Split(p, "\n\n") {
+			m := repeatNote.FindStringSubmatchIndex(para)
+			if m == nil {
+				out = append(out, para)
+				continue
+			}
+			n := 1
+			if m[2] >= 0 {
+				n, _ = strconv.Atoi(para[m[2]:m[3]])
+			}
+			for range n + 1 {
+				out = append(out, para[:m[0]])
+			}
+		}
+	}
+	return out
 }

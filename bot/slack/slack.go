@@ -70,6 +70,7 @@ type Config struct {
 	Conn bot.ConnObserver
 
 	socketTiming socketTiming // tests shrink Socket Mode's pauses
+	outboxPace   outboxPace   // tests shrink the DM pace
 	// OnRefused counts a refused inbound request by reason (a metric); may be nil.
 	OnRefused func(reason string)
 }
@@ -157,7 +158,8 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize), work: cfg.Work}
 	a.refs = bot.NewRefusals(a.log, cfg.Now, cfg.OnRefused)
 	a.dedupe = bot.NewDedupe(cfg.Dedupe, a.log)
-	a.outbox = newOutbox(a)
+	track, _ := h.(bot.DeliveryTracker)
+	a.outbox = newOutbox(a, cfg.outboxPace, track)
 	if a.work == nil {
 		a.work, a.ownWork = bot.NewPool(bot.PoolConfig{WorkTimeout: cfg.WorkTimeout, Logger: a.log}), true
 	}
@@ -172,8 +174,11 @@ func (a *Adapter) Routes(mux *http.ServeMux) {
 }
 
 // Run runs Socket Mode when an app token is configured, reconnecting until ctx ends;
-// otherwise it waits for ctx. Either way it then drains the work already acknowledged, when
-// the pool is its own (each piece is bounded by WorkTimeout).
+// otherwise it waits for ctx. When the pool is its own, it then drains the work already
+// acknowledged (each piece is bounded by WorkTimeout) and flushes the DMs that work
+// produced; a pool given in Config is its owner's to drain, and the owner calls Flush
+// after draining it (the order matters: replies of work that drains later would otherwise
+// find the outbox closed).
 func (a *Adapter) Run(ctx context.Context) error {
 	var err error
 	if a.cfg.AppToken != "" {
@@ -182,20 +187,28 @@ func (a *Adapter) Run(ctx context.Context) error {
 		<-ctx.Done()
 	}
 	if a.ownWork {
-		dctx, cancel := context.WithTimeout(context.Background(), a.cfg.WorkTimeout)
+		dctx, cancel := context.WithTimeout(context.Background(), a.cfg.WorkTimeout+flushTimeout)
 		defer cancel()
-		if derr := a.work.Drain(dctx); derr != nil {
+		wctx, wcancel := context.WithTimeout(dctx, a.cfg.WorkTimeout)
+		defer wcancel()
+		if derr := a.work.Drain(wctx); derr != nil {
 			a.log.Warn("shutdown: Slack work cut short", "err", derr)
 		}
-	}
-	// DMs waiting out a rate limit get one last try each.
-	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if ferr := a.outbox.flush(fctx); ferr != nil {
-		a.log.Warn("shutdown", "err", ferr)
+		if ferr := a.Flush(dctx); ferr != nil {
+			a.log.Warn("shutdown", "err", ferr)
+		}
 	}
 	return err
 }
+
+// flushTimeout is what shutdown keeps for the outbox after draining the work.
+const flushTimeout = 5 * time.Second
+
+// Flush sends the DMs still waiting for a channel's pace or rate limit, once each, without
+// waiting for the pace, until ctx ends; what is left then is given up (logged, counted and
+// reported to the bot.DeliveryTracker). Call it after the work that produces DMs has
+// drained; a DM sent after Flush is posted at once, unpaced.
+func (a *Adapter) Flush(ctx context.Context) error { return a.outbox.flush(ctx) }
 
 // submit admits fn, the work after an acknowledgement, under the user's key (their events
 // run one at a time, in order), holding lease while it runs and marking the event done

@@ -44,6 +44,9 @@ type app struct {
 	// work admits the work after every acknowledgement, of every adapter: one bound for the
 	// process. runServe drains it after the adapters and the HTTP server have stopped.
 	work *bot.Pool
+	// flushers send what the adapters' outboxes still hold (DMs waiting for a rate limit);
+	// runServe calls them after draining work, whose replies go there.
+	flushers []func(context.Context) error
 }
 
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
@@ -254,15 +257,35 @@ func runServe(ctx context.Context, getenv func(string) string, dev bool, stdout,
 		start(h)
 	}
 	wg.Wait()
-	// Nothing is admitted any more: finish what was acknowledged (each piece is bounded by
-	// its own deadline), cancelling what is left after 10 s.
-	drainCtx, cancelDrain := context.WithTimeout(context.Background(), 10*time.Second)
+	a.shutdown(logger)
+	close(errc)
+	return <-errc
+}
+
+// Shutdown budget, within the orchestrators' grace (compose 15 s, Kubernetes 30 s).
+const (
+	drainTimeout    = 10 * time.Second // acknowledged work
+	shutdownTimeout = 13 * time.Second // work and then the outboxes
+)
+
+// shutdown finishes what was acknowledged and then sends its replies. Nothing is admitted
+// any more: the work drains first (each piece bounded by its own deadline, what is left
+// cancelled after drainTimeout), because its replies go to the adapters' outboxes; then the
+// outboxes send what waits for a rate limit, once each, in what is left of shutdownTimeout.
+// The other order dropped the replies of work that finished during the drain.
+func (a *app) shutdown(logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	drainCtx, cancelDrain := context.WithTimeout(ctx, drainTimeout)
 	defer cancelDrain()
 	if err := a.work.Drain(drainCtx); err != nil {
 		logger.Warn("shutdown: acknowledged work cut short", "err", err)
 	}
-	close(errc)
-	return <-errc
+	for _, flush := range a.flushers {
+		if err := flush(ctx); err != nil {
+			logger.Warn("shutdown: replies not sent", "err", err)
+		}
+	}
 }
 
 // serveHTTP serves until ctx is done, then drains in-flight requests for up to 10 seconds.

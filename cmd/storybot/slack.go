@@ -40,6 +40,7 @@ func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.Platf
 		return nil, fmt.Errorf("slack: %w", err)
 	}
 	senders[slack.Platform] = adapter
+	a.flushers = append(a.flushers, adapter.Flush)
 	if a.cfg.SlackAppToken != "" {
 		a.conns.expect(slack.Platform, "slack_socket")
 	}
