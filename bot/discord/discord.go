@@ -103,6 +103,11 @@ type Adapter struct {
 	checks  atomic.Int64 // takeover checks waiting on timers
 	seen    dmSeen       // DM channels heard from, for catching up (catchup.go)
 
+	modals modalWaiters // interactions waiting for the modal they respond with (modal.go)
+	// guard is the outbound guard in front of this adapter for what it sends of its own
+	// accord (the one-answer box); the engine's messages pass the engine's guard.
+	guard *bot.Guard
+
 	mu     sync.Mutex
 	dms    *lru.Cache[string, string] // user ID → the DM channel opened with them: never changes
 	tokens map[string]*tokenState     // interaction token → state, while its work runs
@@ -158,6 +163,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		dms: lru.New[string, string](dmCacheSize), tokens: map[string]*tokenState{},
 	}
 	a.refs = bot.NewRefusals(a.log, cfg.Now, cfg.OnRefused)
+	a.guard = bot.NewGuard(a, a.log, nil)
 	var leases bot.EventLeases = cfg.Dedupe
 	if leases == nil {
 		leases = bot.NewMemLeases(time.Now)
@@ -316,7 +322,7 @@ func (a *Adapter) onInteractionCreate(_ *discordgo.Session, ic *discordgo.Intera
 		if v == bot.Duplicate || v == bot.InProgress {
 			return // another replica answers it
 		}
-		resp, job := a.accept(i)
+		resp, job, answered := a.accept(ctx, i)
 		if resp == nil {
 			lease.Done(ctx)
 			return
@@ -324,6 +330,9 @@ func (a *Adapter) onInteractionCreate(_ *discordgo.Session, ic *discordgo.Intera
 		rctx, cancel := context.WithTimeout(ctx, respondTime)
 		err := a.api.respond(rctx, i, resp)
 		cancel()
+		if answered != nil {
+			answered()
+		}
 		if err != nil {
 			lease.Release(ctx)
 			a.log.ErrorContext(ctx, "answering a gateway interaction failed", "interaction", i.ID, "err", err)
@@ -407,8 +416,14 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 			resp = deferred() // a redelivery: acknowledge, do nothing twice
 			break
 		}
-		var job func(context.Context)
-		resp, job = a.accept(&i)
+		var (
+			job      func(context.Context)
+			answered func()
+		)
+		resp, job, answered = a.accept(r.Context(), &i)
+		if answered != nil {
+			defer answered() // after the response below is written (defers run last first)
+		}
 		if resp == nil {
 			lease.Release(r.Context())
 			http.Error(w, "unsupported interaction", http.StatusBadRequest)
@@ -516,7 +531,7 @@ func interactionEvent(i *discordgo.Interaction) (resp *discordgo.InteractionResp
 	case discordgo.InteractionMessageComponent:
 		id := i.MessageComponentData().CustomID
 		if id == answerCustomID {
-			return answerModal(), nil
+			return openAnswer, nil
 		}
 		choice, ok := strings.CutPrefix(id, choicePrefix)
 		if !ok || choice == "" {
@@ -585,14 +600,20 @@ func refuse(text string) *discordgo.InteractionResponse {
 }
 
 // accept decides the immediate response to an interaction and returns the work to do
-// after it was sent.
-func (a *Adapter) accept(i *discordgo.Interaction) (*discordgo.InteractionResponse, func(context.Context)) {
+// after it was sent. A modal response goes through a guard first (modal.go); when it comes
+// too late, answered (not nil) must be called once the response was written.
+func (a *Adapter) accept(ctx context.Context, i *discordgo.Interaction) (resp *discordgo.InteractionResponse, job func(context.Context), answered func()) {
 	resp, ev := interactionEvent(i)
-	if resp == nil {
-		return nil, nil
-	}
-	if ev == nil {
-		return resp, nil
+	switch {
+	case resp == nil:
+		return nil, nil, nil
+	case resp == openForm:
+		resp, answered = a.openQuickForm(i, *ev)
+		return resp, nil, answered
+	case resp == openAnswer:
+		return a.openAnswerBox(ctx, i), nil, nil
+	case ev == nil:
+		return resp, nil, nil
 	}
 	isDeferred := resp.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource
 	ev.ID = "discord:interaction:" + i.ID
@@ -606,7 +627,7 @@ func (a *Adapter) accept(i *discordgo.Interaction) (*discordgo.InteractionRespon
 				a.log.WarnContext(ctx, "removing a deferred response", "err", err)
 			}
 		}
-	}
+	}, nil
 }
 
 func (a *Adapter) rememberToken(user, token string, resolved bool) {
@@ -653,7 +674,12 @@ func (a *Adapter) Send(ctx context.Context, m bot.Message) error {
 	switch m.To.Kind {
 	case bot.DestDM:
 		return a.sendDM(ctx, m)
-	case bot.DestEphemeral, bot.DestModal:
+	case bot.DestModal:
+		if nonce, ok := strings.CutPrefix(m.To.Route, routeRespond); ok {
+			return a.modals.deliver(ctx, nonce, modalFor(m)) // the response of a waiting interaction
+		}
+		return a.sendInPlace(ctx, m.To.Route, m)
+	case bot.DestEphemeral:
 		return a.sendInPlace(ctx, m.To.Route, m)
 	case bot.DestHome:
 		return nil // Discord has no home page: nothing to show, nothing sent

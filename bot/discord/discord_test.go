@@ -34,10 +34,21 @@ import (
 type countingHandler struct {
 	next Handler
 	n    atomic.Int64
+	// delay, when set, holds every event this long before the engine sees it: a slow engine.
+	delay atomic.Int64
 }
 
 func (h *countingHandler) Handle(ctx context.Context, ev bot.Event) error {
 	h.n.Add(1)
+	if d := time.Duration(h.delay.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
 	return h.next.Handle(ctx, ev)
 }
 
@@ -71,6 +82,8 @@ type envOptions struct {
 	fake   func(*fakeDiscord)     // runs before the adapters start
 	config func(i int, c *Config) // adjusts replica i's configuration
 	noWait bool                   // do not wait for the gateway sessions
+	// sender, when set, stands between the engine and the adapter (it gets the adapter).
+	sender func(bot.Sender) bot.Sender
 }
 
 func newEnvWith(t *testing.T, replicas int, gateway bool, o envOptions) *env {
@@ -112,6 +125,9 @@ func newEnvWith(t *testing.T, replicas int, gateway bool, o envOptions) *env {
 			t.Fatal(err)
 		}
 		senders[Platform] = a
+		if o.sender != nil {
+			senders[Platform] = o.sender(a)
+		}
 		mux := e.mux
 		if i > 0 {
 			mux = http.NewServeMux()

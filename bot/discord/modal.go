@@ -1,8 +1,14 @@
 package discord
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -11,7 +17,8 @@ import (
 )
 
 // Platform-native pieces (SPEC.md, "Platform-native, for the meeting"): /story quick outside
-// the DM opens a modal with the Quick flow's questions at once; its submission is a form
+// the DM opens a modal with the Quick flow's questions at once (the engine sends the form,
+// through its outbound guard, and the adapter makes it this interaction's response); its submission is a form
 // event whose answers (the summary with Save and Discard, or what was wrong) come back
 // ephemerally, where the user is; the "Pause on this message" context-menu command starts a
 // Pause quoting the message. Modals are built from action rows of text inputs: discordgo
@@ -93,9 +100,12 @@ func nativeEvent(i *discordgo.Interaction, base bot.Event) (resp *discordgo.Inte
 		}
 		story := strings.TrimSpace(o.str("story"))
 		if flows.ClassifySafety(story).Tier != flows.SafetyNone {
-			return nil, nil, false // the engine reads it first, as every command's text
+			return nil, nil, false // answered in place, after the engine read it
 		}
-		return quickModal(story), nil, true
+		// The engine decides: it sends the form (bot.DestModal, through its guard) to the
+		// route accept gives the event, and the form is this interaction's response.
+		base.Kind, base.Command = bot.EventCommand, &bot.Command{Name: bot.CmdQuick, Text: story}
+		return openForm, &base, true
 	case discordgo.InteractionModalSubmit:
 		d := i.ModalSubmitData()
 		if d.CustomID != quickModalID {
@@ -184,4 +194,181 @@ func choicePrefixFor(m bot.Message) string {
 		return modalChoicePrefix
 	}
 	return choicePrefix
+}
+
+// Modals go out like every other message: through a bot.Guard, as bot.DestModal for the user
+// who acted. A modal can only be the response to the interaction that asked for it, within
+// its 3 seconds, so its route names a response waiting in this process:
+//
+//	respond:<nonce>  the response (HTTP or gateway) to an interaction waiting in accept
+//
+// The quick pause form comes from the engine (its guard); the one-answer box behind an
+// "Answer" button from the adapter's own guard, as the engine has no part in it.
+
+const (
+	routeRespond = "respond:"
+	// modalWait is how long an interaction waits for the engine to send its form: the
+	// response is due within 3 seconds of the interaction.
+	modalWait = 2 * time.Second
+)
+
+// Sentinels interactionEvent returns when the response is a modal that goes through a guard.
+var (
+	openForm   = &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal} // the engine's quick pause form
+	openAnswer = &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal} // the one-answer box
+)
+
+// errModalGone: the interaction stopped waiting for its modal and was answered otherwise.
+var errModalGone = errors.New("discord: the interaction is no longer waiting for a modal")
+
+// modalWaiter is one interaction waiting for the modal it responds with.
+type modalWaiter struct {
+	ch      chan *discordgo.InteractionResponse // buffered: delivery never blocks
+	gone    bool                                // answered otherwise (it waited too long)
+	written chan struct{}                       // closed once that other answer is out
+}
+
+// modalWaiters are the interactions of this process waiting for their modal. Each lives for
+// one request (under 3 seconds): nothing about a user is remembered.
+type modalWaiters struct {
+	mu sync.Mutex
+	m  map[string]*modalWaiter
+}
+
+func (s *modalWaiters) add() (string, *modalWaiter) {
+	nonce := randomNonce()
+	w := &modalWaiter{ch: make(chan *discordgo.InteractionResponse, 1), written: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[string]*modalWaiter)
+	}
+	s.m[nonce] = w
+	return nonce, w
+}
+
+// deliver hands the modal r to the interaction waiting on nonce. When that interaction
+// gave up, it waits until the interaction's other answer is out (so that what the sender
+// does instead comes after it) and returns errModalGone.
+func (s *modalWaiters) deliver(ctx context.Context, nonce string, r *discordgo.InteractionResponse) error {
+	s.mu.Lock()
+	w := s.m[nonce]
+	if w == nil {
+		s.mu.Unlock()
+		return errModalGone
+	}
+	if w.gone {
+		s.mu.Unlock()
+		select {
+		case <-w.written:
+		case <-ctx.Done():
+		}
+		return errModalGone
+	}
+	delete(s.m, nonce)
+	s.mu.Unlock()
+	w.ch <- r
+	return nil
+}
+
+// wait waits up to d for the modal of nonce. Without one in time, the interaction gives up:
+// it is answered otherwise, and answered must be called once that answer is written.
+func (s *modalWaiters) wait(nonce string, w *modalWaiter, d time.Duration) (r *discordgo.InteractionResponse, answered func()) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-w.ch:
+		return r, nil
+	case <-t.C:
+	}
+	s.mu.Lock()
+	select {
+	case r := <-w.ch: // delivered just as the time ran out
+		s.mu.Unlock()
+		return r, nil
+	default:
+	}
+	w.gone = true
+	s.mu.Unlock()
+	return nil, func() {
+		close(w.written)
+		s.mu.Lock()
+		delete(s.m, nonce)
+		s.mu.Unlock()
+	}
+}
+
+// isGone reports whether the interaction waiting on w gave up.
+func (s *modalWaiters) isGone(w *modalWaiter) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return w.gone
+}
+
+// modalFor renders a modal message: the quick pause form when it carries one, else the
+// one-answer box.
+func modalFor(m bot.Message) *discordgo.InteractionResponse {
+	if m.Form != nil {
+		return quickModal(m.Form.Story)
+	}
+	return answerModal()
+}
+
+// openQuickForm hands ev (/story quick outside the DM) to the engine, which sends the form
+// through its guard to a route that is this interaction's response, and waits for it. When
+// the engine takes too long, the interaction is answered deferred instead and the engine,
+// told the form is gone, goes on with the quick pause in the DM (engine.openForm); answered
+// must then be called once that response is written.
+func (a *Adapter) openQuickForm(i *discordgo.Interaction, ev bot.Event) (resp *discordgo.InteractionResponse, answered func()) {
+	nonce, w := a.modals.add()
+	ev.Trigger = routeRespond + nonce
+	ev.ID = "discord:interaction:" + i.ID
+	a.rememberToken(ev.User.User, i.Token, false) // a fallback answers on the token
+	err := a.work.Submit(ev.User.User, "interaction", func(ctx context.Context) {
+		defer a.forgetToken(i.Token)
+		a.handle(ctx, ev)
+		if a.modals.isGone(w) && a.claimOriginal(i.Token) {
+			// Nothing was said in place (everything went to the DM): remove "thinking…".
+			if err := a.api.deleteOriginal(ctx, i.Token); err != nil {
+				a.log.WarnContext(ctx, "removing a deferred response", "err", err)
+			}
+		}
+	})
+	if err != nil {
+		a.forgetToken(i.Token)
+		_, answered := a.modals.wait(nonce, w, 0)
+		answered()
+		return refuse(TextBusy), nil
+	}
+	r, answered := a.modals.wait(nonce, w, modalWait)
+	if r != nil {
+		return r, nil
+	}
+	a.log.Warn("the quick pause form took too long; answering deferred, the pause goes on in the DM", "interaction", i.ID)
+	return deferred(), answered
+}
+
+// openAnswerBox is the response to an "Answer" button: the one-answer box, sent through the
+// adapter's guard as a modal for the user who pressed it.
+func (a *Adapter) openAnswerBox(ctx context.Context, i *discordgo.Interaction) *discordgo.InteractionResponse {
+	nonce, w := a.modals.add()
+	m := bot.Message{To: bot.Destination{Kind: bot.DestModal, User: userRef(interactionUser(i)), Route: routeRespond + nonce}, Kind: flows.ReplyPrompt}
+	if err := a.guard.Send(ctx, m); err != nil {
+		_, answered := a.modals.wait(nonce, w, 0)
+		answered()
+		a.log.ErrorContext(ctx, "the answer box was not sent", "err", err)
+		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
+	}
+	r, answered := a.modals.wait(nonce, w, 0) // delivered already: Send hands it over at once
+	if r == nil {
+		answered()
+		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
+	}
+	return r
+}
+
+func randomNonce() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
