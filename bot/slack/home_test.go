@@ -1,68 +1,42 @@
 package slack
 
 import (
+	"bytes"
 	"encoding/json"
+	"flag"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 )
 
-// Payload shapes in this file:
-//   - app_home_opened: slack-go v0.35.0's own fixture, slackevents/inner_events_test.go
-//     TestAppHomeOpenedEvent_FullEventParsing_WithView (an event_callback whose event has
-//     type, user, channel, tab "home" or "messages", event_ts and the view last published),
-//     which follows Slack's reference page https://docs.slack.dev/reference/events/app_home_opened.
-//   - A press on a home button: Slack's "Block actions payloads" reference
-//     (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload): type
-//     block_actions, user, team, container {type "view", view_id}, trigger_id, the view (type
-//     "home", its callback_id and hash) and actions[]; no response_url from a home.
-//   - views.publish: https://docs.slack.dev/reference/methods/views.publish, a JSON body
-//     {"user_id", "view": {"type": "home", "blocks"}}, as slack-go's PublishViewContext sends it.
+// Payload shapes: testdata/payloads/app_home_opened.txtar (slack-go's own fixture of the
+// event) and home_block_actions.txtar (Slack's block_actions reference, a press in a view of
+// type home); each file says where its shape comes from. views.publish is what slack-go's
+// PublishViewContext sends (https://docs.slack.dev/reference/methods/views.publish: a JSON
+// body {"user_id", "view": {"type": "home", "blocks"}}), recorded by the fake.
 
 // homeOpenedBody is an app_home_opened callback for user on tab.
-func homeOpenedBody(user, eventID, tab string) map[string]any {
-	return map[string]any{
-		"token": "legacy", "team_id": testTeam, "api_app_id": "A1", "type": "event_callback",
-		"event_id": eventID, "event_time": 1747319568,
-		"authorizations":        []map[string]any{{"enterprise_id": nil, "team_id": testTeam, "user_id": "UBOT", "is_bot": true, "is_enterprise_install": false}},
-		"is_ext_shared_channel": false,
-		"event": map[string]any{
-			"type": "app_home_opened", "user": user, "channel": "D" + user, "tab": tab, "event_ts": "1747319568.267214",
-			"view": map[string]any{
-				"id": "VHOME" + user, "team_id": testTeam, "type": "home", "blocks": []any{}, "private_metadata": "",
-				"callback_id": homeCallbackID, "state": map[string]any{"values": map[string]any{}}, "hash": "1234567890.abcdef",
-				"root_view_id": "VHOME" + user, "app_id": "A1", "external_id": "", "app_installed_team_id": testTeam, "bot_id": "B1",
-			},
-		},
-	}
+func homeOpenedBody(tb testing.TB, user, eventID, tab string) json.RawMessage {
+	return json.RawMessage(fixture(tb, "app_home_opened", "body", map[string]string{"TEAM": testTeam, "USER": user, "TAB": tab, "EVENT_ID": eventID}))
 }
 
 // homeButton is the block_actions payload of a press on the home button with value choice.
-func homeButton(user, actionID, choice, label string) map[string]any {
-	return map[string]any{
-		"type": "block_actions", "team": map[string]any{"id": testTeam, "domain": "acme"}, "api_app_id": "A1", "token": "legacy",
-		"user":       map[string]any{"id": user, "username": strings.ToLower(user), "team_id": testTeam},
-		"container":  map[string]any{"type": "view", "view_id": "VHOME" + user},
-		"trigger_id": newTriggerID(),
-		"view": map[string]any{
-			"id": "VHOME" + user, "team_id": testTeam, "type": "home", "callback_id": homeCallbackID, "hash": "1234567890.abcdef",
-			"blocks": []any{}, "state": map[string]any{"values": map[string]any{}},
-		},
-		"actions": []any{map[string]any{
-			"type": "button", "action_id": actionID, "block_id": "home_actions", "value": choice,
-			"text": map[string]any{"type": "plain_text", "text": label}, "action_ts": "1700000004.1",
-		}},
-	}
+func homeButton(tb testing.TB, user, actionID, choice, label string) json.RawMessage {
+	return json.RawMessage(fixture(tb, "home_block_actions", "payload", map[string]string{
+		"TEAM": testTeam, "USER": user, "TRIGGER": newTriggerID(), "ACTION_ID": actionID, "VALUE": choice, "LABEL": label,
+	}))
 }
 
 // homeOpen posts an app_home_opened callback and waits for the work.
 func (h *harness) homeOpen(user, eventID, tab string, hdr http.Header) {
 	h.tb.Helper()
-	b, _ := json.Marshal(homeOpenedBody(user, eventID, tab))
-	if code, _ := h.post("/slack/events", "application/json", b, hdr); code != 200 {
+	if code, _ := h.post("/slack/events", "application/json", homeOpenedBody(h.tb, user, eventID, tab), hdr); code != 200 {
 		h.tb.Fatalf("app_home_opened: status %d", code)
 	}
 	h.wait()
@@ -141,6 +115,7 @@ func assertNoWords(tb testing.TB, where, s string) {
 // saving republishes it and /story forget republishes it empty. Nothing reaches a channel.
 func TestHome(t *testing.T) {
 	h := newHarness(t)
+	h.clock.Set(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)) // a Monday: the golden view's dates
 	const u = "UHOME"
 	ref := userRef(testTeam, u)
 	if _, err := h.store.MarkWelcomed(t.Context(), ref); err != nil {
@@ -217,6 +192,7 @@ func TestHome(t *testing.T) {
 			t.Errorf("home lacks %q: %s", want, view)
 		}
 	}
+	checkGolden(t, filepath.Join("testdata", "home_view.golden"), strings.ReplaceAll(indentJSON(t, view), entries[0].ID, "ENTRY_ID"))
 	buttons, _ = homeButtons(t, view)
 	showID := bot.ChoiceHomeShowPrefix + entries[0].ID
 	if buttons[showID] == "" {
@@ -225,7 +201,7 @@ func TestHome(t *testing.T) {
 
 	// Show sends the entry's words to the DM, and only there.
 	n = h.ncalls()
-	if code, _ := h.interact(homeButton(u, buttons[showID], showID, "Show")); code != 200 {
+	if code, _ := h.interactRaw(homeButton(t, u, buttons[showID], showID, "Show")); code != 200 {
 		t.Fatalf("Show: status %d", code)
 	}
 	h.wait()
@@ -238,7 +214,7 @@ func TestHome(t *testing.T) {
 
 	// Quick pause on the home opens the form with the click's trigger.
 	n = h.ncalls()
-	if code, _ := h.interact(homeButton(u, buttons[bot.ChoiceHomeQuick], bot.ChoiceHomeQuick, "Quick pause")); code != 200 {
+	if code, _ := h.interactRaw(homeButton(t, u, buttons[bot.ChoiceHomeQuick], bot.ChoiceHomeQuick, "Quick pause")); code != 200 {
 		t.Fatalf("Quick pause: status %d", code)
 	}
 	h.wait()
@@ -252,7 +228,7 @@ func TestHome(t *testing.T) {
 
 	// Start a pause on the home starts it in the DM.
 	n = h.ncalls()
-	if code, _ := h.interact(homeButton(u, buttons[bot.ChoiceHomePause], bot.ChoiceHomePause, "Start a pause")); code != 200 {
+	if code, _ := h.interactRaw(homeButton(t, u, buttons[bot.ChoiceHomePause], bot.ChoiceHomePause, "Start a pause")); code != 200 {
 		t.Fatalf("Start a pause: status %d", code)
 	}
 	h.wait()
@@ -288,4 +264,34 @@ func modalButton(user, viewID, choice, label string) map[string]any {
 		"trigger_id": newTriggerID(),
 		"actions":    []any{map[string]any{"type": "button", "action_id": choiceAction + "_0", "block_id": "choices_0", "value": choice, "text": map[string]any{"type": "plain_text", "text": label}, "action_ts": "1700000001.2"}},
 	}
+}
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// checkGolden compares got with the golden file at path (-update rewrites it): the home as
+// a coachee sharing their screen would show it, reviewable like code.
+func checkGolden(tb testing.TB, path, got string) {
+	tb.Helper()
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if got != string(want) {
+		tb.Errorf("%s differs (go test -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+func indentJSON(tb testing.TB, s string) string {
+	tb.Helper()
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(s), "", "  "); err != nil {
+		tb.Fatal(err)
+	}
+	return b.String() + "\n"
 }

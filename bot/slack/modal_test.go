@@ -27,6 +27,12 @@ func (h *harness) interact(payload map[string]any) (int, string) {
 	return h.post("/slack/interactions", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {string(b)}}.Encode()), nil)
 }
 
+// interactRaw posts an interaction payload given as JSON and returns the status and body.
+func (h *harness) interactRaw(payload json.RawMessage) (int, string) {
+	h.tb.Helper()
+	return h.post("/slack/interactions", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {string(payload)}}.Encode()), nil)
+}
+
 // submitQuick submits the quick pause form with the given values (select fields by value).
 func (h *harness) submitQuick(user string, values map[string]string) map[string]any {
 	h.tb.Helper()

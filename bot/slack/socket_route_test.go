@@ -202,9 +202,9 @@ func TestSocketModeInteractions(t *testing.T) {
 
 	// app_home_opened publishes the home; the same envelope delivered again does not.
 	n = h.ncalls()
-	s.ack(s.send("events_api", homeOpenedBody(u, "EvSOCKHOME", "home")))
+	s.ack(s.send("events_api", homeOpenedBody(t, u, "EvSOCKHOME", "home")))
 	settle()
-	s.ack(s.send("events_api", homeOpenedBody(u, "EvSOCKHOME", "home")))
+	s.ack(s.send("events_api", homeOpenedBody(t, u, "EvSOCKHOME", "home")))
 	settle()
 	pubs := h.publishes(u, n)
 	if len(pubs) != 1 {
@@ -217,7 +217,7 @@ func TestSocketModeInteractions(t *testing.T) {
 		t.Fatalf("home buttons %v lack Show", buttons)
 	}
 	n = h.ncalls()
-	s.ack(s.send("interactive", homeButton(u, buttons[show], show, "Show")))
+	s.ack(s.send("interactive", homeButton(t, u, buttons[show], show, "Show")))
 	settle()
 	if got := strings.Join(h.replies(u, n), "\n"); !strings.Contains(got, "they think I'm slow") {
 		t.Errorf("Show over Socket Mode sent %q, want the entry's words in the DM", got)
