@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,8 +22,10 @@ type config struct {
 	SentinelAddrs  []string
 	SentinelMaster string
 
-	Listen         string
-	MetricsListen  string
+	Listen        string
+	MetricsListen string
+	// Pprof is a loopback address for net/http/pprof (STORYBOT_PPROF); empty: off.
+	Pprof          string
 	ReadyGrace     time.Duration
 	EncryptionKeys [][]byte
 	RetentionDays  int
@@ -66,6 +69,7 @@ var envVars = []envVar{
 	{"REDIS_SENTINEL_MASTER", "the Sentinel master name", ""},
 	{"STORYBOT_LISTEN", "HTTP listen address for the platform endpoints", ":3000"},
 	{"STORYBOT_METRICS_LISTEN", "a separate listen address for /metrics, /healthz and /readyz", "unset: served on STORYBOT_LISTEN"},
+	{"STORYBOT_PPROF", "a loopback address (127.0.0.1:6060) for Go's profiler, /debug/pprof/; for measuring, off in production", "unset: off"},
 	{"STORYBOT_READY_GRACE", "how long a platform connection or check may be down before /readyz answers 503 (a Go duration: 90s, 2m)", "60s"},
 	{"STORYBOT_ENCRYPTION_KEY", "base64 of 32 random bytes; comma-separated keys: the first encrypts, all decrypt", "unset: stored unencrypted, with a warning"},
 	{"STORYBOT_RETENTION_DAYS", "days a journal entry is kept", "180"},
@@ -121,6 +125,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SentinelMaster:     getenv("REDIS_SENTINEL_MASTER"),
 		Listen:             orDefault(getenv("STORYBOT_LISTEN"), ":3000"),
 		MetricsListen:      getenv("STORYBOT_METRICS_LISTEN"),
+		Pprof:              getenv("STORYBOT_PPROF"),
 		Coaches:            splitList(getenv("STORYBOT_COACHES")),
 		CrisisText:         getenv("STORYBOT_CRISIS_TEXT"),
 		SlackSigningSecret: getenv("SLACK_SIGNING_SECRET"),
@@ -159,6 +164,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("STORYBOT_ENCRYPTION_KEY: %v (make one with: head -c 32 /dev/urandom | base64)", err)
 		}
 		c.EncryptionKeys = keys
+	}
+	if c.Pprof != "" && !loopback(c.Pprof) {
+		// The profiler shows memory and goroutine stacks: never on a reachable address.
+		bad("STORYBOT_PPROF must be a loopback address like 127.0.0.1:6060, not %q", c.Pprof)
 	}
 	c.ReadyGrace = DefaultReadyGrace
 	if s := getenv("STORYBOT_READY_GRACE"); s != "" {
@@ -229,6 +238,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("STORYBOT_DEV must be 1 or unset, not %q", d)
 	}
 	return c, errors.Join(errs...)
+}
+
+// loopback reports whether addr is host:port with a loopback IP or localhost as the host.
+func loopback(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c config) slackEnabled() bool   { return c.SlackBotToken != "" }

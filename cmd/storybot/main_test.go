@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -236,4 +237,57 @@ func waitForListen(tb testing.TB, stdout *syncBuffer, done <-chan error) string 
 	}
 	tb.Fatal("serve did not start listening")
 	return ""
+}
+
+// TestPprofLoopbackOnly: the profiler listens only where this machine alone can reach it,
+// and serves the profiles there.
+func TestPprofLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{":6060", "0.0.0.0:6060", "10.0.0.1:6060", "example.com:6060", "127.0.0.1"} {
+		if _, err := loadConfig(env(map[string]string{"STORYBOT_PPROF": addr})); err == nil || !strings.Contains(err.Error(), "STORYBOT_PPROF") {
+			t.Errorf("STORYBOT_PPROF=%q: loadConfig = %v, want refused", addr, err)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		if c, err := loadConfig(env(map[string]string{"STORYBOT_PPROF": addr})); err != nil || c.Pprof != addr {
+			t.Errorf("STORYBOT_PPROF=%q: loadConfig = %q, %v", addr, c.Pprof, err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paddr := ln.Addr().String()
+	ln.Close()
+	mr := miniredis.RunT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--dev", "--listen", "127.0.0.1:0"}, env(map[string]string{"REDIS_URL": "redis://" + mr.Addr(), "STORYBOT_PPROF": paddr}), nil, stdout, stderr)
+	}()
+	base := waitForListen(t, stdout, done)
+	resp, err := http.Get("http://" + paddr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatalf("GET heap profile: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Errorf("heap profile = %d, %.100q", resp.StatusCode, body)
+	}
+	// Not on the platform listener.
+	resp, err = http.Get(base + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on STORYBOT_LISTEN = %d, want 404", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve returned %v after shutdown", err)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"sync"
 	"time"
@@ -147,7 +148,7 @@ func serveCommand() command {
 		name:    "serve",
 		args:    "[--listen ADDR] [--metrics-listen ADDR] [--dev]",
 		summary: "run the HTTP server, the platform connections and the scheduler",
-		env: concat([]string{"STORYBOT_LISTEN", "STORYBOT_METRICS_LISTEN", "STORYBOT_READY_GRACE", "STORYBOT_DEV"}, storeEnv, slackEnv, discordEnv,
+		env: concat([]string{"STORYBOT_LISTEN", "STORYBOT_METRICS_LISTEN", "STORYBOT_READY_GRACE", "STORYBOT_PPROF", "STORYBOT_DEV"}, storeEnv, slackEnv, discordEnv,
 			behaviorEnv, logEnv),
 		define: func(fs *flag.FlagSet, inv *invocation) func(context.Context, []string) error {
 			listen := fs.String("listen", "", "HTTP listen address (STORYBOT_LISTEN, default :3000)")
@@ -233,6 +234,17 @@ func runServe(ctx context.Context, getenv func(string) string, dev bool, stdout,
 			func(ctx context.Context) error { return serveHTTP(ctx, mln, opsMux, logger) })
 		fmt.Fprintf(stdout, "storybot %s serving /metrics, /healthz and /readyz on %s\n", buildVersion(), mln.Addr())
 	}
+	if cfg.Pprof != "" {
+		pln, err := net.Listen("tcp", cfg.Pprof)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (STORYBOT_PPROF): %w", cfg.Pprof, err)
+		}
+		h := pprofMux()
+		// No write timeout: a CPU profile answers after its seconds have passed.
+		handlers = append(handlers, func(ctx context.Context) error { return serveHTTPTimeout(ctx, pln, h, logger, 0) })
+		logger.Warn("the Go profiler is on (STORYBOT_PPROF): for measuring only", "addr", pln.Addr().String())
+	}
 	fmt.Fprintf(stdout, "storybot %s listening on %s\n", buildVersion(), ln.Addr())
 
 	// Every part runs until ctx ends; the first to fail stops the others.
@@ -288,13 +300,30 @@ func (a *app) shutdown(logger *slog.Logger) {
 	}
 }
 
+// pprofMux serves net/http/pprof's handlers on their own mux: importing the package for
+// its side effect would put them on http.DefaultServeMux, which storybot does not serve.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
 // serveHTTP serves until ctx is done, then drains in-flight requests for up to 10 seconds.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	return serveHTTPTimeout(ctx, ln, h, logger, 10*time.Second)
+}
+
+// serveHTTPTimeout is serveHTTP with the given write timeout (0: none).
+func serveHTTPTimeout(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, writeTimeout time.Duration) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
