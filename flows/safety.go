@@ -131,10 +131,12 @@ func ClassifySafety(text string) Safety {
 }
 
 // findHits matches the rules against norm, sentence by sentence. With filter set, a rule
-// runs on a sentence only when the sentence holds one of the rule's keywords: regular
-// expressions are costly and almost every sentence holds none.
+// runs on a sentence only when the sentence holds the strings every match of the rule
+// needs (safety_filter.go): regular expressions are costly and almost every sentence can
+// match none of them.
 func findHits(norm string, filter bool) []hit {
 	var hits []hit
+	var lc litCheck
 	off := 0
 	for off < len(norm) {
 		end := strings.Index(norm[off:], " . ")
@@ -144,16 +146,12 @@ func findHits(norm string, filter bool) []hit {
 			end += off
 		}
 		sentence := norm[off:end]
-		var words map[string]bool
 		if filter {
-			words = make(map[string]bool)
-			for _, w := range strings.Fields(sentence) {
-				words[w] = true
-			}
+			lc.reset(sentence)
 		}
 		for i := range safetyRules {
 			r := &safetyRules[i]
-			if filter && !r.mayMatch(words) {
+			if filter && !r.filter.mayMatch(&lc) {
 				continue
 			}
 			for _, m := range r.re.FindAllStringSubmatchIndex(sentence, -1) {
@@ -164,46 +162,6 @@ func findHits(norm string, filter bool) []hit {
 		off = end + len(" . ")
 	}
 	return hits
-}
-
-// mayMatch reports whether a sentence with these words could match the rule: every match
-// of a rule holds at least one of its keywords.
-func (r *safetyRule) mayMatch(words map[string]bool) bool {
-	for _, k := range r.keywords {
-		if words[k] {
-			return true
-		}
-	}
-	return false
-}
-
-// ruleKeywords lists the words of a rule's pattern that are not function words. Every rule
-// names at least one such word in every alternative of its phrase ("die", "myself",
-// "pills"), so a sentence without any of them cannot match; TestSafetyFilter checks this
-// on the corpus.
-func ruleKeywords(expanded string) []string {
-	src := regexp.MustCompile(`\\[a-zA-Z]`).ReplaceAllString(expanded, " ")
-	seen := map[string]bool{}
-	var out []string
-	for _, w := range regexp.MustCompile(`[a-z0-9]+`).FindAllString(src, -1) {
-		if functionWords[w] || seen[w] {
-			continue
-		}
-		seen[w] = true
-		out = append(out, w)
-	}
-	return out
-}
-
-// functionWords are too common to say anything on their own.
-var functionWords = map[string]bool{
-	"i": true, "im": true, "ive": true, "id": true, "ill": true, "to": true, "too": true, "2": true, "the": true,
-	"a": true, "an": true, "my": true, "me": true, "of": true, "in": true, "on": true, "at": true, "for": true,
-	"is": true, "it": true, "and": true, "that": true, "this": true, "was": true, "were": true, "be": true,
-	"been": true, "just": true, "so": true, "really": true, "not": true, "no": true, "will": true, "would": true,
-	"could": true, "can": true, "up": true, "out": true, "all": true, "now": true, "then": true, "even": true,
-	"still": true, "also": true, "kind": true, "sort": true, "if": true, "by": true, "with": true,
-	"from": true, "or": true, "as": true, "are": true, "am": true, "do": true, "does": true, "did": true,
 }
 
 type hit struct {
@@ -224,16 +182,8 @@ type safetyRule struct {
 	negatable bool
 	// person: a third-person subject just before the match lowers crisis to ambiguous.
 	person bool
-	// keywords: a sentence holds one of these, or the rule cannot match it.
-	keywords []string
-}
-
-// withKeywords fills in each rule's keywords.
-func withKeywords(rules []safetyRule) []safetyRule {
-	for i := range rules {
-		rules[i].keywords = ruleKeywords(rules[i].re.String())
-	}
-	return rules
+	// filter: the strings a sentence must hold for the rule to match it.
+	filter litFilter
 }
 
 // Macros for the rules, expanded before compiling. Tokens are separated by single spaces;
@@ -261,7 +211,7 @@ func rx(p string) *regexp.Regexp {
 
 // The rules. Group 1 of each is the phrase that decides; words around it are context.
 // Names are stable: metrics and tests use them.
-var safetyRules = withKeywords([]safetyRule{
+var safetyRules = withFilters([]safetyRule{
 	// --- Clear crisis: intent and method in so many words.
 	{name: "self-kill", tier: SafetyCrisis, negatable: true, re: rx(`({selfkill} myself)`)},
 	{name: "self-kill", tier: SafetyCrisis, negatable: true, re: rx(`({wish} {to} {a}(?:kill|end|hurt|harm|unalive|off|hang|shoot|drown|cut|burn|poison) myself)`)},

@@ -265,6 +265,8 @@ func BenchmarkClassifySafety(b *testing.B) {
 	for _, bc := range []struct{ name, text string }{
 		{"short", "They think I'm lazy and I'm killing myself to hit this target"},
 		{"3000", strings.Repeat("what happened in the meeting was hard. ", MaxAnswerRunes/40)},
+		// A Pause's answers as the peer benchmark kit sends them.
+		{"pause", "The story I'm telling myself is that she doesn't think my work matters."},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
@@ -290,8 +292,8 @@ func TestSafetyFilter(t *testing.T) {
 		}
 	}
 	for _, r := range safetyRules {
-		if len(r.keywords) == 0 {
-			t.Errorf("rule %s has no keywords", r.name)
+		if len(r.filter) == 0 {
+			t.Errorf("rule %s /%s/ requires no string: its expression runs on every sentence", r.name, r.re)
 		}
 	}
 }
