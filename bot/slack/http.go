@@ -251,20 +251,54 @@ func (a *Adapter) interaction(ctx context.Context, ic slack.InteractionCallback)
 	}) == nil
 }
 
+// eventHead is the envelope of an Events API request.
+type eventHead struct {
+	Type         string `json:"type"`
+	Challenge    string `json:"challenge"`
+	EventID      string `json:"event_id"`
+	TeamID       string `json:"team_id"`
+	EnterpriseID string `json:"enterprise_id"`
+}
+
+// eventEnvelope is an Events API request as the adapter reads it in one pass: the envelope,
+// the installations it was delivered for, and a message event's fields.
+type eventEnvelope struct {
+	eventHead
+	Authorizations []struct {
+		UserID string `json:"user_id"`
+		IsBot  bool   `json:"is_bot"`
+	} `json:"authorizations"`
+	Event *dmMessage `json:"event"`
+}
+
+// botUser is the bot's own user id in the workspace the event was delivered for.
+func (e *eventEnvelope) botUser() string {
+	var u string
+	for _, au := range e.Authorizations {
+		if au.IsBot {
+			u = au.UserID
+		}
+	}
+	return u
+}
+
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	body, ok := a.readVerified(w, r)
 	if !ok {
 		return
 	}
-	var outer struct {
-		Type         string `json:"type"`
-		Challenge    string `json:"challenge"`
-		EventID      string `json:"event_id"`
-		TeamID       string `json:"team_id"`
-		EnterpriseID string `json:"enterprise_id"`
+	var env eventEnvelope
+	fast := json.Unmarshal(body, &env) == nil
+	if !fast {
+		// Some part of the event does not have a message's shape: read the envelope alone
+		// and leave the event to slack-go's parser below.
+		env = eventEnvelope{}
+		if err := json.Unmarshal(body, &env.eventHead); err != nil {
+			env.Type = ""
+		}
 	}
-	if err := json.Unmarshal(body, &outer); err != nil || outer.Type == "" ||
-		outer.Type == slackevents.CallbackEvent && outer.TeamID == "" && outer.EnterpriseID == "" {
+	outer := env.eventHead
+	if outer.Type == "" || outer.Type == slackevents.CallbackEvent && outer.TeamID == "" && outer.EnterpriseID == "" {
 		// Every callback names the workspace it is for; one that does not cannot be
 		// anyone's, so it is refused before anything is read from it.
 		a.refused(r.Context(), r.URL.Path, "malformed")
@@ -284,6 +318,15 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if retry := r.Header.Get("X-Slack-Retry-Num"); retry != "" {
 		n, _ := strconv.Atoi(retry)
 		a.log.InfoContext(r.Context(), "slack retried an event", "event_id", outer.EventID, "retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
+	}
+	if fast && env.Event != nil && env.Event.Type == string(slackevents.Message) {
+		// A DM, nearly every event the bot gets: read in the one pass above.
+		if !a.message(r.Context(), outer.EventID, outer.TeamID, outer.EnterpriseID, env.Event, env.botUser()) {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		return
 	}
 	evt, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
 	if err != nil {
@@ -325,13 +368,19 @@ func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackeven
 			}
 		}
 	}
-	ev, ok := messageToEvent(evt.TeamID, evt.EnterpriseID, m, botUser)
+	return a.message(reqCtx, eventID, evt.TeamID, evt.EnterpriseID, dmOf(m), botUser)
+}
+
+// message claims a message event by its event_id and admits its work; it reports whether
+// the event may be acknowledged (as callback).
+func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise string, m *dmMessage, botUser string) bool {
+	ev, ok := dmToEvent(team, enterprise, m, botUser)
 	if !ok {
 		return true
 	}
 	id := ""
 	if eventID != "" {
-		id = "slack:event:" + evt.TeamID + ":" + eventID
+		id = "slack:event:" + team + ":" + eventID
 	}
 	lease, v := a.dedupe.Claim(reqCtx, id)
 	switch v {

@@ -89,12 +89,60 @@ func commandToEvent(cmd slack.SlashCommand, dm string) bot.Event {
 // Every other subtype (edits, deletions, joins, bot messages…) is ignored.
 var answerSubtypes = map[string]bool{"": true, "file_share": true, "me_message": true, "thread_broadcast": true}
 
+// dmMessage is what the adapter reads of a message event. serveEvents decodes it straight
+// from the request body, in the same pass as the envelope: slack-go's parser reads a body
+// four times (envelope, event type, event, the event again as a message), which was the
+// largest share of an event's decoding cost.
+type dmMessage struct {
+	Type        string     `json:"type"`
+	Channel     string     `json:"channel"`
+	ChannelType string     `json:"channel_type"`
+	SubType     string     `json:"subtype"`
+	BotID       string     `json:"bot_id"`
+	User        string     `json:"user"`
+	UserTeam    string     `json:"user_team"`
+	Text        string     `json:"text"`
+	Files       []struct{} `json:"files"`
+	// Message is set on edits and the like; slack-go reads the files from it then.
+	Message *struct {
+		Files []struct{} `json:"files"`
+	} `json:"message"`
+}
+
+// files is how many files the message carries, read as slack-go reads them.
+func (m *dmMessage) files() int {
+	if m.Message != nil {
+		return len(m.Message.Files)
+	}
+	return len(m.Files)
+}
+
+// dmOf is the part of a message event parsed by slack-go (Socket Mode) that the adapter reads.
+func dmOf(m *slackevents.MessageEvent) *dmMessage {
+	if m == nil {
+		return nil
+	}
+	d := &dmMessage{Type: m.Type, Channel: m.Channel, ChannelType: m.ChannelType, SubType: m.SubType,
+		BotID: m.BotID, User: m.User, UserTeam: m.UserTeam, Text: m.Text}
+	if m.Message != nil {
+		d.Message = &struct {
+			Files []struct{} `json:"files"`
+		}{Files: make([]struct{}, len(m.Message.Files))}
+	}
+	return d
+}
+
 // messageToEvent translates a message event into a typed answer, or reports false for
 // anything the bot must ignore: messages outside its DMs, subtypes that are not answers,
 // messages from bots (itself included), and empty ones. A message with files but no text
 // becomes an answer with empty Text: the engine says it reads only text. team and
-// enterprise are the callback's team_id and enterprise_id: the workspace the event is for.
+// enterprise are the callback's workspace and Grid org.
 func messageToEvent(team, enterprise string, m *slackevents.MessageEvent, botUser string) (bot.Event, bool) {
+	return dmToEvent(team, enterprise, dmOf(m), botUser)
+}
+
+// dmToEvent is messageToEvent on the fields the adapter reads.
+func dmToEvent(team, enterprise string, m *dmMessage, botUser string) (bot.Event, bool) {
 	switch {
 	case m == nil,
 		m.ChannelType != "im",
@@ -107,7 +155,7 @@ func messageToEvent(team, enterprise string, m *slackevents.MessageEvent, botUse
 	}
 	text := decodeText(m.Text)
 	if strings.TrimSpace(text) == "" {
-		if m.Message == nil || len(m.Message.Files) == 0 {
+		if m.files() == 0 {
 			return bot.Event{}, false
 		}
 		text = ""

@@ -286,6 +286,7 @@ func FuzzSlackPayloads(f *testing.F) {
 					t.Errorf("message event without a user: %+v", ev)
 				}
 			}
+			checkFastDecode(t, []byte(body), evt)
 		case 2:
 			r, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -307,4 +308,56 @@ func fixtureRaw(tb testing.TB, name string) string {
 		"CHANNEL": "D1", "TS": "1.2", "ACTION_ID": choiceAction + "_0", "VALUE": "save", "LABEL": "Save",
 		"EPHEMERAL": "false", "TEAM": "T1", "ENTERPRISE": "E1", "TRIGGER": "1.2.3",
 	})
+}
+
+// checkFastDecode checks that serveEvents' one-pass reading of a message event gives the
+// adapter what slack-go's parser (evt, parsed from body) gives it.
+func checkFastDecode(t *testing.T, body []byte, evt slackevents.EventsAPIEvent) {
+	t.Helper()
+	var env eventEnvelope
+	if json.Unmarshal(body, &env) != nil || env.Event == nil || env.Event.Type != string(slackevents.Message) {
+		return // serveEvents takes slack-go's path for these
+	}
+	m, ok := evt.InnerEvent.Data.(*slackevents.MessageEvent)
+	if !ok {
+		t.Fatalf("one pass reads a message; slack-go reads %T", evt.InnerEvent.Data)
+	}
+	var botUser string
+	if cb, ok := evt.Data.(*slackevents.EventsAPICallbackEvent); ok {
+		for _, au := range cb.Authorizations {
+			if au.IsBot {
+				botUser = au.UserID
+			}
+		}
+	}
+	if env.EventID != evt.Data.(*slackevents.EventsAPICallbackEvent).EventID || env.TeamID != evt.TeamID || env.EnterpriseID != evt.EnterpriseID || env.botUser() != botUser {
+		t.Errorf("one pass read envelope %+v bot %q; slack-go %+v bot %q", env.eventHead, env.botUser(), evt.Data, botUser)
+	}
+	fast, fastOK := dmToEvent(env.TeamID, env.EnterpriseID, env.Event, env.botUser())
+	slow, slowOK := messageToEvent(evt.TeamID, evt.EnterpriseID, m, botUser)
+	if fast != slow || fastOK != slowOK {
+		t.Errorf("one pass: %+v, %v; slack-go: %+v, %v", fast, fastOK, slow, slowOK)
+	}
+}
+
+// TestFastDecodeMatchesSlackGo: on every Events API fixture, serveEvents' one-pass reading
+// gives the same event as slack-go's parser.
+func TestFastDecodeMatchesSlackGo(t *testing.T) {
+	n := 0
+	for _, name := range []string{"grid_message", "connect_message", "file_share", "me_message", "thread_broadcast", "message_changed", "app_uninstalled", "tokens_revoked"} {
+		t.Run(name, func(t *testing.T) {
+			body := []byte(fixtureRaw(t, name))
+			evt, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+			if err != nil {
+				t.Fatalf("ParseEvent: %v", err)
+			}
+			if _, ok := evt.InnerEvent.Data.(*slackevents.MessageEvent); ok {
+				n++
+			}
+			checkFastDecode(t, body, evt)
+		})
+	}
+	if n < 5 {
+		t.Errorf("%d message fixtures compared, want the 6 message ones", n)
+	}
 }
