@@ -70,15 +70,20 @@ func withFilters(rules []safetyRule) []safetyRule {
 // each clause, at least one of its strings. Clauses with a string shorter than minLiteral
 // are left out.
 func requiredLiterals(re *syntax.Regexp) [][]string {
+	out := structural(re)
+	if set, ok := exactSet(re); ok {
+		if c := clauseOf(set); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// structural is requiredLiterals from re's parts.
+func structural(re *syntax.Regexp) [][]string {
 	switch re.Op {
 	case syntax.OpLiteral:
-		if re.Flags&syntax.FoldCase != 0 {
-			return nil // the rules are lower-case; a case-folded literal would need care
-		}
-		if s := string(re.Rune); len(s) >= minLiteral {
-			return [][]string{{s}}
-		}
-		return nil
+		return nil // shorter than minLiteral, or case-folded (clauseOf said no)
 	case syntax.OpCapture, syntax.OpPlus:
 		return requiredLiterals(re.Sub[0])
 	case syntax.OpRepeat:
@@ -87,22 +92,41 @@ func requiredLiterals(re *syntax.Regexp) [][]string {
 		}
 		return nil
 	case syntax.OpConcat:
-		// Adjacent literals are one required string (" " then "km" is " km").
+		// Runs of parts with a small exact language are one required set of strings:
+		// "(?:hurt|harm|cut) myself" needs one of "hurt myself", "harm myself", "cut myself".
 		var out [][]string
-		var run []rune
+		var run []string
+		var parts []*syntax.Regexp
 		flush := func() {
-			if len(run) > 0 {
-				out = append(out, requiredLiterals(&syntax.Regexp{Op: syntax.OpLiteral, Rune: run})...)
-				run = nil
+			if len(parts) == 0 {
+				return
 			}
+			// The parts' own clauses too: fewer strings, so cheaper to check first.
+			for _, p := range parts {
+				out = append(out, requiredLiterals(p)...)
+			}
+			if len(parts) > 1 {
+				if c := clauseOf(run); c != nil {
+					out = append(out, c)
+				}
+			}
+			run, parts = nil, nil
 		}
 		for _, sub := range re.Sub {
-			if sub.Op == syntax.OpLiteral && sub.Flags&syntax.FoldCase == 0 {
-				run = append(run, sub.Rune...)
+			set, ok := exactSet(sub)
+			if !ok {
+				flush()
+				out = append(out, requiredLiterals(sub)...)
 				continue
 			}
-			flush()
-			out = append(out, requiredLiterals(sub)...)
+			if len(parts) > 0 {
+				if p, ok := product(run, set); ok {
+					run, parts = p, append(parts, sub)
+					continue
+				}
+				flush()
+			}
+			run, parts = set, []*syntax.Regexp{sub}
 		}
 		flush()
 		return out
@@ -119,6 +143,95 @@ func requiredLiterals(re *syntax.Regexp) [][]string {
 	}
 	// Star, Quest, character classes, anchors, empty matches: nothing is required.
 	return nil
+}
+
+// maxExact bounds the strings of an exact language worked with.
+const maxExact = 256
+
+// exactSet returns every string re matches, when that is a small finite set: literals,
+// alternations and concatenations of them, optional parts, small character classes.
+// Anchors match the empty string (they only say where).
+func exactSet(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		return []string{string(re.Rune)}, true
+	case syntax.OpEmptyMatch, syntax.OpBeginText, syntax.OpEndText, syntax.OpBeginLine, syntax.OpEndLine,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return []string{""}, true
+	case syntax.OpCapture:
+		return exactSet(re.Sub[0])
+	case syntax.OpQuest:
+		set, ok := exactSet(re.Sub[0])
+		if !ok || len(set) >= maxExact {
+			return nil, false
+		}
+		return append(set, ""), true
+	case syntax.OpCharClass:
+		var set []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(set) >= 16 {
+					return nil, false
+				}
+				set = append(set, string(r))
+			}
+		}
+		return set, len(set) > 0
+	case syntax.OpAlternate:
+		var set []string
+		for _, sub := range re.Sub {
+			s, ok := exactSet(sub)
+			if !ok || len(set)+len(s) > maxExact {
+				return nil, false
+			}
+			set = append(set, s...)
+		}
+		return set, true
+	case syntax.OpConcat:
+		set := []string{""}
+		for _, sub := range re.Sub {
+			s, ok := exactSet(sub)
+			if !ok {
+				return nil, false
+			}
+			if set, ok = product(set, s); !ok {
+				return nil, false
+			}
+		}
+		return set, true
+	}
+	return nil, false
+}
+
+// product is every a followed by every b, if there are at most maxExact of them.
+func product(a, b []string) ([]string, bool) {
+	if len(a)*len(b) > maxExact {
+		return nil, false
+	}
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return out, true
+}
+
+// clauseOf makes a clause of an exact set, or returns nil when one of its strings is too
+// short to be worth checking.
+func clauseOf(set []string) []string {
+	if len(set) == 0 {
+		return nil
+	}
+	for _, s := range set {
+		if len(s) < minLiteral {
+			return nil
+		}
+	}
+	return minimalClause(slices.Clone(set))
 }
 
 // bestClause picks the most selective clause: the one whose shortest string is longest,
@@ -158,35 +271,37 @@ func minimalClause(c []string) []string {
 	return out
 }
 
-// litCheck answers, for one sentence, whether each literal occurs in it, checking each at
-// most once.
+// litCheck answers, for one sentence, whether a literal occurs in it. Most literals do not,
+// and most of those are ruled out without a search: the sentence's two-byte sequences are
+// kept in a small hashed bit set, and a literal whose first or last two bytes are not in it
+// cannot occur.
 type litCheck struct {
 	sentence string
-	state    []int8 // 0 unknown, 1 present, -1 absent
+	pairs    [pairBits / 64]uint64
 }
+
+// pairBits is the size of the bit set of two-byte sequences; collisions only cost a search.
+const pairBits = 4096
+
+func pairHash(a, b byte) uint { return (uint(a)*131 + uint(b)) % pairBits }
 
 func (c *litCheck) reset(sentence string) {
 	c.sentence = sentence
-	if c.state == nil {
-		c.state = make([]int8, len(safetyLits.lits))
-	} else {
-		clear(c.state)
+	c.pairs = [pairBits / 64]uint64{}
+	for i := 0; i+1 < len(sentence); i++ {
+		h := pairHash(sentence[i], sentence[i+1])
+		c.pairs[h/64] |= 1 << (h % 64)
 	}
 }
 
+func (c *litCheck) hasPair(a, b byte) bool {
+	h := pairHash(a, b)
+	return c.pairs[h/64]&(1<<(h%64)) != 0
+}
+
 func (c *litCheck) has(id int) bool {
-	switch c.state[id] {
-	case 1:
-		return true
-	case -1:
-		return false
-	}
-	if strings.Contains(c.sentence, safetyLits.lits[id]) {
-		c.state[id] = 1
-		return true
-	}
-	c.state[id] = -1
-	return false
+	lit := safetyLits.lits[id] // at least minLiteral bytes
+	return c.hasPair(lit[0], lit[1]) && c.hasPair(lit[len(lit)-2], lit[len(lit)-1]) && strings.Contains(c.sentence, lit)
 }
 
 // mayMatch reports whether the sentence being checked could match f's rule: it holds a

@@ -269,8 +269,13 @@ func BenchmarkClassifySafety(b *testing.B) {
 		{"pause", "The story I'm telling myself is that she doesn't think my work matters."},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			c0, ok := cpuTime()
 			for i := 0; i < b.N; i++ {
 				ClassifySafety(bc.text)
+			}
+			if c1, ok1 := cpuTime(); ok && ok1 {
+				b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}
