@@ -133,7 +133,7 @@ func NewPool(cfg PoolConfig) *Pool {
 // the work needs no ordering with any other. fn gets a context that ends after WorkTimeout
 // from when fn starts, or when Drain gives up waiting.
 func (p *Pool) Submit(key, op string, fn func(ctx context.Context)) error {
-	return p.admit(nil, 0, key, op, fn)
+	return p.admit(context.Background(), 0, key, op, fn)
 }
 
 // Admit is Submit, except that when the queue is full it waits for a place, at most
@@ -211,17 +211,13 @@ func (p *Pool) enqueue(key string, t task) bool {
 func (p *Pool) await(ctx context.Context, wait time.Duration, w *waiter) error {
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
 	var err error
 	decided := false
 	select {
 	case err = <-w.done:
 		decided = true
 	case <-t.C:
-	case <-done:
+	case <-ctx.Done():
 	}
 	if !decided {
 		// Timed out (or the caller gave up): leave the line, unless handOver decided
