@@ -97,7 +97,10 @@ type fakeSlack struct {
 	// pace, when set, is chat.postMessage's limit per channel: a post within pace of the
 	// channel's previous one gets 429 with Retry-After, like Slack's 1 message/s.
 	pace     time.Duration
-	lastPost map[string]time.Time
+	// paceBurst, with pace, lets that many posts through at once before the pace applies
+	// (Slack allows short bursts); 0: strictly one per pace.
+	paceBurst int
+	lastPost  map[string]time.Time // strict pace: the last post; with a burst: the pace's GCRA time
 	limited  int // 429s answered because of pace
 	tz       string
 	wsURL    string
@@ -195,11 +198,18 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		if f.lastPost == nil {
 			f.lastPost = map[string]time.Time{}
 		}
-		if time.Since(f.lastPost[ch]) < f.pace {
+		now := time.Now()
+		switch {
+		case f.paceBurst > 0 && f.lastPost[ch].Add(-time.Duration(f.paceBurst-1)*f.pace).After(now):
 			limited = true
 			f.limited++
-		} else {
-			f.lastPost[ch] = time.Now()
+		case f.paceBurst > 0:
+			f.lastPost[ch] = later(f.lastPost[ch], now).Add(f.pace)
+		case now.Sub(f.lastPost[ch]) < f.pace:
+			limited = true
+			f.limited++
+		default:
+			f.lastPost[ch] = now
 		}
 	}
 	f.seq++
@@ -233,6 +243,16 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		if postErr != "" && c.Channel != "" {
 			writeJSON(w, map[string]any{"ok": false, "error": postErr})
 			return
+		}
+		if c.Blocks != "" {
+			// Slack refuses a message of more than 50 blocks.
+			var blocks []json.RawMessage
+			if err := json.Unmarshal([]byte(c.Blocks), &blocks); err != nil || len(blocks) > 50 {
+				c.Method = "chat.postMessage (invalid_blocks)"
+				f.record(c)
+				writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks"})
+				return
+			}
 		}
 		c.TS = fmt.Sprintf("1700000000.%06d", seq)
 		f.record(c)

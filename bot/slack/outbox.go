@@ -213,12 +213,21 @@ func (o *outbox) sweep(now time.Time) {
 	}
 }
 
-// push queues m on c: a reply identical to the last one waiting only counts it again.
-// The caller holds o.mu.
+// push queues m on c. A reply identical to one already waiting (a question asked again
+// after an answer it could not take, "I didn't catch that", the note that no pause is open)
+// is shown once, where it came last, with a count: the earlier copy was superseded by the
+// time the post goes out. Crisis replies are never folded. The caller holds o.mu.
 func (o *outbox) push(c *chanState, m bot.Message) {
-	if n := len(c.pending); n > 0 && sameReply(c.pending[n-1].m, m) {
-		c.pending[n-1].n++
-		return
+	if m.Kind != flows.ReplyCrisis {
+		for i := len(c.pending) - 1; i >= 0; i-- {
+			if sameReply(c.pending[i].m, m) {
+				q := c.pending[i]
+				q.n++
+				c.pending = append(c.pending[:i], c.pending[i+1:]...)
+				c.pending = append(c.pending, q)
+				return
+			}
+		}
 	}
 	if len(c.pending) >= maxQueued {
 		for i, q := range c.pending {

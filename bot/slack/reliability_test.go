@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,11 +160,23 @@ func TestRateLimitedBurst(t *testing.T) {
 	if limited == 0 {
 		t.Fatalf("the fake never rate-limited: the test proves nothing")
 	}
-	norm := func(texts []string) string {
-		return strings.Join(strings.Fields(strings.Join(expandRepeats(texts), "\n\n")), " ")
+	// Every reply of the free run came under the limit as often, repeated ones folded into
+	// one paragraph with a count where they came last, in the same order of last
+	// appearance.
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	var unlimited []string
+	for _, w := range want {
+		unlimited = append(unlimited, norm(w))
 	}
-	if norm(got) != norm(want) {
+	var limitedReplies []string
+	for _, p := range expandRepeats(got) {
+		limitedReplies = append(limitedReplies, norm(p))
+	}
+	if a, b := counts(limitedReplies), counts(unlimited); !maps.Equal(a, b) {
 		t.Errorf("replies under the rate limit differ from the replies without it:\n got: %q\nwant: %q", got, want)
+	}
+	if a, b := lastOrder(limitedReplies), lastOrder(unlimited); !slices.Equal(a, b) {
+		t.Errorf("replies under the rate limit are out of order:\n got: %q\nwant: %q", a, b)
 	}
 	for _, g := range got {
 		if strings.Contains(g, "can't save") {
@@ -180,7 +194,7 @@ func TestRateLimitedBurst(t *testing.T) {
 var repeatNote = regexp.MustCompile(`\n\((?:the same reply to your next message|the same reply to (\d+) more of your messages)\)$`)
 
 // expandRepeats undoes the outbox's folding of repeated replies: each paragraph of each post
-// that ends with a repeat note is written out as many times as it was sent.
+// that ends with a repeat note is written out as many times as it was sent, where it stands.
 func expandRepeats(posts []string) []string {
 	var out []string
 	for _, p := range posts {
@@ -197,6 +211,29 @@ func expandRepeats(posts []string) []string {
 			for range n + 1 {
 				out = append(out, para[:m[0]])
 			}
+		}
+	}
+	return out
+}
+
+func counts(ss []string) map[string]int {
+	m := map[string]int{}
+	for _, s := range ss {
+		m[s]++
+	}
+	return m
+}
+
+// lastOrder lists the distinct strings of ss in the order of their last appearance.
+func lastOrder(ss []string) []string {
+	last := map[string]int{}
+	for i, s := range ss {
+		last[s] = i
+	}
+	var out []string
+	for i, s := range ss {
+		if last[s] == i {
+			out = append(out, s)
 		}
 	}
 	return out
