@@ -96,20 +96,20 @@ type fakeSlack struct {
 	rateLimit map[string]int // method -> how many 429s to answer first
 	// pace, when set, is chat.postMessage's limit per channel: a post within pace of the
 	// channel's previous one gets 429 with Retry-After, like Slack's 1 message/s.
-	pace     time.Duration
+	pace time.Duration
 	// paceBurst, with pace, lets that many posts through at once before the pace applies
 	// (Slack allows short bursts); 0: strictly one per pace.
 	paceBurst int
 	lastPost  map[string]time.Time // strict pace: the last post; with a burst: the pace's GCRA time
-	limited  int // 429s answered because of pace
-	tz       string
-	wsURL    string
-	openErr  string // when set, apps.connections.open fails with this error code
-	seq      int
-	uploads  int
-	dnd      map[string]slack.DNDStatus // user -> what dnd.info answers
-	gone     map[string]string          // user -> the error conversations.open answers
-	upload   []byte                     // the body of the last file upload
+	limited   int                  // 429s answered because of pace
+	tz        string
+	wsURL     string
+	openErr   string // when set, apps.connections.open fails with this error code
+	seq       int
+	uploads   int
+	dnd       map[string]slack.DNDStatus // user -> what dnd.info answers
+	gone      map[string]string          // user -> the error conversations.open answers
+	upload    []byte                     // the body of the last file upload
 	// postErr, when set, is the error every chat.postMessage to a DM answers (ok false).
 	postErr string
 	// postTimes are the times of the chat.postMessage calls answered ok.
