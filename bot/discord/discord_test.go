@@ -26,6 +26,7 @@ import (
 	"github.com/storybot/storybot/internal/fakeclock"
 	"github.com/storybot/storybot/internal/followuptest"
 	"github.com/storybot/storybot/internal/transcript"
+	"github.com/storybot/storybot/internal/wiring"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
@@ -106,12 +107,8 @@ func newEnvWith(t *testing.T, replicas int, gateway bool, o envOptions) *env {
 	e := &env{fake: fake, store: st, priv: priv, clock: clk, mux: http.NewServeMux()}
 	for i := range replicas {
 		senders := bot.PlatformSenders{}
-		// As cmd/storybot/serve.go's app.engine wires it.
-		eng := engine.NewEngine(engine.Config{
-			Dialogues: st, Profiles: st, Schedules: st, Coaching: st.Coaching(), Plans: st,
-			Erasers: []bot.Eraser{st, st.Coaching()}, ExportParts: []bot.ExportPart{st.Coaching()},
-			Sender: senders, Now: e.clock.Now, Logger: quiet,
-		})
+		// Wired by the lines serve uses (internal/wiring).
+		eng := engine.NewEngine(wiring.Engine(st, wiring.Options{Sender: senders, Now: e.clock.Now, Logger: quiet}))
 		h := &countingHandler{next: eng}
 		cfg := Config{
 			AppID: "app", PublicKey: hex.EncodeToString(pub), BotToken: "test-token", APIURL: fake.apiURL(),

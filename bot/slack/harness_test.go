@@ -22,6 +22,7 @@ import (
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/internal/fakeclock"
+	"github.com/storybot/storybot/internal/wiring"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 )
@@ -73,14 +74,9 @@ func newReplica(tb testing.TB, fake *fakeSlack, redisURL string, clock *fakecloc
 	}
 	senders, zones := bot.PlatformSenders{}, bot.PlatformZones{}
 	h.reg = prometheus.NewRegistry()
-	// Wired like cmd/storybot's app.engine: every feature on.
-	h.eng = engine.NewEngine(engine.Config{
-		Dialogues: store, Profiles: store, Schedules: store, Coaching: store.Coaching(), Plans: store,
-		Sender: senders, Zones: zones, Now: h.clock.Now, Logger: logger,
-		Erasers: []bot.Eraser{store, store.Coaching()}, ExportParts: []bot.ExportPart{store.Coaching()},
-		Mergers: []bot.Merger{store, store.Coaching()}, WorkspaceJobs: store,
-		Metrics: engine.NewMetrics(h.reg),
-	})
+	// Wired by the lines serve uses (internal/wiring): every feature on.
+	h.eng = engine.NewEngine(wiring.Engine(store, wiring.Options{Sender: senders, Zones: zones, Now: h.clock.Now, Logger: logger,
+		Metrics: engine.NewMetrics(h.reg)}))
 	cfg := Config{
 		SigningSecret: testSecret,
 		BotToken:      "xoxb-test",
