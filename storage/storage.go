@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,17 +59,19 @@ type Config struct {
 
 // Store implements the bot stores over Redis. It is safe for concurrent use.
 type Store struct {
-	rdb     redis.UniversalClient
-	mini    *miniredis.Miniredis // non-nil for the embedded store
-	crypt   crypter
-	ret     time.Duration
-	dlgTTL  time.Duration
-	now     func() time.Time
-	log     *slog.Logger
-	zeroEnc []byte // the encoding of the zero State, which is not stored
-	locks   *turnLocks
-	breaker *breaker               // nil unless Open made the client
-	dsecret atomic.Pointer[[]byte] // the dedupe secret, once known
+	rdb  redis.UniversalClient
+	mini *miniredis.Miniredis // non-nil for the embedded store
+	// stopTTLs stops the embedded store's expiry clock (see expireInRealTime); nil otherwise.
+	stopTTLs func()
+	crypt    crypter
+	ret      time.Duration
+	dlgTTL   time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	zeroEnc  []byte // the encoding of the zero State, which is not stored
+	locks    *turnLocks
+	breaker  *breaker               // nil unless Open made the client
+	dsecret  atomic.Pointer[[]byte] // the dedupe secret, once known
 }
 
 // dedupeSecret returns the secret dedupe keys are hashed with: derived from the first
@@ -133,6 +136,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := NewStore(rdb, cfg)
 	s.mini = mini
+	if mini != nil {
+		s.stopTTLs = expireInRealTime(mini, 100*time.Millisecond)
+	}
 	// Open owns the client, so it may hook it: the breaker fails calls fast while Redis is
 	// down or hanging (see resilience.go).
 	s.breaker = newBreaker(time.Now, func(open bool) {
@@ -253,6 +259,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the client and stops the embedded store, if any.
 func (s *Store) Close() error {
 	err := s.rdb.Close()
+	if s.stopTTLs != nil {
+		s.stopTTLs()
+	}
 	if s.mini != nil {
 		s.mini.Close()
 	}
@@ -260,4 +269,36 @@ func (s *Store) Close() error {
 		return fmt.Errorf("storage: close: %w", err)
 	}
 	return nil
+}
+
+// expireInRealTime makes the embedded store's TTLs pass: miniredis counts them down only when
+// told (FastForward), so without this nothing ever expired in the embedded store — not an
+// event lease of a handler that died, not a handled-event mark, not an idle dialogue — and
+// its memory only grew. Every tick it moves the store's clock on by the real time elapsed.
+// The returned func stops it and waits for it to end.
+func expireInRealTime(m *miniredis.Miniredis, tick time.Duration) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				m.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			<-stopped
+		})
+	}
 }
