@@ -63,7 +63,8 @@ func (s *Store) Merge(ctx context.Context, from, to bot.UserRef) error {
 	return nil
 }
 
-// mergeProfile copies each profile field the new profile lacks, then deletes the old one.
+// mergeProfile copies each profile field the new profile lacks (and a zone chosen under the
+// old reference over one the new one took from the platform), then deletes the old one.
 func (s *Store) mergeProfile(ctx context.Context, fk, tk userKeys) error {
 	old, err := s.rdb.HGetAll(ctx, fk.profile).Result()
 	if err != nil || len(old) == 0 {
@@ -71,6 +72,18 @@ func (s *Store) mergeProfile(ctx context.Context, fk, tk userKeys) error {
 	}
 	_, chosen := old[fieldTZ]
 	chosen = chosen && old[fieldTZPlat] != "1"
+	if chosen {
+		// Only over a zone the new reference took from the platform (or has none): a zone
+		// chosen under the new reference wins, like every other field it holds.
+		cur, err := s.rdb.HMGet(ctx, tk.profile, fieldTZ, fieldTZPlat).Result()
+		if err != nil {
+			return err
+		}
+		if tz, _ := cur[0].(string); tz != "" {
+			plat, _ := cur[1].(string)
+			chosen = plat == "1"
+		}
+	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for f, v := range old {
 			switch {
@@ -88,10 +101,14 @@ func (s *Store) mergeProfile(ctx context.Context, fk, tk userKeys) error {
 			p.HSetNX(ctx, tk.profile, f, v)
 		}
 		p.PExpire(ctx, tk.profile, ProfileTTL)
-		p.Del(ctx, fk.profile)
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// Apart from the transaction: the two references hash to different slots, and a cluster
+	// refuses a MULTI across slots. Merging again after a failure here copies nothing new.
+	return s.rdb.Del(ctx, fk.profile).Err()
 }
 
 // mergeDialogue moves an open dialogue across when the new reference has none, or an older
