@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/storage"
@@ -113,4 +115,24 @@ func TestMergeMovesEverything(t *testing.T) {
 	if d.Links["l1"].Coach != newCoach {
 		t.Errorf("client's link coach after the coach's merge = %s, want %s", d.Links["l1"].Coach, newCoach)
 	}
+}
+
+// keysOf returns u's keys: in a cluster, from the node that holds u's hash slot.
+func keysOf(t *testing.T, rdb redis.UniversalClient, u bot.UserRef) []string {
+	t.Helper()
+	ctx := context.Background()
+	prefix := storage.KeyPrefix(u)
+	var c redis.Cmdable = rdb
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = m
+	}
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }

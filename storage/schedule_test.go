@@ -3,11 +3,8 @@ package storage
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/storage/redistest"
@@ -72,169 +69,29 @@ func TestJobIDRoundTrip(t *testing.T) {
 	}
 }
 
-// TestForgetSchedules: after ForgetSchedules no scheduler key or value holds the user's ID.
-func TestForgetSchedules(t *testing.T) {
-	testForgetSchedules(t, redistest.Client(t, redistest.Start(t)))
-}
-
-// schedKeys returns every scheduler key: in a cluster, from the node that holds {sched}.
-func schedKeys(t *testing.T, rdb redis.UniversalClient) []string {
-	t.Helper()
+// TestPutJobs: the batch put (the migration tool's) stores each job as PutJob does. The rest
+// of the schedule store is in the conformance suite (storetest).
+func TestPutJobs(t *testing.T) {
+	s := NewStore(redistest.Client(t, redistest.Start(t)), Config{})
 	ctx := context.Background()
-	var c redis.Cmdable = rdb
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		m, err := cc.MasterForKey(ctx, schedDue)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c = m
-	}
-	keys, err := c.Keys(ctx, schedTag+":*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
-
-// testForgetSchedules is TestForgetSchedules over any Redis (TestCluster runs it too).
-func testForgetSchedules(t *testing.T, rdb redis.UniversalClient) {
-	s := NewStore(rdb, Config{})
-	ctx := context.Background()
-	u := bot.UserRef{Platform: "slack", Workspace: "Tforget", User: "Uforget42"}
-	other := bot.UserRef{Platform: "slack", Workspace: "Tforget", User: "Ukeep"}
-	sch, _ := bot.ParseSchedule([]string{"weekdays", "09:00"})
-	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	for _, who := range []bot.UserRef{u, other} {
-		for _, k := range bot.JobKinds {
-			if err := s.PutJob(ctx, bot.Job{Kind: k, User: who, Checkin: bot.Checkin{Schedule: sch}, TZ: "Europe/Berlin"}, now); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	// One of them in flight.
-	if _, err := s.Claim(ctx, now, 1, now.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ForgetSchedules(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	keys := schedKeys(t, rdb)
-	if len(keys) == 0 {
-		t.Fatalf("no scheduler keys at all")
-	}
-	for _, k := range keys {
-		if strings.Contains(k, u.User) {
-			t.Errorf("key %q holds the user's id", k)
-		}
-		var vals []string
-		switch rdb.Type(ctx, k).Val() {
-		case "zset":
-			vals, _ = rdb.ZRange(ctx, k, 0, -1).Result()
-		case "hash":
-			m, _ := rdb.HGetAll(ctx, k).Result()
-			for f, v := range m {
-				vals = append(vals, f, v)
-			}
-		}
-		for _, v := range vals {
-			if strings.Contains(v, u.User) {
-				t.Errorf("%s holds %q after ForgetSchedules", k, v)
-			}
-		}
-	}
-	if _, _, ok, _ := s.Job(ctx, other, bot.JobCheckin); !ok {
-		t.Errorf("another user's job was erased")
-	}
-}
-
-// TestScheduleLifecycle runs a job through every scheduler script: put, claim, mark,
-// retry, reap, finish, delete.
-func TestScheduleLifecycle(t *testing.T) {
-	testScheduleLifecycle(t, redistest.Client(t, redistest.Start(t)))
-}
-
-func testScheduleLifecycle(t *testing.T, rdb redis.UniversalClient) {
-	s := NewStore(rdb, Config{})
-	ctx := context.Background()
-	// Users of their own: the scheduler's keys are shared by every test on this Redis.
-	u := bot.UserRef{Platform: "slack", Workspace: "Tlife", User: fmt.Sprintf("U%d", time.Now().UnixNano())}
+	u := bot.UserRef{Platform: "slack", Workspace: "Tbatch", User: fmt.Sprintf("U%d", time.Now().UnixNano())}
 	other := bot.UserRef{Platform: "discord", Workspace: "dm", User: u.User}
 	sch, _ := bot.ParseSchedule([]string{"weekdays", "09:00"})
-	// Far in the past, so that no job of another test is due before ours.
-	now := time.Date(1999, 3, 2, 8, 0, 0, 0, time.UTC)
-	err := s.PutJobs(ctx, []JobAt{
-		{Job: bot.Job{Kind: bot.JobCheckin, User: u, Checkin: bot.Checkin{Schedule: sch}, TZ: "Europe/Berlin"}, Due: now.Add(-time.Minute)},
-		{Job: bot.Job{Kind: bot.JobDigest, User: other}, Due: now.Add(time.Hour)},
-	})
-	if err != nil {
+	due := time.Date(2101, 3, 2, 8, 0, 0, 0, time.UTC)
+	checkin := bot.Job{Kind: bot.JobCheckin, User: u, Checkin: bot.Checkin{Schedule: sch}, TZ: "Europe/Berlin"}
+	digest := bot.Job{Kind: bot.JobDigest, User: other}
+	if err := s.PutJobs(ctx, []JobAt{{Job: checkin, Due: due}, {Job: digest, Due: due.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
-	claim := func(at time.Time, want int) []bot.Claim {
-		t.Helper()
-		cs, err := s.Claim(ctx, at, 10, at.Add(time.Minute))
-		if err != nil {
+	for _, want := range []JobAt{{Job: checkin, Due: due}, {Job: digest, Due: due.Add(time.Hour)}} {
+		j, d, ok, err := s.Job(ctx, want.Job.User, want.Job.Kind)
+		if !ok || err != nil || j != want.Job || !d.Equal(want.Due) {
+			t.Errorf("Job after PutJobs = %+v due %v (%v, %v), want %+v due %v", j, d, ok, err, want.Job, want.Due)
+		}
+	}
+	for _, u := range []bot.UserRef{u, other} {
+		if err := s.ForgetSchedules(ctx, u); err != nil {
 			t.Fatal(err)
 		}
-		var mine []bot.Claim
-		for _, c := range cs {
-			if c.Job.User == u || c.Job.User == other {
-				mine = append(mine, c)
-			}
-		}
-		if len(mine) != want {
-			t.Fatalf("Claim(%v) = %+v, want %d of this test's jobs", at, mine, want)
-		}
-		return mine
-	}
-	c1 := claim(now, 1)[0]
-	if c1.Job.Kind != bot.JobCheckin || c1.Job.TZ != "Europe/Berlin" || c1.Sent || !c1.Occurrence.Equal(now.Add(-time.Minute)) {
-		t.Fatalf("claim = %+v", c1)
-	}
-	if ok, err := s.MarkSent(ctx, c1); !ok || err != nil {
-		t.Fatalf("MarkSent = %v, %v; want true", ok, err)
-	}
-	if ok, _ := s.MarkSent(ctx, c1); ok {
-		t.Errorf("second MarkSent = true")
-	}
-	if err := s.Retry(ctx, c1, now.Add(5*time.Minute), false); err != nil {
-		t.Fatal(err)
-	}
-	claim(now, 0)
-	c2 := claim(now.Add(5*time.Minute), 1)[0]
-	if !c2.Sent {
-		t.Errorf("retried claim lost its sent mark: %+v", c2)
-	}
-	// The lease lapses: the reaper returns the job, and the old claim is void.
-	if n, err := s.Reap(ctx, now.Add(10*time.Minute), 100); err != nil || n < 1 {
-		t.Fatalf("Reap = %d, %v", n, err)
-	}
-	c3 := claim(now.Add(10*time.Minute), 1)[0]
-	if ok, _ := s.MarkSent(ctx, c2); ok {
-		t.Errorf("MarkSent with a reaped claim = true")
-	}
-	next := now.Add(24 * time.Hour)
-	if err := s.Finish(ctx, c3, next); err != nil {
-		t.Fatal(err)
-	}
-	if _, due, ok, err := s.Job(ctx, u, bot.JobCheckin); !ok || err != nil || !due.Equal(next) {
-		t.Errorf("Job after Finish = %v, %v, %v; want due %v", due, ok, err, next)
-	}
-	c4 := claim(next, 2)
-	for _, c := range c4 {
-		if err := s.Finish(ctx, c, time.Time{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, _, ok, _ := s.Job(ctx, u, bot.JobCheckin); ok {
-		t.Errorf("job still there after Finish without a next time")
-	}
-	if err := s.PutJob(ctx, bot.Job{Kind: bot.JobDigest, User: other}, next); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteJob(ctx, other, bot.JobDigest); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, ok, _ := s.Job(ctx, other, bot.JobDigest); ok {
-		t.Errorf("job still there after DeleteJob")
 	}
 }

@@ -148,18 +148,13 @@ func BenchmarkTurn(b *testing.B) {
 	b.ReportMetric(float64(c.n.Load())/float64(b.N), "round-trips/op")
 }
 
-// TestCluster runs the suite, the scheduler and coaching tests, and Open, against a real
+// TestCluster runs the suite (every store, the scheduler's queue and coaching) and Open against a real
 // three-master Redis Cluster: every multi-key script, MULTI and WATCH must keep its keys in
 // one hash slot. One cluster serves all of it (starting one takes about two seconds).
 func TestCluster(t *testing.T) {
 	addrs := redistest.StartCluster(t)
 	newClient := func(t *testing.T) redis.UniversalClient { return redistest.ClusterClient(t, addrs) }
 	t.Run("Suite", func(t *testing.T) { storetest.Run(t, newClient) })
-	t.Run("ForgetSchedules", func(t *testing.T) { storage.RunForgetSchedules(t, newClient(t)) })
-	t.Run("ScheduleLifecycle", func(t *testing.T) { storage.RunScheduleLifecycle(t, newClient(t)) })
-	t.Run("CoachingUpdateClientIsAtomic", func(t *testing.T) { testCoachingUpdateClientIsAtomic(t, newClient) })
-	t.Run("CoachingNotesExpireAndStayEncrypted", func(t *testing.T) { testCoachingNotesExpireAndStayEncrypted(t, newClient) })
-	t.Run("CoachingForgetAcrossUsers", func(t *testing.T) { testCoachingForgetAcrossUsers(t, newClient(t)) })
 	t.Run("Open", func(t *testing.T) {
 		ctx := context.Background()
 		// One seed address is enough: the client learns the others from it.
@@ -187,7 +182,8 @@ func TestCluster(t *testing.T) {
 	})
 }
 
-// TestSentinel: Open with Sentinel addresses finds the master and a turn goes through.
+// TestSentinel: Open with Sentinel addresses finds the master, the suite passes through it,
+// and a turn goes through.
 func TestSentinel(t *testing.T) {
 	addrs := redistest.StartSentinel(t)
 	ctx := context.Background()
@@ -196,6 +192,10 @@ func TestSentinel(t *testing.T) {
 		t.Fatalf("Open(SentinelAddrs: %v) = %v", addrs, err)
 	}
 	defer s.Close()
+	// The whole suite through the client Open made: it follows the master Sentinel names.
+	t.Run("Suite", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) redis.UniversalClient { return s.Client() })
+	})
 	u := bot.UserRef{Platform: "test", Workspace: "SENTINEL", User: "U1"}
 	if err := s.Turn(ctx, u, pauseTurn); err != nil {
 		t.Fatalf("Turn = %v", err)

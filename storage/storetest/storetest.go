@@ -40,7 +40,16 @@ type Store interface {
 	bot.OnceTurner
 	bot.Pinger
 	bot.ScheduleStore
-	Forget(ctx context.Context, u bot.UserRef) error
+	bot.JobQueue
+	bot.Eraser
+	bot.Merger
+	// ForgetSchedules erases the user's scheduled jobs (part of Forget).
+	ForgetSchedules(ctx context.Context, u bot.UserRef) error
+	// ForgetWorkspaceJobs is the engine's WorkspaceJobs: every job of one workspace goes.
+	ForgetWorkspaceJobs(ctx context.Context, platform, workspace string) (int, error)
+	// Coaching is the coaching store over the same Redis (bot.CoachStore, and its own
+	// Eraser, ExportPart and Merger).
+	Coaching() *storage.Coaching
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -80,6 +89,22 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Followups", testFollowups},
 		{"ForgetCancelsFollowups", testForgetCancelsFollowups},
+		{"ScheduleJobs", testScheduleJobs},
+		{"ScheduleLifecycle", testScheduleLifecycle},
+		{"ScheduleRetryUnmark", testScheduleRetryUnmark},
+		{"SchedulePutAbandonsInFlight", testSchedulePutAbandonsInFlight},
+		{"ScheduleClaimsOnce", testScheduleClaimsOnce},
+		{"ForgetSchedules", testForgetSchedules},
+		{"ForgetWorkspaceJobs", testForgetWorkspaceJobs},
+		{"CoachClientData", testCoachClientData},
+		{"CoachUpdateClientIsAtomic", testCoachUpdateClientIsAtomic},
+		{"CoachEntries", testCoachEntries},
+		{"CoachNotes", testCoachNotes},
+		{"CoachPending", testCoachPending},
+		{"CoachEnded", testCoachEnded},
+		{"CoachForget", testCoachForget},
+		{"CoachExport", testCoachExport},
+		{"Merge", testMerge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +115,12 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 			tt.fn(t, h)
 		})
 	}
+	// Event leases expire on the server's clock: real time passes.
+	t.Run("EventLeaseRules", func(t *testing.T) {
+		RunEventLeases(t, func(t *testing.T) (bot.EventLeases, func(time.Duration)) {
+			return storage.NewStore(newClient(t), storage.Config{}), time.Sleep
+		})
+	})
 }
 
 type harness struct {
@@ -677,8 +708,13 @@ type rawValue struct {
 // over the user's hash tag (so it also finds keys the store might write by mistake).
 func rawValues(t *testing.T, rdb redis.UniversalClient, u bot.UserRef) []rawValue {
 	t.Helper()
+	return readValues(t, rdb, scanKeys(t, rdb, tagOf(t, u)+":*"))
+}
+
+// readValues returns the raw contents of keys, whatever their types.
+func readValues(t *testing.T, rdb redis.UniversalClient, keys []string) []rawValue {
+	t.Helper()
 	ctx := context.Background()
-	keys := scanKeys(t, rdb, tagOf(t, u)+":*")
 	var out []rawValue
 	for _, k := range keys {
 		var b strings.Builder
