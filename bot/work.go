@@ -335,6 +335,24 @@ func (p *Pool) Depth() int {
 	return p.depth
 }
 
+// Waiting returns how many pieces of work under key are admitted (or waiting for a place)
+// and not yet started. A user with work waiting is sending faster than it is handled: the
+// Slack outbox paces that user's replies and merges them.
+func (p *Pool) Waiting(key string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	if q := p.keys[key]; q != nil {
+		n = len(q.tasks)
+	}
+	for _, w := range p.waiters {
+		if w.key == key {
+			n++
+		}
+	}
+	return n
+}
+
 // Active returns how many pieces of work are running.
 func (p *Pool) Active() int {
 	p.mu.Lock()

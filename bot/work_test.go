@@ -290,3 +290,39 @@ func TestPoolAdmitGivesUp(t *testing.T) {
 		t.Errorf("%d waiters left", len(p.waiters))
 	}
 }
+
+// TestPoolWaiting counts the work waiting under one key, not the running piece and not
+// other keys'.
+func TestPoolWaiting(t *testing.T) {
+	p := NewPool(PoolConfig{Workers: 1, Queue: 8})
+	release := make(chan struct{})
+	started := make(chan struct{})
+	if err := p.Submit("u1", "t", func(context.Context) { close(started); <-release }); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if n := p.Waiting("u1"); n != 0 {
+		t.Errorf("Waiting with one running = %d, want 0", n)
+	}
+	for range 2 {
+		if err := p.Submit("u1", "t", func(context.Context) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Submit("u2", "t", func(context.Context) {}); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Waiting("u1"); n != 2 {
+		t.Errorf("Waiting(u1) = %d, want 2", n)
+	}
+	if n := p.Waiting("u3"); n != 0 {
+		t.Errorf("Waiting(u3) = %d, want 0", n)
+	}
+	close(release)
+	if err := p.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Waiting("u1"); n != 0 {
+		t.Errorf("Waiting after drain = %d, want 0", n)
+	}
+}

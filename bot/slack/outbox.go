@@ -20,9 +20,13 @@ import (
 // redelivered events or a flood of 500 messages in a fraction of a second would otherwise
 // become hundreds of posts in a second, most of them answered 429.
 //
-// So each DM channel has a pace (a burst of a few posts, then one a second). A DM that
-// finds the pace spent, or a channel already waiting, joins the channel's queue; when the
-// pace allows, everything queued goes out as one post: the replies in order, repeated
+// So each DM channel has a pace (a burst of a few posts, then one a second). The pace binds
+// only while the user's messages come faster than they are answered (more of their events
+// are waiting in the work pool: a flood, a burst of redeliveries): a person answering one
+// prompt at a time gets each reply at once, however quick they are, and Slack's own 429
+// (below) still holds them to its limit. A DM that finds the pace spent while its user has
+// more waiting, or a channel already waiting, joins the channel's queue; when the pace
+// allows, everything queued goes out as one post: the replies in order, repeated
 // identical replies once with a count, earlier questions as text (their buttons would
 // answer questions already passed) and the newest with its buttons, within Slack's 50
 // blocks (crisis replies and the newest always; older replies left out with a note when
@@ -68,6 +72,9 @@ type outbox struct {
 	a     *Adapter
 	pace  outboxPace
 	track bot.DeliveryTracker // may be nil
+	// bursting reports whether more of u's events wait to be handled; nil means always
+	// (every DM is paced: tests that send without the pool).
+	bursting func(u bot.UserRef) bool
 
 	mu       sync.Mutex
 	chans    map[string]*chanState // DM channel ID -> its pace and waiting replies
@@ -114,6 +121,18 @@ func (o *outbox) allowed(c *chanState, now time.Time) bool {
 	return true
 }
 
+// burst reports whether a DM for u that found c's pace spent must wait: only while more of
+// u's events are waiting. When none are, the DM goes at once and the pace counts as fully
+// spent from now (not further: a reply posted past the pace must not push the next burst's
+// wait into the future without bound); the caller holds o.mu.
+func (o *outbox) burst(u bot.UserRef, c *chanState, now time.Time) bool {
+	if now.Before(c.until) || o.bursting == nil || o.bursting(u) {
+		return true
+	}
+	c.tat = now.Add(time.Duration(o.pace.burst) * o.pace.interval)
+	return false
+}
+
 // nextPost is when c's pace and rate limit next allow a post.
 func (o *outbox) nextPost(c *chanState) time.Time {
 	return later(c.until, c.tat.Add(-time.Duration(o.pace.burst-1)*o.pace.interval))
@@ -134,7 +153,7 @@ func (o *outbox) post(ctx context.Context, ch string, u bot.UserRef, m bot.Messa
 		o.mu.Unlock()
 		return o.sendNow(ctx, ch, m)
 	}
-	if c.running || !o.allowed(c, now) {
+	if c.running || (!o.allowed(c, now) && o.burst(u, c, now)) {
 		o.push(c, m)
 		start := o.start(ch, c)
 		o.mu.Unlock()

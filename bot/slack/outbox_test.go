@@ -19,7 +19,7 @@ import (
 )
 
 // slackPace is the production pace, for tests that measure it.
-func slackPace(c *Config) { c.outboxPace = outboxPace{} }
+func slackPace(c *Config) { c.outboxPace, c.outboxPaced = outboxPace{}, true }
 
 // TestRenderBatch: a queue far larger than one post folds into at most 50 blocks, in
 // order, with every crisis reply, the summary and the newest prompt with its buttons, a
@@ -124,7 +124,7 @@ func TestOutboxPaces(t *testing.T) {
 func TestDeliveryFailureCountedAndAskedAgain(t *testing.T) {
 	var logs syncBuffer
 	h := newHarness(t, func(c *Config) {
-		c.outboxPace = outboxPace{interval: 300 * time.Millisecond, burst: 1}
+		c.outboxPace, c.outboxPaced = outboxPace{interval: 300 * time.Millisecond, burst: 1}, true
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	const user = "UFAIL"
@@ -187,7 +187,7 @@ func TestKilledWithQueuedDMAskedAgain(t *testing.T) {
 	url := redistest.Start(t)
 	clock := fakeclock.New(time.Now())
 	fake := newFakeSlack(t)
-	a := newReplica(t, fake, url, clock, "a", func(c *Config) { c.outboxPace = outboxPace{interval: time.Hour, burst: 1} })
+	a := newReplica(t, fake, url, clock, "a", func(c *Config) { c.outboxPace, c.outboxPaced = outboxPace{interval: time.Hour, burst: 1}, true })
 	b := newReplica(t, fake, url, clock, "b")
 	const user = "UKILLQ"
 	u := userRef(testTeam, user)
@@ -240,7 +240,7 @@ func TestFlushAfterDrain(t *testing.T) {
 	pool := bot.NewPool(bot.PoolConfig{})
 	h := newHarness(t, func(c *Config) {
 		c.Work = pool
-		c.outboxPace = outboxPace{interval: time.Minute, burst: 1}
+		c.outboxPace, c.outboxPaced = outboxPace{interval: time.Minute, burst: 1}, true
 	})
 	u := userRef(testTeam, "USHUT")
 	send := func(text string) {
@@ -308,5 +308,30 @@ func (o *outbox) spend(ch string, u bot.UserRef) {
 		o.chans[ch] = c
 	}
 	for o.allowed(c, time.Now()) {
+	}
+}
+
+// TestOutboxOnePromptAtATime: with the production pace, a person who answers each prompt
+// after its reply — however quickly — gets every reply at once: the pace binds only while
+// more of their events wait in the pool (a flood), not for a quick walk through a
+// dialogue. (Always pacing turned the peer kit's DM walks into one reply a second.)
+func TestOutboxOnePromptAtATime(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.outboxPace = outboxPace{} })
+	const user = "UQUICK"
+	answers := []string{"The meeting ran over", "They think I'm careless", "anxious 6", "I was late twice", "They were busy", "Ask Sam after lunch", "no"}
+	h.slash(user, sharedChannel, "pause")
+	before := len(h.replies(user, 0))
+	for i, a := range answers {
+		id := fmt.Sprintf("EvQuick%03d", i)
+		if code, _ := h.post("/slack/events", "application/json", h.messageBody(user, a, id), nil); code != 200 {
+			t.Fatalf("message event %d: status %d", i, code)
+		}
+		_ = h.adapter.work.Quiet(context.Background())
+		if n := h.adapter.outbox.pending(); n != 0 {
+			t.Fatalf("answer %d: %d DMs held back for the pace, want each reply at once", i+1, n)
+		}
+	}
+	if got := len(h.replies(user, 0)) - before; got < len(answers) {
+		t.Errorf("%d replies to %d answers", got, len(answers))
 	}
 }

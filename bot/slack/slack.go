@@ -71,6 +71,7 @@ type Config struct {
 
 	socketTiming socketTiming // tests shrink Socket Mode's pauses
 	outboxPace   outboxPace   // tests shrink the DM pace
+	outboxPaced  bool         // tests: pace every DM, as if its user always had more waiting
 	// OnRefused counts a refused inbound request by reason (a metric); may be nil.
 	OnRefused func(reason string)
 }
@@ -162,6 +163,9 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	a.outbox = newOutbox(a, cfg.outboxPace, track)
 	if a.work == nil {
 		a.work, a.ownWork = bot.NewPool(bot.PoolConfig{WorkTimeout: cfg.WorkTimeout, Logger: a.log}), true
+	}
+	if !cfg.outboxPaced {
+		a.outbox.bursting = func(u bot.UserRef) bool { return a.work.Waiting(u.String()) > 0 }
 	}
 	return a, nil
 }
