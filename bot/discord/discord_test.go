@@ -85,6 +85,8 @@ type envOptions struct {
 	noWait bool                   // do not wait for the gateway sessions
 	// sender, when set, stands between the engine and the adapter (it gets the adapter).
 	sender func(bot.Sender) bot.Sender
+	// redis, when set, is the Redis to use (a server the test controls); default a new one.
+	redis string
 }
 
 func newEnvWith(t *testing.T, replicas int, gateway bool, o envOptions) *env {
@@ -95,7 +97,11 @@ func newEnvWith(t *testing.T, replicas int, gateway bool, o envOptions) *env {
 		o.fake(fake)
 	}
 	clk := fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	st, err := storage.Open(ctx, storage.Config{URL: redistest.Start(t), Now: clk.Now})
+	url := o.redis
+	if url == "" {
+		url = redistest.Start(t)
+	}
+	st, err := storage.Open(ctx, storage.Config{URL: url, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
