@@ -238,3 +238,58 @@ func lastOrder(ss []string) []string {
 	}
 	return out
 }
+
+// TestPerUserCapSheds503: a user with PerUser pieces of work already waiting or running gets
+// 503 for the next event, and the event is not marked seen: Slack's redelivery, once the
+// user's work has drained, is acknowledged and applied once, and a further redelivery
+// changes nothing.
+func TestPerUserCapSheds503(t *testing.T) {
+	pool := bot.NewPool(bot.PoolConfig{Workers: 4, PerUser: 3})
+	h := newHarness(t, func(c *Config) { c.Work = pool })
+	t.Cleanup(func() { _ = pool.Drain(context.Background()) })
+	const user = "UCAP"
+	u := userRef(testTeam, user)
+	h.slash(user, sharedChannel, "pause")
+
+	release := make(chan struct{})
+	if err := pool.Submit(u.String(), "test", func(context.Context) { <-release }); err != nil {
+		t.Fatal(err)
+	}
+	answers := []string{"The meeting ran over", "They think I'm careless", "anxious"}
+	bodies := make([][]byte, len(answers))
+	codes := make([]int, len(answers))
+	for i, a := range answers {
+		bodies[i] = h.messageBody(user, a, fmt.Sprintf("EvCap%d", i))
+		codes[i], _ = h.post("/slack/events", "application/json", bodies[i], nil)
+	}
+	if !slices.Equal(codes, []int{200, 200, 503}) {
+		t.Fatalf("with the user's work blocked and a cap of 3: answers %v, want [200 200 503]", codes)
+	}
+	close(release)
+	h.wait()
+	key := storage.KeyPrefix(u) + ":applied"
+	applied := func(i int) bool {
+		_, err := h.rdb.ZScore(context.Background(), key, fmt.Sprintf("slack:event:%s:EvCap%d", testTeam, i)).Result()
+		return err == nil
+	}
+	if applied(2) {
+		t.Fatal("the refused event was applied")
+	}
+	for retry := 1; retry <= 2; retry++ {
+		code, _ := h.post("/slack/events", "application/json", bodies[2], map[string][]string{"X-Slack-Retry-Num": {strconv.Itoa(retry)}})
+		if code != 200 {
+			t.Fatalf("redelivery %d of the refused event: %d, want 200", retry, code)
+		}
+		h.wait()
+	}
+	st, _, err := h.store.Dialogue(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !applied(0) || !applied(1) || !applied(2) || st.Entry.Feeling != "anxious" || st.Step == flows.StepFeeling {
+		t.Errorf("after the redelivery: applied %v %v %v, feeling %q at step %v; want all three applied once", applied(0), applied(1), applied(2), st.Entry.Feeling, st.Step)
+	}
+	if n := len(st.Trail); n != 3 {
+		t.Errorf("dialogue trail has %d steps, want 3 (three answers, each applied once)", n)
+	}
+}
