@@ -142,7 +142,7 @@ func (e *Engine) homeView(ctx context.Context, u bot.UserRef) (bot.HomeView, err
 	}
 	if len(entries) > 0 {
 		n := min(len(entries), homeEntries)
-		v.EntriesTitle = "Your last " + plural(n, "journal entry", "journal entries") + " (Show sends its words to our DM):"
+		v.EntriesTitle = fmt.Sprintf("Your last %d journal entries (Show sends one's words to our DM):", n)
 		if n == 1 {
 			v.EntriesTitle = "Your last journal entry (Show sends its words to our DM):"
 		}
@@ -208,7 +208,7 @@ func (e *Engine) homeChoice(ctx context.Context, ev bot.Event) (handled bool, er
 func (e *Engine) showEntry(ctx context.Context, ev bot.Event, id string) error {
 	en, ok, err := e.dialogues.Entry(ctx, ev.User, id)
 	if err != nil {
-		return e.storeTrouble(ctx, ev, "show entry", err)
+		return e.storeTrouble(ctx, ev, "show_entry", err)
 	}
 	if !ok {
 		e.refreshHome(ctx, ev.User) // the home still listed it: show what is there now
