@@ -53,7 +53,7 @@ func (e *Engine) homeOpened(ctx context.Context, ev bot.Event) error {
 	if !e.showsHome(ev.User) {
 		return nil
 	}
-	v, err := e.homeView(ctx, ev.User)
+	v, err := e.homeView(ctx, ev.User, false)
 	if err != nil {
 		// Nothing the user typed is at stake: the home says so kindly, and the error is logged.
 		e.metrics.storeError("home")
@@ -70,7 +70,7 @@ func (e *Engine) refreshHome(ctx context.Context, u bot.UserRef) {
 	if !e.showsHome(u) {
 		return
 	}
-	v, err := e.homeView(ctx, u)
+	v, err := e.homeView(ctx, u, true)
 	if err != nil {
 		e.metrics.storeError("home")
 		e.log.WarnContext(ctx, "home not refreshed", "user", u.String(), "err", err)
@@ -111,13 +111,24 @@ func (e *Engine) emptyHome() bot.HomeView {
 	}
 }
 
-// homeView builds u's home from their own keys. It writes nothing: opening a home must not
-// create data about a user who never used the bot.
-func (e *Engine) homeView(ctx context.Context, u bot.UserRef) (bot.HomeView, error) {
+// homeView builds u's home from their own keys. Unless active (u just saved an entry, so
+// their profile exists anyway and may keep the platform's zone, as a dialogue's would), it
+// writes nothing: opening a home must not create data about a user who never used the bot.
+func (e *Engine) homeView(ctx context.Context, u bot.UserRef, active bool) (bot.HomeView, error) {
 	v := e.emptyHome()
-	loc, err := e.homeLocation(ctx, u)
-	if err != nil {
-		return v, err
+	var loc *time.Location
+	if active {
+		l, err := e.zone(ctx, u)
+		if err != nil {
+			return v, err
+		}
+		loc = l
+	} else {
+		l, err := e.homeLocation(ctx, u)
+		if err != nil {
+			return v, err
+		}
+		loc = l
 	}
 	entries, err := e.dialogues.Journal(ctx, u, homeScanEntries)
 	if err != nil {
