@@ -1,8 +1,3 @@
-// Package bot is storybot's shared vocabulary: inbound events, commands and their parser,
-// outbound messages and the privacy guard every message passes through, the store interfaces,
-// schedules and the coaching types. It imports only the standard library and flows. Adapters
-// (bot/slack, bot/discord, bot/console) and storage see only this package; the behaviour lives
-// in bot/engine.
 package bot
 
 import (

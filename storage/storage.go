@@ -1,8 +1,11 @@
 // Package storage keeps storybot's data in Redis: dialogue state and the journal, profiles,
-// and the dedupe marks of platform events. It implements the store interfaces package bot
-// consumes (bot.DialogueStore, bot.ProfileStore, bot.Deduper, bot.Pinger) over one go-redis
-// UniversalClient, which may be a single node, a Redis Cluster, a Sentinel-managed failover
-// group, or an embedded in-process miniredis for running without any Redis at all.
+// safety plans, scheduled jobs, coaching, and the dedupe marks and leases of platform events.
+// It implements every store interface package bot names (the dialogue, profile, plan,
+// schedule and coaching stores, the job queue, event leases, erasers, mergers and export
+// parts) over one go-redis UniversalClient, which may be a single node, a Redis Cluster, a
+// Sentinel-managed failover group, or an embedded in-process miniredis for running without
+// any Redis at all. storage/storetest is their conformance suite; store_test.go runs it on
+// each of those. It imports bot and flows, never the engine or an adapter.
 //
 // Reflection text (dialogue state and journal entries) is encrypted at rest with AES-256-GCM
 // when keys are configured, and always expires: dialogues after DialogueTTL idle, journal

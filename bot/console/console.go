@@ -1,6 +1,3 @@
-// Package console is storybot's terminal adapter: `storybot console` runs the same
-// dialogues as Slack and Discord on standard input and output, and tests use it to drive the
-// whole engine end to end.
 package console
 
 import (
