@@ -166,8 +166,7 @@ func TestEngineTimezone(t *testing.T) {
 func TestEngineConcurrentTurnsOneUser(t *testing.T) {
 	url := redistest.Start(t)
 	h1 := newHarness(t, url)
-	h2 := newHarness(t, url)
-	h2.user = h1.user
+	h2 := h1.replica()
 	h1.command("pause", true)
 	for _, a := range []string{"a meeting", "they are angry", "angry", "6", "they raised their voice", "they are tired", "skip", "ask them later", "no", "3"} {
 		h1.say(a)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,8 +49,9 @@ type rig struct {
 	// takes it down to see the engine through a Redis outage.
 	flaky *flakyStore
 
-	mu  sync.Mutex
-	all []bot.Message // every message taken so far
+	mu    sync.Mutex
+	all   []bot.Message // every message taken so far
+	typed []string      // what users typed, which the logs must never hold (see audit)
 }
 
 // rigOptions choose what differs between tests; the zero value is a private store, no
@@ -104,6 +106,7 @@ func newRig(tb testing.TB, o rigOptions) *rig {
 	}
 	tb.Cleanup(func() { st.Close() })
 	r.store = st
+	tb.Cleanup(r.audit)
 	r.metrics = engine.NewMetrics(r.reg)
 	r.opts = wiring.Options{
 		Sender:        r.rec,
@@ -148,6 +151,38 @@ func (r *rig) runScheduler(change func(*engine.SchedulerConfig)) (stop func()) {
 	return startScheduler(r.tb, cfg)
 }
 
+// typedText remembers what the user typed in ev, for the audit: answers and form fields
+// long enough not to occur in a log line by chance.
+func (r *rig) typedText(ev bot.Event) {
+	texts := []string{}
+	if ev.Kind == bot.EventText {
+		texts = append(texts, ev.Text)
+	}
+	if f := ev.Form; f != nil {
+		texts = append(texts, f.Story, f.Other, f.Next)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range texts {
+		if t = strings.TrimSpace(t); len(t) >= 8 {
+			r.typed = append(r.typed, t)
+		}
+	}
+}
+
+// audit fails the test when the engine's or the store's logs hold anything a user typed
+// (SPEC.md: no user text in logs), whatever the test itself checked.
+func (r *rig) audit() {
+	logs := r.logs.String()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range r.typed {
+		if strings.Contains(logs, t) {
+			r.tb.Errorf("the logs hold typed text %q", t)
+		}
+	}
+}
+
 // take returns the messages sent since the last take.
 func (r *rig) take() []bot.Message {
 	msgs := r.rec.take()
@@ -163,6 +198,7 @@ func (r *rig) handle(u bot.UserRef, ev bot.Event) []bot.Message {
 	r.tb.Helper()
 	r.clock.Add(time.Minute)
 	ev.User = u
+	r.typedText(ev)
 	if err := r.eng.Handle(context.Background(), ev); err != nil {
 		r.tb.Fatalf("Handle(%s %+v): %v", u, ev, err)
 	}
@@ -291,12 +327,24 @@ func newHarness(tb testing.TB, url string) *harness {
 	}
 }
 
+// replica is another storybot process for the same user: its own store connection and
+// engine, on the same Redis and the same clock (it needs a shared Redis: newHarness with a
+// URL). The test may give it another user.
+func (h *harness) replica() *harness {
+	h.tb.Helper()
+	if h.url == "" {
+		h.tb.Fatal("replica: the harness has a private embedded store; give newHarness a Redis URL")
+	}
+	return &harness{rig: newRig(h.tb, rigOptions{url: h.url, clock: h.clock, outages: true}), user: h.user}
+}
+
 // handle handles ev as the harness's user a minute after the last event, and returns what
 // was sent and the engine's error.
 func (h *harness) handle(ev bot.Event) ([]bot.Message, error) {
 	h.tb.Helper()
 	h.clock.Add(time.Minute)
 	ev.User = h.user
+	h.typedText(ev)
 	err := h.eng.Handle(context.Background(), ev)
 	return h.take(), err
 }

@@ -77,7 +77,7 @@ func TestForgetErasesEverythingAndOnlyThat(t *testing.T) {
 	url := redistest.Start(t)
 	alice := newHarness(t, url)
 	alice.user = bot.UserRef{Platform: "slack", Workspace: "T1", User: "UALICE42"}
-	bob := newHarness(t, url)
+	bob := alice.replica()
 	bob.user = bot.UserRef{Platform: "slack", Workspace: "T1", User: "UBOB7"}
 
 	typed := []string{"they-think-i-am-a-fraud", "maybe-they-are-busy", "ask-them-at-lunch", "open-story-never-finished"}
