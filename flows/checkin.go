@@ -37,11 +37,11 @@ func checkinPrompt() Reply { return prompt(TextCheckinQuestion, CheckinChoices()
 // interrupted: Step then returns s and no replies, and the caller skips this check-in. An
 // older open dialogue (abandoned: the user did not come back for ParkAfter) or an unanswered
 // earlier check-in is replaced.
-func (m *Machine) startCheckin(s State, now time.Time) (State, []Reply, error) {
+func (m *Machine) startCheckin(s State, now time.Time, noCheckBack bool) (State, []Reply, error) {
 	if s.Open() && s.Flow != FlowCheckin && now.Before(s.Updated.Add(ParkAfter)) {
 		return s, nil, nil
 	}
-	return State{Flow: FlowCheckin, Step: StepCheckin, Entry: Entry{Flow: FlowCheckin, Created: now}}, []Reply{checkinPrompt()}, nil
+	return State{Flow: FlowCheckin, Step: StepCheckin, Entry: Entry{Flow: FlowCheckin, Created: now}, NoCheckBack: noCheckBack}, []Reply{checkinPrompt()}, nil
 }
 
 // answerCheckin takes a button, a typed label or number. Anything else typed is read as the
@@ -67,7 +67,7 @@ func (m *Machine) answerCheckin(s State, in Input) (State, []Reply, error) {
 		if t == "" {
 			return m.problem(s, textEmpty)
 		}
-		return m.start(Start{Flow: FlowQuick, Text: t}, in.Now)
+		return m.start(Start{Flow: FlowQuick, Text: t, NoCheckBack: s.NoCheckBack}, in.Now)
 	}
 	return m.checkinChoice(s, strings.TrimPrefix(id, "checkin-"), in.Now)
 }
@@ -76,7 +76,7 @@ func (m *Machine) answerCheckin(s State, in Input) (State, []Reply, error) {
 func (m *Machine) checkinChoice(s State, id string, now time.Time) (State, []Reply, error) {
 	switch id {
 	case "pause":
-		return m.start(Start{Flow: FlowPause}, now)
+		return m.start(Start{Flow: FlowPause, NoCheckBack: s.NoCheckBack}, now)
 	case "clear":
 		return State{}, []Reply{info(textCheckinClear)}, nil
 	case "snooze":

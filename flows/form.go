@@ -23,6 +23,10 @@ type QuickForm struct {
 	// CheckBack is a CheckBackChoices ID or a typed time ("friday", "at 16:00"); empty: no
 	// check-back.
 	CheckBack string `json:"check_back,omitempty"`
+	// NoCheckBack is the user's preference (/story followups off), set by the caller: the
+	// form shows no check-back field, and a CheckBack sent anyway is ignored (though still
+	// read by the safety check, like every field).
+	NoCheckBack bool `json:"no_check_back,omitempty"`
 }
 
 // The form's field names, as FieldProblem.Field reports them; adapters name their inputs
@@ -80,6 +84,7 @@ func (m *Machine) SubmitQuick(cur State, f QuickForm, now time.Time, loc *time.L
 	for _, p := range []*string{&f.Story, &f.Other, &f.Next, &f.Feeling, &f.CheckBack} {
 		*p = strings.ToValidUTF8(*p, "\uFFFD")
 	}
+
 	for _, fl := range f.fields() {
 		if ClassifySafety(fl.text).Tier == SafetyCrisis {
 			return State{Version: StateVersion, Updated: now}, []Reply{m.crisisReply(SafetyEventCrisis)}, nil, nil
@@ -122,7 +127,7 @@ func formProblems(f QuickForm, now time.Time, loc *time.Location) []FieldProblem
 			ps = append(ps, FieldProblem{Field: fl.name, Text: tooLong(utf8.RuneCountInString(t))})
 		case t == "" && (fl.name == FieldStory || fl.name == FieldOther || fl.name == FieldNext):
 			ps = append(ps, FieldProblem{Field: fl.name, Text: textEmpty})
-		case fl.name == FieldCheckBack && t != "" && !readsAsCheckBack(t, now, loc):
+		case fl.name == FieldCheckBack && t != "" && !f.NoCheckBack && !readsAsCheckBack(t, now, loc):
 			ps = append(ps, FieldProblem{Field: fl.name, Text: textNotCheckBack})
 		}
 	}
@@ -146,7 +151,7 @@ func readsAsCheckBack(t string, now time.Time, loc *time.Location) bool {
 // story, the next step and the check-back, each through the step that takes it at its
 // prompt. A step that does not move on has refused its answer: its problem is the field's.
 func (m *Machine) runQuick(f QuickForm, now time.Time, loc *time.Location) (State, []Reply, []FieldProblem, error) {
-	s, _, err := m.start(Start{Flow: FlowQuick, Text: strings.TrimSpace(f.Story)}, now)
+	s, _, err := m.start(Start{Flow: FlowQuick, Text: strings.TrimSpace(f.Story), NoCheckBack: f.NoCheckBack}, now)
 	if err != nil {
 		return s, nil, nil, err
 	}
@@ -168,6 +173,9 @@ func (m *Machine) runQuick(f QuickForm, now time.Time, loc *time.Location) (Stat
 	}
 	if _, ok := match(CheckBackChoices(), Input{Choice: checkBack}); ok {
 		steps[2].in = Input{Now: now, Choice: checkBack, Location: loc}
+	}
+	if f.NoCheckBack {
+		steps = steps[:2] // the next step leads straight to the summary
 	}
 	var rs []Reply
 	for _, st := range steps {

@@ -168,3 +168,46 @@ func FuzzSubmitQuick(f *testing.F) {
 		roundTrip(t, s)
 	})
 }
+
+// TestSubmitQuickNoCheckBack: with check-backs off, a form's check-back (even one the step
+// could not read) is ignored: no problem, no check-back in the summary or the entry; a
+// form held by the check question keeps the preference; crisis language in the ignored
+// field is still the crisis answer.
+func TestSubmitQuickNoCheckBack(t *testing.T) {
+	m := New(Config{})
+	for _, cb := range []string{"checkback-tomorrow", "friday", "whenever, honestly"} {
+		f := goodForm()
+		f.CheckBack, f.NoCheckBack = cb, true
+		s, rs, problems, err := m.SubmitQuick(State{}, f, formNow, nil)
+		if err != nil || len(problems) > 0 {
+			t.Fatalf("SubmitQuick(check-back %q, off) = problems %v, err %v", cb, problems, err)
+		}
+		if s.Step != StepSummary || s.Entry.CheckBack != nil || !s.NoCheckBack {
+			t.Errorf("SubmitQuick(check-back %q, off) state = %v, check-back %v, NoCheckBack %v; want the summary with none", cb, s.Step, s.Entry.CheckBack, s.NoCheckBack)
+		}
+		if last := rs[len(rs)-1]; strings.Contains(last.Text, "check back") {
+			t.Errorf("summary %q mentions a check-back", last.Text)
+		}
+	}
+	// Held by the check question, then answered "a figure of speech".
+	f := goodForm()
+	f.Next, f.NoCheckBack = "stop killing myself to hit this target", true
+	s, rs, problems, err := m.SubmitQuick(State{}, f, formNow, nil)
+	if err != nil || len(problems) > 0 || s.Check == nil {
+		t.Fatalf("SubmitQuick(ambiguous) = %+v, %v, %v; want the check question", rs, problems, err)
+	}
+	s, _, err = m.Step(s, Input{Now: formNow, Choice: "safety-no"})
+	if err != nil || s.Step != StepSummary || s.Entry.CheckBack != nil {
+		t.Errorf("after the check question: step %v, check-back %v, err %v; want the summary with none", s.Step, s.Entry.CheckBack, err)
+	}
+	f = goodForm()
+	f.CheckBack, f.NoCheckBack = "i want to kill myself", true
+	if s, rs, _, _ := m.SubmitQuick(State{}, f, formNow, nil); s.Open() || len(rs) != 1 || rs[0].Kind != ReplyCrisis {
+		t.Errorf("crisis in an ignored check-back: SubmitQuick = %+v, %+v; want the crisis answer", s, rs)
+	}
+	// With check-backs on, the same form keeps its check-back.
+	f = goodForm()
+	if s, _, _, _ := m.SubmitQuick(State{}, f, formNow, nil); s.Entry.CheckBack == nil {
+		t.Errorf("SubmitQuick(check-backs on) lost the check-back")
+	}
+}

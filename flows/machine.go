@@ -122,7 +122,7 @@ func (m *Machine) proceed(s State, in Input) (State, []Reply, error) {
 	}
 
 	if in.Start != nil && in.Start.Flow == FlowCheckin {
-		return m.startCheckin(s, in.Now)
+		return m.startCheckin(s, in.Now, in.Start.NoCheckBack)
 	}
 	if in.Start != nil && (s.Flow == FlowCheckin || s.Flow == FlowFollowup) {
 		// An unanswered check-in gives way to any dialogue the user starts; so does a
@@ -313,7 +313,7 @@ func command(in Input) string {
 
 // start opens the dialogue st asks for.
 func (m *Machine) start(st Start, now time.Time) (State, []Reply, error) {
-	s := State{Flow: st.Flow, Entry: Entry{Flow: st.Flow, Created: now}}
+	s := State{Flow: st.Flow, Entry: Entry{Flow: st.Flow, Created: now}, NoCheckBack: st.NoCheckBack}
 	switch st.Flow {
 	case FlowPause:
 		s.Step = StepWhat
@@ -420,8 +420,19 @@ func (m *Machine) advance(s State, before ...Reply) (State, []Reply, error) {
 	return m.ask(s, before...)
 }
 
-// nextStep is the step after s.Step, given the answers so far.
+// nextStep is the step after s.Step, given the answers so far. With check-backs off the
+// check-back step is passed over, as if it had been skipped.
 func nextStep(s State) (Step, error) {
+	next, err := nextStepAll(s)
+	if err == nil && next == StepCheckBack && s.NoCheckBack {
+		s.Step = StepCheckBack
+		return nextStepAll(s)
+	}
+	return next, err
+}
+
+// nextStepAll is nextStep with every step.
+func nextStepAll(s State) (Step, error) {
 	e := s.Entry
 	switch s.Flow {
 	case FlowPause:
@@ -722,7 +733,7 @@ func (m *Machine) answerSummary(s State, in Input) (State, []Reply, error) {
 	case "deeper":
 		saved := saveReply(s, textSavedDeeper)
 		r := State{Flow: FlowReframe, Step: StepReframeBelief, Trail: []Step{StepReframeStory},
-			Entry: Entry{Flow: FlowReframe, Created: in.Now}, Deeper: true}
+			Entry: Entry{Flow: FlowReframe, Created: in.Now}, Deeper: true, NoCheckBack: s.NoCheckBack}
 		r.setStory(s.Entry.Story)
 		return m.ask(r, saved)
 	default:
@@ -1066,7 +1077,7 @@ func (m *Machine) answerOffer(s State, in Input) (State, []Reply, error) {
 		if s.Parked == StepSummary || s.Parked == StepReframeSummary {
 			before = append(before, saveReply(s, savedEarlier(s.Flow)))
 		}
-		st := Start{Flow: FlowPause}
+		st := Start{Flow: FlowPause, NoCheckBack: s.NoCheckBack}
 		if s.Pending != nil {
 			st = *s.Pending
 		}

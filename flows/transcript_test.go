@@ -32,6 +32,8 @@ var transcriptStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 //	> [followup] step   a follow-up arrives about a pause saved at the start with that next step
 //	> [followup2] step  the same, the second time (after "Not yet" and "Yes, tomorrow")
 //	# wait 31m          the clock moves on (a time.Duration)
+//	# followups off     dialogues started from now on carry Start.NoCheckBack (the caller
+//	                    read /story followups off); "# followups on" ends it
 //	< line              a line of the bot's reply (PlainText); a blank line ends a reply
 //	= kind              the reply's kind, when it is not a prompt
 //	= save {…}          the journal entry the reply saves, as JSON
@@ -77,6 +79,7 @@ func replay(tb testing.TB, script string) string {
 	m := New(Config{})
 	var s State
 	var plan *SafetyPlan // the last safety plan saved, for /story sos
+	noCheckBack := false // "# followups off"
 	now := transcriptStart
 	var out bytes.Buffer
 	for _, ln := range strings.Split(script, "\n") {
@@ -87,6 +90,9 @@ func replay(tb testing.TB, script string) string {
 				tb.Fatalf("bad wait line %q: %v", ln, err)
 			}
 			now = now.Add(d)
+			fmt.Fprintf(&out, "%s\n\n", ln)
+		case ln == "# followups off" || ln == "# followups on":
+			noCheckBack = ln == "# followups off"
 			fmt.Fprintf(&out, "%s\n\n", ln)
 		case strings.HasPrefix(ln, "#"):
 			fmt.Fprintf(&out, "%s\n\n", ln)
@@ -99,6 +105,11 @@ func replay(tb testing.TB, script string) string {
 			now = now.Add(time.Minute)
 			in := parseInput(tb, strings.TrimSpace(strings.TrimPrefix(ln, ">")))
 			in.Now = now
+			if in.Start != nil {
+				st := *in.Start
+				st.NoCheckBack = noCheckBack
+				in.Start = &st
+			}
 			next, replies, err := m.Step(s, in)
 			if err != nil {
 				tb.Fatalf("Step(%v, %q) = error %v, want none", s.Step, ln, err)

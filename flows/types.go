@@ -110,6 +110,9 @@ type Start struct {
 	// Entry is the journal entry a FlowFollowup asks about: its ID, Created (in the user's
 	// zone: the prompt names that day), Next and FollowUp so far.
 	Entry *Entry `json:"entry,omitempty"`
+	// NoCheckBack is the user's preference (/story followups off), which the caller reads
+	// when a dialogue starts: the dialogue, and any it leads to, offers no check-back.
+	NoCheckBack bool `json:"no_check_back,omitempty"`
 }
 
 // ReplyKind tells an adapter what a reply is, so it can render it well; every reply also
@@ -240,6 +243,10 @@ type State struct {
 	// Deeper is set on a reframe started by "Go deeper" from a pause that was saved first,
 	// so stopping it can say truthfully what was and was not saved.
 	Deeper bool `json:"deeper,omitempty"`
+	// NoCheckBack comes from the Start: the user switched check-backs off, so the step
+	// after the next step is not the check-back. A dialogue this one leads to (a check-in's
+	// pause, "Go deeper") inherits it.
+	NoCheckBack bool `json:"no_check_back,omitempty"`
 
 	// While Step is StepResumeOffer: the step to go back to, and what to start instead.
 	Parked  Step   `json:"parked,omitempty"`

@@ -46,7 +46,11 @@ func Commands() []*discordgo.ApplicationCommand {
 			sub("reframe", "Question a story you're telling yourself", str("story", "The story", false)),
 			sub("checkin", "Show or set scheduled check-ins", str("schedule", "weekdays 09:00, mon,wed,fri 16:30, daily 08:15, off, pause until 2026-12-31", false)),
 			sub("tz", "Show or set your time zone", &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "zone", Description: "An IANA zone such as Europe/Berlin", Autocomplete: true, MaxLength: 64}),
-			sub("history", "Your latest journal entries, in our DM", &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "n", Description: "How many entries (default 5)", MinValue: &minN, MaxValue: bot.MaxHistory}),
+			sub("history", "Your latest journal entries, in our DM", &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "n", Description: "How many entries (default 5)", MinValue: &minN, MaxValue: bot.MaxHistory},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "word", Description: "Only the entries that mention this word", MaxLength: 64}),
+			sub("followups", "Your check-backs on next steps: list them, cancel one, or turn them off or on",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "set", Description: "off stops check-backs (and cancels pending ones); on allows them again", Choices: []*discordgo.ApplicationCommandOptionChoice{{Name: "off", Value: "off"}, {Name: "on", Value: "on"}}},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "cancel", Description: "The number of a check-back to cancel (see the list)", MinValue: &minN, MaxValue: bot.MaxHistory}),
 			sub("export", "Your data as a JSON file, in our DM"),
 			sub("forget", "Erase everything about you"),
 			sub("digest", "A weekly summary in our DM", &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "mode", Description: "weekly or off", Choices: []*discordgo.ApplicationCommandOptionChoice{{Name: "weekly", Value: "weekly"}, {Name: "off", Value: "off"}}}),
@@ -84,7 +88,7 @@ var subcommands = map[string]bot.CommandName{
 	"pause": bot.CmdPause, "quick": bot.CmdQuick, "reframe": bot.CmdReframe, "checkin": bot.CmdCheckin,
 	"tz": bot.CmdTZ, "history": bot.CmdHistory, "export": bot.CmdExport, "forget": bot.CmdForget,
 	"digest": bot.CmdDigest, "privacy": bot.CmdPrivacy, "help": bot.CmdHelp, "practices": bot.CmdPractices,
-	"sos": bot.CmdSOS, "safety-plan": bot.CmdSafetyPlan,
+	"sos": bot.CmdSOS, "safety-plan": bot.CmdSafetyPlan, "followups": bot.CmdFollowups,
 }
 
 var coachSubcommands = map[string]bot.CommandName{
@@ -202,6 +206,23 @@ func toCommand(d discordgo.ApplicationCommandInteractionData) (bot.Command, erro
 		cmd.N = o.num("n")
 		if cmd.N < 0 || cmd.N > bot.MaxHistory {
 			return bot.Command{}, &bot.ParseError{Msg: fmt.Sprintf("/story history takes a number from 1 to %d.", bot.MaxHistory)}
+		}
+		if w := strings.TrimSpace(o.str("word")); w != "" {
+			if cmd.N != 0 {
+				return bot.Command{}, &bot.ParseError{Msg: "/story history takes a number or a word, not both."}
+			}
+			// The shared parser says what a word may be.
+			return bot.ParseCommand("history " + w)
+		}
+	case bot.CmdFollowups:
+		set, n := strings.ToLower(o.str("set")), o.num("cancel")
+		switch {
+		case set != "" && n != 0:
+			return bot.Command{}, &bot.ParseError{Msg: "/story followups takes set or cancel, not both."}
+		case n != 0:
+			return bot.ParseCommand(fmt.Sprintf("followups cancel %d", n))
+		case set != "":
+			return bot.ParseCommand("followups " + set)
 		}
 	case bot.CmdDigest:
 		cmd.Digest = strings.ToLower(o.str("mode"))

@@ -49,13 +49,17 @@ var quickInputs = []struct {
 	{flows.FieldCheckBack, "When shall I check back? (optional)", "after this meeting, later today, tomorrow, this week, friday 16:00", discordgo.TextInputShort, false},
 }
 
-// quickModal is the quick pause modal, its story prefilled.
-func quickModal(story string) *discordgo.InteractionResponse {
+// quickModal is the quick pause modal for the engine's form f: its story prefilled, and no
+// check-back input when the user switched check-backs off.
+func quickModal(f flows.QuickForm) *discordgo.InteractionResponse {
 	rows := make([]discordgo.MessageComponent, 0, len(quickInputs))
 	for _, in := range quickInputs {
+		if in.field == flows.FieldCheckBack && f.NoCheckBack {
+			continue
+		}
 		ti := discordgo.TextInput{CustomID: in.field, Label: in.label, Style: in.style, Placeholder: in.placeholder, Required: in.required, MaxLength: maxModalAnswer}
 		if in.field == flows.FieldStory {
-			ti.Value = story
+			ti.Value = f.Story
 		}
 		rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{ti}})
 	}
@@ -309,7 +313,7 @@ func (s *modalWaiters) isGone(w *modalWaiter) bool {
 // one-answer box.
 func modalFor(m bot.Message) *discordgo.InteractionResponse {
 	if m.Form != nil {
-		return quickModal(m.Form.Story)
+		return quickModal(*m.Form)
 	}
 	return answerModal()
 }

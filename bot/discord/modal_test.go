@@ -103,6 +103,47 @@ func TestQuickModal(t *testing.T) {
 	}
 }
 
+// TestQuickModalCheckBacksOff: after /story followups off the modal has no check-back
+// input, and a check-back submitted anyway is ignored; /story followups on brings it back.
+func TestQuickModalCheckBacksOff(t *testing.T) {
+	e := newEnv(t, 1, false)
+	const user = "u-modal-off"
+	e.welcomed(t, user)
+	rowIDs := func(r map[string]any) []string {
+		t.Helper()
+		if r["type"] != 9.0 {
+			t.Fatalf("/story quick in a server answered %v, want a modal (9)", r)
+		}
+		var ids []string
+		for _, row := range r["data"].(map[string]any)["components"].([]any) {
+			ids = append(ids, row.(map[string]any)["components"].([]any)[0].(map[string]any)["custom_id"].(string))
+		}
+		return ids
+	}
+	off := e.command(user, "g1", "followups", strOpt("set", "off"))
+	e.post(t, off)
+	e.lastInPlace(t, off["token"].(string), "Check-backs are off")
+	ids := rowIDs(response(t, e.post(t, e.command(user, "g1", "quick"))))
+	if strings.Join(ids, " ") != "story other next feeling" {
+		t.Errorf("modal inputs with check-backs off = %v, want no check_back", ids)
+	}
+	sub := e.quickSubmit(user, "g1", map[string]string{
+		flows.FieldStory: "they think I'm slow", flows.FieldOther: "they were busy",
+		flows.FieldNext: "Ask Sam when we can pick it up", flows.FieldCheckBack: "tomorrow",
+	})
+	e.post(t, sub)
+	summary := e.lastInPlace(t, sub["token"].(string), "Here's your quick pause")
+	if strings.Contains(content(summary), "check back") {
+		t.Errorf("summary with check-backs off = %q, want no check-back", content(summary))
+	}
+	on := e.command(user, "g1", "followups", strOpt("set", "on"))
+	e.post(t, on)
+	e.lastInPlace(t, on["token"].(string), "Check-backs are on")
+	if ids := rowIDs(response(t, e.post(t, e.command(user, "g1", "quick")))); len(ids) != 5 || ids[4] != flows.FieldCheckBack {
+		t.Errorf("modal inputs with check-backs on = %v, want check_back last", ids)
+	}
+}
+
 // TestQuickModalProblems: an answer that cannot be taken is named in place, the form's
 // fields one by one; nothing is kept.
 func TestQuickModalProblems(t *testing.T) {

@@ -227,7 +227,9 @@ func (e *Engine) Deliver(ctx context.Context, j bot.Job) error {
 }
 
 func (e *Engine) deliverCheckin(ctx context.Context, u bot.UserRef) error {
-	return e.startScheduled(ctx, u, flows.Input{Now: e.now(), Start: &flows.Start{Flow: flows.FlowCheckin}}, "check-in")
+	// "Start a pause" there leads to a next step: the check-in carries the preference.
+	st := &flows.Start{Flow: flows.FlowCheckin, NoCheckBack: e.noCheckBacks(ctx, u)}
+	return e.startScheduled(ctx, u, flows.Input{Now: e.now(), Start: st}, "check-in")
 }
 
 // startScheduled opens a scheduled dialogue (a check-in, a follow-up) in u's DM: one atomic

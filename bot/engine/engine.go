@@ -257,6 +257,12 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 // no extra round trip and no replica needs to remember anything.
 func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	in.Now = e.now()
+	if in.Start != nil && offersCheckBack(in.Start.Flow) {
+		// Read once, as the dialogue starts; its state carries it to the next-step answer.
+		st := *in.Start
+		st.NoCheckBack = e.noCheckBacks(ctx, ev.User)
+		in.Start = &st
+	}
 	var replies []flows.Reply
 	var wasOpen bool
 	var loc *time.Location // looked up once, and only when the step reads a time

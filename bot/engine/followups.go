@@ -56,6 +56,29 @@ func (e *Engine) scheduleFollowup(ctx context.Context, u bot.UserRef, en flows.E
 	e.metrics.followup("scheduled")
 }
 
+// offersCheckBack reports whether a dialogue of flow f can lead to a check-back offer.
+func offersCheckBack(f flows.Flow) bool {
+	switch f {
+	case flows.FlowNone, flows.FlowPause, flows.FlowQuick, flows.FlowReframe, flows.FlowCheckin:
+		return true
+	}
+	return false
+}
+
+// noCheckBacks reads the user's /story followups preference for a dialogue that is
+// starting: flows gets it on the Start, and the dialogue's state carries it, so no answer in
+// the middle of a dialogue reads the profile for it. A failed read offers the check-back
+// (scheduleFollowup reads the preference again before it puts a job).
+func (e *Engine) noCheckBacks(ctx context.Context, u bot.UserRef) bool {
+	p, _, err := e.profiles.Profile(ctx, u)
+	if err != nil {
+		e.metrics.storeError("profile")
+		e.log.WarnContext(ctx, "check-back preference not read; offering check-backs", "user", u.String(), "err", err)
+		return false
+	}
+	return p.NoFollowups
+}
+
 // followupPending reports whether en still waits for a check-back answer: never answered,
 // or "Not yet" with one more check-back asked for.
 func followupPending(en flows.Entry) bool {

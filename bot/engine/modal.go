@@ -22,7 +22,7 @@ func (e *Engine) openForm(ctx context.Context, ev bot.Event, story string) error
 	m := bot.Message{
 		To:   bot.Destination{Kind: bot.DestModal, User: ev.User, Route: ev.Trigger},
 		Kind: flows.ReplyPrompt,
-		Form: &flows.QuickForm{Story: story},
+		Form: &flows.QuickForm{Story: story, NoCheckBack: e.noCheckBacks(ctx, ev.User)},
 	}
 	if err := e.out.Send(ctx, m); err != nil {
 		// The trigger lasts about 3 seconds: when it has gone, the quick pause still happens,
@@ -44,13 +44,19 @@ func (e *Engine) form(ctx context.Context, ev bot.Event) error {
 		replies  []flows.Reply
 		problems []flows.FieldProblem
 	)
+	// One profile read: the check-back preference, and the zone when a check-back was picked.
 	var loc *time.Location
 	if cb := strings.TrimSpace(f.CheckBack); cb != "" && cb != "checkback-none" {
-		l, err := e.zone(ctx, ev.User)
+		p, err := e.profileWithZone(ctx, ev.User)
 		if err != nil {
 			return e.storeTrouble(ctx, ev, "profile", err)
 		}
-		loc = l
+		f.NoCheckBack, loc = p.NoFollowups, time.UTC
+		if l, err := time.LoadLocation(p.TZ); p.TZ != "" && err == nil {
+			loc = l
+		}
+	} else {
+		f.NoCheckBack = e.noCheckBacks(ctx, ev.User)
 	}
 	step := func(cur flows.State) (flows.State, *flows.Entry, error) {
 		next, rs, ps, err := e.machine.SubmitQuick(cur, f, now, loc)

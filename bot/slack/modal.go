@@ -149,20 +149,23 @@ func quickView(f flows.QuickForm) slack.ModalViewRequest {
 			feelings = append(feelings, c)
 		}
 	}
+	blocks := []slack.Block{
+		slack.NewContextBlock("privacy", plain("Only you can see this. Nothing is saved until you choose Save.")),
+		text(flows.FieldStory, "The story I'm telling myself is…", "Write it the way it sounds in your head", true, f.Story),
+		text(flows.FieldOther, "What else could be true?", "One other story that fits the same facts", true, f.Other),
+		text(flows.FieldNext, "One next step", "Something you'll do or say", false, f.Next),
+		selectOf(flows.FieldFeeling, "The feeling (optional)", feelings),
+	}
+	if !f.NoCheckBack { // the user switched check-backs off: none offered
+		blocks = append(blocks, selectOf(flows.FieldCheckBack, "When shall I check back? (optional)", flows.CheckBackChoices()))
+	}
 	return slack.ModalViewRequest{
 		Type:       slack.VTModal,
 		CallbackID: quickCallbackID,
 		Title:      plain("Quick pause"),
 		Submit:     plain("See summary"),
 		Close:      plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewContextBlock("privacy", plain("Only you can see this. Nothing is saved until you choose Save.")),
-			text(flows.FieldStory, "The story I'm telling myself is…", "Write it the way it sounds in your head", true, f.Story),
-			text(flows.FieldOther, "What else could be true?", "One other story that fits the same facts", true, f.Other),
-			text(flows.FieldNext, "One next step", "Something you'll do or say", false, f.Next),
-			selectOf(flows.FieldFeeling, "The feeling (optional)", feelings),
-			selectOf(flows.FieldCheckBack, "When shall I check back? (optional)", flows.CheckBackChoices()),
-		}},
+		Blocks:     slack.Blocks{BlockSet: blocks},
 	}
 }
 

@@ -175,6 +175,28 @@ func TestQuickModal(t *testing.T) {
 	}
 }
 
+// TestQuickModalCheckBacksOff: after /story followups off the form has no check-back
+// select; /story followups on brings it back.
+func TestQuickModalCheckBacksOff(t *testing.T) {
+	h := newHarness(t)
+	const u = "UMODALOFF"
+	if _, err := h.store.MarkWelcomed(t.Context(), userRef(testTeam, u)); err != nil {
+		t.Fatal(err)
+	}
+	checkBackBlock := `"block_id":"` + flows.FieldCheckBack + `"`
+	h.slash(u, sharedChannel, "followups off")
+	h.slash(u, sharedChannel, "quick they think I'm slow")
+	open, ok := h.lastCall("views.open")
+	if !ok || !strings.Contains(open.Blocks, quickCallbackID) || strings.Contains(open.Blocks, checkBackBlock) {
+		t.Fatalf("views.open with check-backs off = %+v, want the form without %s", open, checkBackBlock)
+	}
+	h.slash(u, sharedChannel, "followups on")
+	h.slash(u, sharedChannel, "quick they think I'm slow")
+	if open, _ := h.lastCall("views.open"); !strings.Contains(open.Blocks, checkBackBlock) {
+		t.Errorf("views.open with check-backs on = %+v, want %s", open, checkBackBlock)
+	}
+}
+
 // TestQuickModalErrors: problems come back inline, per block, and nothing is kept.
 func TestQuickModalErrors(t *testing.T) {
 	h := newHarness(t)
