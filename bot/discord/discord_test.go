@@ -553,6 +553,11 @@ func replayDiscord(t *testing.T, e *env, user string, steps []transcript.Step) {
 	var lastButtons call
 	for _, s := range steps {
 		if s.Input.Kind == transcript.None {
+			if s.CheckBacks != "" {
+				if err := followuptest.SetCheckBacks(context.Background(), e.store, userRef(user), s.CheckBacks); err != nil {
+					t.Fatal(err)
+				}
+			}
 			e.clock.Add(s.Wait)
 			continue
 		}

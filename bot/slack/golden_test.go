@@ -47,6 +47,11 @@ func TestGoldenTranscripts(t *testing.T) {
 			for _, st := range f.Steps {
 				in := st.Input
 				if in.Kind == transcript.None {
+					if st.CheckBacks != "" {
+						if err := followuptest.SetCheckBacks(context.Background(), h.store, userRef(testTeam, u), st.CheckBacks); err != nil {
+							t.Fatal(err)
+						}
+					}
 					h.clock.Add(st.Wait)
 					continue
 				}

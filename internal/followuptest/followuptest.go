@@ -36,3 +36,17 @@ func Deliver(ctx context.Context, st bot.DialogueStore, d Deliverer, u bot.UserR
 	}
 	return d.Deliver(ctx, bot.Job{Kind: bot.JobFollowup, User: u, Entry: e.ID})
 }
+
+// SetCheckBacks applies a transcript's "# followups off|on" line to u's profile, as /story
+// followups off|on does (without its reply, which the transcripts do not show).
+func SetCheckBacks(ctx context.Context, ps bot.ProfileStore, u bot.UserRef, setting string) error {
+	p, _, err := ps.Profile(ctx, u)
+	if err != nil {
+		return fmt.Errorf("read the profile: %w", err)
+	}
+	p.NoFollowups = setting == "off"
+	if err := ps.SaveProfile(ctx, u, p); err != nil {
+		return fmt.Errorf("save the profile: %w", err)
+	}
+	return nil
+}

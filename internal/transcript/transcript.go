@@ -8,7 +8,9 @@
 //	                 [followup] next step, [followup2] next step
 //	< reply line     the bot's reply, one line each ("<" alone is an empty line)
 //	= note           what the reply is or does (kind, save, remind), for flows' own check
-//	# comment        a comment; "# wait 31m" moves the clock
+//	# comment        a comment; "# wait 31m" moves the clock; "# followups off" (or "on") sets
+//	                 the user's check-back preference, as /story followups off would, for
+//	                 the dialogues started after it
 //
 // Each block after an input is one reply.
 package transcript
@@ -26,10 +28,12 @@ import (
 
 // Step is one input and the replies it gets, or a comment (Input empty) with its wait.
 type Step struct {
-	Line    string        // the whole "> …" or "# …" line
-	Input   Input         // the parsed input; zero for a comment
-	Wait    time.Duration // for "# wait D"
-	Replies []string      // each reply's text, its lines joined by "\n"
+	Line  string        // the whole "> …" or "# …" line
+	Input Input         // the parsed input; zero for a comment
+	Wait  time.Duration // for "# wait D"
+	// CheckBacks is "off" or "on" for "# followups off|on"; empty otherwise.
+	CheckBacks string
+	Replies    []string // each reply's text, its lines joined by "\n"
 }
 
 // Kind is what an input line does.
@@ -118,6 +122,9 @@ func Parse(script string) ([]Step, error) {
 					return nil, fmt.Errorf("transcript: line %d: bad wait %q: %w", n+1, d, err)
 				}
 				st.Wait = w
+			}
+			if ln == "# followups off" || ln == "# followups on" {
+				st.CheckBacks = strings.TrimPrefix(ln, "# followups ")
 			}
 			steps = append(steps, st)
 		case ln == "<" || strings.HasPrefix(ln, "< "):

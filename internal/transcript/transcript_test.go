@@ -2,6 +2,7 @@ package transcript
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,5 +46,19 @@ func TestLoadEveryGoldenTranscript(t *testing.T) {
 		if len(f.Steps) == 0 {
 			t.Errorf("%s: no steps", p)
 		}
+	}
+}
+
+func TestParseCheckBacks(t *testing.T) {
+	steps, err := Parse("# followups off\n\n> /story quick\n\n# followups on\n\n# followups maybe\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range steps {
+		got = append(got, s.CheckBacks)
+	}
+	if strings.Join(got, ",") != "off,,on," {
+		t.Errorf("CheckBacks of the steps = %q, want off, none, on, none", got)
 	}
 }
