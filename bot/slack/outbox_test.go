@@ -219,6 +219,9 @@ func TestKilledWithQueuedDMAskedAgain(t *testing.T) {
 	if st.Entry.Feeling != "anxious" {
 		t.Fatalf("an answer within the queue's window was not applied: %q", st.Entry.Feeling)
 	}
+	if got := strings.Join(b.replies(user, n), "\n"); strings.Contains(got, engine.TextMissedPrompt) {
+		t.Errorf("an answer within the queue's window got %q", got)
+	}
 	// ...but once it should long have been out, the next message gets the open prompt.
 	clock.Add(2 * time.Hour)
 	n = b.ncalls()
