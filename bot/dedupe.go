@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/storybot/storybot/flows"
 )
 
 // Event dedupe, in one place for every adapter. Platforms deliver at least once: Slack
@@ -17,6 +20,12 @@ import (
 // A retry that finds a lapsed lease handles the event again, and the turn commit, which
 // records the event's ID, makes sure it is applied once (DialogueStore implementations that
 // also implement OnceTurner).
+//
+// Round trips. A store may keep an event's lease with the data of the user it belongs to
+// (the same Redis hash slot), so that the claim, made before the acknowledgement anyway,
+// also reads what answering the user needs (a Snapshot: the dialogue and the coaching
+// marker), and the turn's commit marks the event done (SnapshotTurner). A DM answer then
+// costs two round trips in all: the claim and the commit.
 
 // ClaimState is what a claim found.
 type ClaimState int
@@ -29,16 +38,68 @@ const (
 )
 
 // EventLeases is the store side of dedupe. IDs are platform event IDs namespaced by the
-// adapter ("slack:event:T1:Ev1"); they are not user text.
+// adapter ("slack:event:T1:Ev1"); they are not user text. u is the user the event belongs to
+// (zero for events of no one user, such as an uninstall): a store may keep the lease with
+// u's data. Every call about one event passes the same u.
 type EventLeases interface {
-	// ClaimEvent takes id with token until lease passes, unless it is held or handled.
-	ClaimEvent(ctx context.Context, id, token string, lease time.Duration) (ClaimState, error)
+	// ClaimEvent takes id with token until lease passes, unless it is held or handled (or,
+	// with a user, already applied to u's dialogue). With Claimed it may also return what
+	// it read of u's data in the same round trip; nil when it read nothing.
+	ClaimEvent(ctx context.Context, u UserRef, id, token string, lease time.Duration) (ClaimState, *Snapshot, error)
 	// ExtendEvent extends the lease on id if token still holds it.
-	ExtendEvent(ctx context.Context, id, token string, lease time.Duration) error
+	ExtendEvent(ctx context.Context, u UserRef, id, token string, lease time.Duration) error
 	// FinishEvent marks id handled for ttl, whoever holds it.
-	FinishEvent(ctx context.Context, id string, ttl time.Duration) error
+	FinishEvent(ctx context.Context, u UserRef, id string, ttl time.Duration) error
 	// ReleaseEvent gives id up if token still holds it: the event was not handled.
-	ReleaseEvent(ctx context.Context, id, token string) error
+	ReleaseEvent(ctx context.Context, u UserRef, id, token string) error
+}
+
+// Snapshot is a user's data as the store read it in the round trip that claimed one of
+// their events (or in one read of its own, SnapshotTurner.Snapshot): what the engine needs to
+// answer a DM without asking the store again. It may be stale by the time the work runs
+// (another event of the user may have been handled in between): the turn's commit checks the
+// dialogue's version and reads again when it changed. A Snapshot is shared by the event's
+// lease and the engine, so it is passed by pointer and never copied.
+type Snapshot struct {
+	// Dialogue is the user's stored dialogue and its version; nil when it was not read
+	// (the turn then reads it).
+	Dialogue *DialogueRead
+	// Coach is the user's coaching marker (CoachStore.Pending), valid when CoachOK.
+	Coach   CoachPending
+	CoachOK bool
+
+	done atomic.Bool // the turn's commit marked the event done (SetDone)
+}
+
+// DialogueRead is a user's stored dialogue with the version a commit must find unchanged.
+type DialogueRead struct {
+	State   flows.State
+	Version int64 // 0: nothing stored
+}
+
+// SetDone records that the event's turn commit also marked the event done
+// (SnapshotTurner.TurnFrom), so the lease whose claim returned this snapshot has nothing left
+// to write. Safe on nil.
+func (s *Snapshot) SetDone() {
+	if s != nil {
+		s.done.Store(true)
+	}
+}
+
+// SnapshotTurner is a DialogueStore that is also the EventLeases store and keeps an event's
+// lease with the user's data: a turn can start from the dialogue read in the claim, and its
+// commit marks the event done. The engine uses it when the store implements it, and the plain
+// Turn or OnceTurner otherwise.
+type SnapshotTurner interface {
+	// Snapshot reads u's dialogue and coaching marker in one round trip, for an event whose
+	// claim read nothing.
+	Snapshot(ctx context.Context, u UserRef) (*Snapshot, error)
+	// TurnFrom is OnceTurner.TurnOnce for event id, whose first attempt starts from from (the
+	// claim's or Snapshot's read) instead of reading again; nil from reads first. When
+	// another turn committed since from was read, it reads again and calls fn again, as Turn
+	// does (the only case that costs more round trips). Its commit also marks id done for u
+	// (as EventLeases.FinishEvent would, for DefaultDoneTTL), atomically with the state.
+	TurnFrom(ctx context.Context, u UserRef, id string, from *DialogueRead, fn TurnFunc) (applied bool, err error)
 }
 
 // OnceTurner is a DialogueStore that records, in the turn's own atomic commit, the ID of the
@@ -119,28 +180,32 @@ func (d *Dedupe) WithLease(lease time.Duration) *Dedupe {
 // Lease is a claim on one event. Its methods are safe on a nil *Lease.
 type Lease struct {
 	d     *Dedupe
+	u     UserRef
 	id    string
-	token string // "": not held (undecided)
+	token string    // "": not held (undecided)
+	snap  *Snapshot // what the claim read; nil: nothing
 
 	mu    sync.Mutex
 	timer *time.Timer
 	ended bool
 }
 
-// Claim claims id within DedupeBudget, whatever ctx's own deadline. With New and
-// Undecided the caller handles the event and then calls Done (or Release when it did not
-// handle it after all); the returned lease is nil otherwise.
-func (d *Dedupe) Claim(ctx context.Context, id string) (*Lease, Verdict) {
+// Claim claims id, an event of user u (zero when it is no one user's), within DedupeBudget,
+// whatever ctx's own deadline. With New and Undecided the caller handles the event and then
+// calls Done (or Release when it did not handle it after all); the returned lease is nil
+// otherwise. A New lease may carry what the claim read of u's data (Lease.Snapshot), for the
+// event's handler.
+func (d *Dedupe) Claim(ctx context.Context, u UserRef, id string) (*Lease, Verdict) {
 	if d == nil || id == "" {
 		return nil, Undecided
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.budget)
 	defer cancel()
 	token := newToken()
-	st, err := d.leases.ClaimEvent(ctx, id, token, d.lease)
+	st, snap, err := d.leases.ClaimEvent(ctx, u, id, token, d.lease)
 	if err != nil {
 		d.log.WarnContext(ctx, "dedupe undecided; handling the event", "id", id, "err", err)
-		return &Lease{d: d, id: id}, Undecided
+		return &Lease{d: d, u: u, id: id}, Undecided
 	}
 	switch st {
 	case Handled:
@@ -149,7 +214,16 @@ func (d *Dedupe) Claim(ctx context.Context, id string) (*Lease, Verdict) {
 	case Held:
 		return nil, InProgress
 	}
-	return &Lease{d: d, id: id, token: token}, New
+	return &Lease{d: d, u: u, id: id, token: token, snap: snap}, New
+}
+
+// Snapshot returns what the claim read of the user's data, nil when it read nothing. The
+// adapter hands it to the handler with the event (Event.Snapshot).
+func (l *Lease) Snapshot() *Snapshot {
+	if l == nil {
+		return nil
+	}
+	return l.snap
 }
 
 // Keep extends the lease while the work runs, until Done or Release, so that a slow event
@@ -167,7 +241,7 @@ func (l *Lease) Keep() {
 	var tick func()
 	tick = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), every)
-		err := l.d.leases.ExtendEvent(ctx, l.id, l.token, l.d.lease)
+		err := l.d.leases.ExtendEvent(ctx, l.u, l.id, l.token, l.d.lease)
 		cancel()
 		if err != nil {
 			l.d.log.Warn("dedupe: extending a lease failed", "id", l.id, "err", err)
@@ -194,15 +268,20 @@ func (l *Lease) end() bool {
 	return true
 }
 
-// Done marks the event handled. A failure is logged: the lease then lapses, and a retry is
-// guarded by the idempotent turn.
+// Done marks the event handled. It makes no call when the event's turn commit already did
+// (Snapshot.SetDone on this lease's snapshot: only a claim that read the user's data, whose
+// store keeps the lease with it, returns one). A failure is logged: the lease then lapses,
+// and a retry is guarded by the idempotent turn.
 func (l *Lease) Done(ctx context.Context) {
 	if l == nil || !l.end() {
 		return
 	}
+	if l.snap != nil && l.snap.done.Load() {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if err := l.d.leases.FinishEvent(ctx, l.id, l.d.doneTTL); err != nil {
+	if err := l.d.leases.FinishEvent(ctx, l.u, l.id, l.d.doneTTL); err != nil {
 		l.d.log.WarnContext(ctx, "dedupe: marking an event done failed", "id", l.id, "err", err)
 	}
 }
@@ -214,7 +293,7 @@ func (l *Lease) Release(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if err := l.d.leases.ReleaseEvent(ctx, l.id, l.token); err != nil {
+	if err := l.d.leases.ReleaseEvent(ctx, l.u, l.id, l.token); err != nil {
 		l.d.log.WarnContext(ctx, "dedupe: releasing an event failed", "id", l.id, "err", err)
 	}
 }
@@ -255,24 +334,24 @@ func (m *MemLeases) sweep(now time.Time) {
 	}
 }
 
-// ClaimEvent implements EventLeases.
-func (m *MemLeases) ClaimEvent(_ context.Context, id, token string, lease time.Duration) (ClaimState, error) {
+// ClaimEvent implements EventLeases. It reads no user data: the snapshot is always nil.
+func (m *MemLeases) ClaimEvent(_ context.Context, _ UserRef, id, token string, lease time.Duration) (ClaimState, *Snapshot, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	m.sweep(now)
 	if v, ok := m.m[id]; ok && now.Before(v.until) {
 		if v.token == "" {
-			return Handled, nil
+			return Handled, nil, nil
 		}
-		return Held, nil
+		return Held, nil, nil
 	}
 	m.m[id] = memLease{token: token, until: now.Add(lease)}
-	return Claimed, nil
+	return Claimed, nil, nil
 }
 
 // ExtendEvent implements EventLeases.
-func (m *MemLeases) ExtendEvent(_ context.Context, id, token string, lease time.Duration) error {
+func (m *MemLeases) ExtendEvent(_ context.Context, _ UserRef, id, token string, lease time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if v, ok := m.m[id]; ok && v.token == token {
@@ -282,7 +361,7 @@ func (m *MemLeases) ExtendEvent(_ context.Context, id, token string, lease time.
 }
 
 // FinishEvent implements EventLeases.
-func (m *MemLeases) FinishEvent(_ context.Context, id string, ttl time.Duration) error {
+func (m *MemLeases) FinishEvent(_ context.Context, _ UserRef, id string, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.m[id] = memLease{until: m.now().Add(ttl)}
@@ -290,7 +369,7 @@ func (m *MemLeases) FinishEvent(_ context.Context, id string, ttl time.Duration)
 }
 
 // ReleaseEvent implements EventLeases.
-func (m *MemLeases) ReleaseEvent(_ context.Context, id, token string) error {
+func (m *MemLeases) ReleaseEvent(_ context.Context, _ UserRef, id, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if v, ok := m.m[id]; ok && v.token == token {

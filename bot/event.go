@@ -59,6 +59,10 @@ type Event struct {
 	// that the user the command names is a member there. Empty elsewhere (a DM, a typed
 	// command): the engine then refuses coach commands that name a client.
 	Place string
+	// Snapshot is what the adapter's claim of this event read of User's data (the
+	// dialogue, the coaching marker; see Lease.Snapshot), so the engine need not read it
+	// again. Nil: nothing was read (the engine reads what it needs).
+	Snapshot *Snapshot
 }
 
 // ErrUserTold marks an error the user has already been told about, kindly, in the same

@@ -64,14 +64,17 @@ func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
 // rather than from TIME, so that the script is deterministic and tests can move the clock.
 //
 //	KEYS[1] dialogue hash, KEYS[2] journal index, KEYS[3] applied-events zset,
-//	KEYS[4] entry key (only with an entry)
+//	KEYS[4] entry key (with an entry; else KEYS[1] again, untouched),
+//	KEYS[5] the event's lease key (with an event; else KEYS[1] again, untouched)
 //	ARGV[1] version read ("0": none), ARGV[2] new version,
 //	ARGV[3] encoded state ("": the zero State, stored as no field),
 //	ARGV[4] dialogue TTL ms, ARGV[5] encoded entry ("": none), ARGV[6] entry id,
 //	ARGV[7] entry score (unix ms), ARGV[8] cutoff (unix ms), ARGV[9] retention ms,
 //	ARGV[10] event id ("": none), ARGV[11] applied-events cutoff (unix ms),
-//	ARGV[12] applied-events TTL ms
+//	ARGV[12] applied-events TTL ms, ARGV[13] done-mark TTL ms
 //
+// With an event it also marks the event done on its lease key (bot.SnapshotTurner), so the
+// lease needs no call of its own after the turn: a DM answer costs the claim and this.
 // It returns 1 when committed, 0 on a version mismatch, 2 when the event was already
 // applied (nothing written). The hash keeps "ver" even for the zero State, so a closed
 // dialogue never lets the version fall back to a value a stalled turn may have read (no ABA).
@@ -97,6 +100,7 @@ if ARGV[10] ~= '' then
   redis.call('ZADD', KEYS[3], ARGV[7], ARGV[10])
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[11])
   redis.call('PEXPIRE', KEYS[3], ARGV[12])
+  redis.call('SET', KEYS[5], 'done', 'PX', ARGV[13])
 end
 return 1
 `)
@@ -107,7 +111,8 @@ return 1
 const AppliedTTL = 30 * time.Minute
 
 // Turn implements bot.DialogueStore. Uncontended it takes two round trips: HMGET of the
-// dialogue hash, then the commit script. Turns of one user through this Store wait for each
+// dialogue hash, then the commit script (one, the commit, when TurnFrom starts from a
+// snapshot). Turns of one user through this Store wait for each
 // other; against other processes, on a lost race it reads again and calls fn again,
 // after a short jittered pause, up to maxTurnTries times; then it returns bot.ErrConflict.
 // An entry fn returns gets its ID (time-ordered, unique) set before it is saved.
@@ -123,9 +128,29 @@ var _ bot.OnceTurner = (*Store)(nil)
 // costs nothing extra: it rides in the read's round trip and again, atomically, in the
 // commit's.
 func (s *Store) TurnOnce(ctx context.Context, u bot.UserRef, id string, fn bot.TurnFunc) (bool, error) {
+	return s.TurnFrom(ctx, u, id, nil, fn)
+}
+
+// TurnFrom implements bot.SnapshotTurner: TurnOnce whose first attempt uses from, the
+// dialogue as the event's claim (or Snapshot) read it, so that an uncontended turn costs the
+// commit alone. from is only a starting point: the commit checks that the version it names
+// is still the stored one, and when another turn committed in between (the user's earlier
+// event, another replica) the next attempt reads again, as Turn does; more round trips are
+// spent only then. With an event id the commit also marks the event done on its lease key.
+func (s *Store) TurnFrom(ctx context.Context, u bot.UserRef, id string, from *bot.DialogueRead, fn bot.TurnFunc) (bool, error) {
 	k, err := keysFor(u)
 	if err != nil {
 		return false, fmt.Errorf("storage: turn %s: %w", u, err)
+	}
+	var leaseKey string
+	if id != "" {
+		secret, err := s.dedupeSecret(ctx)
+		if err == nil {
+			leaseKey, err = userDedupeKey(secret, k, id)
+		}
+		if err != nil {
+			return false, fmt.Errorf("storage: turn %s: %w", u, err)
+		}
 	}
 	unlock, err := s.locks.lock(ctx, k.tag)
 	if err != nil {
@@ -133,7 +158,8 @@ func (s *Store) TurnOnce(ctx context.Context, u bot.UserRef, id string, fn bot.T
 	}
 	defer unlock()
 	for try := 1; ; try++ {
-		res, err := s.tryTurn(ctx, k, id, fn)
+		res, err := s.tryTurn(ctx, k, id, leaseKey, from, fn)
+		from = nil // a lost race means from is stale: read again
 		if err != nil {
 			var fe fnError
 			if errors.As(err, &fe) {
@@ -173,42 +199,22 @@ const (
 	turnDuplicate = 2 // the event was applied before
 )
 
-// tryTurn makes one attempt and reports its outcome.
-func (s *Store) tryTurn(ctx context.Context, k userKeys, eventID string, fn bot.TurnFunc) (int, error) {
-	var (
-		hm      *redis.SliceCmd
-		applied *redis.FloatCmd
-	)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		hm = p.HMGet(ctx, k.dialogue, "ver", "state")
-		if eventID != "" {
-			applied = p.ZScore(ctx, k.applied, eventID)
+// tryTurn makes one attempt and reports its outcome. With from it reads nothing: the
+// commit's version check and applied-events check stand in for the read's.
+func (s *Store) tryTurn(ctx context.Context, k userKeys, eventID, leaseKey string, from *bot.DialogueRead, fn bot.TurnFunc) (int, error) {
+	if from == nil {
+		read, dup, err := s.readTurn(ctx, k, eventID)
+		if err != nil {
+			return turnLost, err
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return turnLost, fmt.Errorf("load dialogue: %w", err)
-	}
-	if applied != nil && applied.Err() == nil {
-		return turnDuplicate, nil
-	}
-	vals := hm.Val()
-	ver := "0"
-	if v, ok := vals[0].(string); ok {
-		ver = v
-	}
-	n, err := strconv.ParseInt(ver, 10, 64)
-	if err != nil || n < 0 {
-		return turnLost, errors.New("load dialogue: malformed version")
-	}
-	var cur flows.State
-	if v, ok := vals[1].(string); ok {
-		if err := s.decode([]byte(v), k.dialogue+"#state", &cur); err != nil {
-			return turnLost, fmt.Errorf("load dialogue: %w", err)
+		if dup {
+			return turnDuplicate, nil
 		}
+		from = &read
 	}
+	n := from.Version
 
-	next, save, err := fn(cur)
+	next, save, err := fn(from.State)
 	if err != nil {
 		return turnLost, fnError{err}
 	}
@@ -226,10 +232,13 @@ func (s *Store) tryTurn(ctx context.Context, k userKeys, eventID string, fn bot.
 	now := s.now()
 	nowMS := now.UnixMilli()
 	var (
-		keys  = []string{k.dialogue, k.journal, k.applied}
+		keys  = []string{k.dialogue, k.journal, k.applied, k.dialogue, k.dialogue}
 		entry []byte
 		id    string
 	)
+	if leaseKey != "" {
+		keys[4] = leaseKey
+	}
 	if save != nil {
 		id = newEntryID(now)
 		save.ID = id
@@ -243,17 +252,54 @@ func (s *Store) tryTurn(ctx context.Context, k userKeys, eventID string, fn bot.
 		if entry, err = s.crypt.seal(entry, ek); err != nil {
 			return turnLost, fmt.Errorf("encrypt entry: %w", err)
 		}
-		keys = append(keys, ek)
+		keys[3] = ek
 	}
 	res, err := turnScript.Run(ctx, s.rdb, keys,
-		ver, strconv.FormatInt(n+1, 10), state, s.dlgTTL.Milliseconds(),
+		strconv.FormatInt(n, 10), strconv.FormatInt(n+1, 10), state, s.dlgTTL.Milliseconds(),
 		entry, id, nowMS, now.Add(-s.ret).UnixMilli(), s.ret.Milliseconds(),
 		eventID, now.Add(-AppliedTTL).UnixMilli(), AppliedTTL.Milliseconds(),
+		bot.DefaultDoneTTL.Milliseconds(),
 	).Int()
 	if err != nil {
 		return turnLost, fmt.Errorf("save dialogue: %w", err)
 	}
 	return res, nil
+}
+
+// readTurn reads the dialogue for a turn, and whether eventID was applied already, in one
+// pipelined round trip.
+func (s *Store) readTurn(ctx context.Context, k userKeys, eventID string) (read bot.DialogueRead, dup bool, err error) {
+	var (
+		hm      *redis.SliceCmd
+		applied *redis.FloatCmd
+	)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		hm = p.HMGet(ctx, k.dialogue, "ver", "state")
+		if eventID != "" {
+			applied = p.ZScore(ctx, k.applied, eventID)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return read, false, fmt.Errorf("load dialogue: %w", err)
+	}
+	if applied != nil && applied.Err() == nil {
+		return read, true, nil
+	}
+	vals := hm.Val()
+	if v, ok := vals[0].(string); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return read, false, errors.New("load dialogue: malformed version")
+		}
+		read.Version = n
+	}
+	if v, ok := vals[1].(string); ok {
+		if err := s.decode([]byte(v), k.dialogue+"#state", &read.State); err != nil {
+			return read, false, fmt.Errorf("load dialogue: %w", err)
+		}
+	}
+	return read, false, nil
 }
 
 // Journal implements bot.DialogueStore: the newest n entries created within the retention

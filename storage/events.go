@@ -2,7 +2,13 @@ package storage
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -10,7 +16,10 @@ import (
 	"github.com/storybot/storybot/bot"
 )
 
-var _ bot.EventLeases = (*Store)(nil)
+var (
+	_ bot.EventLeases    = (*Store)(nil)
+	_ bot.SnapshotTurner = (*Store)(nil)
+)
 
 // doneMark is the value of a handled event's dedupe key; FirstSeen's "1" counts as done too.
 const doneMark = "done"
@@ -29,6 +38,28 @@ if v == 'done' or v == '1' then return 3 end
 return 2
 `)
 
+// userClaimScript claims an event of one user and, when it gets it, reads what answering the
+// user needs, all in one round trip (the one the acknowledgement waits for anyway): the
+// dialogue's version and state and the coaching marker. Every key is in the user's hash slot
+// (the lease key's tag is chosen so: see slotTag). An event the user's applied-events set
+// names was committed by a turn (perhaps by a build that kept its done mark elsewhere, in a
+// rolling deploy): it counts as handled.
+//
+//	KEYS[1] lease key, KEYS[2] dialogue hash, KEYS[3] applied-events zset,
+//	KEYS[4] coaching marker; ARGV[1] token, ARGV[2] lease ms, ARGV[3] event id
+//	returns {1, ver, state, marker} claimed (absent values nil), {2} held, {3} handled
+var userClaimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  if v == 'done' or v == '1' then return {3} end
+  return {2}
+end
+if redis.call('ZSCORE', KEYS[3], ARGV[3]) then return {3} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local d = redis.call('HMGET', KEYS[2], 'ver', 'state')
+return {1, d[1], d[2], redis.call('GET', KEYS[4])}
+`)
+
 // eventTokenScript extends (ARGV[2] ms > 0) or deletes (ARGV[2] = 0) the lease if ARGV[1]
 // still holds it.
 var eventTokenScript = redis.NewScript(`
@@ -37,37 +68,136 @@ if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 `)
 
-// eventKey is the dedupe key of an event id: a keyed hash of it (see dedupeKey).
-func (s *Store) eventKey(ctx context.Context, id string) (string, error) {
+// eventKey is the dedupe key of event id of user u: a keyed hash of the id, under a hash tag
+// in u's slot when there is a user (see keys.go).
+func (s *Store) eventKey(ctx context.Context, u bot.UserRef, id string) (string, error) {
 	secret, err := s.dedupeSecret(ctx)
 	if err != nil {
 		return "", err
 	}
-	return dedupeKey(secret, id)
+	if u == (bot.UserRef{}) {
+		return dedupeKey(secret, id)
+	}
+	k, err := keysFor(u)
+	if err != nil {
+		return "", err
+	}
+	return userDedupeKey(secret, k, id)
 }
 
-// ClaimEvent implements bot.EventLeases.
-func (s *Store) ClaimEvent(ctx context.Context, id, token string, lease time.Duration) (bot.ClaimState, error) {
-	key, err := s.eventKey(ctx, id)
+// userDedupeKey is the lease key of event id of the user with keys k.
+func userDedupeKey(secret []byte, k userKeys, id string) (string, error) {
+	if id == "" {
+		return "", errors.New("empty event id")
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(id))
+	return dedupePrefix + "{" + slotTag(hashSlot(k.tag)) + "}:" + hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// ClaimEvent implements bot.EventLeases. With a user, the claim reads the user's dialogue and
+// coaching marker in the same script and returns them as a snapshot; a value it cannot
+// decode leaves the snapshot out (the turn then reads again and reports the problem).
+func (s *Store) ClaimEvent(ctx context.Context, u bot.UserRef, id, token string, lease time.Duration) (bot.ClaimState, *bot.Snapshot, error) {
+	key, err := s.eventKey(ctx, u, id)
 	if err != nil || token == "" || lease <= 0 {
-		return 0, fmt.Errorf("storage: claim event %q: bad arguments", id)
+		return 0, nil, fmt.Errorf("storage: claim event %q: bad arguments", id)
 	}
-	n, err := eventClaimScript.Run(ctx, s.rdb, []string{key}, token, lease.Milliseconds()).Int()
+	if u == (bot.UserRef{}) {
+		n, err := eventClaimScript.Run(ctx, s.rdb, []string{key}, token, lease.Milliseconds()).Int()
+		if err != nil {
+			return 0, nil, fmt.Errorf("storage: claim event %s: %w", id, err)
+		}
+		return claimState(n), nil, nil
+	}
+	k, _ := keysFor(u) // eventKey checked u
+	ck, _ := coachKeysFor(u)
+	res, err := userClaimScript.Run(ctx, s.rdb, []string{key, k.dialogue, k.applied, ck.pending}, token, lease.Milliseconds(), id).Slice()
 	if err != nil {
-		return 0, fmt.Errorf("storage: claim event %s: %w", id, err)
+		return 0, nil, fmt.Errorf("storage: claim event %s: %w", id, err)
 	}
+	n, _ := res[0].(int64)
+	if n != 1 || len(res) < 4 {
+		return claimState(int(n)), nil, nil
+	}
+	snap, err := s.snapshot(k, res[1], res[2], res[3])
+	if err != nil {
+		s.log.Warn("storage: claim read an unusable snapshot; the turn reads again", "user", u.String(), "err", err)
+		snap = nil
+	}
+	return bot.Claimed, snap, nil
+}
+
+func claimState(n int) bot.ClaimState {
 	switch n {
 	case 1:
-		return bot.Claimed, nil
+		return bot.Claimed
 	case 2:
-		return bot.Held, nil
+		return bot.Held
 	}
-	return bot.Handled, nil
+	return bot.Handled
+}
+
+// snapshot decodes what a claim or Snapshot read: the dialogue's "ver" and "state" fields
+// and the coaching marker, each a string or nil.
+func (s *Store) snapshot(k userKeys, ver, state, marker any) (*bot.Snapshot, error) {
+	snap := &bot.Snapshot{Dialogue: &bot.DialogueRead{}}
+	if v, ok := ver.(string); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, errors.New("load dialogue: malformed version")
+		}
+		snap.Dialogue.Version = n
+	}
+	if v, ok := state.(string); ok {
+		if err := s.decode([]byte(v), k.dialogue+"#state", &snap.Dialogue.State); err != nil {
+			return nil, fmt.Errorf("load dialogue: %w", err)
+		}
+	}
+	if v, ok := marker.(string); ok {
+		if err := json.Unmarshal([]byte(v), &snap.Coach); err != nil {
+			return nil, fmt.Errorf("load coaching marker: %w", sanitizeJSONError(err))
+		}
+		snap.CoachOK = true
+	}
+	return snap, nil
+}
+
+// Snapshot implements bot.SnapshotTurner: the dialogue and the coaching marker, pipelined in
+// one round trip.
+func (s *Store) Snapshot(ctx context.Context, u bot.UserRef) (*bot.Snapshot, error) {
+	k, err := keysFor(u)
+	if err != nil {
+		return nil, fmt.Errorf("storage: snapshot %s: %w", u, err)
+	}
+	ck, _ := coachKeysFor(u)
+	var (
+		hm     *redis.SliceCmd
+		marker *redis.StringCmd
+	)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		hm = p.HMGet(ctx, k.dialogue, "ver", "state")
+		marker = p.Get(ctx, ck.pending)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("storage: snapshot %s: %w", u, err)
+	}
+	var m any
+	if v, err := marker.Result(); err == nil {
+		m = v
+	}
+	vals := hm.Val()
+	snap, err := s.snapshot(k, vals[0], vals[1], m)
+	if err != nil {
+		return nil, fmt.Errorf("storage: snapshot %s: %w", u, err)
+	}
+	return snap, nil
 }
 
 // ExtendEvent implements bot.EventLeases.
-func (s *Store) ExtendEvent(ctx context.Context, id, token string, lease time.Duration) error {
-	key, err := s.eventKey(ctx, id)
+func (s *Store) ExtendEvent(ctx context.Context, u bot.UserRef, id, token string, lease time.Duration) error {
+	key, err := s.eventKey(ctx, u, id)
 	if err != nil || lease <= 0 {
 		return fmt.Errorf("storage: extend event %q: bad arguments", id)
 	}
@@ -78,8 +208,8 @@ func (s *Store) ExtendEvent(ctx context.Context, id, token string, lease time.Du
 }
 
 // FinishEvent implements bot.EventLeases.
-func (s *Store) FinishEvent(ctx context.Context, id string, ttl time.Duration) error {
-	key, err := s.eventKey(ctx, id)
+func (s *Store) FinishEvent(ctx context.Context, u bot.UserRef, id string, ttl time.Duration) error {
+	key, err := s.eventKey(ctx, u, id)
 	if err != nil || ttl <= 0 {
 		return fmt.Errorf("storage: finish event %q: bad arguments", id)
 	}
@@ -90,8 +220,8 @@ func (s *Store) FinishEvent(ctx context.Context, id string, ttl time.Duration) e
 }
 
 // ReleaseEvent implements bot.EventLeases.
-func (s *Store) ReleaseEvent(ctx context.Context, id, token string) error {
-	key, err := s.eventKey(ctx, id)
+func (s *Store) ReleaseEvent(ctx context.Context, u bot.UserRef, id, token string) error {
+	key, err := s.eventKey(ctx, u, id)
 	if err != nil {
 		return fmt.Errorf("storage: release event %q: %w", id, err)
 	}

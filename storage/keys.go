@@ -38,13 +38,19 @@ import (
 //	    applies a platform event. Members: event IDs ("slack:event:T1:Ev1", trigger and
 //	    interaction IDs; no user text); score: unix ms. Written by the turn script with
 //	    the state, so a redelivered event is never applied twice.
-//	sb:dedupe:<mac>        string, TTL as the caller asks. A lease token (random hex) while
-//	                       one process handles the event, "done" (or "1", FirstSeen's
-//	                       mark) once handled. No hash tag (single-key). mac is
-//	                       HMAC-SHA256 of the caller's id (event ids, but also a DM channel
-//	                       and message ts for clicks) under the dedupe secret, in hex: the
-//	                       key never holds an id that could name a user, so none is left
-//	                       behind after /story forget.
+//	sb:dedupe:{d<n>}:<mac> string, TTL as the caller asks: the lease of an event of one
+//	                       user. A lease token (random hex) while one process handles the
+//	                       event, "done" once handled — written by the turn's commit script
+//	                       itself when the event was a turn (dialogue.go), else by
+//	                       FinishEvent. mac is HMAC-SHA256 of the caller's id (event ids,
+//	                       but also a DM channel and message ts for clicks) under the dedupe
+//	                       secret, in hex. The hash tag d<n> (n in base 36) is chosen to hash
+//	                       to the user's slot (slot.go), so the claim script can read the
+//	                       user's dialogue and coaching marker and the commit can mark the
+//	                       event done, in a cluster too; yet the key never holds an id that
+//	                       could name the user, so none is left behind after /story forget.
+//	sb:dedupe:<mac>        string, as above, for events of no one user (an uninstall) and
+//	                       FirstSeen's "1" mark. No hash tag (single-key).
 //	sb:secret:dedupe       string, no TTL: 32 random bytes, the dedupe secret when no
 //	                       encryption key is configured (with one, the secret is derived
 //	                       from the first key and never stored). Created once, SET NX.

@@ -247,7 +247,7 @@ const (
 // shortly, since the gateway cannot be told "later".
 func (a *Adapter) admitMessage(ev bot.Event, try int) {
 	err := a.work.Submit(ev.User.String(), "message", func(ctx context.Context) {
-		lease, v := a.msgs.Claim(ctx, ev.ID)
+		lease, v := a.msgs.Claim(ctx, ev.User, ev.ID)
 		switch v {
 		case bot.Duplicate:
 			return
@@ -256,6 +256,8 @@ func (a *Adapter) admitMessage(ev bot.Event, try int) {
 			return
 		}
 		lease.Keep()
+		ev := ev
+		ev.Snapshot = lease.Snapshot() // read by the claim: the turn needs no read of its own
 		a.handle(ctx, ev)
 		lease.Done(ctx)
 	})
@@ -308,11 +310,11 @@ func (a *Adapter) onInteractionCreate(_ *discordgo.Session, ic *discordgo.Intera
 	}
 	i := ic.Interaction
 	err := a.work.Submit("", "interaction", func(ctx context.Context) {
-		lease, v := a.dedupe.Claim(ctx, "discord:interaction:"+i.ID)
+		lease, v := a.dedupe.Claim(ctx, userRef(interactionUser(i)), "discord:interaction:"+i.ID)
 		if v == bot.Duplicate || v == bot.InProgress {
 			return // another replica answers it
 		}
-		resp, job, answered := a.accept(ctx, i)
+		resp, job, answered := a.accept(ctx, i, lease.Snapshot())
 		if resp == nil {
 			lease.Done(ctx)
 			return
@@ -401,7 +403,7 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	default:
-		lease, v := a.dedupe.Claim(r.Context(), "discord:interaction:"+i.ID)
+		lease, v := a.dedupe.Claim(r.Context(), userRef(interactionUser(&i)), "discord:interaction:"+i.ID)
 		if v == bot.Duplicate || v == bot.InProgress {
 			resp = deferred() // a redelivery: acknowledge, do nothing twice
 			break
@@ -410,7 +412,7 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 			job      func(context.Context)
 			answered func()
 		)
-		resp, job, answered = a.accept(r.Context(), &i)
+		resp, job, answered = a.accept(r.Context(), &i, lease.Snapshot())
 		if answered != nil {
 			defer answered() // after the response below is written (defers run last first)
 		}
@@ -590,9 +592,9 @@ func refuse(text string) *discordgo.InteractionResponse {
 }
 
 // accept decides the immediate response to an interaction and returns the work to do
-// after it was sent. A modal response goes through a guard first (modal.go); when it comes
+// after it was sent; snap is what the interaction's claim read of the user's data. A modal response goes through a guard first (modal.go); when it comes
 // too late, answered (not nil) must be called once the response was written.
-func (a *Adapter) accept(ctx context.Context, i *discordgo.Interaction) (resp *discordgo.InteractionResponse, job func(context.Context), answered func()) {
+func (a *Adapter) accept(ctx context.Context, i *discordgo.Interaction, snap *bot.Snapshot) (resp *discordgo.InteractionResponse, job func(context.Context), answered func()) {
 	resp, ev := interactionEvent(i)
 	switch {
 	case resp == nil:
@@ -606,7 +608,7 @@ func (a *Adapter) accept(ctx context.Context, i *discordgo.Interaction) (resp *d
 		return resp, nil, nil
 	}
 	isDeferred := resp.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource
-	ev.ID = "discord:interaction:" + i.ID
+	ev.ID, ev.Snapshot = "discord:interaction:"+i.ID, snap
 	a.rememberToken(ev.User.User, i.Token, !isDeferred)
 	return resp, func(ctx context.Context) {
 		defer a.forgetToken(i.Token)

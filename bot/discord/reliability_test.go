@@ -16,13 +16,13 @@ type dyingLeases struct {
 	killed <-chan struct{}
 }
 
-func (d dyingLeases) ClaimEvent(ctx context.Context, id, token string, lease time.Duration) (bot.ClaimState, error) {
-	st, err := d.EventLeases.ClaimEvent(ctx, id, token, lease)
+func (d dyingLeases) ClaimEvent(ctx context.Context, u bot.UserRef, id, token string, lease time.Duration) (bot.ClaimState, *bot.Snapshot, error) {
+	st, snap, err := d.EventLeases.ClaimEvent(ctx, u, id, token, lease)
 	if err != nil || st != bot.Claimed {
-		return st, err
+		return st, snap, err
 	}
 	<-d.killed // frozen until the test ends; it never replies, extends or finishes
-	return bot.Held, nil
+	return bot.Held, nil, nil
 }
 
 // lateLeases makes a replica claim each ID a moment after the other, so the test knows
@@ -33,7 +33,7 @@ type lateLeases struct {
 	seen map[string]bool
 }
 
-func (l *lateLeases) ClaimEvent(ctx context.Context, id, token string, lease time.Duration) (bot.ClaimState, error) {
+func (l *lateLeases) ClaimEvent(ctx context.Context, u bot.UserRef, id, token string, lease time.Duration) (bot.ClaimState, *bot.Snapshot, error) {
 	l.mu.Lock()
 	first := !l.seen[id]
 	l.seen[id] = true
@@ -41,7 +41,7 @@ func (l *lateLeases) ClaimEvent(ctx context.Context, id, token string, lease tim
 	if first {
 		time.Sleep(200 * time.Millisecond)
 	}
-	return l.EventLeases.ClaimEvent(ctx, id, token, lease)
+	return l.EventLeases.ClaimEvent(ctx, u, id, token, lease)
 }
 
 // TestGatewayTakeover: two replicas on the fake gateway; the one that claims a DM dies

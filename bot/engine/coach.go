@@ -100,7 +100,7 @@ func (e *Engine) coachEvent(ctx context.Context, ev bot.Event) (handled bool, er
 		return e.coachText(ctx, ev)
 	case bot.EventCommand:
 		// A command moves on from "Add a note": the next line belongs to what it starts.
-		if p, ok, err := e.coaching.Pending(ctx, ev.User); err == nil && ok && p.NoteFor != "" {
+		if p, ok, err := e.pending(ctx, ev); err == nil && ok && p.NoteFor != "" {
 			p.NoteFor = ""
 			if err := e.coaching.SetPending(ctx, ev.User, p); err != nil {
 				e.log.WarnContext(ctx, "coaching pending clear failed", "user", ev.User.String(), "err", err)
@@ -145,7 +145,7 @@ const offerTTL = 24 * time.Hour
 // coachText takes a typed line that answers coaching: a pending note, or the label of the
 // last coaching message's choices when the user has not moved on to a dialogue since.
 func (e *Engine) coachText(ctx context.Context, ev bot.Event) (bool, error) {
-	p, ok, err := e.coaching.Pending(ctx, ev.User)
+	p, ok, err := e.pending(ctx, ev)
 	if err != nil {
 		// Coaching must not stand in the way of a pause: log and let the dialogue have it.
 		e.log.WarnContext(ctx, "coaching pending check failed", "user", ev.User.String(), "err", err)
@@ -179,6 +179,20 @@ func (e *Engine) coachText(ctx context.Context, ev bot.Event) (bool, error) {
 		return false, nil
 	}
 	return true, e.coachChoice(ctx, ev, choice)
+}
+
+// pending returns the user's coaching marker for ev. The common answer, "none", comes from
+// the snapshot read with the event's claim (or with the turn's read, see Handle), so a DM
+// answer costs no round trip of its own for it. A snapshot that shows a marker is read again:
+// the marker decides what the line is (a note, a typed label) and may have been cleared by
+// the user's previous event since the claim read it; that path is rare and may cost a read.
+// A marker set after the snapshot was read is missed, as one set by another replica a moment
+// after a read always could be.
+func (e *Engine) pending(ctx context.Context, ev bot.Event) (bot.CoachPending, bool, error) {
+	if s := ev.Snapshot; s != nil && !s.CoachOK {
+		return bot.CoachPending{}, false, nil
+	}
+	return e.coaching.Pending(ctx, ev.User)
 }
 
 // offer sends m to u's DM and remembers its choices, so typing a label works too.

@@ -154,6 +154,21 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 	if handled, err := e.homeChoice(ctx, ev); handled {
 		return err
 	}
+	if ev.Kind == bot.EventText && ev.Snapshot == nil && e.coaching != nil {
+		// A typed line needs the coaching marker and, usually, the dialogue: read both in one
+		// round trip, which the turn then starts from (its commit is the only other one).
+		// The adapter's claim usually read them already (ev.Snapshot).
+		if st, ok := e.dialogues.(bot.SnapshotTurner); ok {
+			snap, err := st.Snapshot(ctx, ev.User)
+			if err != nil {
+				// Coaching must not stand in the way of a pause, and the store's trouble is
+				// told by the turn: go on as if no marker were set.
+				e.log.WarnContext(ctx, "snapshot read failed", "user", ev.User.String(), "err", err)
+				snap = &bot.Snapshot{}
+			}
+			ev.Snapshot = snap
+		}
+	}
 	if handled, err := e.coachEvent(ctx, ev); handled {
 		return err
 	}
@@ -309,7 +324,27 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		return next, save, nil
 	}
 	var err error
-	if once, ok := e.dialogues.(bot.OnceTurner); ok && ev.ID != "" {
+	snapTurner, _ := e.dialogues.(bot.SnapshotTurner)
+	once, _ := e.dialogues.(bot.OnceTurner)
+	switch {
+	case snapTurner != nil && (ev.ID != "" || ev.Snapshot != nil):
+		// The turn starts from the dialogue the event's claim read (no read of its own;
+		// when that read is stale the store reads again), and its commit records the event's
+		// ID and marks the event done: the lease has nothing left to write.
+		var from *bot.DialogueRead
+		if ev.Snapshot != nil {
+			from = ev.Snapshot.Dialogue
+		}
+		var applied bool
+		applied, err = snapTurner.TurnFrom(ctx, ev.User, ev.ID, from, step)
+		if err == nil && applied && ev.ID != "" {
+			ev.Snapshot.SetDone()
+		}
+		if err == nil && !applied {
+			e.log.InfoContext(ctx, "event already applied", "user", ev.User.String(), "event", ev.ID)
+			return e.askAgain(ctx, ev)
+		}
+	case once != nil && ev.ID != "":
 		// The commit records the event's ID: a redelivery or replay of an event already
 		// applied (its first handler died after the commit, or a signed request was sent
 		// twice) changes nothing and says nothing twice.
@@ -319,7 +354,7 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 			e.log.InfoContext(ctx, "event already applied", "user", ev.User.String(), "event", ev.ID)
 			return e.askAgain(ctx, ev)
 		}
-	} else {
+	default:
 		err = e.dialogues.Turn(ctx, ev.User, step)
 	}
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,16 +100,42 @@ func TestRedisFaultsSlack(t *testing.T) {
 }
 
 // deadAfterClaim is the store as a replica sees it that is killed after it acknowledged an
-// event: its claim and its turn reach Redis, its done mark and lease extensions never do.
+// event: its claim reaches Redis, its done mark and lease extensions never do.
 type deadAfterClaim struct{ bot.EventLeases }
 
-func (deadAfterClaim) ExtendEvent(context.Context, string, string, time.Duration) error { return nil }
-func (deadAfterClaim) FinishEvent(context.Context, string, time.Duration) error         { return nil }
+func (deadAfterClaim) ExtendEvent(context.Context, bot.UserRef, string, string, time.Duration) error {
+	return nil
+}
+func (deadAfterClaim) FinishEvent(context.Context, bot.UserRef, string, time.Duration) error {
+	return nil
+}
 
-// TestKilledAfterAckRetriedOnce: replica A acknowledges a DM event, commits its turn and
-// dies before marking it done (its reply is lost with it). Slack's retry goes to replica B:
-// at first the lease still holds (503: Slack will come back), then B takes it over. The turn
-// is applied exactly once, and the user gets the open prompt from B.
+// killable is a replica's handler that can be made to drop events, as if the process had
+// died before handling them.
+type killable struct {
+	Handler
+	dead atomic.Bool
+}
+
+func (k *killable) Handle(ctx context.Context, ev bot.Event) error {
+	if k.dead.Load() {
+		return nil
+	}
+	return k.Handler.Handle(ctx, ev)
+}
+
+// TestKilledAfterAckRetriedOnce: replica A acknowledges a DM event and dies. Slack's retry
+// goes to replica B.
+//
+// Killed before the commit: at first A's lease still holds (503: Slack will come back),
+// then B takes the event over and answers it; the answer is applied exactly once, and a
+// later retry does nothing.
+//
+// Killed after the commit, before its reply went out: the commit also marked the event
+// done (so that a DM answer costs two round trips, claim and commit), so the retry is
+// acknowledged at once and nothing is applied or sent twice; the reply A never sent is not
+// sent by B either (before the done mark moved into the commit, B asked the open question
+// again).
 func TestKilledAfterAckRetriedOnce(t *testing.T) {
 	url := redistest.Start(t)
 	clock := fakeclock.New(time.Now())
@@ -118,44 +145,83 @@ func TestKilledAfterAckRetriedOnce(t *testing.T) {
 	for _, r := range []*harness{a, b} {
 		r.adapter.dedupe = r.adapter.dedupe.WithLease(time.Second)
 	}
-	const user = "UKILL"
-	b.slash(user, sharedChannel, "pause")
-	b.dm(user, "The meeting ran over")
+	killA := &killable{Handler: a.adapter.h}
+	a.adapter.h = killA // before any request reaches A
 	ctx := context.Background()
-	before, _, _ := b.store.Dialogue(ctx, userRef(testTeam, user))
-
-	ev := a.messageBody(user, "They think I'm careless", "EvKilled1")
-	if code, _ := a.post("/slack/events", "application/json", ev, nil); code != 200 {
-		t.Fatalf("replica A: status %d", code)
-	}
-	a.wait()
-	n := len(fake.snapshot())
-	retry := func(num int) int {
+	retry := func(ev []byte, num int) int {
 		code, _ := b.post("/slack/events", "application/json", ev, map[string][]string{"X-Slack-Retry-Num": {strconv.Itoa(num)}})
 		b.wait()
 		return code
 	}
-	if code := retry(1); code != 503 {
-		t.Errorf("retry while A's lease holds: %d, want 503 (not acknowledged as done)", code)
-	}
-	time.Sleep(1100 * time.Millisecond)
-	if code := retry(2); code != 200 {
-		t.Fatalf("retry after the lease lapsed: %d, want 200", code)
-	}
-	if code := retry(3); code != 200 {
-		t.Fatalf("a later retry: %d, want 200", code)
-	}
-	after, _, _ := b.store.Dialogue(ctx, userRef(testTeam, user))
-	if after.Entry.Story != "They think I'm careless" || len(after.Trail) != len(before.Trail)+1 {
-		t.Errorf("after the retries: story %q, %d steps behind (before: %d); want the answer applied once", after.Entry.Story, len(after.Trail), len(before.Trail))
-	}
-	var posts []string
-	for _, c := range fake.snapshot()[n:] {
-		if c.Method == "chat.postMessage" && c.Channel == "D"+user {
-			posts = append(posts, c.Text)
+	dms := func(user string, from int) []string {
+		var posts []string
+		for _, c := range fake.snapshot()[from:] {
+			if c.Method == "chat.postMessage" && c.Channel == "D"+user {
+				posts = append(posts, c.Text)
+			}
 		}
+		return posts
 	}
-	if len(posts) != 1 {
-		t.Errorf("replica B sent %d DMs for the retried event, want 1 (the open prompt): %q", len(posts), posts)
-	}
+
+	t.Run("before the commit", func(t *testing.T) {
+		const user = "UKILL1"
+		b.slash(user, sharedChannel, "pause")
+		b.dm(user, "The meeting ran over")
+		before, _, _ := b.store.Dialogue(ctx, userRef(testTeam, user))
+
+		killA.dead.Store(true)
+		ev := a.messageBody(user, "They think I'm careless", "EvKilled1")
+		code, _ := a.post("/slack/events", "application/json", ev, nil)
+		a.wait()
+		killA.dead.Store(false)
+		if code != 200 {
+			t.Fatalf("replica A: status %d", code)
+		}
+		n := len(fake.snapshot())
+		if code := retry(ev, 1); code != 503 {
+			t.Errorf("retry while A's lease holds: %d, want 503 (not acknowledged as done)", code)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		if code := retry(ev, 2); code != 200 {
+			t.Fatalf("retry after the lease lapsed: %d, want 200", code)
+		}
+		if code := retry(ev, 3); code != 200 {
+			t.Fatalf("a later retry: %d, want 200", code)
+		}
+		after, _, _ := b.store.Dialogue(ctx, userRef(testTeam, user))
+		if after.Entry.Story != "They think I'm careless" || len(after.Trail) != len(before.Trail)+1 {
+			t.Errorf("after the retries: story %q, %d steps behind (before: %d); want the answer applied once", after.Entry.Story, len(after.Trail), len(before.Trail))
+		}
+		if posts := dms(user, n); len(posts) != 1 {
+			t.Errorf("replica B sent %d DMs for the retried event, want 1 (the next prompt): %q", len(posts), posts)
+		}
+	})
+
+	t.Run("after the commit", func(t *testing.T) {
+		const user = "UKILL2"
+		b.slash(user, sharedChannel, "pause")
+		b.dm(user, "The meeting ran over")
+		before, _, _ := b.store.Dialogue(ctx, userRef(testTeam, user))
+
+		ev := a.messageBody(user, "They think I'm careless", "EvKilled2")
+		if code, _ := a.post("/slack/events", "application/json", ev, nil); code != 200 {
+			t.Fatalf("replica A: status %d", code)
+		}
+		a.wait() // committed; its reply went to a Slack nobody reads
+		n := len(fake.snapshot())
+		if code := retry(ev, 1); code != 200 {
+			t.Errorf("retry after A's commit: %d, want 200 (handled)", code)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		if code := retry(ev, 2); code != 200 {
+			t.Errorf("retry after the lease would have lapsed: %d, want 200 (handled)", code)
+		}
+		after, _, _ := b.store.Dialogue(ctx, userRef(testTeam, user))
+		if after.Entry.Story != "They think I'm careless" || len(after.Trail) != len(before.Trail)+1 {
+			t.Errorf("after the retries: story %q, %d steps behind (before: %d); want the answer applied once", after.Entry.Story, len(after.Trail), len(before.Trail))
+		}
+		if posts := dms(user, n); len(posts) != 0 {
+			t.Errorf("replica B sent %d DMs for an event A committed, want none: %q", len(posts), posts)
+		}
+	})
 }

@@ -81,7 +81,7 @@ func (a *Adapter) workspaceGone(ctx context.Context, eventID string, evt slackev
 	if eventID != "" {
 		id = "slack:event:" + evt.TeamID + ":" + eventID
 	}
-	lease, v := a.dedupe.Claim(ctx, id)
+	lease, v := a.dedupe.Claim(ctx, bot.UserRef{}, id)
 	switch v {
 	case bot.Duplicate:
 		return true
@@ -155,12 +155,12 @@ func (a *Adapter) acceptCommand(ctx context.Context, cmd slack.SlashCommand, sig
 	if cmd.TriggerID != "" {
 		id = "slack:cmd:" + cmd.TeamID + ":" + cmd.UserID + ":" + cmd.TriggerID + ":" + signedAt
 	}
-	lease, v := a.dedupe.Claim(ctx, id)
+	u := person(cmd.UserID, "", cmd.TeamID, cmd.EnterpriseID)
+	lease, v := a.dedupe.Claim(ctx, u, id)
 	if v == bot.Duplicate || v == bot.InProgress {
 		return true
 	}
-	u := person(cmd.UserID, "", cmd.TeamID, cmd.EnterpriseID)
-	return a.submit(ctx, u.String(), "command", lease, func(ctx context.Context) { a.command(ctx, cmd, id) }) == nil
+	return a.submit(ctx, u.String(), "command", lease, func(ctx context.Context) { a.command(ctx, cmd, id, lease.Snapshot()) }) == nil
 }
 
 // sslCheck reports whether r is Slack's ssl_check request: a form whose ssl_check is 1.
@@ -187,8 +187,8 @@ func wellFormed(cmd slack.SlashCommand) bool {
 	return cmd.Command != "" && cmd.UserID != "" && cmd.TeamID != "" && cmd.ResponseURL != ""
 }
 
-// command handles a slash command after its acknowledgement.
-func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id string) {
+// command handles a slash command after its acknowledgement; snap is what its claim read.
+func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id string, snap *bot.Snapshot) {
 	ev := commandToEvent(cmd, "")
 	dm := a.knownDM(ev.User)
 	if dm == "" && strings.HasPrefix(cmd.ChannelID, "D") {
@@ -196,7 +196,7 @@ func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id string
 		dm, _ = a.dmChannel(ctx, ev.User)
 	}
 	ev.InDM = dm != "" && cmd.ChannelID == dm
-	ev.ID = id
+	ev.ID, ev.Snapshot = id, snap
 	if cmd.TriggerID != "" {
 		ev.Trigger = routeTrigger + cmd.TriggerID // /story quick opens the modal with it
 	}
@@ -240,11 +240,11 @@ func (a *Adapter) interaction(ctx context.Context, ic slack.InteractionCallback)
 	if ts := ic.Container.MessageTs; ts != "" {
 		id = "slack:click:" + ic.Container.ChannelID + ":" + ts
 	}
-	lease, v := a.dedupe.Claim(ctx, id)
+	lease, v := a.dedupe.Claim(ctx, ev.User, id)
 	if v == bot.Duplicate || v == bot.InProgress {
 		return true
 	}
-	ev.ID = id
+	ev.ID, ev.Snapshot = id, lease.Snapshot()
 	return a.submit(ctx, ev.User.String(), "interaction", lease, func(ctx context.Context) {
 		a.markChosen(ctx, ic, ev.User, label)
 		a.handle(ctx, ev)
@@ -382,7 +382,10 @@ func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise stri
 	if eventID != "" {
 		id = "slack:event:" + team + ":" + eventID
 	}
-	lease, v := a.dedupe.Claim(reqCtx, id)
+	// The claim also reads the user's dialogue and coaching marker (one round trip before
+	// the acknowledgement); they travel with the event, so the turn's commit is the only
+	// other round trip of a DM answer.
+	lease, v := a.dedupe.Claim(reqCtx, ev.User, id)
 	switch v {
 	case bot.Duplicate:
 		return true
@@ -391,7 +394,7 @@ func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise stri
 	}
 	// Slack only sends message.im for the bot's own DMs: remember the channel.
 	a.dms.Add(ev.User.String(), m.Channel)
-	ev.ID = id
+	ev.ID, ev.Snapshot = id, lease.Snapshot()
 	return a.submit(reqCtx, ev.User.String(), "message", lease, func(ctx context.Context) { a.handle(ctx, ev) }) == nil
 }
 
@@ -407,7 +410,7 @@ func (a *Adapter) homeOpened(reqCtx context.Context, eventID string, evt slackev
 	if eventID != "" {
 		id = "slack:event:" + evt.TeamID + ":" + eventID
 	}
-	lease, v := a.dedupe.Claim(reqCtx, id)
+	lease, v := a.dedupe.Claim(reqCtx, ev.User, id)
 	switch v {
 	case bot.Duplicate:
 		return true

@@ -254,14 +254,14 @@ func (a *Adapter) routeInteraction(ctx context.Context, ic slack.InteractionCall
 	case ic.Type == slack.InteractionTypeMessageAction && ic.CallbackID == ShortcutMessage:
 		u := userRef(interactionTeam(ic), ic.User.ID)
 		id := "slack:shortcut:" + u.Workspace + ":" + ic.TriggerID
-		lease, v := a.dedupe.Claim(ctx, id)
+		lease, v := a.dedupe.Claim(ctx, u, id)
 		if v == bot.Duplicate || v == bot.InProgress {
 			return interactionReply{}
 		}
 		msg := ic.Message
 		err := a.submit(ctx, u.String(), "shortcut", lease, func(ctx context.Context) {
 			ev := bot.Event{Kind: bot.EventCommand, User: u, Command: &bot.Command{Name: bot.CmdPause, Text: a.quoteMessage(ctx, u, msg)},
-				Route: ic.ResponseURL, ID: id}
+				Route: ic.ResponseURL, ID: id, Snapshot: lease.Snapshot()}
 			a.handle(ctx, ev)
 		})
 		return interactionReply{busy: err != nil}
@@ -271,10 +271,11 @@ func (a *Adapter) routeInteraction(ctx context.Context, ic slack.InteractionCall
 
 // admit claims ev by its ID and admits it.
 func (a *Adapter) admit(ctx context.Context, ev bot.Event, op string) interactionReply {
-	lease, v := a.dedupe.Claim(ctx, ev.ID)
+	lease, v := a.dedupe.Claim(ctx, ev.User, ev.ID)
 	if v == bot.Duplicate || v == bot.InProgress {
 		return interactionReply{}
 	}
+	ev.Snapshot = lease.Snapshot()
 	err := a.submit(ctx, ev.User.String(), op, lease, func(ctx context.Context) { a.handle(ctx, ev) })
 	return interactionReply{busy: err != nil}
 }

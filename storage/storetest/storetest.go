@@ -38,6 +38,7 @@ type Store interface {
 	bot.Deduper
 	bot.EventLeases
 	bot.OnceTurner
+	bot.SnapshotTurner
 	bot.Pinger
 	bot.ScheduleStore
 	bot.JobQueue
@@ -74,6 +75,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"MarkWelcomedOnce", testMarkWelcomedOnce},
 		{"FirstSeen", testFirstSeen},
 		{"EventLeases", testEventLeases},
+		{"ClaimSnapshot", testClaimSnapshot},
 		{"TurnOnce", testTurnOnce},
 		{"Ping", testPing},
 		{"EncryptedAtRest", testEncryptedAtRest},
@@ -886,38 +888,152 @@ func testSafetyPlan(t *testing.T, h *harness) {
 func testEventLeases(t *testing.T, h *harness) {
 	s := h.store()
 	ctx := context.Background()
-	id := "slack:event:T1:Ev" + randHex(t, 6)
-	claim := func(token string, want bot.ClaimState) {
-		t.Helper()
-		if got, err := s.ClaimEvent(ctx, id, token, 10*time.Second); err != nil || got != want {
-			t.Fatalf("ClaimEvent(%s) = %v, %v; want %v", token, got, err, want)
+	// Leases of no one user's events, and of a user's (kept in that user's hash slot).
+	for _, u := range []bot.UserRef{{}, newUser(t)} {
+		id := "slack:event:T1:Ev" + randHex(t, 6)
+		claim := func(token string, want bot.ClaimState) {
+			t.Helper()
+			if got, _, err := s.ClaimEvent(ctx, u, id, token, 10*time.Second); err != nil || got != want {
+				t.Fatalf("ClaimEvent(%v, %s) = %v, %v; want %v", u, token, got, err, want)
+			}
 		}
+		claim("a", bot.Claimed)
+		claim("b", bot.Held)
+		// Only the holder may release.
+		if err := s.ReleaseEvent(ctx, u, id, "b"); err != nil {
+			t.Fatalf("ReleaseEvent(other token) = %v", err)
+		}
+		claim("b", bot.Held)
+		if err := s.ExtendEvent(ctx, u, id, "a", time.Minute); err != nil {
+			t.Fatalf("ExtendEvent = %v", err)
+		}
+		if err := s.ReleaseEvent(ctx, u, id, "a"); err != nil {
+			t.Fatalf("ReleaseEvent = %v", err)
+		}
+		claim("c", bot.Claimed) // released: a redelivery is handled
+		if err := s.FinishEvent(ctx, u, id, 10*time.Minute); err != nil {
+			t.Fatalf("FinishEvent = %v", err)
+		}
+		claim("d", bot.Handled)
 	}
-	claim("a", bot.Claimed)
-	claim("b", bot.Held)
-	// Only the holder may release.
-	if err := s.ReleaseEvent(ctx, id, "b"); err != nil {
-		t.Fatalf("ReleaseEvent(other token) = %v", err)
-	}
-	claim("b", bot.Held)
-	if err := s.ExtendEvent(ctx, id, "a", time.Minute); err != nil {
-		t.Fatalf("ExtendEvent = %v", err)
-	}
-	if err := s.ReleaseEvent(ctx, id, "a"); err != nil {
-		t.Fatalf("ReleaseEvent = %v", err)
-	}
-	claim("c", bot.Claimed) // released: a redelivery is handled
-	if err := s.FinishEvent(ctx, id, 10*time.Minute); err != nil {
-		t.Fatalf("FinishEvent = %v", err)
-	}
-	claim("d", bot.Handled)
 	// An ID FirstSeen recorded counts as handled.
 	old := "slack:event:T1:Old" + randHex(t, 6)
 	if _, err := s.FirstSeen(ctx, old, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.ClaimEvent(ctx, old, "x", time.Second); err != nil || got != bot.Handled {
+	if got, _, err := s.ClaimEvent(ctx, bot.UserRef{}, old, "x", time.Second); err != nil || got != bot.Handled {
 		t.Errorf("ClaimEvent(id FirstSeen recorded) = %v, %v; want Handled", got, err)
+	}
+}
+
+// testClaimSnapshot: a user's claim reads the dialogue and the coaching marker in its round
+// trip; a turn started from that read commits once and marks the event done; a stale read
+// costs a second attempt, never a lost update.
+func testClaimSnapshot(t *testing.T, h *harness) {
+	s := h.store(newKey(t))
+	ctx := context.Background()
+	u := newUser(t)
+	id := "slack:event:T1:Ev" + randHex(t, 6)
+
+	// Nothing stored: a zero snapshot.
+	st, snap, err := s.ClaimEvent(ctx, u, id, "a", 10*time.Second)
+	if err != nil || st != bot.Claimed || snap == nil {
+		t.Fatalf("ClaimEvent(new user) = %v, %v, %v; want Claimed with a snapshot", st, snap, err)
+	}
+	if snap.Dialogue == nil || snap.Dialogue.Version != 0 || snap.Dialogue.State.Open() || snap.CoachOK {
+		t.Errorf("snapshot of a new user = %+v, want version 0, no dialogue, no marker", snap)
+	}
+	if err := s.ReleaseEvent(ctx, u, id, "a"); err != nil {
+		t.Fatal(err)
+	}
+
+	start := func(cur flows.State) (flows.State, *flows.Entry, error) {
+		cur.Flow, cur.Step = flows.FlowPause, flows.StepWhat
+		cur.Entry.What = "the meeting"
+		return cur, nil, nil
+	}
+	if err := s.Turn(ctx, u, start); err != nil {
+		t.Fatal(err)
+	}
+	marker := bot.CoachPending{NoteFor: "name-the-story", At: h.clock.Now()}
+	if err := s.Coaching().SetPending(ctx, u, marker); err != nil {
+		t.Fatal(err)
+	}
+	st, snap, err = s.ClaimEvent(ctx, u, id, "b", 10*time.Second)
+	if err != nil || st != bot.Claimed || snap == nil {
+		t.Fatalf("ClaimEvent = %v, %v, %v; want Claimed with a snapshot", st, snap, err)
+	}
+	if snap.Dialogue == nil {
+		t.Fatal("the claim's snapshot has no dialogue")
+	}
+	if snap.Dialogue.Version != 1 || snap.Dialogue.State.Entry.What != "the meeting" {
+		t.Errorf("snapshot dialogue = version %d, what %q; want 1, %q", snap.Dialogue.Version, snap.Dialogue.State.Entry.What, "the meeting")
+	}
+	if !snap.CoachOK || snap.Coach.NoteFor != marker.NoteFor {
+		t.Errorf("snapshot marker = %+v (ok %v), want %+v", snap.Coach, snap.CoachOK, marker)
+	}
+	if read, err := s.Snapshot(ctx, u); err != nil || read.Dialogue == nil || read.Dialogue.Version != 1 || read.Dialogue.State.Entry.What != "the meeting" || !read.CoachOK || read.Coach.NoteFor != marker.NoteFor {
+		t.Errorf("Snapshot = %+v, %v; want what the claim read", read, err)
+	}
+
+	// The turn starts from the claim's read: fn sees it once and the commit marks the event
+	// done, so a redelivery is handled already.
+	var seen []string
+	answer := func(cur flows.State) (flows.State, *flows.Entry, error) {
+		seen = append(seen, cur.Entry.What)
+		cur.Entry.Story = "they think I'm careless"
+		return cur, nil, nil
+	}
+	applied, err := s.TurnFrom(ctx, u, id, snap.Dialogue, answer)
+	if err != nil || !applied || len(seen) != 1 || seen[0] != "the meeting" {
+		t.Fatalf("TurnFrom = %v, %v, fn saw %q; want applied once from the snapshot", applied, err, seen)
+	}
+	if got, _, err := s.ClaimEvent(ctx, u, id, "c", 10*time.Second); err != nil || got != bot.Handled {
+		t.Errorf("ClaimEvent after the commit = %v, %v; want Handled (the commit marked it done)", got, err)
+	}
+	// Again from the same read: fn may run (nothing was read to tell), the commit refuses.
+	if applied, err := s.TurnFrom(ctx, u, id, snap.Dialogue, answer); err != nil || applied {
+		t.Errorf("TurnFrom again = %v, %v; want not applied", applied, err)
+	}
+	if read, err := s.Snapshot(ctx, u); err != nil || read.Dialogue == nil || read.Dialogue.Version != 2 {
+		t.Errorf("after a replayed TurnFrom: %+v, %v; want version 2 (nothing committed)", read, err)
+	}
+
+	// A stale snapshot: another turn committed after the claim read. The first attempt
+	// loses, the second reads again; nothing is lost.
+	id2 := "slack:event:T1:Ev" + randHex(t, 6)
+	_, snap2, err := s.ClaimEvent(ctx, u, id2, "d", 10*time.Second)
+	if err != nil || snap2 == nil || snap2.Dialogue == nil {
+		t.Fatalf("ClaimEvent = %v, %v", snap2, err)
+	}
+	if err := s.Turn(ctx, u, func(cur flows.State) (flows.State, *flows.Entry, error) {
+		cur.Entry.Feeling = "anxious"
+		return cur, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	applied, err = s.TurnFrom(ctx, u, id2, snap2.Dialogue, func(cur flows.State) (flows.State, *flows.Entry, error) {
+		calls++
+		cur.Entry.Facts = "I always mess up"
+		return cur, nil, nil
+	})
+	if err != nil || !applied || calls != 2 {
+		t.Fatalf("TurnFrom(stale) = %v, %v, fn called %d times; want applied on the second call", applied, err, calls)
+	}
+	got, _, err := s.Dialogue(ctx, u)
+	if err != nil || got.Entry.Feeling != "anxious" || got.Entry.Facts != "I always mess up" || got.Entry.Story != "they think I'm careless" {
+		t.Errorf("after a stale snapshot the dialogue = %+v, %v; want every turn's change kept", got.Entry, err)
+	}
+
+	// A claim of an event whose turn committed (in a rolling deploy, by a build that kept the
+	// lease elsewhere) finds it handled, in the same round trip.
+	id3 := "slack:event:T1:Ev" + randHex(t, 6)
+	if applied, err := s.TurnOnce(ctx, u, id3, answer); err != nil || !applied {
+		t.Fatalf("TurnOnce = %v, %v", applied, err)
+	}
+	if got, _, err := s.ClaimEvent(ctx, u, id3, "e", 10*time.Second); err != nil || got != bot.Handled {
+		t.Errorf("ClaimEvent of an applied event = %v, %v; want Handled", got, err)
 	}
 }
 

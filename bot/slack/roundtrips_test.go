@@ -1,0 +1,103 @@
+package slack
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// tripCounter is a go-redis hook that counts round trips to Redis: a command is one, a
+// pipeline or MULTI/EXEC is one, a script (EVALSHA) is one. It records what each trip was.
+type tripCounter struct {
+	mu    sync.Mutex
+	trips []string
+}
+
+var _ redis.Hook = (*tripCounter)(nil)
+
+func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
+}
+
+func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add(cmd.Name())
+		return next(ctx, cmd)
+	}
+}
+
+func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		names := make([]string, len(cmds))
+		for i, cmd := range cmds {
+			names[i] = cmd.Name()
+		}
+		c.add("pipeline[" + strings.Join(names, " ") + "]")
+		return next(ctx, cmds)
+	}
+}
+
+func (c *tripCounter) add(what string) {
+	c.mu.Lock()
+	c.trips = append(c.trips, what)
+	c.mu.Unlock()
+}
+
+// take returns the trips recorded since the last take.
+func (c *tripCounter) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.trips
+	c.trips = nil
+	return t
+}
+
+// maxTripsPerDM is what one DM answer in an open dialogue, dedupe included, may cost:
+// the claim (which also reads the dialogue and the coaching marker) and the commit (which
+// also marks the event done).
+const maxTripsPerDM = 2
+
+// TestDMRoundTrips drives real Slack events through the real adapter, engine and storage
+// on a real Redis, wired like serve, and counts the Redis round trips each costs from the
+// signed request to the last call its work makes: a typed answer in an open dialogue and a
+// button pressed in one must each cost at most two.
+func TestDMRoundTrips(t *testing.T) {
+	h := newHarness(t)
+	c := &tripCounter{}
+	h.store.Client().AddHook(c)
+
+	// A first user loads the scripts into Redis (a script's very first run costs an extra
+	// EVAL) and the dedupe secret into the process, as any replica's first minutes do.
+	h.slash("UWARM", sharedChannel, "pause The demo froze.")
+	h.dm("UWARM", "Everyone thinks I'm unprepared.")
+	h.click("UWARM", "anxious")
+
+	const u = "UTRIPS"
+	h.slash(u, sharedChannel, "pause The demo froze.")
+	c.take()
+
+	for _, step := range []struct {
+		name, want string
+		do         func()
+	}{
+		{"DM answer", "What are you feeling", func() { h.dm(u, "Everyone thinks I'm unprepared.") }},
+		{"button click", "How strong", func() { h.click(u, "anxious") }},
+		{"DM answer after a click", "know for sure", func() { h.dm(u, "8") }},
+	} {
+		n := h.ncalls()
+		step.do()
+		trips := c.take()
+		got := h.replies(u, n)
+		if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), step.want) {
+			t.Fatalf("%s: replies %q, want one containing %q (the step must really run)", step.name, got, step.want)
+		}
+		t.Logf("%s: %d Redis round trips: %s (reply %q)", step.name, len(trips), strings.Join(trips, ", "), last(got))
+		if len(trips) > maxTripsPerDM {
+			t.Errorf("%s cost %d Redis round trips, want at most %d", step.name, len(trips), maxTripsPerDM)
+		}
+	}
+}
