@@ -214,6 +214,21 @@ func (hangingStore) Turn(ctx context.Context, _ bot.UserRef, _ bot.TurnFunc) err
 	return ctx.Err()
 }
 
+func (hangingStore) TurnOnce(ctx context.Context, _ bot.UserRef, _ string, _ bot.TurnFunc) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+func (hangingStore) TurnFrom(ctx context.Context, _ bot.UserRef, _ string, _ *bot.DialogueRead, _ bot.TurnFunc) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+func (hangingStore) Snapshot(ctx context.Context, _ bot.UserRef) (*bot.Snapshot, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
 // deadlineSender records messages like a platform would take them: not after the context
 // ended.
 type deadlineSender struct{ recorder }

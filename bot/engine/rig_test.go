@@ -263,8 +263,8 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// flakyStore wraps the real store and fails every turn and journal read while down is set,
-// like a Redis outage.
+// flakyStore wraps the real store and fails every turn (whichever way the engine asks for
+// one), snapshot read and journal read while down is set, like a Redis outage.
 type flakyStore struct {
 	*storage.Store
 	down atomic.Bool
@@ -277,6 +277,24 @@ func (f *flakyStore) Turn(ctx context.Context, u bot.UserRef, fn bot.TurnFunc) e
 		return errOutage
 	}
 	return f.Store.Turn(ctx, u, fn)
+}
+
+func (f *flakyStore) TurnOnce(ctx context.Context, u bot.UserRef, id string, fn bot.TurnFunc) (bool, error) {
+	return f.TurnFrom(ctx, u, id, nil, fn)
+}
+
+func (f *flakyStore) TurnFrom(ctx context.Context, u bot.UserRef, id string, from *bot.DialogueRead, fn bot.TurnFunc) (bool, error) {
+	if f.down.Load() {
+		return false, errOutage
+	}
+	return f.Store.TurnFrom(ctx, u, id, from, fn)
+}
+
+func (f *flakyStore) Snapshot(ctx context.Context, u bot.UserRef) (*bot.Snapshot, error) {
+	if f.down.Load() {
+		return nil, errOutage
+	}
+	return f.Store.Snapshot(ctx, u)
 }
 
 func (f *flakyStore) Journal(ctx context.Context, u bot.UserRef, n int) ([]flows.Entry, error) {
