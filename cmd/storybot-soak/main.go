@@ -64,6 +64,9 @@ type config struct {
 	restartAt time.Duration
 	wait      time.Duration
 	verbose   bool
+	think     time.Duration // a user's pause between turns
+	open      int           // dialogues left open at the end, for the memory figures
+	every     time.Duration // how often to print each replica's RSS (0: never)
 }
 
 func run() error {
@@ -75,6 +78,9 @@ func run() error {
 	flag.DurationVar(&c.restartAt, "restart-at", time.Minute, "when to restart Redis (0: never)")
 	flag.BoolVar(&c.verbose, "v", false, "print the first user's conversation at the end")
 	flag.DurationVar(&c.wait, "reply-timeout", 15*time.Second, "how long a user waits for an answer before counting the turn lost")
+	flag.DurationVar(&c.think, "think", 0, "how long a user pauses between turns (a lighter, longer soak)")
+	flag.IntVar(&c.open, "open", 0, "dialogues to leave open at the end for the memory figures (0: one per user)")
+	flag.DurationVar(&c.every, "rss-every", 0, "print each replica's RSS this often during the run (0: never)")
 	flag.Parse()
 	if c.bin == "" {
 		return errors.New("-bin is required (go build -o /tmp/storybot ./cmd/storybot)")
@@ -131,23 +137,33 @@ func run() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sim := &user{id: fmt.Sprintf("USOAK%05d", u), fake: fake, bots: bots, client: client, st: st, wait: c.wait}
+			sim := &user{id: fmt.Sprintf("USOAK%05d", u), fake: fake, bots: bots, client: client, st: st, wait: c.wait, think: c.think}
 			sim.loop(loadCtx)
 		}()
 	}
 	var rssMax = make([]int64, len(bots))
+	loadStart := time.Now()
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
+		lastReport := time.Now()
 		for {
 			select {
 			case <-loadCtx.Done():
 				return
 			case <-t.C:
+				var line []string
 				for i, b := range bots {
-					if r := rssKB(b.cmd.Process.Pid); r > rssMax[i] {
+					r := rssKB(b.cmd.Process.Pid)
+					if r > rssMax[i] {
 						rssMax[i] = r
 					}
+					line = append(line, fmt.Sprintf("replica %d %.1f MB", i, float64(r)/1024))
+				}
+				if c.every > 0 && time.Since(lastReport) >= c.every {
+					lastReport = time.Now()
+					fmt.Printf("soak: %v: RSS %s; turns answered %d, lost %d\n", time.Since(loadStart).Round(time.Second),
+						strings.Join(line, ", "), st.answered.Load(), st.lost.Load())
 				}
 			}
 		}
@@ -190,9 +206,17 @@ func run() error {
 		return fmt.Errorf("count journal entries: %w", err)
 	}
 	// Redis memory per open dialogue: open one for every user and measure the growth.
+	open := c.open
+	if open <= 0 {
+		open = c.users
+	}
 	before := usedMemory(ctx, rdb)
-	openDialogues(ctx, c.users, bots, client, fake)
+	openDialogues(ctx, open, bots, client, fake)
 	after := usedMemory(ctx, rdb)
+	openRSS := make([]int64, len(bots))
+	for i, b := range bots {
+		openRSS[i] = rssKB(b.cmd.Process.Pid)
+	}
 
 	acks := st.acks()
 	fmt.Printf("turns acknowledged: %d, answered: %d, lost: %d, retried after 503/busy: %d, after the outage notice: %d\n",
@@ -202,10 +226,10 @@ func run() error {
 	fmt.Printf("turns/s: %.0f over %v; ack p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 		float64(st.answered.Load())/elapsed.Seconds(), elapsed.Round(time.Second), pct(acks, 50), pct(acks, 99), pct(acks, 100))
 	for i, b := range bots {
-		fmt.Printf("replica %d: peak RSS %.1f MB, now %.1f MB (log %s)\n", i, float64(rssMax[i])/1024, float64(rssKB(b.cmd.Process.Pid))/1024, b.logPath)
+		fmt.Printf("replica %d: peak RSS during the load %.1f MB; with %d dialogues open %.1f MB (log %s)\n", i, float64(rssMax[i])/1024, open, float64(openRSS[i])/1024, b.logPath)
 	}
-	if c.users > 0 && after > before {
-		fmt.Printf("Redis memory per open dialogue: %d bytes (%d users)\n", (after-before)/int64(c.users), c.users)
+	if open > 0 && after > before {
+		fmt.Printf("Redis memory per open dialogue: %d bytes (%d opened)\n", (after-before)/int64(open), open)
 	}
 	if st.lost.Load() > 0 || dups > 0 {
 		return fmt.Errorf("%d lost turns, %d dialogues saved twice", st.lost.Load(), dups)
@@ -251,8 +275,9 @@ type user struct {
 	client *http.Client
 	st     *stats
 	wait   time.Duration
-	n      int // requests sent, to rotate replicas and make IDs
-	walks  int // dialogues started; the number goes into the story, to find doubles
+	think  time.Duration // pause between turns
+	n      int           // requests sent, to rotate replicas and make IDs
+	walks  int           // dialogues started; the number goes into the story, to find doubles
 }
 
 func (u *user) loop(ctx context.Context) {
@@ -288,6 +313,13 @@ func (u *user) walk(ctx context.Context) bool {
 // turn sends one event and waits for its answer, sending it again after a 503, a busy
 // answer or the outage notice. It reports false when the load stopped.
 func (u *user) turn(ctx context.Context, command bool, text string) bool {
+	if u.think > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(u.think):
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
 			return false
