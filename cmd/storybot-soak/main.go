@@ -342,7 +342,7 @@ func (u *user) turn(ctx context.Context, command bool, text string) bool {
 			time.Sleep(200 * time.Millisecond)
 			continue
 		}
-		if code != http.StatusOK {
+		if code != http.StatusOK { // 503, or a command's busy note
 			u.st.shed.Add(1)
 			time.Sleep(time.Second)
 			continue
@@ -354,7 +354,10 @@ func (u *user) turn(ctx context.Context, command bool, text string) bool {
 			if ctx.Err() != nil {
 				return false
 			}
-			u.st.lost.Add(1)
+			if n := u.st.lost.Add(1); n <= 5 {
+				fmt.Printf("soak: lost: %s turn %d (%q) to replica %d at %s, acknowledged after %v\n",
+					u.id, u.n, text, b.n, start.Format("15:04:05.000"), time.Since(start)-u.wait)
+			}
 			return true
 		}
 		if strings.Contains(reply, noticeW) || strings.Contains(reply, "very busy") {
@@ -383,8 +386,13 @@ func (u *user) post(ctx context.Context, b *botProc, path, ct string, body []byt
 	if err != nil {
 		return 0, err
 	}
-	io.Copy(io.Discard, resp.Body)
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && strings.Contains(string(answer), "very busy") {
+		// A slash command refused in the HTTP answer itself: the user sees the busy note
+		// at once, and nothing else will come.
+		return http.StatusServiceUnavailable, nil
+	}
 	return resp.StatusCode, nil
 }
 
