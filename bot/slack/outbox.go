@@ -276,7 +276,7 @@ func sameReply(a, b bot.Message) bool {
 func (o *outbox) send(ctx context.Context, ch, text string, blocks []slack.Block) error {
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableMarkdown()}
 	if blocks != nil {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+		opts = append(opts, slack.MsgOptionBlocks(rawBlocks(blocks)...)) // marshalled ahead: rawblocks.go
 	}
 	o.mu.Lock()
 	o.posts++
