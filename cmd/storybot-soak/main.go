@@ -30,12 +30,14 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -85,6 +87,9 @@ func run() error {
 	if c.bin == "" {
 		return errors.New("-bin is required (go build -o /tmp/storybot ./cmd/storybot)")
 	}
+	// Interrupted, it stops the load and still stops what it started (replicas, Redis).
+	sigCtx, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSig()
 	ctx, cancel := context.WithTimeout(context.Background(), c.dur+5*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "storybot-soak-")
@@ -129,7 +134,7 @@ func run() error {
 	fmt.Printf("soak: %d users, %d replicas, %v, Redis restart at %v\n", c.users, c.replicas, c.dur, c.restartAt)
 
 	st := &stats{}
-	loadCtx, stopLoad := context.WithTimeout(ctx, c.dur)
+	loadCtx, stopLoad := context.WithTimeout(sigCtx, c.dur)
 	defer stopLoad()
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
