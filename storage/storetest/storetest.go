@@ -48,6 +48,9 @@ type Store interface {
 	ForgetSchedules(ctx context.Context, u bot.UserRef) error
 	// ForgetWorkspaceJobs is the engine's WorkspaceJobs: every job of one workspace goes.
 	ForgetWorkspaceJobs(ctx context.Context, platform, workspace string) (int, error)
+	// PostConsole and TakeConsole are the console's mailbox (bot/console.Mailbox).
+	PostConsole(ctx context.Context, u bot.UserRef, text string) error
+	TakeConsole(ctx context.Context, u bot.UserRef) ([]string, error)
 	// Coaching is the coaching store over the same Redis (bot.CoachStore, and its own
 	// Eraser, ExportPart and Merger).
 	Coaching() *storage.Coaching
@@ -107,6 +110,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"CoachForget", testCoachForget},
 		{"CoachExport", testCoachExport},
 		{"Merge", testMerge},
+		{"ConsoleMailbox", testConsoleMailbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
