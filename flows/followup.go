@@ -63,12 +63,15 @@ func FollowupQuestion(planned time.Time, next string) string {
 
 // startFollowup opens a follow-up about st.Entry. A dialogue the user worked on within
 // ParkAfter is never interrupted: it returns s and no replies, and the caller tries later.
-// An abandoned dialogue, an unanswered check-in or an earlier follow-up gives way.
+// That includes a check-in or another follow-up sent within ParkAfter and not yet answered:
+// replacing one would leave its buttons answering the wrong question (a check-back picked
+// for "Tomorrow" lands on the minute of a 09:00 check-in, and two picked for the same time
+// come together). An abandoned dialogue, check-in or follow-up gives way.
 func (m *Machine) startFollowup(s State, st Start, now time.Time) (State, []Reply, error) {
 	if st.Entry == nil || st.Entry.ID == "" || strings.TrimSpace(st.Entry.Next) == "" {
 		return s, nil, fmt.Errorf("flows: a follow-up needs an entry with an ID and a next step")
 	}
-	if s.Open() && s.Flow != FlowCheckin && s.Flow != FlowFollowup && now.Before(s.Updated.Add(ParkAfter)) {
+	if s.Open() && now.Before(s.Updated.Add(ParkAfter)) {
 		return s, nil, nil
 	}
 	fu := FollowUp{Asked: 1}

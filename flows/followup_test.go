@@ -45,6 +45,40 @@ func TestFollowupWaitsForOpenDialogue(t *testing.T) {
 	}
 }
 
+// A follow-up waits for a check-in or another follow-up sent within ParkAfter and not yet
+// answered (replacing it would leave its buttons answering the wrong question), and
+// replaces one left unanswered for ParkAfter.
+func TestFollowupWaitsForFreshCheckinAndFollowup(t *testing.T) {
+	m := New(Config{})
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	checkin, _, err := m.Step(State{}, Input{Now: now, Start: &Start{Flow: FlowCheckin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := m.Step(State{}, Input{Now: now, Start: &Start{Flow: FlowFollowup, Entry: &Entry{ID: "e0", Created: now, Next: "Email Lee."}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fu := Start{Flow: FlowFollowup, Entry: &Entry{ID: "e1", Created: now.Add(-24 * time.Hour), Next: "Ask Sam."}}
+	for _, open := range []State{checkin, other} {
+		for _, tt := range []struct {
+			after   time.Duration
+			replies bool
+		}{{0, false}, {ParkAfter - time.Second, false}, {ParkAfter, true}} {
+			next, rs, err := m.Step(open, Input{Now: now.Add(tt.after), Start: &fu})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(rs) > 0; got != tt.replies {
+				t.Errorf("Step(%v open, follow-up %v later) replies = %v, want %v", open.Flow, tt.after, rs, tt.replies)
+			}
+			if tt.replies && next.Entry.ID != "e1" || !tt.replies && next.Flow != open.Flow {
+				t.Errorf("Step(%v open, follow-up %v later) = %v about %q", open.Flow, tt.after, next.Flow, next.Entry.ID)
+			}
+		}
+	}
+}
+
 // A started dialogue replaces an open follow-up at once, and a follow-up needs its entry.
 func TestFollowupGivesWay(t *testing.T) {
 	m := New(Config{})

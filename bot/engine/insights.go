@@ -312,8 +312,9 @@ func isNumber(s string) bool {
 	return s != ""
 }
 
-// stopWords are words too common to be a theme: function words, pronouns, everyday verbs
-// and the words of the pause itself ("story", "feel").
+// stopWords are words too common to be a theme: function words, pronouns, everyday verbs,
+// the words of the pause itself ("story", "feel"), and days, months and times of day
+// ("moved to Thursday", "by Friday morning" say when, not what keeps coming back).
 var stopWords = func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(`
@@ -335,6 +336,10 @@ when when's where where's whether which while who who's whom why why's will with
 would wouldn't yes yet you you'd you'll you're you've your yours yourself yourselves
 ask asked feel feeling feels felt story stories telling yesterday week time lot bit
 known better worse good bad again came come comes keep kept put give gave
+monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri
+sat sun weekend weekday weekdays january february march april june july august september
+october november december jan feb mar apr jun jul aug sep sept oct nov dec morning afternoon
+evening tonight night noon day days hour hours minute minutes month months weeks next last
 `) {
 		m[w] = true
 	}

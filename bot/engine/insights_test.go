@@ -37,6 +37,14 @@ func TestThemes(t *testing.T) {
 			want: []Theme{{Word: "better", Entries: 1}}[:0],
 		},
 		{
+			name: "days, months and times of day are not themes",
+			entries: []flows.Entry{
+				e("Sam moved my 1:1 to Thursday again", "Sam doesn't care", "Ask on Monday morning"),
+				e("", "Priya will hate the March plan", "Share one idea in Thursday's 1:1 on Monday morning"),
+			},
+			want: []Theme{{Word: "1:1", Entries: 2}}[:0],
+		},
+		{
 			name: "a word from a single entry never counts, even repeated",
 			entries: []flows.Entry{
 				e("deadline deadline deadline", "The deadline is impossible.", ""),
