@@ -314,7 +314,7 @@ func TestCoacheeWeek(t *testing.T) {
 		"Next steps you chose: 6; done so far: 4.",
 		"• Ask Lee what deadline they need — changed your mind",
 		"• Ask Priya how the review went — not yet",
-		"turned out 3.0 out of 10 true on average (4 answers)", // 3, 1, 6, 2
+		"turned out 3.0 out of 10 true on average (4 answers)",                   // 3, 1, 6, 2
 		"What keeps coming back this month: Sam (3 stories), Priya (2 stories).", // not Lee (once), not "Thursday"
 	} {
 		if !strings.Contains(strings.ToLower(digest), strings.ToLower(want)) {
