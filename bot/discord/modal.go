@@ -328,6 +328,7 @@ func (a *Adapter) openQuickForm(i *discordgo.Interaction, ev bot.Event) (resp *d
 	ev.Trigger = routeRespond + nonce
 	ev.ID = "discord:interaction:" + i.ID
 	a.rememberToken(ev.User.User, i.Token, false) // a fallback answers on the token
+	start := time.Now()
 	err := a.work.Submit(ev.User.User, "interaction", func(ctx context.Context) {
 		defer a.forgetToken(i.Token)
 		a.handle(ctx, ev)
@@ -344,7 +345,8 @@ func (a *Adapter) openQuickForm(i *discordgo.Interaction, ev bot.Event) (resp *d
 		answered()
 		return refuse(TextBusy), nil
 	}
-	r, answered := a.modals.wait(nonce, w, modalWait)
+	// The wait counts from before admission, which itself may wait for a place.
+	r, answered := a.modals.wait(nonce, w, modalWait-time.Since(start))
 	if r != nil {
 		return r, nil
 	}

@@ -105,11 +105,7 @@ func homeActionEvent(ic slack.InteractionCallback) (bot.Event, bool) {
 	if act == nil || !strings.HasPrefix(act.ActionID, homeAction) || !bot.IsHomeChoice(act.Value) {
 		return bot.Event{}, false
 	}
-	enterprise := ic.Team.EnterpriseID
-	if enterprise == "" {
-		enterprise = ic.Enterprise.ID
-	}
-	u := person(ic.User.ID, ic.User.TeamID, ic.Team.ID, enterprise)
+	u := interactionPerson(ic)
 	if u.Workspace == "" {
 		return bot.Event{}, false
 	}

@@ -208,6 +208,17 @@ func formOf(v slack.View) flows.QuickForm {
 	}
 }
 
+// interactionPerson is the one stable reference of the user who acted in an interaction, as
+// actionToEvent and every other payload key them (person): an org user on Enterprise Grid
+// is the same person in a modal, a shortcut, a button and a slash command.
+func interactionPerson(ic slack.InteractionCallback) bot.UserRef {
+	enterprise := ic.Team.EnterpriseID
+	if enterprise == "" {
+		enterprise = ic.Enterprise.ID
+	}
+	return person(ic.User.ID, ic.User.TeamID, ic.Team.ID, enterprise)
+}
+
 // interactionTeam is the team of the user who acted in an interaction.
 func interactionTeam(ic slack.InteractionCallback) string {
 	if ic.Team.ID != "" {
@@ -248,19 +259,20 @@ func (a *Adapter) routeInteraction(ctx context.Context, ic slack.InteractionCall
 		}
 		return a.admit(ctx, ev, "home_action")
 	case ic.Type == slack.InteractionTypeShortcut && ic.CallbackID == ShortcutQuick:
-		ev := bot.Event{Kind: bot.EventCommand, User: userRef(interactionTeam(ic), ic.User.ID), Command: &bot.Command{Name: bot.CmdQuick},
+		u := interactionPerson(ic)
+		ev := bot.Event{Kind: bot.EventCommand, User: u, Alias: alias(u, interactionTeam(ic)), Command: &bot.Command{Name: bot.CmdQuick},
 			Trigger: routeTrigger + ic.TriggerID, ID: "slack:shortcut:" + interactionTeam(ic) + ":" + ic.TriggerID}
 		return a.admit(ctx, ev, "shortcut")
 	case ic.Type == slack.InteractionTypeMessageAction && ic.CallbackID == ShortcutMessage:
-		u := userRef(interactionTeam(ic), ic.User.ID)
-		id := "slack:shortcut:" + u.Workspace + ":" + ic.TriggerID
+		u := interactionPerson(ic)
+		id := "slack:shortcut:" + interactionTeam(ic) + ":" + ic.TriggerID
 		lease, v := a.dedupe.Claim(ctx, u, id)
 		if v == bot.Duplicate || v == bot.InProgress {
 			return interactionReply{}
 		}
 		msg := ic.Message
 		err := a.submit(ctx, u.String(), "shortcut", lease, func(ctx context.Context) {
-			ev := bot.Event{Kind: bot.EventCommand, User: u, Command: &bot.Command{Name: bot.CmdPause, Text: a.quoteMessage(ctx, u, msg)},
+			ev := bot.Event{Kind: bot.EventCommand, User: u, Alias: alias(u, interactionTeam(ic)), Command: &bot.Command{Name: bot.CmdPause, Text: a.quoteMessage(ctx, u, msg)},
 				Route: ic.ResponseURL, ID: id, Snapshot: lease.Snapshot()}
 			a.handle(ctx, ev)
 		})
@@ -286,11 +298,14 @@ func (a *Adapter) viewSubmission(ctx context.Context, ic slack.InteractionCallba
 	f := formOf(ic.View)
 	nonce, ch := a.submits.add()
 	defer a.submits.remove(nonce)
-	ev := bot.Event{Kind: bot.EventForm, User: userRef(interactionTeam(ic), ic.User.ID), Form: &f, Modal: true, Route: routeSubmit + nonce}
+	u := interactionPerson(ic)
+	ev := bot.Event{Kind: bot.EventForm, User: u, Alias: alias(u, interactionTeam(ic)), Form: &f, Modal: true, Route: routeSubmit + nonce}
+	start := time.Now()
 	if err := a.submit(ctx, ev.User.String(), "view_submission", nil, func(ctx context.Context) { a.handle(ctx, ev) }); err != nil {
 		return interactionReply{body: slack.NewErrorsViewSubmissionResponse(map[string]string{flows.FieldStory: TextBusy})}
 	}
-	t := time.NewTimer(submitWait)
+	// The wait counts from before admission, which itself may wait for a place.
+	t := time.NewTimer(submitWait - time.Since(start))
 	defer t.Stop()
 	select {
 	case m := <-ch:
@@ -322,7 +337,7 @@ func (a *Adapter) viewAction(ctx context.Context, ic slack.InteractionCallback) 
 		return interactionReply{}
 	}
 	ev := bot.Event{
-		Kind: bot.EventChoice, User: userRef(interactionTeam(ic), ic.User.ID), Choice: ic.ActionCallback.BlockActions[0].Value,
+		Kind: bot.EventChoice, User: interactionPerson(ic), Choice: ic.ActionCallback.BlockActions[0].Value,
 		Modal: true, Route: routeView + ic.View.ID,
 		// One press per view state: a double click, or a second replica, does nothing twice.
 		ID: "slack:viewclick:" + ic.View.ID + ":" + ic.View.Hash,

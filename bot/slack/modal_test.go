@@ -273,3 +273,42 @@ func TestShortcuts(t *testing.T) {
 		t.Fatalf("what happened = %q, %v; want %q", st.Entry.What, err, want)
 	}
 }
+
+// TestQuickModalGridUser: an Enterprise Grid org user (team with enterprise_id, as in
+// testdata/payloads/grid_click.txtar) is one person in the modal as in a slash command: the
+// quick pause saved from the modal is in the journal their commands read.
+func TestQuickModalGridUser(t *testing.T) {
+	h := newHarness(t)
+	const u = "UMODALGRID"
+	grid := func(p map[string]any) map[string]any {
+		p["team"] = map[string]any{"id": testTeam, "domain": "acme", "enterprise_id": "E0001", "enterprise_name": "eee"}
+		p["enterprise"] = map[string]any{"id": "E0001", "name": "eee"}
+		return p
+	}
+	resp := h.interactMap(grid(quickSubmission(u, map[string]string{
+		flows.FieldStory: "they think I'm slow", flows.FieldOther: "they were busy", flows.FieldNext: "ask",
+	})))
+	if resp["response_action"] != "update" {
+		t.Fatalf("view_submission answered %v, want update", resp)
+	}
+	if code, _ := h.interact(grid(modalButton(u, "VGRID", "save", "Save to journal"))); code != 200 {
+		t.Fatalf("Save: status %d", code)
+	}
+	h.wait()
+	org, _ := h.store.Journal(t.Context(), userRef("E0001", u), 5)
+	ws, _ := h.store.Journal(t.Context(), userRef(testTeam, u), 5)
+	if len(org) != 1 || len(ws) != 0 {
+		t.Fatalf("journal under the org %d entries, under the workspace %d; want the one entry under the org", len(org), len(ws))
+	}
+}
+
+// interactMap posts an interaction that is answered in the response, and decodes it.
+func (h *harness) interactMap(payload map[string]any) map[string]any {
+	h.tb.Helper()
+	code, body := h.interact(payload)
+	var resp map[string]any
+	if code != 200 || json.Unmarshal([]byte(body), &resp) != nil {
+		h.tb.Fatalf("interaction: %d %q", code, body)
+	}
+	return resp
+}
