@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -144,6 +145,47 @@ func BenchmarkTurn(b *testing.B) {
 		if err := s.Turn(ctx, u, step); err != nil {
 			b.Fatal(err)
 		}
+	}
+	b.ReportMetric(float64(c.n.Load())/float64(b.N), "round-trips/op")
+}
+
+// BenchmarkDMEvent is the store's part of one DM answer, as the adapter and the engine use
+// it: the event's claim (which reads the dialogue and the coaching marker), then the turn
+// from that read (whose commit marks the event done). Encryption on.
+func BenchmarkDMEvent(b *testing.B) {
+	url := redistest.Start(b)
+	rdb := redistest.Client(b, url)
+	var c counter
+	rdb.AddHook(&c)
+	key := make([]byte, storage.KeySize)
+	s := storage.NewStore(rdb, storage.Config{EncryptionKeys: [][]byte{key}})
+	u := bot.UserRef{Platform: "test", Workspace: "BENCH", User: "U2"}
+	ctx := context.Background()
+	step := func(cur flows.State) (flows.State, *flows.Entry, error) {
+		next := cur
+		next.Flow, next.Step = flows.FlowPause, flows.StepFacts
+		next.Entry.Story = "they ignored my point in the meeting"
+		next.Entry.Facts = "she said we'd come back to it"
+		return next, nil, nil
+	}
+	event := func(i int) {
+		id := fmt.Sprintf("slack:event:T1:EvBench%d", i)
+		st, snap, err := s.ClaimEvent(ctx, u, id, "token", 10*time.Second)
+		if err != nil || st != bot.Claimed || snap == nil {
+			b.Fatalf("ClaimEvent = %v, %v, %v", st, snap, err)
+		}
+		if applied, err := s.TurnFrom(ctx, u, id, snap.Dialogue, step); err != nil || !applied {
+			b.Fatalf("TurnFrom = %v, %v", applied, err)
+		}
+	}
+	event(-1) // loads the scripts
+	c.n.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		event(i)
+		i++
 	}
 	b.ReportMetric(float64(c.n.Load())/float64(b.N), "round-trips/op")
 }

@@ -74,13 +74,14 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 
 // BenchmarkDMTurn measures whole DM turns per second: a signed message event in, dedupe,
 // the engine's atomic turn in Redis, and the reply posted to the fake Slack, for 50 users
-// typing at once. Each user alternates an answer to "What else could be true?" with "back",
-// so every turn is one step and one reply, like a dialogue.
+// typing at once. Each user alternates an answer to a Pause's story question with "back", so
+// every turn is one step and one reply, like a dialogue.
 func BenchmarkDMTurn(b *testing.B) {
 	h := newHarness(b)
 	client := benchClient()
 	for w := range benchConcurrency {
-		h.slash(fmt.Sprintf("UDM%02d", w), sharedChannel, "quick")
+		// A Pause (a quick pause typed in a channel now opens the form instead).
+		h.slash(fmt.Sprintf("UDM%02d", w), sharedChannel, "pause The demo froze.")
 	}
 	var next atomic.Int64
 	b.ResetTimer()

@@ -101,3 +101,43 @@ func TestDMRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDMAnswer is one DM answer in an open dialogue at a time, end to end: the signed
+// event over real HTTP, the adapter's claim, the engine's turn on real Redis, the reply
+// posted to the fake Slack, and the done mark. It reports the Redis round trips per answer
+// beside time and allocations (of the whole process, test client and fake Slack included).
+// Answers alternate with "back", so every op is one step of a Pause and one reply.
+func BenchmarkDMAnswer(b *testing.B) {
+	h := newHarness(b)
+	c := &tripCounter{}
+	h.store.Client().AddHook(c)
+	const u = "UBENCHDM"
+	h.slash(u, sharedChannel, "pause The demo froze.")
+	h.dm(u, "They might just be busy today.") // loads the scripts
+	h.dm(u, "back")
+	c.take()
+	n := h.ncalls()
+	b.ReportAllocs()
+	b.ResetTimer()
+	k := 0
+	for b.Loop() {
+		text := "They might just be busy today."
+		if k%2 == 1 {
+			text = "back"
+		}
+		k++
+		h.dm(u, text)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(c.take()))/float64(b.N), "round-trips/op")
+	// Every answer moved the dialogue and got its one reply (the story question or the
+	// feeling question), not "no pause is open".
+	for _, r := range h.replies(u, n) {
+		if !strings.Contains(r, "story I'm telling myself") && !strings.Contains(r, "What are you feeling") {
+			b.Fatalf("a DM answer got %q, want the next step's question", r)
+		}
+	}
+	if got := len(h.replies(u, n)); got != b.N {
+		b.Fatalf("%d replies to %d answers", got, b.N)
+	}
+}
