@@ -174,6 +174,12 @@ func (o *outbox) post(ctx context.Context, ch string, u bot.UserRef, m bot.Messa
 		o.mu.Unlock()
 		return err
 	}
+	switch cur := o.chans[ch]; {
+	case cur == nil:
+		o.chans[ch] = c // swept during a slow send
+	case cur != c:
+		c = cur
+	}
 	c.until = later(c.until, time.Now().Add(rl.RetryAfter))
 	c.pending = append([]queued{{m: m, n: 1}}, c.pending...) // it came first
 	start := o.start(ch, c)

@@ -17,8 +17,9 @@ import (
 )
 
 // mountSlack mounts the Slack endpoints on mux when Slack is configured, registers the
-// Slack sender in senders, and returns the long-running part (Socket Mode, and the drain of
-// acknowledged work on shutdown) to run until ctx ends, or nil when there is none.
+// Slack sender in senders and its outbox's flush in a.flushers (runServe calls it after
+// draining the work), and returns the long-running part (Socket Mode) to run until ctx
+// ends, or nil when there is none.
 func mountSlack(_ context.Context, a *app, eng *engine.Engine, senders bot.PlatformSenders, mux *http.ServeMux) (func(context.Context) error, error) {
 	if !a.cfg.slackEnabled() {
 		return nil, nil
