@@ -96,6 +96,13 @@ type DeliveryTracker interface {
 	DMFailed(ctx context.Context, u UserRef, reason string)
 }
 
+// LossNotifier hears that a message the user sent will never reach the bot: the platform's
+// last delivery of it was refused because the bot was saturated (a flood). The engine tells
+// the user, so they can send it again; repeated notices fold into one in a rate-limited DM.
+type LossNotifier interface {
+	MessageLost(ctx context.Context, u UserRef)
+}
+
 // ErrNoDM is returned by a Sender when the platform will not let the bot open or write to
 // the user's DM (Discord's 50007: the user closed DMs from server members). The engine then
 // answers the event in place, privately, instead.

@@ -22,6 +22,7 @@ type Metrics struct {
 	dmFallbacks   prometheus.Counter
 	sendErrors    *prometheus.CounterVec
 	deliveryFails *prometheus.CounterVec
+	lostInbound   *prometheus.CounterVec
 	safetyReplies *prometheus.CounterVec
 	work          *prometheus.CounterVec
 	inRefused     *prometheus.CounterVec
@@ -69,6 +70,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "storybot_delivery_failures_total",
 		Help: "Messages finally not delivered, by platform and reason (timeout, api_error, rate_limited, shutdown, user_gone, refused, no_dm, error): sent at once and refused, or given up after waiting in a rate-limit queue.",
 	}, []string{"platform", "reason"})
+	m.lostInbound = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "storybot_inbound_lost_total",
+		Help: "User messages the platform stopped redelivering after the bot refused its last delivery (saturated); the user is told to send again.",
+	}, []string{"platform"})
 	m.safetyReplies = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "storybot_safety_replies_total",
 		Help: "Safety replies by event: crisis (clear crisis language), check (the check question, ambiguous language), check-yes, check-no, check-private, sos. No ids, no text.",
@@ -76,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.work = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "storybot_work_total", Help: "Work after an acknowledgement, by op and outcome (admitted, shed_full, shed_user, shed_closing).",
 	}, []string{"op", "outcome"})
-	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.deliveryFails, m.safetyReplies, m.inRefused, m.work, m.followups, m.answers)
+	reg.MustRegister(m.events, m.duration, m.replies, m.storeErrors, m.refusals, m.dmFallbacks, m.sendErrors, m.deliveryFails, m.lostInbound, m.safetyReplies, m.inRefused, m.work, m.followups, m.answers)
 	m.sched = newSchedMetrics(reg)
 	m.preinit()
 	return m
@@ -104,6 +109,7 @@ func (m *Metrics) preinit() {
 	}
 	for _, p := range preinitPlatforms {
 		m.sendErrors.WithLabelValues(p)
+		m.lostInbound.WithLabelValues(p)
 		for _, r := range deliveryReasons {
 			m.deliveryFails.WithLabelValues(p, r)
 		}
@@ -238,6 +244,13 @@ func (m *Metrics) deliveryFailed(platform, reason string) {
 		reason = "error" // a fixed vocabulary only
 	}
 	m.deliveryFails.WithLabelValues(platformLabel(platform), reason).Inc()
+}
+
+func (m *Metrics) messageLost(platform string) {
+	if m == nil || m.lostInbound == nil {
+		return
+	}
+	m.lostInbound.WithLabelValues(platformLabel(platform)).Inc()
 }
 
 func (m *Metrics) dmFallback() {

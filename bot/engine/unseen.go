@@ -127,3 +127,19 @@ func deliveryFailReason(err error) string {
 	}
 	return "error"
 }
+
+// TextMessageLost tells the user a message of theirs was never read: the platform gave up
+// delivering it while the bot was answering many others.
+const TextMessageLost = "One of your messages came while I was still answering many others, and I couldn't read it. If something is missing, please send it again."
+
+var _ bot.LossNotifier = (*Engine)(nil)
+
+// MessageLost implements bot.LossNotifier: the user is told, in their DM, that a message was
+// not read. Nothing of it was stored, so nothing else changes.
+func (e *Engine) MessageLost(ctx context.Context, u bot.UserRef) {
+	e.metrics.messageLost(u.Platform)
+	err := e.out.Send(ctx, bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Kind: flows.ReplyInfo, Text: TextMessageLost})
+	if err != nil {
+		e.log.WarnContext(ctx, "could not tell the user a message was lost", "platform", u.Platform, "user", u.String(), "err", err)
+	}
+}

@@ -134,6 +134,7 @@ func TestFlood(t *testing.T) {
 		}
 	}
 	handled := h.counter("storybot_events_total", map[string]string{"platform": "slack", "kind": "text"})
+	told := h.counter("storybot_inbound_lost_total", map[string]string{"platform": "slack"})
 
 	posts := h.fake.postTimesSnapshot()[postsBefore:]
 	peak := 0
@@ -160,8 +161,8 @@ func TestFlood(t *testing.T) {
 
 	t.Logf("500 DMs from one user: first deliveries sent in %v; all done (retries, work, replies) in %v",
 		sent.Round(time.Millisecond), took.Round(100*time.Millisecond))
-	t.Logf("acknowledged (200) %d, applied %d, acknowledged but lost %d; refused 503 %d times in all; refused on all four deliveries (Slack gives up, told each time) %d; other answers %d",
-		acked, acked-lost, lost, refusals, refusedForGood, others)
+	t.Logf("acknowledged (200) %d, applied %d, acknowledged but lost %d; refused 503 %d times in all; refused on all four deliveries (Slack gives up, told each time) %d, the user told so %v times; other answers %d",
+		acked, acked-lost, lost, refusals, refusedForGood, told, others)
 	t.Logf("events handled by the engine %v (each applied once); posts to Slack %d, at most %d in any second, 429s %d, posts over 50 blocks %d",
 		handled, len(posts), peak, limited, invalid)
 	if testing.Verbose() {
@@ -188,6 +189,9 @@ func TestFlood(t *testing.T) {
 	}
 	if peak > defaultPostBurst+1 {
 		t.Errorf("%d posts within one second, want at most a burst of %d and then one a second", peak, defaultPostBurst)
+	}
+	if int(told) != refusedForGood {
+		t.Errorf("the user was told of %v lost messages, want %d (every event Slack gave up on)", told, refusedForGood)
 	}
 	if acked == 0 {
 		t.Errorf("nothing was acknowledged")

@@ -315,13 +315,15 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	lastTry := false
 	if retry := r.Header.Get("X-Slack-Retry-Num"); retry != "" {
 		n, _ := strconv.Atoi(retry)
 		a.log.InfoContext(r.Context(), "slack retried an event", "event_id", outer.EventID, "retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
+		lastTry = n >= slackLastRetry
 	}
 	if fast && env.Event != nil && env.Event.Type == string(slackevents.Message) {
 		// A DM, nearly every event the bot gets: read in the one pass above.
-		if !a.message(r.Context(), outer.EventID, outer.TeamID, outer.EnterpriseID, env.Event, env.botUser()) {
+		if !a.message(r.Context(), outer.EventID, outer.TeamID, outer.EnterpriseID, env.Event, env.botUser(), lastTry) {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
@@ -336,7 +338,7 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if !a.callback(r.Context(), outer.EventID, evt) {
+	if !a.callback(r.Context(), outer.EventID, evt, lastTry) {
 		// Not acknowledged as done: refused (saturated), or another process is handling it
 		// right now and may yet die. Slack delivers it again later.
 		http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -345,10 +347,15 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// slackLastRetry is the X-Slack-Retry-Num of Slack's last redelivery of an event: after it
+// is refused, Slack never sends that event again.
+const slackLastRetry = 3
+
 // callback claims an Events API callback by its event_id and admits its work. It reports
 // whether the event may be acknowledged: false when the work was refused or another process
-// holds the event's lease, so that Slack delivers it again.
-func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackevents.EventsAPIEvent) bool {
+// holds the event's lease, so that Slack delivers it again. lastTry says this is Slack's
+// last delivery of the event.
+func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackevents.EventsAPIEvent, lastTry bool) bool {
 	switch slackevents.EventsAPIType(evt.InnerEvent.Type) {
 	case slackevents.AppUninstalled, slackevents.TokensRevoked:
 		return a.workspaceGone(reqCtx, eventID, evt)
@@ -368,12 +375,14 @@ func (a *Adapter) callback(reqCtx context.Context, eventID string, evt slackeven
 			}
 		}
 	}
-	return a.message(reqCtx, eventID, evt.TeamID, evt.EnterpriseID, dmOf(m), botUser)
+	return a.message(reqCtx, eventID, evt.TeamID, evt.EnterpriseID, dmOf(m), botUser, lastTry)
 }
 
 // message claims a message event by its event_id and admits its work; it reports whether
-// the event may be acknowledged (as callback).
-func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise string, m *dmMessage, botUser string) bool {
+// the event may be acknowledged (as callback). When Slack's last delivery of a DM is
+// refused for want of room, the message is lost for good: the handler hears so (a
+// bot.LossNotifier), so the user can be told to send it again.
+func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise string, m *dmMessage, botUser string, lastTry bool) bool {
 	ev, ok := dmToEvent(team, enterprise, m, botUser)
 	if !ok {
 		return true
@@ -395,7 +404,24 @@ func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise stri
 	// Slack only sends message.im for the bot's own DMs: remember the channel.
 	a.dms.Add(ev.User.String(), m.Channel)
 	ev.ID, ev.Snapshot = id, lease.Snapshot()
-	return a.submit(reqCtx, ev.User.String(), "message", lease, func(ctx context.Context) { a.handle(ctx, ev) }) == nil
+	err := a.submit(reqCtx, ev.User.String(), "message", lease, func(ctx context.Context) { a.handle(ctx, ev) })
+	if err != nil && lastTry && bot.IsShed(err) {
+		a.lost(ev.User)
+	}
+	return err == nil
+}
+
+// lost tells the handler, when it listens (bot.LossNotifier), that a message of u's will
+// never be handled. It runs as work of its own (not the user's: their queue is full), so
+// it is bounded, drained at shutdown, and simply dropped when the pool has no room at all.
+func (a *Adapter) lost(u bot.UserRef) {
+	ln, ok := a.h.(bot.LossNotifier)
+	if !ok {
+		return
+	}
+	if err := a.work.Submit("", "lost", func(ctx context.Context) { ln.MessageLost(ctx, u) }); err != nil {
+		a.log.Warn("a lost message could not be reported to the user", "user", u.String(), "err", err)
+	}
 }
 
 // homeOpened claims an app_home_opened callback by its event_id and admits the publish of

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/storage"
 )
@@ -291,5 +292,26 @@ func TestPerUserCapSheds503(t *testing.T) {
 	}
 	if n := len(st.Trail); n != 3 {
 		t.Errorf("dialogue trail has %d steps, want 3 (three answers, each applied once)", n)
+	}
+
+	// Slack's last redelivery refused: the message is lost for good, and the user is told.
+	release = make(chan struct{})
+	for range 3 {
+		if err := pool.Submit(u.String(), "test", func(context.Context) { <-release }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := h.ncalls()
+	last := h.messageBody(user, "one more thing", "EvCapLast")
+	if code, _ := h.post("/slack/events", "application/json", last, map[string][]string{"X-Slack-Retry-Num": {"3"}}); code != 503 {
+		t.Fatalf("last redelivery over the cap: %d, want 503", code)
+	}
+	close(release)
+	h.wait()
+	if got := strings.Join(h.replies(user, n), "\n"); !strings.Contains(got, engine.TextMessageLost) {
+		t.Errorf("after Slack's last delivery was refused the user got %q, want to be told the message was lost", got)
+	}
+	if got := h.counter("storybot_inbound_lost_total", map[string]string{"platform": "slack"}); got != 1 {
+		t.Errorf("storybot_inbound_lost_total{slack} = %v, want 1", got)
 	}
 }

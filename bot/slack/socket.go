@@ -83,7 +83,7 @@ func (a *Adapter) socketEvents(ctx context.Context, smc *socketConn) {
 			}
 			// An envelope left unacknowledged (refused, or held by another connection's
 			// process) is sent again by Slack.
-			if a.callback(ctx, eventID, data) {
+			if a.callback(ctx, eventID, data, false) {
 				a.ack(ctx, smc, evt, nil)
 			}
 		case socketmode.EventTypeSlashCommand:
