@@ -301,6 +301,11 @@ func (o *outbox) run(ch string, c *chanState) {
 		wait := time.Until(o.nextPost(c))
 		if o.stopping {
 			wait = 0 // shutting down: one last try, now
+		} else if wait > 0 && !o.burst(c.user, c, time.Now()) {
+			// The flood is over (nothing more of the user's waits): what is queued goes at
+			// once, as a DM that finds no queue would; a person answering each reply as it
+			// comes must not stay a second behind because a queue once formed.
+			wait = 0
 		}
 		o.mu.Unlock()
 		if wait > 0 {

@@ -338,3 +338,33 @@ func TestOutboxOnePromptAtATime(t *testing.T) {
 		t.Errorf("%d replies to %d answers", got, len(answers))
 	}
 }
+
+// TestOutboxQueueEndsWithTheFlood: DMs queued while a flood lasted go out as soon as it is
+// over, not a pace interval later: a queue, once formed, must not keep a person who now
+// answers each reply as it comes a second behind.
+func TestOutboxQueueEndsWithTheFlood(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.outboxPace = outboxPace{} })
+	var calls sync.Mutex
+	flooding := true
+	h.adapter.outbox.bursting = func(bot.UserRef) bool {
+		calls.Lock()
+		defer calls.Unlock()
+		f := flooding
+		flooding = false // the flood is over after the first look
+		return f
+	}
+	u := userRef(testTeam, "UFLOODEND")
+	start := time.Now()
+	for i := range defaultPostBurst + 1 {
+		if err := h.adapter.Send(context.Background(), bot.Message{To: bot.Destination{Kind: bot.DestDM, User: u}, Kind: flows.ReplyInfo, Text: fmt.Sprintf("reply %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitOutbox()
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("the DM queued during the flood went out after %v, want at once when the flood was over", took)
+	}
+	if got := strings.Join(h.replies("UFLOODEND", 0), "\n\n"); got != "reply 0\n\nreply 1\n\nreply 2\n\nreply 3" {
+		t.Errorf("replies = %q", got)
+	}
+}

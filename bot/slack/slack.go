@@ -32,6 +32,9 @@ const (
 	dmCacheSize = 20000
 	// maxTries bounds the attempts of one Web API call when Slack rate-limits it.
 	maxTries = 3
+	// floodWaiting is how many of a user's events may wait in the pool, while a DM to them
+	// finds the channel's pace spent, before the DM waits for the pace (a flood).
+	floodWaiting = 3
 	// maxRetryWait caps one wait for a rate limit, whatever Retry-After says.
 	maxRetryWait = 30 * time.Second
 )
@@ -153,7 +156,11 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		a.work, a.ownWork = bot.NewPool(bot.PoolConfig{WorkTimeout: cfg.WorkTimeout, Logger: a.log}), true
 	}
 	if !cfg.outboxPaced {
-		a.outbox.bursting = func(u bot.UserRef) bool { return a.work.Waiting(u.String()) > 0 }
+		// A few waiting are a person keeping up, not a flood: a turn that sends two DMs
+		// (the welcome and the first question, "I didn't catch that" and the question
+		// again) is often answered after its first, and then the answer to the second
+		// comes too. A flood keeps the user's place in the pool full (PerUser, 16).
+		a.outbox.bursting = func(u bot.UserRef) bool { return a.work.Waiting(u.String()) > floodWaiting }
 	}
 	return a, nil
 }
