@@ -302,6 +302,17 @@ func (s *modalWaiters) wait(nonce string, w *modalWaiter, d time.Duration) (r *d
 	}
 }
 
+// drop removes the waiter of nonce: its interaction is answered without a modal.
+func (s *modalWaiters) drop(nonce string, w *modalWaiter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !w.gone {
+		w.gone = true
+		close(w.written)
+	}
+	delete(s.m, nonce)
+}
+
 // isGone reports whether the interaction waiting on w gave up.
 func (s *modalWaiters) isGone(w *modalWaiter) bool {
 	s.mu.Lock()
@@ -341,8 +352,7 @@ func (a *Adapter) openQuickForm(i *discordgo.Interaction, ev bot.Event) (resp *d
 	})
 	if err != nil {
 		a.forgetToken(i.Token)
-		_, answered := a.modals.wait(nonce, w, 0)
-		answered()
+		a.modals.drop(nonce, w)
 		return refuse(TextBusy), nil
 	}
 	// The wait counts from before admission, which itself may wait for a place.
@@ -359,18 +369,15 @@ func (a *Adapter) openQuickForm(i *discordgo.Interaction, ev bot.Event) (resp *d
 func (a *Adapter) openAnswerBox(ctx context.Context, i *discordgo.Interaction) *discordgo.InteractionResponse {
 	nonce, w := a.modals.add()
 	m := bot.Message{To: bot.Destination{Kind: bot.DestModal, User: userRef(interactionUser(i)), Route: routeRespond + nonce}, Kind: flows.ReplyPrompt}
-	if err := a.guard.Send(ctx, m); err != nil {
-		_, answered := a.modals.wait(nonce, w, 0)
-		answered()
-		a.log.ErrorContext(ctx, "the answer box was not sent", "err", err)
-		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
+	err := a.guard.Send(ctx, m)
+	select {
+	case r := <-w.ch: // delivered already: Send hands it over at once
+		return r
+	default:
 	}
-	r, answered := a.modals.wait(nonce, w, 0) // delivered already: Send hands it over at once
-	if r == nil {
-		answered()
-		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
-	}
-	return r
+	a.modals.drop(nonce, w)
+	a.log.ErrorContext(ctx, "the answer box was not sent", "err", err)
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
 }
 
 func randomNonce() string {

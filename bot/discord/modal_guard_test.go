@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
 )
 
 // passing records the messages the engine's guard lets through to the adapter.
@@ -118,5 +119,42 @@ func TestQuickModalSlowEngine(t *testing.T) {
 	st, _, err := e.store.Dialogue(t.Context(), userRef(user))
 	if err != nil || !st.Open() || st.Entry.Story != "they think I'm slow" {
 		t.Fatalf("dialogue = %+v, %v; want the quick pause open with the story", st, err)
+	}
+}
+
+// TestModalWaiters: a modal delivered in time is the response; one delivered after the
+// interaction gave up is refused, and only once the interaction's other answer is out, so
+// that what the engine does instead (the DM, an ephemeral note on the token) comes after it.
+func TestModalWaiters(t *testing.T) {
+	var s modalWaiters
+	nonce, w := s.add()
+	if err := s.deliver(t.Context(), nonce, quickModal(flows.QuickForm{Story: "x"})); err != nil {
+		t.Fatalf("deliver in time = %v", err)
+	}
+	if r, answered := s.wait(nonce, w, time.Second); r == nil || answered != nil {
+		t.Fatalf("wait after delivery = %v, %v; want the modal", r, answered != nil)
+	}
+
+	nonce, w = s.add()
+	r, answered := s.wait(nonce, w, time.Millisecond)
+	if r != nil || answered == nil {
+		t.Fatalf("wait without delivery = %v; want to give up", r)
+	}
+	late := make(chan error, 1)
+	go func() { late <- s.deliver(t.Context(), nonce, quickModal(flows.QuickForm{Story: "x"})) }()
+	select {
+	case err := <-late:
+		t.Fatalf("a late delivery returned (%v) before the other answer was out", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	answered()
+	if err := <-late; err != errModalGone {
+		t.Fatalf("late delivery = %v, want errModalGone", err)
+	}
+	if err := s.deliver(t.Context(), nonce, quickModal(flows.QuickForm{Story: "x"})); err != errModalGone {
+		t.Fatalf("delivery after the answer = %v, want errModalGone", err)
+	}
+	if len(s.m) != 0 {
+		t.Errorf("%d waiters left, want none", len(s.m))
 	}
 }
