@@ -79,6 +79,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"FirstSeen", testFirstSeen},
 		{"EventLeases", testEventLeases},
 		{"ClaimSnapshot", testClaimSnapshot},
+		{"TurnFromRaces", testTurnFromRaces},
 		{"TurnOnce", testTurnOnce},
 		{"Ping", testPing},
 		{"EncryptedAtRest", testEncryptedAtRest},
