@@ -114,6 +114,8 @@ type fakeSlack struct {
 	postErr string
 	// postTimes are the times of the chat.postMessage calls answered ok.
 	postTimes []time.Time
+	// postDelay, when set, holds every chat.postMessage this long before it is answered.
+	postDelay time.Duration
 }
 
 // lastUpload returns the body of the last file upload.
@@ -234,6 +236,10 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + c.Users}})
 	case "chat.postMessage":
+		f.mu.Lock()
+		delay := f.postDelay
+		f.mu.Unlock()
+		time.Sleep(delay)
 		f.mu.Lock()
 		postErr := f.postErr
 		if postErr == "" {

@@ -94,6 +94,9 @@ type chanState struct {
 	pending []queued
 	left    int  // replies left out of the queue (maxQueued) since the last post
 	running bool // a goroutine sends this channel's queue
+	// abandoned: shutdown gave up waiting for this queue and reported it failed; its
+	// goroutine, if it fails too, does not report it again.
+	abandoned bool
 }
 
 // queued is one reply waiting, or several identical ones in a row.
@@ -356,9 +359,10 @@ func (o *outbox) run(ch string, c *chanState) {
 			c.pending = append(c.pending[:0:0], c.pending[n:]...)
 			c.left = 0
 		}
+		report := failed != "" && !c.abandoned // shutdown may have reported it already
 		if len(c.pending) > 0 {
 			o.mu.Unlock()
-			if failed != "" {
+			if report {
 				o.failed(c.user, n, failed, err)
 			}
 			continue
@@ -368,8 +372,9 @@ func (o *outbox) run(ch string, c *chanState) {
 		// after this and never undone by it (and tests see the outbox busy until then).
 		o.mu.Unlock()
 		switch {
-		case failed != "":
+		case report:
 			o.failed(c.user, n, failed, err)
+		case failed != "":
 		case o.track != nil:
 			o.track.DMDelivered(context.Background(), c.user)
 		}
@@ -609,6 +614,7 @@ func (o *outbox) flush(ctx context.Context) error {
 	for _, c := range o.chans {
 		if len(c.pending) > 0 {
 			lost = append(lost, loss{c.user, len(c.pending)})
+			c.abandoned = true
 		}
 	}
 	o.mu.Unlock()

@@ -283,6 +283,52 @@ func TestFlushAfterDrain(t *testing.T) {
 	}
 }
 
+// TestFlushDeadline: DMs still waiting when shutdown's time is up are given up: Flush says
+// so, the failure is counted once (reason shutdown, not again when the post in flight fails
+// later) and the user's dialogue is marked.
+func TestFlushDeadline(t *testing.T) {
+	h := newHarness(t)
+	const user = "UDEADLINE"
+	u := userRef(testTeam, user)
+	h.slash(user, sharedChannel, "pause")
+	// From here every DM is paced, a minute apart, and the pace is spent.
+	o := h.adapter.outbox
+	o.mu.Lock()
+	o.pace, o.bursting = outboxPace{interval: time.Minute, burst: 1}, nil
+	o.mu.Unlock()
+	o.spend("D"+user, u)
+	h.fake.mu.Lock()
+	h.fake.postDelay, h.fake.postErr = time.Second, "fatal_error" // slow, and failing in the end
+	h.fake.mu.Unlock()
+	if code, _ := h.post("/slack/events", "application/json", h.messageBody(user, "The meeting ran over", "EvDeadline1"), nil); code != 200 {
+		t.Fatalf("event: %d", code)
+	}
+	_ = h.adapter.work.Quiet(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := h.adapter.Flush(ctx); err == nil {
+		t.Fatal("Flush with a post still in flight past its deadline returned nil")
+	}
+	h.waitOutbox() // the post in flight ends
+	want := map[string]string{"platform": "slack", "reason": "shutdown"}
+	if got := h.counter("storybot_delivery_failures_total", want); got != 1 {
+		t.Errorf("delivery failures (shutdown) = %v, want 1", got)
+	}
+	if got := h.counter("storybot_delivery_failures_total", map[string]string{"platform": "slack", "reason": "api_error"}); got != 0 {
+		t.Errorf("the post that failed after shutdown gave it up was counted again: api_error = %v", got)
+	}
+	if st, _, _ := h.store.Dialogue(context.Background(), u); st.Unseen.IsZero() {
+		t.Errorf("the user's dialogue was not marked: the next message would not get the prompt again")
+	}
+	st, _, err := h.store.Dialogue(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Entry.What != "The meeting ran over" {
+		t.Errorf("the turn was not applied: what %q", st.Entry.What)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for concurrent writers (loggers).
 type syncBuffer struct {
 	mu sync.Mutex
