@@ -49,6 +49,10 @@ import (
 //	                       user's dialogue and coaching marker and the commit can mark the
 //	                       event done, in a cluster too; yet the key never holds an id that
 //	                       could name the user, so none is left behind after /story forget.
+//	                       Builds before this layout kept every lease under the key below;
+//	                       in a rolling deploy an old and a new replica may both claim one
+//	                       event, and the turn's applied-events check (which the new claim
+//	                       script also reads) keeps it from being applied twice.
 //	sb:dedupe:<mac>        string, as above, for events of no one user (an uninstall) and
 //	                       FirstSeen's "1" mark. No hash tag (single-key).
 //	sb:secret:dedupe       string, no TTL: 32 random bytes, the dedupe secret when no
