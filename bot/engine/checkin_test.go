@@ -19,7 +19,7 @@ func TestDigest(t *testing.T) {
 		{Flow: flows.FlowPause, Created: now.Add(-8 * 24 * time.Hour), Next: "too old to count"},
 	}
 	got := Digest(entries, now)
-	for _, want := range []string{"2 pauses this week", "eased by 3.0 points", "Send the draft today", "Ask Sam for ten minutes", "Thinking traps you recognised most: mind reading (1)."} {
+	for _, want := range []string{"2 pauses and 1 reframe this week", "eased by 3.0 points", "Send the draft today", "Ask Sam for ten minutes", "Thinking traps you recognised most: mind reading (1)."} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Digest = %q, want it to contain %q", got, want)
 		}

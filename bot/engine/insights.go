@@ -31,11 +31,12 @@ func Digest(entries []flows.Entry, now time.Time) string { return DigestFor(entr
 func DigestFor(entries []flows.Entry, now time.Time, self []string) string {
 	since := now.Add(-7 * 24 * time.Hour)
 	var (
-		pauses, shifts, shiftSum int
-		traps                    = map[string]int{}
-		steps                    []flows.Entry
-		trueSum, trueN           int
-		month                    []flows.Entry
+		pauses, reframes int
+		shifts, shiftSum int
+		traps            = map[string]int{}
+		steps            []flows.Entry
+		trueSum, trueN   int
+		month            []flows.Entry
 	)
 	for i := len(entries) - 1; i >= 0; i-- { // oldest first
 		en := entries[i]
@@ -52,8 +53,11 @@ func DigestFor(entries []flows.Entry, now time.Time, self []string) string {
 		if en.Created.Before(since) {
 			continue
 		}
-		if en.Flow == flows.FlowPause || en.Flow == flows.FlowQuick {
+		switch en.Flow {
+		case flows.FlowPause, flows.FlowQuick:
 			pauses++
+		case flows.FlowReframe:
+			reframes++
 		}
 		if en.StrengthBefore != nil && en.StrengthAfter != nil {
 			shifts++
@@ -70,17 +74,21 @@ func DigestFor(entries []flows.Entry, now time.Time, self []string) string {
 
 	var b strings.Builder
 	b.WriteString("Your week in stories.\n")
-	switch pauses {
-	case 0:
+	if pauses+reframes == 0 {
 		b.WriteString("No pauses this week — that's fine. /story is here when you want it.")
 		if len(traps) == 0 && len(steps) == 0 && trueN == 0 && len(themes) == 0 {
 			return b.String()
 		}
 		b.WriteString("\n")
-	case 1:
-		b.WriteString("1 pause this week.\n")
-	default:
-		fmt.Fprintf(&b, "%d pauses this week.\n", pauses)
+	} else {
+		var done []string
+		if pauses > 0 {
+			done = append(done, plural(pauses, "pause", "pauses"))
+		}
+		if reframes > 0 {
+			done = append(done, plural(reframes, "reframe", "reframes"))
+		}
+		b.WriteString(strings.Join(done, " and ") + " this week.\n")
 	}
 	if shifts > 0 {
 		avg := float64(shiftSum) / float64(shifts)
@@ -118,8 +126,45 @@ func DigestFor(entries []flows.Entry, now time.Time, self []string) string {
 			parts[i] = fmt.Sprintf("%s (%d stories)", th.Word, th.Entries)
 		}
 		b.WriteString("What keeps coming back this month: " + strings.Join(parts, ", ") + ".\n")
+		for _, th := range themes[:min(len(themes), 2)] {
+			if line := themeTruth(month, th); line != "" {
+				b.WriteString(line + "\n")
+			}
+		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// themeTruth says how true the month's stories that name th (in what happened or the story
+// itself, not the next step) turned out, looking back, when two or more answers say: the
+// link between a recurring name and the stories told about it is the insight the user is
+// least likely to have seen.
+func themeTruth(month []flows.Entry, th Theme) string {
+	ts := tokenize(th.Word)
+	if len(ts) == 0 {
+		return ""
+	}
+	want := ts[0].norm
+	sum, n := 0, 0
+	for _, en := range month {
+		if en.FollowUp == nil || en.FollowUp.HowTrue == nil {
+			continue
+		}
+		named := false
+		for _, text := range []string{en.What, en.Story} {
+			for _, t := range tokenize(text) {
+				named = named || t.norm == want
+			}
+		}
+		if named {
+			sum += *en.FollowUp.HowTrue
+			n++
+		}
+	}
+	if n < 2 {
+		return ""
+	}
+	return fmt.Sprintf("Looking back, your stories about %s this month turned out %.1f out of 10 true (%d answers).", th.Word, float64(sum)/float64(n), n)
 }
 
 // stepMark says how a next step went, when a follow-up asked.

@@ -103,6 +103,35 @@ func TestTokenize(t *testing.T) {
 	}
 }
 
+// TestDigestThemeTruth: how true the stories that name a recurring person turned out, once
+// two answers say; a name only in a next step does not make a story about them.
+func TestDigestThemeTruth(t *testing.T) {
+	now := time.Date(2026, 3, 8, 18, 0, 0, 0, time.UTC)
+	n := func(v int) *int { return &v }
+	answered := func(daysAgo int, story, next string, howTrue int) flows.Entry {
+		at := now.Add(-time.Duration(daysAgo) * 24 * time.Hour)
+		return flows.Entry{Flow: flows.FlowQuick, Created: at, Story: story, Next: next,
+			FollowUp: &flows.FollowUp{Outcome: flows.OutcomeDone, HowTrue: n(howTrue), At: at.Add(time.Hour)}}
+	}
+	entries := []flows.Entry{
+		answered(1, "Sam thinks I'm slow", "Ask Priya", 1),
+		answered(12, "Sam ignored my idea", "Share it again", 2),
+		answered(20, "The launch will flop", "Ask Sam and Priya", 9),
+		answered(25, "Priya is annoyed", "Ask her", 4),
+	}
+	got := DigestFor(entries, now, nil)
+	if want := "Looking back, your stories about Sam this month turned out 1.5 out of 10 true (2 answers)."; !strings.Contains(got, want) {
+		t.Errorf("Digest lacks %q:\n%s", want, got)
+	}
+	if strings.Contains(got, "stories about Priya") {
+		t.Errorf("Digest says how true stories about Priya were, from one story about her:\n%s", got)
+	}
+	// One answer is not a pattern.
+	if got := DigestFor(entries[:2:2][:1], now, nil); strings.Contains(got, "stories about") {
+		t.Errorf("Digest from one answer:\n%s", got)
+	}
+}
+
 // TestDigestInsights: a week with follow-up outcomes, a month with a recurring name, traps
 // only when confirmed.
 func TestDigestInsights(t *testing.T) {
@@ -119,7 +148,7 @@ func TestDigestInsights(t *testing.T) {
 	}
 	got := DigestFor(entries, now, []string{"U123"})
 	for _, want := range []string{
-		"2 pauses this week", "Next steps you chose: 3; done so far: 2", "Ask Sam for ten minutes — done", "Send the draft — not yet",
+		"2 pauses and 1 reframe this week", "Next steps you chose: 3; done so far: 2", "Ask Sam for ten minutes — done", "Send the draft — not yet",
 		"3.5 out of 10 true on average (2 answers)", "What keeps coming back this month: Sam (2 stories)", "fortune telling (1)",
 	} {
 		if !strings.Contains(strings.ToLower(got), strings.ToLower(want)) {

@@ -309,13 +309,16 @@ func TestCoacheeWeek(t *testing.T) {
 	digest := c.await("Your week in stories.").Text
 	t.Logf("the digest:\n%s", digest)
 	for _, want := range []string{
-		"5 pauses this week.", // the reframe is not a pause
+		"5 pauses and 1 reframe this week.",
 		"eased by 3.0 points",
 		"Next steps you chose: 6; done so far: 4.",
 		"• Ask Lee what deadline they need — changed your mind",
 		"• Ask Priya how the review went — not yet",
 		"turned out 3.0 out of 10 true on average (4 answers)",                   // 3, 1, 6, 2
 		"What keeps coming back this month: Sam (3 stories), Priya (2 stories).", // not Lee (once), not "Thursday"
+		// Sam's stories: 1 (Monday's pause), 2 (the reframe), 6 (Thursday's draft). Priya's
+		// one answer is about a story that named her only in its next step: no line.
+		"Looking back, your stories about Sam this month turned out 3.0 out of 10 true (3 answers).",
 	} {
 		if !strings.Contains(strings.ToLower(digest), strings.ToLower(want)) {
 			t.Errorf("digest lacks %q", want)
