@@ -245,3 +245,36 @@ func TestFollowupTokenCollision(t *testing.T) {
 		t.Errorf("claimed %+v, want one claim each of %s and %s", cs, a, b)
 	}
 }
+
+// FuzzFollowupID: any job ID and record parse without panicking, and a follow-up of any
+// user and entry reads back whole from its compact ID and record tail, and from its legacy
+// ID.
+func FuzzFollowupID(f *testing.F) {
+	f.Add("slack", "T0123ABCD", "U0123ABCDEF", "1767225600000-00a1f3c29b7e", "FsT1:U1abcde", "a,b|x")
+	f.Add("matrix:x", "s", "~u", "odd:id{x}|y", "fs~a:b:c:~x", ",|")
+	f.Fuzz(func(t *testing.T, platform, workspace, user, entry, rawID, rawRec string) {
+		if j, err := parseJobIDOf(rawID); err == nil {
+			_, _, _ = parseRecord(rawRec, &j)
+		}
+		u := bot.UserRef{Platform: platform, Workspace: workspace, User: user}
+		want := bot.Job{Kind: bot.JobFollowup, User: u, Entry: entry}
+		id, tail, legacy, err := followupIDs(u, entry)
+		if err != nil {
+			return // an empty component or entry
+		}
+		got, err := parseJobIDOf(id)
+		if err == nil {
+			_, _, err = parseRecord("abc,abd|"+tail, &got)
+		}
+		if err != nil || got != want {
+			t.Fatalf("compact %q + %q = %+v, %v; want %+v", id, tail, got, err, want)
+		}
+		got, err = parseJobIDOf(legacy)
+		if err == nil {
+			_, _, err = parseRecord("abc,abd|", &got)
+		}
+		if err != nil || got != want {
+			t.Fatalf("legacy %q = %+v, %v; want %+v", legacy, got, err, want)
+		}
+	})
+}

@@ -48,9 +48,10 @@ var (
 // entry in the record and stores the second one in the legacy form, which cannot collide.
 // Lookups and cancellations therefore try both forms, and act on a compact job only when
 // its record names their entry.
+const followupCompactKind bot.JobKind = 'F'
+
 const (
-	followupCompactKind bot.JobKind = 'F'
-	followupTokenLen                = 5
+	followupTokenLen = 5
 	// tokenAlphabet holds only bytes that escapeComponent leaves alone and that are not
 	// glob characters (ForgetWorkspaceJobs scans IDs with a pattern).
 	tokenAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"

@@ -61,7 +61,7 @@ func TestOldEntriesShowEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	digest := engine.Digest(entries, time.Date(2026, 3, 8, 18, 0, 0, 0, time.UTC))
-	for _, want := range []string{"1 pause this week", "old-next-ask-sam", "mind reading"} {
+	for _, want := range []string{"1 pause and 1 reframe this week", "old-next-ask-sam", "mind reading"} {
 		if !strings.Contains(digest, want) {
 			t.Errorf("digest lacks %q:\n%s", want, digest)
 		}
