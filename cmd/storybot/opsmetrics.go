@@ -149,8 +149,10 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{rerr}))
 			break
 		}
-		if bytes.HasPrefix(body, []byte(`{"ok":true`)) {
-			break // how Slack's answers start when all is well: no need to decode it twice
+		if bytes.HasPrefix(body, []byte(`{"ok":true`)) || !bytes.Contains(body, []byte("false")) {
+			// How Slack's answers start when all is well, or an answer in which "ok"
+			// cannot be false: no need to decode it a second time.
+			break
 		}
 		var answer struct {
 			OK *bool `json:"ok"`

@@ -23,6 +23,8 @@ func TestCountingTransportSlackErrors(t *testing.T) {
 		"/api/chat.update":           `{"ok": false, "error": "cant_update_message"}`,
 		"/api/views.open":            `not json`,
 		"/api/conversations.history": `{"ok":true,"messages":[{"ok":false}]}`,
+		"/api/dnd.info":              `{"dnd_enabled":false,"ok":true}`,
+		"/api/chat.delete":           `{"channel":"D1","ok":false,"error":"message_not_found"}`,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -42,7 +44,7 @@ func TestCountingTransportSlackErrors(t *testing.T) {
 			t.Errorf("%s: the client read %q, want %q", path, body, want)
 		}
 	}
-	for class, want := range map[string]float64{"chat": 1, "conversations": 1, "users": 1, "views": 0} {
+	for class, want := range map[string]float64{"chat": 2, "conversations": 1, "users": 1, "views": 0, "dnd": 0} {
 		var d dto.Metric
 		if err := m.apiErrors.WithLabelValues("slack", class, "api").Write(&d); err != nil {
 			t.Fatal(err)
