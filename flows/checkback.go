@@ -14,11 +14,10 @@ import (
 
 // Times of day the named choices resolve to, in the user's time zone.
 const (
-	morningHour   = 9  // "tomorrow", "friday", "next week": 09:00
-	weekEndHour   = 15 // "this week": Friday 15:00
-	eveningHour   = 20 // "later today" is never after 20:00
-	laterTodayGap = 3 * time.Hour
-	meetingGap    = time.Hour // "after this meeting": about an hour from now
+	morningHour   = 9             // "tomorrow", "friday", "next week", "this week" (Friday): 09:00
+	laterHour     = 17            // "later today": 17:00, the end of most working days
+	laterTodayGap = 3 * time.Hour // "later today" once 17:00 is (nearly) past
+	meetingGap    = time.Hour     // "after this meeting": about an hour from now
 )
 
 // CheckBackChoices are the check-back buttons. Their IDs are stable: adapters send them back.
@@ -227,22 +226,20 @@ func roundUp(t time.Time) time.Time {
 	return r
 }
 
-// laterToday is three hours from now, but not after 20:00, and at least an hour away: late
-// in the evening "later today" means in an hour.
+// laterToday is 17:00 today; when that is less than an hour away or past, three hours from
+// now (rounded up to the quarter hour). An hour, because "later today" should not come
+// sooner than "after this meeting".
 func laterToday(now time.Time) time.Time {
-	v := roundUp(now.Add(laterTodayGap))
-	if evening := dayAt(now, 0, eveningHour, 0); v.After(evening) {
-		v = evening
+	if v := dayAt(now, 0, laterHour, 0); !v.Before(now.Add(meetingGap)) {
+		return v
 	}
-	if min := roundUp(now.Add(meetingGap)); v.Before(min) {
-		v = min
-	}
-	return v
+	return roundUp(now.Add(laterTodayGap))
 }
 
-// thisWeek is Friday 15:00; from Friday afternoon on, the next Monday 09:00.
+// thisWeek is Friday 09:00; once that is less than an hour away or past (Friday morning
+// on, or the weekend), the next Monday 09:00.
 func thisWeek(now time.Time) time.Time {
-	if fri := dayAt(now, (int(time.Friday)-int(now.Weekday())+7)%7, weekEndHour, 0); now.Weekday() >= time.Monday && now.Weekday() <= time.Friday && fri.After(now.Add(meetingGap)) {
+	if fri := dayAt(now, (int(time.Friday)-int(now.Weekday())+7)%7, morningHour, 0); now.Weekday() >= time.Monday && now.Weekday() <= time.Friday && !fri.Before(now.Add(meetingGap)) {
 		return fri
 	}
 	return dayAt(now, daysUntil(now.Weekday(), time.Monday), morningHour, 0)

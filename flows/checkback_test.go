@@ -21,14 +21,14 @@ func TestResolveCheckBack(t *testing.T) {
 	}{
 		{"checkback-meeting", at(3, 11, 15)},
 		{"after this meeting", at(3, 11, 15)},
-		{"checkback-later", at(3, 13, 15)},
-		{"Later today", at(3, 13, 15)},
+		{"checkback-later", at(3, 17, 0)},
+		{"Later today", at(3, 17, 0)},
 		{"checkback-tomorrow", at(4, 9, 0)},
 		{"tomorrow", at(4, 9, 0)},
 		{"Tomorrow at 14:30", at(4, 14, 30)},
 		{"tomorrow 2pm", at(4, 14, 0)},
-		{"checkback-week", at(6, 15, 0)},
-		{"this week", at(6, 15, 0)},
+		{"checkback-week", at(6, 9, 0)},
+		{"this week", at(6, 9, 0)},
 		{"friday", at(6, 9, 0)},
 		{"Friday at 16:00", at(6, 16, 0)},
 		{"on thursday afternoon", at(5, 14, 0)},
@@ -73,8 +73,9 @@ func TestResolveCheckBack(t *testing.T) {
 	}
 }
 
-// TestResolveCheckBackLate checks the evening and the weekend: "later today" is not after
-// 20:00, and "this week" on a Friday afternoon is next Monday.
+// TestResolveCheckBackLate checks the edges (issue 12): "later today" is 17:00, or three
+// hours from now once 17:00 is less than an hour away; "this week" is Friday 09:00, and from
+// Friday morning on, next Monday 09:00.
 func TestResolveCheckBackLate(t *testing.T) {
 	loc := time.FixedZone("X", 3600)
 	tests := []struct {
@@ -82,8 +83,12 @@ func TestResolveCheckBackLate(t *testing.T) {
 		in   string
 		want time.Time
 	}{
-		{time.Date(2026, 3, 3, 18, 0, 0, 0, loc), "later today", time.Date(2026, 3, 3, 20, 0, 0, 0, loc)},
-		{time.Date(2026, 3, 3, 19, 40, 0, 0, loc), "later today", time.Date(2026, 3, 3, 20, 45, 0, 0, loc)},
+		{time.Date(2026, 3, 3, 15, 59, 0, 0, loc), "later today", time.Date(2026, 3, 3, 17, 0, 0, 0, loc)},
+		{time.Date(2026, 3, 3, 16, 10, 0, 0, loc), "later today", time.Date(2026, 3, 3, 19, 15, 0, 0, loc)},
+		{time.Date(2026, 3, 3, 18, 0, 0, 0, loc), "later today", time.Date(2026, 3, 3, 21, 0, 0, 0, loc)},
+		{time.Date(2026, 3, 3, 19, 40, 0, 0, loc), "later today", time.Date(2026, 3, 3, 22, 45, 0, 0, loc)},
+		{time.Date(2026, 3, 6, 7, 30, 0, 0, loc), "this week", time.Date(2026, 3, 6, 9, 0, 0, 0, loc)},
+		{time.Date(2026, 3, 6, 8, 30, 0, 0, loc), "this week", time.Date(2026, 3, 9, 9, 0, 0, 0, loc)},
 		{time.Date(2026, 3, 6, 16, 0, 0, 0, loc), "this week", time.Date(2026, 3, 9, 9, 0, 0, 0, loc)},
 		{time.Date(2026, 3, 7, 11, 0, 0, 0, loc), "this week", time.Date(2026, 3, 9, 9, 0, 0, 0, loc)},
 	}
