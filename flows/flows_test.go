@@ -536,3 +536,46 @@ func TestStopAfterGoDeeperSaysWhatWasSaved(t *testing.T) {
 		t.Errorf("stop after Go deeper = %+v, %v; want what was and was not saved", rs, err)
 	}
 }
+
+// TestFeelingWithStrength: a feeling and its strength typed as one answer fill both steps
+// (the peer kit's walk and many people type "anxious 6"); a bare number still picks a
+// button, and back returns to the strength question.
+func TestFeelingWithStrength(t *testing.T) {
+	tests := []struct {
+		in           string
+		wantFeeling  string
+		wantStrength int // -1: none yet
+		wantStep     Step
+	}{
+		{"anxious 6", "anxious", 6, StepFacts},
+		{"Angry, 7/10", "angry", 7, StepFacts},
+		{"drained - 4 out of 10", "drained", 4, StepFacts},
+		{"drained 4 out of 10", "drained", 4, StepFacts},
+		{"embarrassed 0", "embarrassed", 0, StepFacts},
+		{"anxious 11", "anxious 11", -1, StepStrength}, // not a rating: their own word
+		{"2", "", -1, StepStrength},                    // a button number
+		{"2 6", "2 6", -1, StepStrength},
+		{"anxious", "anxious", -1, StepStrength},
+		{"other 5", "other 5", -1, StepStrength}, // not "Other…": taken as their word, as before
+	}
+	for _, tt := range tests {
+		s, _ := run(t, State{}, start(FlowPause, ""), text("w"), text("s"), text(tt.in))
+		if s.Step != tt.wantStep {
+			t.Errorf("%q: step %v, want %v", tt.in, s.Step, tt.wantStep)
+		}
+		if tt.wantFeeling != "" && s.Entry.Feeling != tt.wantFeeling {
+			t.Errorf("%q: feeling %q, want %q", tt.in, s.Entry.Feeling, tt.wantFeeling)
+		}
+		got := -1
+		if s.Entry.StrengthBefore != nil {
+			got = *s.Entry.StrengthBefore
+		}
+		if got != tt.wantStrength {
+			t.Errorf("%q: strength %d, want %d", tt.in, got, tt.wantStrength)
+		}
+	}
+	s, _ := run(t, State{}, start(FlowPause, ""), text("w"), text("s"), text("anxious 6"), text("back"))
+	if s.Step != StepStrength {
+		t.Errorf("back after \"anxious 6\": step %v, want the strength question", s.Step)
+	}
+}

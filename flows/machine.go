@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -647,8 +648,44 @@ func (m *Machine) answerText(s State, in Input) (State, []Reply, error) {
 	return m.advance(s)
 }
 
-// answerFeeling takes a feeling button, its label or number, or the user's own word.
+// reFeelingStrength reads a feeling and its strength typed as one answer: "anxious 6",
+// "angry, 7/10", "tired - 4 out of 10". People answer the two questions at once.
+var reFeelingStrength = regexp.MustCompile(`^(.*?[^\s,:;-])[\s,:;-]+(\d{1,2})\s*(?:/\s*10|out of 10)?$`)
+
+// feelingWithStrength splits a typed "feeling N" into the feeling (a choice's ID, or the
+// user's own word) and the strength; ok is false for anything else, including a bare
+// choice number ("2") or "2 6", which stay ambiguous and go the usual way.
+func feelingWithStrength(text string) (feeling string, strength int, ok bool) {
+	sm := reFeelingStrength.FindStringSubmatch(strings.TrimSpace(text))
+	if sm == nil {
+		return "", 0, false
+	}
+	v, err := strconv.Atoi(sm[2])
+	word := strings.TrimSpace(sm[1])
+	if err != nil || v > 10 || strings.Trim(word, "0123456789 ") == "" {
+		return "", 0, false
+	}
+	if id, matched := match(feelingChoices(), Input{Text: word}); matched {
+		if id == "other" {
+			return "", 0, false
+		}
+		return id, v, true
+	}
+	return word, v, true
+}
+
+// answerFeeling takes a feeling button, its label or number, or the user's own word — with
+// its strength too, when typed together ("anxious 6"), and then the strength question is
+// passed (back still reaches it).
 func (m *Machine) answerFeeling(s State, in Input) (State, []Reply, error) {
+	if in.Choice == "" && in.Start == nil {
+		if f, v, ok := feelingWithStrength(in.Text); ok {
+			s.Entry.Feeling, s.Entry.StrengthBefore = f, &v
+			s.Trail = append(s.Trail, s.Step)
+			s.Step = StepStrength
+			return m.advance(s)
+		}
+	}
 	id, ok := match(feelingChoices(), in)
 	switch {
 	case ok && id == "other":
