@@ -366,7 +366,19 @@ func testSocketDrops(t *testing.T, replicas int) {
 		}
 	}
 	for i, o := range r.obs {
-		if state, _, rec := o.get(); state != bot.ConnUp || rec["dropped"] < 1 {
+		// The fake counts a connection live before the replica has read its hello and
+		// reported it up (and the drops are shared: one replica may still be in its last
+		// pause), so wait for the report rather than read it once.
+		var (
+			state bot.ConnState
+			rec   map[string]int
+		)
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if state, _, rec = o.get(); state == bot.ConnUp || time.Now().After(deadline) {
+				break
+			}
+		}
+		if state != bot.ConnUp || rec["dropped"] < 1 {
 			t.Errorf("replica %d: state %v, reconnects %v; want up after drops", i, state, rec)
 		}
 	}
