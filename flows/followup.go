@@ -2,7 +2,6 @@ package flows
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -175,18 +174,9 @@ func (m *Machine) stepFollowup(s State, in Input) (State, []Reply, error) {
 		s, rs, err := m.followupTo(s, StepFollowupTrue)
 		return s, withOutcome(rs, s.Entry, false), err
 	case StepFollowupTrue:
-		v, ok := -1, false
-		if id, matched := match(strengthChoices(), in); matched {
-			v, _ = strconv.Atoi(id)
-			ok = true
-		} else if in.Choice == "" {
-			v, ok = parseStrength(in.Text)
-		}
-		if !ok {
-			if in.Choice != "" {
-				return m.problem(s, textStaleButton)
-			}
-			return m.problem(s, textNotStrength)
+		v, problem := strengthAnswer(in)
+		if problem != "" {
+			return m.problem(s, problem)
 		}
 		fu.HowTrue = &v
 		s.Entry.FollowUp = &fu

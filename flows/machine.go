@@ -706,20 +706,27 @@ func (m *Machine) answerFeeling(s State, in Input) (State, []Reply, error) {
 	return m.advance(s)
 }
 
-// answerStrength takes a rating from 0 to 10.
-func (m *Machine) answerStrength(s State, in Input) (State, []Reply, error) {
-	v, ok := -1, false
+// strengthAnswer reads a rating from 0 to 10: a button, or typed ("7", "7/10"). When in is
+// not one, problem is what to tell the user.
+func strengthAnswer(in Input) (v int, problem string) {
 	if id, matched := match(strengthChoices(), in); matched {
 		v, _ = strconv.Atoi(id)
-		ok = true
-	} else if in.Choice == "" {
-		v, ok = parseStrength(in.Text)
+		return v, ""
 	}
-	if !ok {
-		if in.Choice != "" {
-			return m.problem(s, textStaleButton)
-		}
-		return m.problem(s, textNotStrength)
+	if in.Choice != "" {
+		return 0, textStaleButton
+	}
+	if v, ok := parseStrength(in.Text); ok {
+		return v, ""
+	}
+	return 0, textNotStrength
+}
+
+// answerStrength takes a rating from 0 to 10.
+func (m *Machine) answerStrength(s State, in Input) (State, []Reply, error) {
+	v, problem := strengthAnswer(in)
+	if problem != "" {
+		return m.problem(s, problem)
 	}
 	switch s.Step {
 	case StepStrength:
