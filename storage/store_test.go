@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,25 +61,6 @@ func TestOpenURL(t *testing.T) {
 	}
 }
 
-// counter counts commands and pipelines: each is one round trip.
-type counter struct{ n atomic.Int64 }
-
-func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 func pauseTurn(cur flows.State) (flows.State, *flows.Entry, error) {
 	next := cur
 	next.Flow, next.Step = flows.FlowPause, flows.StepStory
@@ -91,7 +71,7 @@ func pauseTurn(cur flows.State) (flows.State, *flows.Entry, error) {
 func TestTurnRoundTrips(t *testing.T) {
 	url := redistest.Start(t)
 	rdb := redistest.Client(t, url)
-	var c counter
+	var c redistest.Trips
 	rdb.AddHook(&c)
 	key := make([]byte, storage.KeySize)
 	s := storage.NewStore(rdb, storage.Config{EncryptionKeys: [][]byte{key}})
@@ -102,19 +82,19 @@ func TestTurnRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		c.n.Store(0)
+		c.Take()
 		if err := s.Turn(ctx, u, pauseTurn); err != nil {
 			t.Fatal(err)
 		}
-		if n := c.n.Load(); n > 2 {
+		if n := len(c.Take()); n > 2 {
 			t.Errorf("uncontended Turn took %d round trips, want at most 2", n)
 		}
 	}
-	c.n.Store(0)
+	c.Take()
 	if _, err := s.Journal(ctx, u, 5); err != nil {
 		t.Fatal(err)
 	}
-	if n := c.n.Load(); n > 2 {
+	if n := len(c.Take()); n > 2 {
 		t.Errorf("Journal took %d round trips, want at most 2", n)
 	}
 }
@@ -122,7 +102,7 @@ func TestTurnRoundTrips(t *testing.T) {
 func BenchmarkTurn(b *testing.B) {
 	url := redistest.Start(b)
 	rdb := redistest.Client(b, url)
-	var c counter
+	var c redistest.Trips
 	rdb.AddHook(&c)
 	key := make([]byte, storage.KeySize)
 	s := storage.NewStore(rdb, storage.Config{EncryptionKeys: [][]byte{key}})
@@ -138,7 +118,7 @@ func BenchmarkTurn(b *testing.B) {
 	if err := s.Turn(ctx, u, step); err != nil {
 		b.Fatal(err)
 	}
-	c.n.Store(0)
+	c.Take()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -146,7 +126,7 @@ func BenchmarkTurn(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(c.n.Load())/float64(b.N), "round-trips/op")
+	b.ReportMetric(float64(len(c.Take()))/float64(b.N), "round-trips/op")
 }
 
 // BenchmarkDMEvent is the store's part of one DM answer, as the adapter and the engine use
@@ -155,7 +135,7 @@ func BenchmarkTurn(b *testing.B) {
 func BenchmarkDMEvent(b *testing.B) {
 	url := redistest.Start(b)
 	rdb := redistest.Client(b, url)
-	var c counter
+	var c redistest.Trips
 	rdb.AddHook(&c)
 	key := make([]byte, storage.KeySize)
 	s := storage.NewStore(rdb, storage.Config{EncryptionKeys: [][]byte{key}})
@@ -179,7 +159,7 @@ func BenchmarkDMEvent(b *testing.B) {
 		}
 	}
 	event(-1) // loads the scripts
-	c.n.Store(0)
+	c.Take()
 	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
@@ -187,7 +167,7 @@ func BenchmarkDMEvent(b *testing.B) {
 		event(i)
 		i++
 	}
-	b.ReportMetric(float64(c.n.Load())/float64(b.N), "round-trips/op")
+	b.ReportMetric(float64(len(c.Take()))/float64(b.N), "round-trips/op")
 }
 
 // TestCluster runs the suite (every store, the scheduler's queue and coaching) and Open against a real

@@ -1,69 +1,28 @@
 package discord
 
 import (
-	"context"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/storybot/storybot/storage/redistest"
 )
-
-// tripCounter counts Redis round trips: a command, a pipeline or a script is one each.
-type tripCounter struct {
-	mu    sync.Mutex
-	trips []string
-}
-
-func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
-}
-
-func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.add(cmd.Name())
-		return next(ctx, cmd)
-	}
-}
-
-func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.add("pipeline")
-		return next(ctx, cmds)
-	}
-}
-
-func (c *tripCounter) add(what string) {
-	c.mu.Lock()
-	c.trips = append(c.trips, what)
-	c.mu.Unlock()
-}
-
-func (c *tripCounter) take() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.trips
-	c.trips = nil
-	return t
-}
 
 // TestGatewayDMRoundTrips: on Discord too, a typed DM answer (through the gateway) and a
 // button press (an interaction) in an open dialogue cost at most two Redis round trips each,
 // the claim and the commit, from the real adapter through the engine wired like serve.
 func TestGatewayDMRoundTrips(t *testing.T) {
 	e := newEnv(t, 1, true)
-	c := &tripCounter{}
+	c := &redistest.Trips{}
 	e.store.Client().AddHook(c)
 	answer := func(user, text string) (trips []string, reply call) {
 		t.Helper()
 		n := len(e.fake.dmPosts(user))
-		c.take()
+		c.Take()
 		e.dm(user, text)
 		waitFor(t, "the reply to "+text, func() bool { return len(e.fake.dmPosts(user)) > n })
 		e.idle()
 		posts := e.fake.dmPosts(user)
-		return c.take(), posts[len(posts)-1]
+		return c.Take(), posts[len(posts)-1]
 	}
 	// The first user loads the scripts, as a replica's first minutes do.
 	for _, user := range []string{"u-warm", "u-trips"} {
@@ -80,9 +39,9 @@ func TestGatewayDMRoundTrips(t *testing.T) {
 		if len(trips) > 2 {
 			t.Errorf("gateway DM answer cost %d Redis round trips, want at most 2", len(trips))
 		}
-		c.take()
+		c.Take()
 		e.press(t, user, reply, "c:anxious")
-		trips = c.take()
+		trips = c.Take()
 		if got := content(e.fake.dmPosts(user)[len(e.fake.dmPosts(user))-1]); !strings.Contains(got, "How strong") {
 			t.Fatalf("after pressing Anxious the DM reads %q, want the strength question", got)
 		}

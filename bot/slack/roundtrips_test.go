@@ -1,60 +1,11 @@
 package slack
 
 import (
-	"context"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/storybot/storybot/storage/redistest"
 )
-
-// tripCounter is a go-redis hook that counts round trips to Redis: a command is one, a
-// pipeline or MULTI/EXEC is one, a script (EVALSHA) is one. It records what each trip was.
-type tripCounter struct {
-	mu    sync.Mutex
-	trips []string
-}
-
-var _ redis.Hook = (*tripCounter)(nil)
-
-func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
-}
-
-func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.add(cmd.Name())
-		return next(ctx, cmd)
-	}
-}
-
-func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		names := make([]string, len(cmds))
-		for i, cmd := range cmds {
-			names[i] = cmd.Name()
-		}
-		c.add("pipeline[" + strings.Join(names, " ") + "]")
-		return next(ctx, cmds)
-	}
-}
-
-func (c *tripCounter) add(what string) {
-	c.mu.Lock()
-	c.trips = append(c.trips, what)
-	c.mu.Unlock()
-}
-
-// take returns the trips recorded since the last take.
-func (c *tripCounter) take() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.trips
-	c.trips = nil
-	return t
-}
 
 // maxTripsPerDM is what one DM answer in an open dialogue, dedupe included, may cost:
 // the claim (which also reads the dialogue and the coaching marker) and the commit (which
@@ -67,7 +18,7 @@ const maxTripsPerDM = 2
 // button pressed in one must each cost at most two.
 func TestDMRoundTrips(t *testing.T) {
 	h := newHarness(t)
-	c := &tripCounter{}
+	c := &redistest.Trips{}
 	h.store.Client().AddHook(c)
 
 	// A first user loads the scripts into Redis (a script's very first run costs an extra
@@ -78,7 +29,7 @@ func TestDMRoundTrips(t *testing.T) {
 
 	const u = "UTRIPS"
 	h.slash(u, sharedChannel, "pause The demo froze.")
-	c.take()
+	c.Take()
 
 	for _, step := range []struct {
 		name, want string
@@ -90,7 +41,7 @@ func TestDMRoundTrips(t *testing.T) {
 	} {
 		n := h.ncalls()
 		step.do()
-		trips := c.take()
+		trips := c.Take()
 		got := h.replies(u, n)
 		if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), step.want) {
 			t.Fatalf("%s: replies %q, want one containing %q (the step must really run)", step.name, got, step.want)
@@ -109,13 +60,13 @@ func TestDMRoundTrips(t *testing.T) {
 // Answers alternate with "back", so every op is one step of a Pause and one reply.
 func BenchmarkDMAnswer(b *testing.B) {
 	h := newHarness(b)
-	c := &tripCounter{}
+	c := &redistest.Trips{}
 	h.store.Client().AddHook(c)
 	const u = "UBENCHDM"
 	h.slash(u, sharedChannel, "pause The demo froze.")
 	h.dm(u, "They might just be busy today.") // loads the scripts
 	h.dm(u, "back")
-	c.take()
+	c.Take()
 	n := h.ncalls()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -129,7 +80,7 @@ func BenchmarkDMAnswer(b *testing.B) {
 		h.dm(u, text)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(len(c.take()))/float64(b.N), "round-trips/op")
+	b.ReportMetric(float64(len(c.Take()))/float64(b.N), "round-trips/op")
 	// Every answer moved the dialogue and got its one reply (the story question or the
 	// feeling question), not "no pause is open".
 	for _, r := range h.replies(u, n) {
