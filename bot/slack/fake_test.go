@@ -116,6 +116,19 @@ type fakeSlack struct {
 	postTimes []time.Time
 	// postDelay, when set, holds every chat.postMessage this long before it is answered.
 	postDelay time.Duration
+	// echo, when set, answers chat.postMessage as Slack does, with the posted message
+	// (its text and blocks) in "message"; otherwise only ok, channel and ts.
+	echo bool
+	// bodies, when keepBodies is set, are the raw chat.postMessage requests received.
+	keepBodies bool
+	bodies     []rawPost
+}
+
+// rawPost is one chat.postMessage request as it arrived.
+type rawPost struct {
+	contentType string
+	auth        string
+	body        string
 }
 
 // lastUpload returns the body of the last file upload.
@@ -186,6 +199,20 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		http.NotFound(w, r)
 		return
+	}
+	f.mu.Lock()
+	keep := f.keepBodies && method == "chat.postMessage"
+	f.mu.Unlock()
+	if keep {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		f.mu.Lock()
+		f.bodies = append(f.bodies, rawPost{contentType: r.Header.Get("Content-Type"), auth: r.Header.Get("Authorization"), body: string(body)})
+		f.mu.Unlock()
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
 	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), 400)
@@ -262,6 +289,21 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		c.TS = fmt.Sprintf("1700000000.%06d", seq)
 		f.record(c)
+		f.mu.Lock()
+		echo := f.echo
+		f.mu.Unlock()
+		if echo {
+			// The shape of Slack's answer: its documented example (docs.slack.dev,
+			// chat.postMessage: "message" with bot_id, type, subtype, text, ts, username),
+			// with the blocks a message posted with blocks comes back with.
+			msg := map[string]any{"bot_id": "B0BOT", "type": "message", "subtype": "bot_message", "text": c.Text, "ts": c.TS,
+				"username": "storybot", "app_id": "A0APP", "team": "T1"}
+			if c.Blocks != "" {
+				msg["blocks"] = json.RawMessage(c.Blocks)
+			}
+			writeJSON(w, map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS, "message": msg})
+			return
+		}
 		writeJSON(w, map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS})
 	case "chat.update":
 		f.record(c)
