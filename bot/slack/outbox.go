@@ -281,17 +281,12 @@ func sameReply(a, b bot.Message) bool {
 	return true
 }
 
-// send posts one message to ch.
+// send posts one message to ch (post.go: chat.postMessage without slack-go).
 func (o *outbox) send(ctx context.Context, ch, text string, blocks []slack.Block) error {
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableMarkdown()}
-	if blocks != nil {
-		opts = append(opts, slack.MsgOptionBlocks(rawBlocks(blocks)...)) // marshalled ahead: rawblocks.go
-	}
 	o.mu.Lock()
 	o.posts++
 	o.mu.Unlock()
-	_, _, err := o.a.api.PostMessageContext(ctx, ch, opts...)
-	return err
+	return o.a.postMessage(ctx, ch, text, blocks)
 }
 
 // run sends ch's queue, merged, each time its pace allows, until it is empty.

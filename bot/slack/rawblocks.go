@@ -1,49 +1,17 @@
 package slack
 
 import (
-	"encoding/json"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 )
 
 // Marshalling a prompt's Block Kit blocks by reflection (slack-go's MarshalJSON methods and
-// encoding/json) for every post was a tenth of the CPU of a DM turn. rawBlocks writes the two
-// shapes render makes — a plain_text section, an actions block of buttons — straight to
+// encoding/json) for every post was a tenth of the CPU of a DM turn. appendBlock writes the
+// two shapes render makes — a plain_text section, an actions block of buttons — straight to
 // JSON, byte for byte what encoding/json writes for them (TestRawBlocksMatchJSON,
-// FuzzRawBlocks), and hands slack-go blocks that are already marshalled. Anything else is
-// left to slack-go.
-
-// rawBlock is one block already marshalled: slack-go writes it out as it is.
-type rawBlock struct {
-	typ slack.MessageBlockType
-	id  string
-	raw json.RawMessage
-}
-
-func (b rawBlock) BlockType() slack.MessageBlockType { return b.typ }
-func (b rawBlock) ID() string                        { return b.id }
-func (b rawBlock) MarshalJSON() ([]byte, error)      { return b.raw, nil }
-
-// rawBlocks returns blocks marshalled ahead, or blocks itself when one has a shape it does
-// not write.
-func rawBlocks(blocks []slack.Block) []slack.Block {
-	if len(blocks) == 0 {
-		return blocks
-	}
-	out := make([]slack.Block, len(blocks))
-	var buf []byte
-	for i, b := range blocks {
-		start := len(buf)
-		var ok bool
-		buf, ok = appendBlock(buf, b)
-		if !ok {
-			return blocks
-		}
-		out[i] = rawBlock{typ: b.BlockType(), id: b.ID(), raw: buf[start:len(buf):len(buf)]}
-	}
-	return out
-}
+// FuzzRawBlocks), for chat.postMessage's form (post.go). Anything else is left to
+// encoding/json.
 
 func appendBlock(buf []byte, b slack.Block) ([]byte, bool) {
 	switch b := b.(type) {

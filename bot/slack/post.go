@@ -1,0 +1,534 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// A DM reply is posted with chat.postMessage built here, not with slack-go's
+// PostMessageContext: on the DM path slack-go cost about a third of storybot's CPU per
+// answer. It gathers the message from option closures into url.Values, marshals the blocks
+// by reflection, and decodes Slack's whole answer — which echoes the posted message with its
+// blocks — into its Message type, every block through its UnmarshalJSON, only for the
+// caller to look at "ok" and "error". Here the form is written in one pass, byte for byte
+// the body slack-go sends for the same message (TestPostMatchesSlackGo), and only "ok" and
+// "error" are read from the answer (readAnswer, FuzzReadAnswer). Errors are the values
+// slack-go returns, wrapped, so the outbox and the retries treat them alike:
+// *slack.RateLimitedError for 429 with Retry-After, slack.StatusCodeError for any other
+// status but 200, slack.SlackErrorResponse for "ok":false with an error. Every other Web
+// API call still goes through slack-go.
+
+const (
+	// formContentType is what slack-go sends form posts with.
+	formContentType = "application/x-www-form-urlencoded"
+	// maxAnswer bounds the answer read: Slack echoes the message, at most 40,000
+	// characters of text and 50 blocks.
+	maxAnswer = 4 << 20
+	// maxDrain is how much of an answer that is not read (an error status) is still read
+	// and dropped so that the connection can be used again.
+	maxDrain = 64 << 10
+)
+
+// answerBufs holds the buffers answers are read into; an answer is parsed and forgotten
+// before its buffer goes back.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// postMessage posts text, and blocks when not nil, to channel ch with chat.postMessage:
+// the form slack-go's PostMessageContext sends for MsgOptionText(text, false),
+// MsgOptionDisableMarkdown() and MsgOptionBlocks(blocks...).
+func (a *Adapter) postMessage(ctx context.Context, ch, text string, blocks []slack.Block) error {
+	body, err := postForm(a.cfg.BotToken, ch, text, blocks)
+	if err != nil {
+		return fmt.Errorf("slack: chat.postMessage: %w", err)
+	}
+	// NewRequestWithContext sets GetBody for a bytes.Reader, so the transport may send the
+	// request again on a fresh connection when a kept-alive one turns out to be closed, as
+	// it does for slack-go's.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.APIURL+"chat.postMessage", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("slack: chat.postMessage: %w", err)
+	}
+	req.Header.Set("Content-Type", formContentType)
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("slack: chat.postMessage: %w", err)
+	}
+	if err := answerError(resp); err != nil {
+		drainClose(resp.Body)
+		return fmt.Errorf("slack: chat.postMessage: %w", err)
+	}
+	bp := answerBufs.Get().(*[]byte)
+	buf, err := readAll((*bp)[:0], resp.Body, resp.ContentLength)
+	drainClose(resp.Body)
+	if err == nil {
+		var ans answer
+		if ans, err = readAnswer(buf); err == nil {
+			err = ans.err()
+		}
+	}
+	if cap(buf) <= 64<<10 { // a rare huge answer's buffer is not kept
+		*bp = buf[:0]
+		answerBufs.Put(bp)
+	}
+	if err != nil {
+		return fmt.Errorf("slack: chat.postMessage: %w", err)
+	}
+	return nil
+}
+
+// answerError is what slack-go makes of an answer's status (its checkStatusCode).
+func answerError(resp *http.Response) error {
+	if ra := resp.Header.Get("Retry-After"); resp.StatusCode == http.StatusTooManyRequests && ra != "" {
+		secs, err := strconv.ParseInt(ra, 10, 64)
+		if err != nil {
+			return fmt.Errorf("rate limited with a Retry-After of %q: %w", ra, err)
+		}
+		return &slack.RateLimitedError{RetryAfter: time.Duration(secs) * time.Second}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
+	}
+	return nil
+}
+
+// readAll appends r to buf, up to maxAnswer bytes; n, the length when known, sizes buf.
+func readAll(buf []byte, r io.Reader, n int64) ([]byte, error) {
+	if n > 0 && n <= maxAnswer && int64(cap(buf)) < n+1 {
+		buf = make([]byte, 0, n+1) // +1: room for the read that sees the end
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if len(buf) > maxAnswer {
+			return buf, fmt.Errorf("answer longer than %d bytes", maxAnswer)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, fmt.Errorf("reading the answer: %w", err)
+		}
+	}
+}
+
+// drainClose reads what is left of an answer (a little) and closes it, so that the
+// connection goes back to the pool.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, maxDrain)
+	_ = body.Close()
+}
+
+// postForm returns the form body slack-go's PostMessageContext sends for a message with
+// text (already escaped for Slack), mrkdwn off and blocks when not nil: url.Values.Encode
+// of token, channel, text, mrkdwn and blocks (JSON), which sorts the keys. The body is
+// allocated once, at its size; the blocks' JSON is written in a scratch buffer first.
+func postForm(token, ch, text string, blocks []slack.Block) ([]byte, error) {
+	var js []byte
+	if blocks != nil {
+		sp := scratchBufs.Get().(*[]byte)
+		defer func() {
+			if cap(js) <= 64<<10 {
+				*sp = js[:0]
+				scratchBufs.Put(sp)
+			}
+		}()
+		var ok bool
+		if js, ok = appendBlocks((*sp)[:0], blocks); !ok {
+			// A shape rawblocks.go does not write (a merged queue's context notes):
+			// encoding/json, as slack-go does.
+			var err error
+			if js, err = json.Marshal(blocks); err != nil {
+				return nil, fmt.Errorf("blocks: %w", err)
+			}
+		}
+	}
+	n := len("channel=&mrkdwn=false&text=&token=") + queryEscapedLen(ch) + queryEscapedLen(text) + queryEscapedLen(token)
+	if blocks != nil {
+		n += len("blocks=&") + queryEscapedLen(js)
+	}
+	body := make([]byte, 0, n)
+	if blocks != nil {
+		body = append(body, "blocks="...)
+		body = appendQueryEscape(body, js)
+		body = append(body, '&')
+	}
+	body = append(body, "channel="...)
+	body = appendQueryEscape(body, ch)
+	body = append(body, "&mrkdwn=false&text="...)
+	body = appendQueryEscape(body, text)
+	body = append(body, "&token="...)
+	body = appendQueryEscape(body, token)
+	return body, nil
+}
+
+// scratchBufs holds the buffers blocks are written to before they are escaped into a form.
+var scratchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// appendBlocks writes blocks as a JSON array, as encoding/json writes them, if rawblocks.go
+// knows every block's shape.
+func appendBlocks(buf []byte, blocks []slack.Block) ([]byte, bool) {
+	buf = append(buf, '[')
+	for i, b := range blocks {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		var ok bool
+		if buf, ok = appendBlock(buf, b); !ok {
+			return buf, false
+		}
+	}
+	return append(buf, ']'), true
+}
+
+// queryEscapedLen is the length of s escaped by appendQueryEscape.
+func queryEscapedLen[S string | []byte](s S) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if !queryUnescaped(s[i]) && s[i] != ' ' {
+			n += 2
+		}
+	}
+	return n
+}
+
+// queryUnescaped reports whether url.QueryEscape leaves c as it is.
+func queryUnescaped(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+// appendQueryEscape appends s escaped as url.QueryEscape does: letters, digits and -_.~
+// as they are, space as +, every other byte as %XX with upper-case hex digits.
+func appendQueryEscape[S string | []byte](buf []byte, s S) []byte {
+	const upperHex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if queryUnescaped(c) {
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		if c == ' ' {
+			buf = append(buf, '+')
+		} else {
+			buf = append(buf, '%', upperHex[c>>4], upperHex[c&15])
+		}
+		start = i + 1
+	}
+	return append(buf, s[start:]...)
+}
+
+// answer is what the adapter needs of a Web API answer.
+type answer struct {
+	ok       bool
+	errorMsg string
+}
+
+// err is slack-go's SlackResponse.Err: an answer that is not ok but names no error is not
+// an error.
+func (a answer) err() error {
+	if a.ok || strings.TrimSpace(a.errorMsg) == "" {
+		return nil
+	}
+	return slack.SlackErrorResponse{Err: a.errorMsg}
+}
+
+// errBadAnswer is returned for an answer that is not one JSON object (or null).
+var errBadAnswer = errors.New("answer is not a JSON object")
+
+// readAnswer reads "ok" and "error" from a Web API answer as encoding/json's Decoder does
+// into a struct with those two fields (slack-go's SlackResponse): the first JSON value of
+// b, which must be an object or null; field names matched without regard to case, the last
+// one winning; null leaving a field as it was; any other value of the wrong type, or
+// anything that is not JSON, an error. Every other value is checked and skipped.
+func readAnswer(b []byte) (answer, error) {
+	s := scanner{b: b}
+	var ans answer
+	s.space()
+	if s.literal("null") {
+		return ans, nil
+	}
+	if !s.next('{') {
+		return ans, s.fail()
+	}
+	s.space()
+	if s.next('}') {
+		return ans, nil
+	}
+	var typeErr error
+	for {
+		s.space()
+		key, ok := s.str()
+		if !ok {
+			return ans, s.fail()
+		}
+		s.space()
+		if !s.next(':') {
+			return ans, s.fail()
+		}
+		s.space()
+		switch {
+		case fieldIs(key, "ok"):
+			switch {
+			case s.literal("true"):
+				ans.ok = true
+			case s.literal("false"):
+				ans.ok = false
+			case s.literal("null"):
+			default:
+				if !s.value(0) {
+					return ans, s.fail()
+				}
+				if typeErr == nil {
+					typeErr = errors.New(`answer's "ok" is not a boolean`)
+				}
+			}
+		case fieldIs(key, "error"):
+			switch {
+			case s.i < len(s.b) && s.b[s.i] == '"':
+				raw, ok := s.str()
+				if !ok {
+					return ans, s.fail()
+				}
+				ans.errorMsg = unquote(raw)
+			case s.literal("null"):
+			default:
+				if !s.value(0) {
+					return ans, s.fail()
+				}
+				if typeErr == nil {
+					typeErr = errors.New(`answer's "error" is not a string`)
+				}
+			}
+		default:
+			if !s.value(0) {
+				return ans, s.fail()
+			}
+		}
+		s.space()
+		if s.next('}') {
+			return ans, typeErr
+		}
+		if !s.next(',') {
+			return ans, s.fail()
+		}
+	}
+}
+
+// fieldIs reports whether the quoted key raw names field, as encoding/json matches names.
+func fieldIs(raw []byte, field string) bool {
+	inner := raw[1 : len(raw)-1]
+	if len(inner) == len(field) && bytes.EqualFold(inner, []byte(field)) {
+		return true
+	}
+	if bytes.IndexByte(inner, '\\') < 0 && !hasNonASCII(inner) {
+		return false
+	}
+	// Escapes, or letters that fold to ASCII ones (the Kelvin sign is a k).
+	return strings.EqualFold(unquote(raw), field)
+}
+
+func hasNonASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// unquote returns the JSON string raw (quoted, already checked) as encoding/json decodes
+// it.
+func unquote(raw []byte) string {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && !hasNonASCII(inner) {
+		return string(inner)
+	}
+	var s string
+	_ = json.Unmarshal(raw, &s) // checked by the scanner: cannot fail
+	return s
+}
+
+// maxDepth is encoding/json's limit on nesting.
+const maxDepth = 10000
+
+// scanner checks and skips JSON values in b.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) fail() error {
+	if s.i >= len(s.b) {
+		return fmt.Errorf("%w: unexpected end", errBadAnswer)
+	}
+	return fmt.Errorf("%w: unexpected %q at offset %d", errBadAnswer, s.b[s.i], s.i)
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) next(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) literal(w string) bool {
+	if len(s.b)-s.i >= len(w) && string(s.b[s.i:s.i+len(w)]) == w {
+		s.i += len(w)
+		return true
+	}
+	return false
+}
+
+// str scans a string and returns it quoted as it stands.
+func (s *scanner) str() ([]byte, bool) {
+	start := s.i
+	if !s.next('"') {
+		return nil, false
+	}
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return s.b[start:s.i], true
+		case c < 0x20:
+			return nil, false
+		case c == '\\':
+			s.i++
+			if s.i >= len(s.b) {
+				return nil, false
+			}
+			switch s.b[s.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i++
+			case 'u':
+				s.i++
+				for range 4 {
+					if s.i >= len(s.b) || !isHex(s.b[s.i]) {
+						return nil, false
+					}
+					s.i++
+				}
+			default:
+				return nil, false
+			}
+		default:
+			s.i++
+		}
+	}
+	return nil, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// value checks and skips one value at nesting depth (objects and arrays around it).
+func (s *scanner) value(depth int) bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, ok := s.str()
+		return ok
+	case c == '{' || c == '[':
+		if depth+1 > maxDepth {
+			return false
+		}
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		s.i++
+		s.space()
+		if s.next(end) {
+			return true
+		}
+		for {
+			s.space()
+			if c == '{' {
+				if _, ok := s.str(); !ok {
+					return false
+				}
+				s.space()
+				if !s.next(':') {
+					return false
+				}
+				s.space()
+			}
+			if !s.value(depth + 1) {
+				return false
+			}
+			s.space()
+			if s.next(end) {
+				return true
+			}
+			if !s.next(',') {
+				return false
+			}
+		}
+	case c == '-' || '0' <= c && c <= '9':
+		return s.number()
+	}
+	return s.literal("true") || s.literal("false") || s.literal("null")
+}
+
+// number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (s *scanner) number() bool {
+	s.next('-')
+	switch {
+	case s.next('0'):
+	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.next('.') && !s.digits() {
+		return false
+	}
+	if s.next('e') || s.next('E') {
+		if !s.next('+') {
+			s.next('-')
+		}
+		if !s.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits scans one or more digits.
+func (s *scanner) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
+}
