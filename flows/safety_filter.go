@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"math/bits"
 	"regexp/syntax"
 	"slices"
 	"strings"
@@ -46,6 +47,79 @@ func (t *litTable) id(s string) int {
 // safetyLits holds the literals of safetyRules' filters (filled by withFilters).
 var safetyLits = &litTable{ids: map[string]int{}}
 
+// ruleIndex finds, for one sentence, the rules worth checking with their filters, without
+// visiting every rule's literals. Most sentences fail every rule's first (most selective)
+// clause, and checking the clauses of 138 rules one literal at a time cost more than the
+// expressions the filter saves. A literal can only occur in a sentence that holds each of
+// its two-byte sequences, so each rule is filed under the first two bytes of every literal
+// of its first clause; the rules filed under the sentence's own two-byte sequences
+// are the candidates, and only they go through mayMatch. A rule with no clause is always a
+// candidate. Hash collisions only add candidates.
+type ruleIndex struct {
+	// The rules filed under pair hash h are rules[start[h]:start[h+1]], ascending. (One
+	// flat table rather than a slice per hash: it is read for every sentence, and small.)
+	start  [pairBits + 1]uint16
+	rules  []uint8
+	always ruleSet // rules with no filter
+}
+
+// maxSafetyRules bounds the rules a ruleSet (and a uint8) holds.
+const maxSafetyRules = 256
+
+// ruleSet is a set of rule indexes.
+type ruleSet [maxSafetyRules / 64]uint64
+
+func (s *ruleSet) add(i int)      { s[i/64] |= 1 << (i % 64) }
+func (s *ruleSet) has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
+
+// safetyIndex is the index of safetyRules (filled by withFilters).
+var safetyIndex = &ruleIndex{}
+
+// index files rules in x.
+func (x *ruleIndex) index(rules []safetyRule) {
+	if len(rules) > maxSafetyRules {
+		panic("flows: more safety rules than maxSafetyRules")
+	}
+	var byPair [pairBits][]uint8
+	for i, r := range rules {
+		if len(r.filter) == 0 {
+			x.always.add(i)
+			continue
+		}
+		for _, id := range r.filter[0] {
+			lit := safetyLits.lits[id]
+			h := pairHash(lit[0], lit[1])
+			if l := byPair[h]; len(l) == 0 || l[len(l)-1] != uint8(i) {
+				byPair[h] = append(l, uint8(i))
+			}
+		}
+	}
+	for h, l := range byPair {
+		x.rules = append(x.rules, l...)
+		if len(x.rules) > 1<<16-1 {
+			panic("flows: safety rule index too large")
+		}
+		x.start[h+1] = uint16(len(x.rules))
+	}
+}
+
+// candidates returns the rules whose first clause may hold in the sentence c was reset
+// to, and the rules without a filter.
+func (x *ruleIndex) candidates(c *litCheck) ruleSet {
+	out := x.always
+	for w, word := range c.pairs {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &^= 1 << b
+			h := w*64 + b
+			for _, r := range x.rules[x.start[h]:x.start[h+1]] {
+				out.add(int(r))
+			}
+		}
+	}
+	return out
+}
+
 // withFilters fills in each rule's filter.
 func withFilters(rules []safetyRule) []safetyRule {
 	for i := range rules {
@@ -63,6 +137,7 @@ func withFilters(rules []safetyRule) []safetyRule {
 		// Most selective clause first: a sentence is usually rejected by the first.
 		slices.SortStableFunc(rules[i].filter, func(a, b []int) int { return len(a) - len(b) })
 	}
+	safetyIndex.index(rules)
 	return rules
 }
 
@@ -273,8 +348,9 @@ func minimalClause(c []string) []string {
 
 // litCheck answers, for one sentence, whether a literal occurs in it. Most literals do not,
 // and most of those are ruled out without a search: the sentence's two-byte sequences are
-// kept in a small hashed bit set, and a literal whose first or last two bytes are not in it
-// cannot occur.
+// kept in a small hashed bit set, and a literal with a two-byte sequence not in it cannot
+// occur. (Checking every pair of the literal, not only its ends, costs a few bit tests and
+// saves most of the searches.)
 type litCheck struct {
 	sentence string
 	pairs    [pairBits / 64]uint64
@@ -301,7 +377,12 @@ func (c *litCheck) hasPair(a, b byte) bool {
 
 func (c *litCheck) has(id int) bool {
 	lit := safetyLits.lits[id] // at least minLiteral bytes
-	return c.hasPair(lit[0], lit[1]) && c.hasPair(lit[len(lit)-2], lit[len(lit)-1]) && strings.Contains(c.sentence, lit)
+	for i := 0; i+1 < len(lit); i++ {
+		if !c.hasPair(lit[i], lit[i+1]) {
+			return false
+		}
+	}
+	return strings.Contains(c.sentence, lit)
 }
 
 // mayMatch reports whether the sentence being checked could match f's rule: it holds a
