@@ -146,12 +146,14 @@ func findHits(norm string, filter bool) []hit {
 			end += off
 		}
 		sentence := norm[off:end]
+		var cand ruleSet
 		if filter {
 			lc.reset(sentence)
+			cand = safetyIndex.candidates(&lc)
 		}
 		for i := range safetyRules {
 			r := &safetyRules[i]
-			if filter && !r.filter.mayMatch(&lc) {
+			if filter && (!cand.has(i) || !r.filter.mayMatch(&lc)) {
 				continue
 			}
 			for _, m := range r.re.FindAllStringSubmatchIndex(sentence, -1) {
@@ -439,7 +441,9 @@ const (
 	quoteClose = "»"
 )
 
-// normalizeSafety folds text into the token string the rules read.
+// normalizeSafety folds text into the token string the rules read. It runs on every answer,
+// so it allocates per text, not per token: the tokens are cut from one string and merged
+// in place where possible. safety_ref_test.go keeps the plain version it must agree with.
 func normalizeSafety(text string) string {
 	toks := tokenize(text)
 	toks = mergeTokens(toks)
@@ -463,17 +467,41 @@ func normalizeSafety(text string) string {
 	return strings.Join(out, " ")
 }
 
-// leet reads digits and signs written inside words as the letters they stand for.
-var leet = map[rune]rune{'1': 'i', '!': 'i', '3': 'e', '0': 'o', '4': 'a', '@': 'a', '$': 's', '5': 's', '7': 't'}
+// leet reads digits and signs written inside words as the letters they stand for (0 for
+// any other rune).
+func leet(r rune) rune {
+	switch r {
+	case '1', '!':
+		return 'i'
+	case '3':
+		return 'e'
+	case '0':
+		return 'o'
+	case '4', '@':
+		return 'a'
+	case '$', '5':
+		return 's'
+	case '7':
+		return 't'
+	}
+	return 0
+}
 
-// tokenize splits text into lower-case word tokens and boundary tokens.
+// tokenize splits text into lower-case word tokens and boundary tokens. The tokens are
+// written one after another into one buffer and cut from one string at the end.
 func tokenize(text string) []string {
 	rs := []rune(text)
-	var toks []string
-	var cur []rune
+	buf := make([]byte, 0, len(text)+8)
+	ends := make([]int, 0, len(rs)/4+4) // where each token ends in buf; words run about 5 runes
+	cur := make([]rune, 0, 32)          // the word being read
+	add := func(tok string) {
+		buf = append(buf, tok...)
+		ends = append(ends, len(buf))
+	}
 	flush := func() {
 		if len(cur) > 0 {
-			toks = append(toks, collapseRuns(cur))
+			buf = appendCollapsed(buf, cur)
+			ends = append(ends, len(buf))
 			cur = cur[:0]
 		}
 	}
@@ -490,14 +518,17 @@ func tokenize(text string) []string {
 				j++
 			}
 			if i == 0 || !unicode.IsDigit(rs[i-1]) {
-				toks = append(toks, string(rs[i:j]))
+				for _, d := range rs[i:j] {
+					buf = utf8.AppendRune(buf, d)
+				}
+				ends = append(ends, len(buf))
 			}
 		case unicode.IsDigit(r) && i > 0 && unicode.IsDigit(rs[i-1]):
 			// The rest of a number, already taken.
-		case leet[r] != 0 && (isLetter(i-1) && (isLetter(i+1) || i+1 < len(rs) && leet[rs[i+1]] != 0 && isLetter(i+2))):
-			cur = append(cur, leet[r])
-		case leet[r] != 0 && unicode.IsDigit(r) && isLetter(i+1) && len(cur) == 0:
-			cur = append(cur, leet[r])
+		case leet(r) != 0 && (isLetter(i-1) && (isLetter(i+1) || i+1 < len(rs) && leet(rs[i+1]) != 0 && isLetter(i+2))):
+			cur = append(cur, leet(r))
+		case leet(r) != 0 && unicode.IsDigit(r) && isLetter(i+1) && len(cur) == 0:
+			cur = append(cur, leet(r))
 		case r == '\'' || r == '’' || r == '‘' || r == '`' || r == 'ʼ':
 			// Apostrophes vanish inside words: don't → dont.
 			if len(cur) == 0 || !isLetter(i+1) {
@@ -511,16 +542,16 @@ func tokenize(text string) []string {
 			}
 			inQuote = open
 			if open {
-				toks = append(toks, quoteOpen)
+				add(quoteOpen)
 			} else {
-				toks = append(toks, quoteClose)
+				add(quoteClose)
 			}
 		case r == '.' || r == '!' || r == '?' || r == ';' || r == '\n' || r == '…':
 			flush()
-			toks = append(toks, ".")
+			add(".")
 		case r == ',' || r == ':' || r == '—' || r == '–' || r == '(' || r == ')' || r == '[' || r == ']':
 			flush()
-			toks = append(toks, ",")
+			add(",")
 		case r == '-' && len(cur) > 0 && isLetter(i+1):
 			// self-harm → self harm
 			flush()
@@ -529,12 +560,19 @@ func tokenize(text string) []string {
 		}
 	}
 	flush()
+	all := string(buf)
+	toks := make([]string, len(ends))
+	from := 0
+	for i, end := range ends {
+		toks[i] = all[from:end]
+		from = end
+	}
 	return toks
 }
 
-// collapseRuns shortens runs of three or more of the same letter to one: "diiiie" → "die".
-func collapseRuns(rs []rune) string {
-	var b strings.Builder
+// appendCollapsed appends rs to b with runs of three or more of the same letter shortened
+// to one: "diiiie" → "die".
+func appendCollapsed(b []byte, rs []rune) []byte {
 	for i := 0; i < len(rs); i++ {
 		j := i
 		for j < len(rs) && rs[j] == rs[i] {
@@ -545,11 +583,11 @@ func collapseRuns(rs []rune) string {
 			n = 1
 		}
 		for k := 0; k < n; k++ {
-			b.WriteRune(rs[i])
+			b = utf8.AppendRune(b, rs[i])
 		}
 		i = j - 1
 	}
-	return b.String()
+	return b
 }
 
 // wordForms are single tokens read as others: slang, contractions, common misspellings of
@@ -577,23 +615,62 @@ var tokenPairs = map[[2]string]string{
 	{"no", "body"}: "nobody", {"no", "1"}: "no one",
 }
 
-// mergeTokens applies wordForms and tokenPairs.
+// wordFormFields and tokenPairFields are wordForms and tokenPairs with their readings split
+// into tokens once, and tokenPairFirst the first tokens of tokenPairs: most tokens start no
+// pair, and one string lookup says so more cheaply than a lookup by two.
+var (
+	wordFormFields  = splitValues(wordForms)
+	tokenPairFields = splitValues(tokenPairs)
+	tokenPairFirst  = func() map[string]bool {
+		m := map[string]bool{}
+		for k := range tokenPairs {
+			m[k[0]] = true
+		}
+		return m
+	}()
+)
+
+func splitValues[K comparable](m map[K]string) map[K][]string {
+	out := make(map[K][]string, len(m))
+	for k, v := range m {
+		out[k] = strings.Fields(v)
+	}
+	return out
+}
+
+// mergeTokens applies wordForms and tokenPairs. It reuses toks when nothing grows.
 func mergeTokens(toks []string) []string {
 	var out []string
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
-		if i+1 < len(toks) {
-			if m, ok := tokenPairs[[2]string{t, toks[i+1]}]; ok {
-				out = append(out, strings.Fields(m)...)
-				i++
-				continue
+		var repl []string
+		n := 1
+		if i+1 < len(toks) && tokenPairFirst[t] {
+			if m, ok := tokenPairFields[[2]string{t, toks[i+1]}]; ok {
+				repl, n = m, 2
 			}
 		}
-		if m, ok := wordForms[t]; ok {
-			out = append(out, strings.Fields(m)...)
+		if repl == nil {
+			if m, ok := wordFormFields[t]; ok {
+				repl = m
+			}
+		}
+		if repl == nil {
+			if out != nil {
+				out = append(out, t)
+			}
 			continue
 		}
-		out = append(out, t)
+		if out == nil {
+			// The first change: copy what came before, with room for a few more.
+			out = make([]string, i, len(toks)+4)
+			copy(out, toks[:i])
+		}
+		out = append(out, repl...)
+		i += n - 1
+	}
+	if out == nil {
+		return toks
 	}
 	return out
 }
