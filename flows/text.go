@@ -234,9 +234,13 @@ func (m *Machine) prompt(s State) (Reply, error) {
 // spottedHints returns the traps shown to the user for the story, with the words behind
 // them. The state's Hints decide which; the story supplies the words.
 func spottedHints(s State) []Spotted {
+	shown := shownHints(s)
+	if len(shown) == 0 {
+		return nil // no trap to show: the story need not be read again
+	}
 	var out []Spotted
 	sp := SpotTraps(s.Entry.Story)
-	for _, id := range shownHints(s) {
+	for _, id := range shown {
 		for _, x := range sp {
 			if x.ID == id {
 				out = append(out, x)
