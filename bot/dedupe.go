@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,79 @@ type Snapshot struct {
 type DialogueRead struct {
 	State   flows.State
 	Version int64 // 0: nothing stored
+	// Stored is the state exactly as the store keeps it (sealed when encrypted; "" for
+	// none), when the store filled it: what a Guess's commit compares.
+	Stored string
+	// Guess, when set, says this is not a read but the store's memory of the dialogue in
+	// this process (Guesser), checked by the commit instead of before the work.
+	Guess *Guess
+}
+
+// Guess is the part of an event's lease that a turn started from a remembered dialogue
+// (Guesser) carries to the store: the token to claim the event with when the memory proved
+// out of date, and the signal that tells the adapter the event's fate is settled, so that it
+// can acknowledge it. See Dedupe.ClaimTurn.
+type Guess struct {
+	Token string
+	Lease time.Duration
+
+	once    sync.Once
+	settled chan struct{}
+	held    atomic.Bool
+}
+
+// NewGuess returns the Guess of an event leased with token for lease, not yet settled.
+func NewGuess(token string, lease time.Duration) *Guess {
+	return &Guess{Token: token, Lease: lease, settled: make(chan struct{})}
+}
+
+// Settle records the event's fate for the waiting adapter, once: heldElsewhere says another
+// process holds the event's lease (the adapter then does not acknowledge it, so the platform
+// delivers it again; the holder may yet die). Anything else (committed, claimed, handled
+// before, an error the user is told of) may be acknowledged. Safe on nil.
+func (g *Guess) Settle(heldElsewhere bool) {
+	if g == nil {
+		return
+	}
+	g.once.Do(func() {
+		g.held.Store(heldElsewhere)
+		if g.settled != nil {
+			close(g.settled)
+		}
+	})
+}
+
+// ErrEventHeld is what a store's TurnFrom returns for a Guess whose event another process
+// holds the lease of: nothing was written, and the platform will deliver the event again.
+var ErrEventHeld = errors.New("the event is being handled by another process")
+
+// ErrEventHandled is what a store's TurnFrom returns for a Guess whose event was handled
+// before (a redelivery): nothing was written and nothing is to be said.
+var ErrEventHandled = errors.New("the event was handled before")
+
+// StaleSnapshotError is what a store's TurnFrom returns for a Guess that was out of date in
+// a way that changes what the event means: the user's coaching marker is set, so a typed
+// line may be a note rather than an answer. The event's lease is now held (the store
+// claimed it in the same round trip), and Snapshot is what the store read: the handler
+// answers the event again from it.
+type StaleSnapshotError struct {
+	Snapshot *Snapshot
+}
+
+func (e *StaleSnapshotError) Error() string {
+	return "the remembered dialogue was out of date: the coaching marker is set"
+}
+
+// Guesser is an EventLeases store that remembers, in this process, the dialogue of users it
+// recently read or wrote, so that a turn may start from that memory without a read: the
+// turn's commit checks, atomically, that the dialogue is still exactly what was
+// remembered, that no coaching marker is set and that the event is neither held nor
+// handled, and claims the event and returns what it read when any of that fails. The
+// memory is a guess, never the truth: another replica may have moved on.
+type Guesser interface {
+	// Guess returns what this process remembers of u's dialogue, as a Snapshot with no
+	// coaching marker and a Dialogue whose Stored is set; nil when it remembers nothing.
+	Guess(u UserRef) *Snapshot
 }
 
 // SetDone records that the event's turn commit also marked the event done
@@ -185,9 +259,52 @@ type Lease struct {
 	token string    // "": not held (undecided)
 	snap  *Snapshot // what the claim read; nil: nothing
 
+	guess *Guess // non-nil: the lease was not claimed; the turn's commit decides (ClaimTurn)
+
 	mu    sync.Mutex
 	timer *time.Timer
 	ended bool
+}
+
+// ClaimTurn is Claim for an event that is one turn of u's dialogue (a typed DM answer). When
+// the store remembers u's dialogue in this process (Guesser), it makes no round trip: the
+// event gets a lease that is not claimed yet, whose snapshot is that memory, and the turn's
+// commit checks the memory, the event's lease and its dedupe in one atomic step (when the
+// memory is out of date it claims the event and reads instead, so the turn then costs the
+// two round trips a claimed event does). Such an event must not be acknowledged as soon as
+// it is admitted, since nothing durable has happened yet: the caller waits for Settled. With
+// no memory of u it is Claim.
+func (d *Dedupe) ClaimTurn(ctx context.Context, u UserRef, id string) (*Lease, Verdict) {
+	if d != nil && id != "" && u != (UserRef{}) {
+		if g, ok := d.leases.(Guesser); ok {
+			if snap := g.Guess(u); snap != nil && snap.Dialogue != nil {
+				guess := NewGuess(newToken(), d.lease)
+				snap.Dialogue.Guess = guess
+				return &Lease{d: d, u: u, id: id, token: guess.Token, snap: snap, guess: guess}, New
+			}
+		}
+	}
+	return d.Claim(ctx, u, id)
+}
+
+// Settled waits, at most wait, until the fate of an event claimed by ClaimTurn from the
+// store's memory is settled (Guess.Settle: the turn's commit, or the end of the work), and
+// reports whether the event may be acknowledged: false only when another process holds
+// it. An event whose lease was claimed the usual way is settled already. Past wait it
+// reports true: the work is admitted and will run, as a claimed event's would.
+func (l *Lease) Settled(ctx context.Context, wait time.Duration) bool {
+	if l == nil || l.guess == nil {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-l.guess.settled:
+		return !l.guess.held.Load()
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return true
 }
 
 // Claim claims id, an event of user u (zero when it is no one user's), within DedupeBudget,
@@ -265,6 +382,8 @@ func (l *Lease) end() bool {
 	if l.timer != nil {
 		l.timer.Stop()
 	}
+	// The work is over: whatever it did, an adapter still waiting may answer now.
+	l.guess.Settle(false)
 	return true
 }
 
@@ -278,6 +397,9 @@ func (l *Lease) Done(ctx context.Context) {
 	}
 	if l.snap != nil && l.snap.done.Load() {
 		return
+	}
+	if l.guess != nil && l.guess.held.Load() {
+		return // another process holds the event: it is theirs to mark
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()

@@ -384,6 +384,10 @@ func (c *Coaching) SetPending(ctx context.Context, u bot.UserRef, p bot.CoachPen
 	if p.NoteFor == "" && len(p.Offer) == 0 {
 		err = c.s.rdb.Del(ctx, k.pending).Err()
 	} else {
+		// The user's next line may mean something else now: no turn of theirs starts from
+		// this process's memory of the dialogue until it is read again (guess.go). (A
+		// marker set by another process is caught by the guessed commit itself.)
+		c.s.forgetGuess(u)
 		var v []byte
 		if v, err = json.Marshal(p); err == nil {
 			err = c.s.rdb.Set(ctx, k.pending, v, coachPendingTTL).Err()

@@ -83,25 +83,7 @@ if ARGV[10] ~= '' and redis.call('ZSCORE', KEYS[3], ARGV[10]) then return 2 end
 local cur = redis.call('HGET', KEYS[1], 'ver')
 if not cur then cur = '0' end
 if cur ~= ARGV[1] then return 0 end
-if ARGV[3] == '' then
-  redis.call('HSET', KEYS[1], 'ver', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'state')
-else
-  redis.call('HSET', KEYS[1], 'ver', ARGV[2], 'state', ARGV[3])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if ARGV[5] ~= '' then
-  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[9])
-  redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
-  redis.call('PEXPIRE', KEYS[2], ARGV[9])
-end
-if ARGV[10] ~= '' then
-  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[10])
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[11])
-  redis.call('PEXPIRE', KEYS[3], ARGV[12])
-  redis.call('SET', KEYS[5], 'done', 'PX', ARGV[13])
-end
+` + turnWrites + `
 return 1
 `)
 
@@ -158,7 +140,31 @@ func (s *Store) TurnFrom(ctx context.Context, u bot.UserRef, id string, from *bo
 	}
 	defer unlock()
 	for try := 1; ; try++ {
-		res, err := s.tryTurn(ctx, k, id, leaseKey, from, fn)
+		var res int
+		if from != nil && from.Guess != nil && leaseKey != "" {
+			// From this process's memory: the commit checks it and claims the event.
+			var fresh *bot.Snapshot
+			res, fresh, err = s.tryGuessTurn(ctx, u, k, id, leaseKey, from, fn)
+			from.Guess.Settle(err == nil && res == guessHeld)
+			switch {
+			case err != nil:
+			case res == guessHeld:
+				s.log.Info("storage: event held by another process", "user", u.String(), "event", id)
+				return false, bot.ErrEventHeld
+			case res == turnDuplicate:
+				s.log.Info("storage: event handled before", "user", u.String(), "event", id)
+				return false, bot.ErrEventHandled
+			case res == guessStale && fresh.CoachOK:
+				return false, &bot.StaleSnapshotError{Snapshot: fresh}
+			case res == guessStale:
+				// The event is claimed now and fresh is what the claim read: compute the
+				// turn again from it (no sleep: nothing was lost to a race).
+				from = fresh.Dialogue
+				continue
+			}
+		} else {
+			res, err = s.tryTurn(ctx, k, id, leaseKey, from, fn)
+		}
 		from = nil // a lost race means from is stale: read again
 		if err != nil {
 			var fe fnError
@@ -212,58 +218,84 @@ func (s *Store) tryTurn(ctx context.Context, k userKeys, eventID, leaseKey strin
 		}
 		from = &read
 	}
-	n := from.Version
+	c, err := s.prepareTurn(k, from, fn)
+	if err != nil {
+		return turnLost, err
+	}
+	res, err := turnScript.Run(ctx, s.rdb, c.keys(k, leaseKey), c.args(s, from.Version, eventID)...).Int()
+	if err != nil {
+		return turnLost, fmt.Errorf("save dialogue: %w", err)
+	}
+	if res == turnCommitted {
+		s.remember(k, from.Version+1, string(c.state))
+	}
+	return res, nil
+}
 
+// preparedTurn is a turn computed and encoded, ready for its commit script.
+type preparedTurn struct {
+	state    []byte // the new state as stored (sealed); nil for the zero State
+	entry    []byte // the journal entry as stored; nil for none
+	entryID  string
+	entryKey string
+	now      time.Time
+}
+
+// prepareTurn runs fn on from's state and encodes what the commit writes.
+func (s *Store) prepareTurn(k userKeys, from *bot.DialogueRead, fn bot.TurnFunc) (*preparedTurn, error) {
 	next, save, err := fn(from.State)
 	if err != nil {
-		return turnLost, fnError{err}
+		return nil, fnError{err}
 	}
-
+	c := &preparedTurn{now: s.now()}
 	state, err := json.Marshal(next)
 	if err != nil {
-		return turnLost, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
+		return nil, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
 	}
 	if bytes.Equal(state, s.zeroEnc) {
 		state = nil // nothing worth keeping, and nothing of the user's
 	} else if state, err = s.crypt.seal(state, k.dialogue+"#state"); err != nil {
-		return turnLost, fmt.Errorf("encrypt dialogue: %w", err)
+		return nil, fmt.Errorf("encrypt dialogue: %w", err)
 	}
+	c.state = state
+	if save != nil {
+		c.entryID = newEntryID(c.now)
+		save.ID = c.entryID
+		if save.Created.IsZero() {
+			save.Created = c.now
+		}
+		if c.entry, err = json.Marshal(save); err != nil {
+			return nil, fmt.Errorf("encode entry: %w", sanitizeJSONError(err))
+		}
+		c.entryKey = k.entry(c.entryID)
+		if c.entry, err = s.crypt.seal(c.entry, c.entryKey); err != nil {
+			return nil, fmt.Errorf("encrypt entry: %w", err)
+		}
+	}
+	return c, nil
+}
 
-	now := s.now()
-	nowMS := now.UnixMilli()
-	var (
-		keys  = []string{k.dialogue, k.journal, k.applied, k.dialogue, k.dialogue}
-		entry []byte
-		id    string
-	)
+// keys are turnScript's KEYS.
+func (c *preparedTurn) keys(k userKeys, leaseKey string) []string {
+	keys := []string{k.dialogue, k.journal, k.applied, k.dialogue, k.dialogue}
+	if c.entryKey != "" {
+		keys[3] = c.entryKey
+	}
 	if leaseKey != "" {
 		keys[4] = leaseKey
 	}
-	if save != nil {
-		id = newEntryID(now)
-		save.ID = id
-		if save.Created.IsZero() {
-			save.Created = now
-		}
-		if entry, err = json.Marshal(save); err != nil {
-			return turnLost, fmt.Errorf("encode entry: %w", sanitizeJSONError(err))
-		}
-		ek := k.entry(id)
-		if entry, err = s.crypt.seal(entry, ek); err != nil {
-			return turnLost, fmt.Errorf("encrypt entry: %w", err)
-		}
-		keys[3] = ek
-	}
-	res, err := turnScript.Run(ctx, s.rdb, keys,
-		strconv.FormatInt(n, 10), strconv.FormatInt(n+1, 10), state, s.dlgTTL.Milliseconds(),
-		entry, id, nowMS, now.Add(-s.ret).UnixMilli(), s.ret.Milliseconds(),
-		eventID, now.Add(-AppliedTTL).UnixMilli(), AppliedTTL.Milliseconds(),
+	return keys
+}
+
+// args are turnScript's ARGV for a commit over version n.
+func (c *preparedTurn) args(s *Store, n int64, eventID string) []any {
+	nowMS := c.now.UnixMilli()
+	return []any{
+		strconv.FormatInt(n, 10), strconv.FormatInt(n+1, 10), c.state, s.dlgTTL.Milliseconds(),
+		c.entry, c.entryID, nowMS, c.now.Add(-s.ret).UnixMilli(), s.ret.Milliseconds(),
+		eventID, c.now.Add(-AppliedTTL).UnixMilli(), AppliedTTL.Milliseconds(),
 		bot.DefaultDoneTTL.Milliseconds(),
-	).Int()
-	if err != nil {
-		return turnLost, fmt.Errorf("save dialogue: %w", err)
 	}
-	return res, nil
 }
 
 // readTurn reads the dialogue for a turn, and whether eventID was applied already, in one
@@ -298,7 +330,9 @@ func (s *Store) readTurn(ctx context.Context, k userKeys, eventID string) (read 
 		if err := s.decode([]byte(v), k.dialogue+"#state", &read.State); err != nil {
 			return read, false, fmt.Errorf("load dialogue: %w", err)
 		}
+		read.Stored = v
 	}
+	s.remember(k, read.Version, read.Stored)
 	return read, false, nil
 }
 

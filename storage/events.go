@@ -153,7 +153,9 @@ func (s *Store) snapshot(k userKeys, ver, state, marker any) (*bot.Snapshot, err
 		if err := s.decode([]byte(v), k.dialogue+"#state", &snap.Dialogue.State); err != nil {
 			return nil, fmt.Errorf("load dialogue: %w", err)
 		}
+		snap.Dialogue.Stored = v
 	}
+	s.remember(k, snap.Dialogue.Version, snap.Dialogue.Stored)
 	if v, ok := marker.(string); ok {
 		if err := json.Unmarshal([]byte(v), &snap.Coach); err != nil {
 			return nil, fmt.Errorf("load coaching marker: %w", sanitizeJSONError(err))

@@ -16,6 +16,7 @@ func (s *Store) Forget(ctx context.Context, u bot.UserRef) error {
 	if err != nil {
 		return fmt.Errorf("storage: forget %s: %w", u, err)
 	}
+	s.forgetGuess(u)
 	ids, err := s.rdb.ZRange(ctx, k.journal, 0, -1).Result()
 	if err != nil {
 		return fmt.Errorf("storage: forget %s: read index: %w", u, err)

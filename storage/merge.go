@@ -39,6 +39,8 @@ func (s *Store) Merge(ctx context.Context, from, to bot.UserRef) error {
 	if err != nil {
 		return fmt.Errorf("storage: merge into %s: %w", to, err)
 	}
+	s.forgetGuess(from)
+	s.forgetGuess(to)
 	n, err := s.rdb.Exists(ctx, fk.profile, fk.dialogue, fk.journal, fk.plan).Result()
 	if err != nil {
 		return fmt.Errorf("storage: merge %s: %w", from, err)

@@ -29,6 +29,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/lru"
 )
 
 // Defaults for Config.
@@ -73,8 +74,9 @@ type Store struct {
 	log      *slog.Logger
 	zeroEnc  []byte // the encoding of the zero State, which is not stored
 	locks    *turnLocks
-	breaker  *breaker               // nil unless Open made the client
-	dsecret  atomic.Pointer[[]byte] // the dedupe secret, once known
+	guesses  *lru.Cache[string, guessed] // dialogues this process read or wrote lately: guess.go
+	breaker  *breaker                    // nil unless Open made the client
+	dsecret  atomic.Pointer[[]byte]      // the dedupe secret, once known
 }
 
 // dedupeSecret returns the secret dedupe keys are hashed with: derived from the first
@@ -231,6 +233,7 @@ func NewStore(client redis.UniversalClient, cfg Config) *Store {
 	}
 	s.zeroEnc = mustZeroStateJSON()
 	s.locks = newTurnLocks()
+	s.guesses = newGuesses()
 	if len(cfg.EncryptionKeys) > 0 {
 		m := hmac.New(sha256.New, cfg.EncryptionKeys[0])
 		m.Write([]byte("storybot dedupe secret v1"))

@@ -146,6 +146,21 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 	e.metrics.event(ev)
 	defer e.metrics.handled(ev, start, e.now)
 	e.adopt(ctx, ev)
+	err = e.dispatch(ctx, ev)
+	var stale *bot.StaleSnapshotError
+	if errors.As(err, &stale) {
+		// The turn started from this process's memory of the dialogue (bot.Guesser), and
+		// the store found a coaching marker set, which may make the line a note instead of
+		// an answer: nothing was written, the event is claimed now, and it is answered
+		// again from what the store read.
+		ev.Snapshot = stale.Snapshot
+		err = e.dispatch(ctx, ev)
+	}
+	return err
+}
+
+// dispatch answers ev, under the user's lock.
+func (e *Engine) dispatch(ctx context.Context, ev bot.Event) error {
 	if ev.Kind == bot.EventText && strings.TrimSpace(ev.Text) == "" {
 		// A message the bot cannot read (an image alone): say so once, change nothing.
 		return e.ephemeral(ctx, ev, TextTextOnly)
@@ -356,6 +371,15 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		}
 	default:
 		err = e.dialogues.Turn(ctx, ev.User, step)
+	}
+	var stale *bot.StaleSnapshotError
+	switch {
+	case errors.Is(err, bot.ErrEventHeld), errors.Is(err, bot.ErrEventHandled):
+		// A turn from this process's memory of the dialogue whose event is another
+		// process's or was answered before: nothing was written, nothing is to be said.
+		return nil
+	case errors.As(err, &stale):
+		return err // Handle answers it again
 	}
 	if err != nil {
 		if sent, cerr := e.crisisDespiteStore(ctx, ev, in); sent {

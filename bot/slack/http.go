@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -393,8 +394,10 @@ func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise stri
 	}
 	// The claim also reads the user's dialogue and coaching marker (one round trip before
 	// the acknowledgement); they travel with the event, so the turn's commit is the only
-	// other round trip of a DM answer.
-	lease, v := a.dedupe.Claim(reqCtx, ev.User, id)
+	// other round trip of a DM answer. When this process remembers the user's dialogue, the
+	// claim is folded into the commit instead (bot.Dedupe.ClaimTurn): one round trip, and
+	// the acknowledgement waits for it below.
+	lease, v := a.dedupe.ClaimTurn(reqCtx, ev.User, id)
 	switch v {
 	case bot.Duplicate:
 		return true
@@ -408,8 +411,18 @@ func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise stri
 	if err != nil && lastTry && bot.IsShed(err) {
 		a.lost(ev.User)
 	}
-	return err == nil
+	if err != nil {
+		return false
+	}
+	// An event claimed from memory is durable only once its commit ran: acknowledge it
+	// then, or not at all when another process turned out to hold it.
+	return lease.Settled(reqCtx, guessSettleWait)
 }
+
+// guessSettleWait bounds how long the acknowledgement of a DM claimed from the store's
+// memory (bot.Dedupe.ClaimTurn) waits for its commit, well inside Slack's 3 s. Past it the
+// event is acknowledged as admitted work, as a claimed one is.
+const guessSettleWait = time.Second
 
 // lost tells the handler, when it listens (bot.LossNotifier), that a message of u's will
 // never be handled. It runs as work of its own (not the user's: their queue is full), so

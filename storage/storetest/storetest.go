@@ -80,6 +80,8 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"EventLeases", testEventLeases},
 		{"ClaimSnapshot", testClaimSnapshot},
 		{"TurnFromRaces", testTurnFromRaces},
+		{"GuessedTurns", testGuessedTurns},
+		{"GuessedTurnRaces", testGuessedTurnRaces},
 		{"TurnOnce", testTurnOnce},
 		{"Ping", testPing},
 		{"EncryptedAtRest", testEncryptedAtRest},

@@ -1,0 +1,186 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/internal/lru"
+)
+
+// A DM answer normally costs two round trips: the claim before the acknowledgement (which
+// reads the dialogue) and the commit. A replica that read or wrote a user's dialogue a
+// moment ago mostly knows what the claim would read: the dialogue it committed itself. The
+// guess memory keeps that, per user, so that the turn can run first and one script then
+// does, atomically, what the claim and the commit do apart: check that the event is neither
+// held nor handled, that the dialogue is exactly the one remembered (the stored bytes, not
+// only the version: a dialogue erased by /story forget or expired starts its versions again,
+// and bytes sealed with a random nonce never repeat), that no coaching marker is set, and
+// commit. When any check fails it claims the event and returns what it read, as the claim
+// would have: the turn is computed again from that and committed, two round trips as before.
+// The memory is only ever a starting point, never the truth, so a replica that is out of
+// date (another replica answered the user's last event) costs what it always did.
+
+const (
+	// guessCapacity bounds the memory: about 1 KB a user, so some 10 MB at most.
+	guessCapacity = 10_000
+	// guessTTL is how long a remembered dialogue is used: past it the next answer claims
+	// and reads, as usual (a person answers within minutes or not for a long while).
+	guessTTL = 10 * time.Minute
+)
+
+// guessed is one user's remembered dialogue: its version and its state as stored.
+type guessed struct {
+	ver    int64
+	stored string // "" for no state field (the zero State)
+	at     time.Time
+}
+
+func newGuesses() *lru.Cache[string, guessed] { return lru.New[string, guessed](guessCapacity) }
+
+// remember keeps what a read or a commit of k's dialogue found.
+func (s *Store) remember(k userKeys, ver int64, stored string) {
+	s.guesses.Add(k.dialogue, guessed{ver: ver, stored: stored, at: s.now()})
+}
+
+// forgetGuess drops what this process remembers of u's dialogue (it was erased, merged, or
+// a coaching marker was set, which changes what the next line means).
+func (s *Store) forgetGuess(u bot.UserRef) {
+	if k, err := keysFor(u); err == nil {
+		s.guesses.Remove(k.dialogue)
+	}
+}
+
+var _ bot.Guesser = (*Store)(nil)
+
+// Guess implements bot.Guesser.
+func (s *Store) Guess(u bot.UserRef) *bot.Snapshot {
+	k, err := keysFor(u)
+	if err != nil {
+		return nil
+	}
+	g, ok := s.guesses.Get(k.dialogue)
+	if !ok || s.now().Sub(g.at) > guessTTL {
+		return nil
+	}
+	d := &bot.DialogueRead{Version: g.ver, Stored: g.stored}
+	if g.stored != "" {
+		if err := s.decode([]byte(g.stored), k.dialogue+"#state", &d.State); err != nil {
+			s.guesses.Remove(k.dialogue)
+			return nil
+		}
+	}
+	return &bot.Snapshot{Dialogue: d}
+}
+
+// turnWrites is the write half shared by turnScript and guessTurnScript: see turnScript for
+// the keys and arguments.
+const turnWrites = `
+if ARGV[3] == '' then
+  redis.call('HSET', KEYS[1], 'ver', ARGV[2])
+  redis.call('HDEL', KEYS[1], 'state')
+else
+  redis.call('HSET', KEYS[1], 'ver', ARGV[2], 'state', ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[9])
+  redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
+  redis.call('PEXPIRE', KEYS[2], ARGV[9])
+end
+if ARGV[10] ~= '' then
+  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[10])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[11])
+  redis.call('PEXPIRE', KEYS[3], ARGV[12])
+  redis.call('SET', KEYS[5], 'done', 'PX', ARGV[13])
+end
+`
+
+// guessTurnScript is turnScript for a turn computed from a remembered dialogue, with the
+// event's claim folded in: it commits only when the event is neither handled nor held by
+// someone else, the stored dialogue is byte for byte the remembered one and no coaching
+// marker is set; otherwise it claims the event (when free) and returns what it read.
+//
+//	KEYS[1..5] as turnScript (KEYS[5] the event's lease key), KEYS[6] coaching marker;
+//	ARGV[1..13] as turnScript (ARGV[10] the event id), ARGV[14] the remembered stored state,
+//	ARGV[15] the lease token, ARGV[16] lease ms
+//	returns {1} committed, {2} handled before, {3} held by another, {0, ver, state, marker}
+//	out of date (the event is now claimed with ARGV[15])
+var guessTurnScript = redis.NewScript(`
+local l = redis.call('GET', KEYS[5])
+if l == 'done' or l == '1' then return {2} end
+if l and l ~= ARGV[15] then return {3} end
+if redis.call('ZSCORE', KEYS[3], ARGV[10]) then return {2} end
+local d = redis.call('HMGET', KEYS[1], 'ver', 'state')
+local m = redis.call('GET', KEYS[6])
+if m or (d[1] or '0') ~= ARGV[1] or (d[2] or '') ~= ARGV[14] then
+  redis.call('SET', KEYS[5], ARGV[15], 'PX', ARGV[16])
+  return {0, d[1], d[2], m}
+end
+` + turnWrites + `
+return {1}
+`)
+
+// The outcomes of a guessed attempt beyond turnScript's.
+const (
+	guessStale = 10 + iota // out of date: the event is claimed now, fresh holds the read
+	guessHeld              // another process holds the event
+)
+
+// tryGuessTurn is tryTurn for a turn from a remembered dialogue (from.Guess set).
+func (s *Store) tryGuessTurn(ctx context.Context, u bot.UserRef, k userKeys, eventID, leaseKey string, from *bot.DialogueRead, fn bot.TurnFunc) (res int, fresh *bot.Snapshot, err error) {
+	ck, err := coachKeysFor(u)
+	if err != nil {
+		return turnLost, nil, err
+	}
+	c, err := s.prepareTurn(k, from, fn)
+	if err != nil {
+		return turnLost, nil, err
+	}
+	keys := append(c.keys(k, leaseKey), ck.pending)
+	args := append(c.args(s, from.Version, eventID), from.Stored, from.Guess.Token, from.Guess.Lease.Milliseconds())
+	reply, err := guessTurnScript.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return turnLost, nil, fmt.Errorf("save dialogue: %w", err)
+	}
+	n, _ := reply[0].(int64)
+	switch n {
+	case 1:
+		s.remember(k, from.Version+1, string(c.state))
+		return turnCommitted, nil, nil
+	case 2:
+		return turnDuplicate, nil, nil
+	case 3:
+		return guessHeld, nil, nil
+	case 0:
+		if len(reply) < 4 {
+			return turnLost, nil, errors.New("save dialogue: short reply")
+		}
+		fresh, err := s.snapshot(k, reply[1], reply[2], reply[3])
+		if err != nil {
+			return turnLost, nil, fmt.Errorf("load dialogue: %w", err)
+		}
+		return guessStale, fresh, nil
+	}
+	return turnLost, nil, fmt.Errorf("save dialogue: unexpected reply %d", n)
+}
+
+// rememberRead keeps what a read found of k's dialogue: its "ver" and "state" fields as
+// Redis returned them (string or nil).
+func (s *Store) rememberRead(k userKeys, ver, state any) {
+	var n int64
+	if v, ok := ver.(string); ok {
+		var err error
+		if n, err = strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+			return
+		}
+	}
+	stored, _ := state.(string)
+	s.remember(k, n, stored)
+}
