@@ -26,7 +26,9 @@ import (
 // (the same Redis hash slot), so that the claim, made before the acknowledgement anyway,
 // also reads what answering the user needs (a Snapshot: the dialogue and the coaching
 // marker), and the turn's commit marks the event done (SnapshotTurner). A DM answer then
-// costs two round trips in all: the claim and the commit.
+// costs two round trips in all: the claim and the commit. A store that remembers the user's
+// dialogue in this process (Guesser) lets the claim ride in the commit itself: one round trip
+// (ClaimTurn); the acknowledgement then waits for that commit.
 
 // ClaimState is what a claim found.
 type ClaimState int

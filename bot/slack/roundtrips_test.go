@@ -1,16 +1,24 @@
 package slack
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/storage/redistest"
 )
 
 // maxTripsPerDM is what one DM answer in an open dialogue, dedupe included, may cost:
 // the claim (which also reads the dialogue and the coaching marker) and the commit (which
-// also marks the event done).
-const maxTripsPerDM = 2
+// also marks the event done). A replica that answered the user's previous event remembers
+// the dialogue and folds the claim into the commit: one (tripsFromMemory).
+const (
+	maxTripsPerDM   = 2
+	tripsFromMemory = 1
+)
 
 // TestDMRoundTrips drives real Slack events through the real adapter, engine and storage
 // on a real Redis, wired like serve, and counts the Redis round trips each costs from the
@@ -33,11 +41,12 @@ func TestDMRoundTrips(t *testing.T) {
 
 	for _, step := range []struct {
 		name, want string
+		max        int
 		do         func()
 	}{
-		{"DM answer", "What are you feeling", func() { h.dm(u, "Everyone thinks I'm unprepared.") }},
-		{"button click", "How strong", func() { h.click(u, "anxious") }},
-		{"DM answer after a click", "know for sure", func() { h.dm(u, "8") }},
+		{"DM answer", "What are you feeling", tripsFromMemory, func() { h.dm(u, "Everyone thinks I'm unprepared.") }},
+		{"button click", "How strong", maxTripsPerDM, func() { h.click(u, "anxious") }},
+		{"DM answer after a click", "know for sure", tripsFromMemory, func() { h.dm(u, "8") }},
 	} {
 		n := h.ncalls()
 		step.do()
@@ -47,9 +56,97 @@ func TestDMRoundTrips(t *testing.T) {
 			t.Fatalf("%s: replies %q, want one containing %q (the step must really run)", step.name, got, step.want)
 		}
 		t.Logf("%s: %d Redis round trips: %s (reply %q)", step.name, len(trips), strings.Join(trips, ", "), last(got))
-		if len(trips) > maxTripsPerDM {
-			t.Errorf("%s cost %d Redis round trips, want at most %d", step.name, len(trips), maxTripsPerDM)
+		if len(trips) > step.max {
+			t.Errorf("%s cost %d Redis round trips, want at most %d", step.name, len(trips), step.max)
 		}
+	}
+}
+
+// TestDMRoundTripsTwoReplicas alternates one user's DM answers between two replicas, so that
+// every answer reaches a replica whose memory of the dialogue is out of date: each still
+// costs at most two round trips, and every answer is applied, in order.
+func TestDMRoundTripsTwoReplicas(t *testing.T) {
+	first, next := replicas(t)
+	c := &redistest.Trips{}
+	first.store.Client().AddHook(c)
+	second := next() // first
+	second = next()  // the other replica
+	second.store.Client().AddHook(c)
+
+	const u = "UTRIPS2"
+	first.slash("UWARM", sharedChannel, "pause The demo froze.")
+	second.slash("UWARM2", sharedChannel, "pause The demo froze.")
+	first.dm("UWARM", "Everyone thinks I'm unprepared.")
+	second.dm("UWARM2", "Everyone thinks I'm unprepared.")
+	first.slash(u, sharedChannel, "pause The demo froze.")
+	for i, step := range []struct{ text, want string }{
+		{"Everyone thinks I'm unprepared.", "What are you feeling"},
+		{"anxious 6", "know for sure"},
+		{"The demo froze for a minute.", "What else could be true"},
+	} {
+		h := first
+		if i%2 == 0 {
+			h = second
+		}
+		c.Take()
+		n := first.ncalls()
+		h.dm(u, step.text)
+		trips := c.Take()
+		got := first.replies(u, n)
+		if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), step.want) {
+			t.Fatalf("answer %d on replica %s: replies %q, want one containing %q", i, h.name, got, step.want)
+		}
+		t.Logf("answer %d on replica %s: %d round trips: %s", i, h.name, len(trips), strings.Join(trips, ", "))
+		if len(trips) > maxTripsPerDM {
+			t.Errorf("answer %d on a replica that did not answer the previous one cost %d round trips, want at most %d", i, len(trips), maxTripsPerDM)
+		}
+	}
+}
+
+// TestDMHeldElsewhereNotAcknowledged: a DM answered from the replica's memory, whose event
+// another process holds (it is answering it right now, and may yet die), is answered 503 so
+// that Slack delivers it again, and nothing is said or written; the redelivery after the
+// other process gave it up is answered.
+func TestDMHeldElsewhereNotAcknowledged(t *testing.T) {
+	h := newHarness(t)
+	const u = "UHELD"
+	ref := userRef(testTeam, u)
+	ctx := context.Background()
+	h.slash(u, sharedChannel, "pause The demo froze.")
+	h.dm(u, "Everyone thinks I'm unprepared.")
+
+	eventID := fmt.Sprintf("EvHELD%d", time.Now().UnixNano())
+	id := "slack:event:" + testTeam + ":" + eventID
+	if st, _, err := h.store.ClaimEvent(ctx, ref, id, "other-process", time.Minute); err != nil || st != bot.Claimed {
+		t.Fatalf("ClaimEvent(other process) = %v, %v", st, err)
+	}
+	before, _, err := h.store.Dialogue(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := h.ncalls()
+	code, _ := h.post("/slack/events", "application/json", h.messageBody(u, "anxious 6", eventID), nil)
+	h.wait()
+	if code != 503 {
+		t.Errorf("a DM whose event another process holds: status %d, want 503 (Slack delivers it again)", code)
+	}
+	if got := h.replies(u, n); len(got) != 0 {
+		t.Errorf("a DM whose event another process holds got replies %q, want none", got)
+	}
+	if after, _, _ := h.store.Dialogue(ctx, ref); after.Step != before.Step {
+		t.Errorf("a DM whose event another process holds moved the dialogue from %v to %v", before.Step, after.Step)
+	}
+
+	if err := h.store.ReleaseEvent(ctx, ref, id, "other-process"); err != nil {
+		t.Fatal(err)
+	}
+	code, _ = h.post("/slack/events", "application/json", h.messageBody(u, "anxious 6", eventID), nil)
+	h.wait()
+	if code != 200 {
+		t.Errorf("the redelivery after the holder gave up: status %d, want 200", code)
+	}
+	if got := h.replies(u, n); len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), "know for sure") {
+		t.Errorf("the redelivery got replies %q, want the next prompt", got)
 	}
 }
 
