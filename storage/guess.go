@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -169,18 +168,4 @@ func (s *Store) tryGuessTurn(ctx context.Context, u bot.UserRef, k userKeys, eve
 		return guessStale, fresh, nil
 	}
 	return turnLost, nil, fmt.Errorf("save dialogue: unexpected reply %d", n)
-}
-
-// rememberRead keeps what a read found of k's dialogue: its "ver" and "state" fields as
-// Redis returned them (string or nil).
-func (s *Store) rememberRead(k userKeys, ver, state any) {
-	var n int64
-	if v, ok := ver.(string); ok {
-		var err error
-		if n, err = strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
-			return
-		}
-	}
-	stored, _ := state.(string)
-	s.remember(k, n, stored)
 }

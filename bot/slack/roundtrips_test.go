@@ -69,8 +69,8 @@ func TestDMRoundTripsTwoReplicas(t *testing.T) {
 	first, next := replicas(t)
 	c := &redistest.Trips{}
 	first.store.Client().AddHook(c)
-	second := next() // first
-	second = next()  // the other replica
+	next() // first
+	second := next()
 	second.store.Client().AddHook(c)
 
 	const u = "UTRIPS2"
