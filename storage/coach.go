@@ -44,18 +44,22 @@ type coachKeys struct {
 func (k coachKeys) note(id string) string { return k.tag + ":pn:" + id }
 
 func coachKeysFor(u bot.UserRef) (coachKeys, error) {
-	k, err := keysFor(u)
-	if err != nil {
-		return coachKeys{}, err
+	if u.Platform == "" || u.Workspace == "" || u.User == "" {
+		return coachKeys{}, errEmptyComponent
 	}
+	tag := KeyPrefix(u)
+	// Cut from one string, as keysFor's.
+	const links, practices, clients, notes, pending, ended = ":coach:links", ":coach:prac", ":coach:clients", ":pnotes", ":coach:pending", ":coach:ended"
+	all := tag + links + tag + practices + tag + clients + tag + notes + tag + pending + tag + ended
+	c := keyCutter{all: all, tag: len(tag)}
 	return coachKeys{
-		tag:       k.tag,
-		links:     k.tag + ":coach:links",
-		practices: k.tag + ":coach:prac",
-		clients:   k.tag + ":coach:clients",
-		notes:     k.tag + ":pnotes",
-		pending:   k.tag + ":coach:pending",
-		ended:     k.tag + ":coach:ended",
+		tag:       all[:len(tag)],
+		links:     c.next(links),
+		practices: c.next(practices),
+		clients:   c.next(clients),
+		notes:     c.next(notes),
+		pending:   c.next(pending),
+		ended:     c.next(ended),
 	}, nil
 }
 

@@ -100,3 +100,37 @@ func TestKeysEscape(t *testing.T) {
 		t.Errorf("KeyPrefix = %q, want %q", got, "sb:{u:slack:T1:U1}")
 	}
 }
+
+// TestKeysNames pins every key of a user, as keys.go documents them: keysFor and
+// coachKeysFor cut them from one string, and each must still be exactly its tag and suffix.
+func TestKeysNames(t *testing.T) {
+	for _, u := range []bot.UserRef{
+		{Platform: "slack", Workspace: "T1", User: "U1"},
+		{Platform: "discord", Workspace: "a:b%", User: "{x} y*"},
+	} {
+		tag := KeyPrefix(u)
+		k, err := keysFor(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck, err := coachKeysFor(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ got, want string }{
+			{k.tag, tag}, {k.dialogue, tag + ":dialogue"}, {k.journal, tag + ":journal"},
+			{k.profile, tag + ":profile"}, {k.plan, tag + ":safetyplan"}, {k.applied, tag + ":applied"},
+			{k.entry("E1"), tag + ":j:E1"},
+			{ck.tag, tag}, {ck.links, tag + ":coach:links"}, {ck.practices, tag + ":coach:prac"},
+			{ck.clients, tag + ":coach:clients"}, {ck.notes, tag + ":pnotes"},
+			{ck.pending, tag + ":coach:pending"}, {ck.ended, tag + ":coach:ended"}, {ck.note("N1"), tag + ":pn:N1"},
+		} {
+			if c.got != c.want {
+				t.Errorf("key of %+v = %q, want %q", u, c.got, c.want)
+			}
+		}
+	}
+	if _, err := coachKeysFor(bot.UserRef{Platform: "slack", Workspace: "T1"}); err == nil {
+		t.Error("coachKeysFor(no user) = no error, want one")
+	}
+}

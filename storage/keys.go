@@ -158,14 +158,32 @@ func keysFor(u bot.UserRef) (userKeys, error) {
 		return userKeys{}, errEmptyComponent
 	}
 	tag := KeyPrefix(u)
+	// Every turn builds a user's keys more than once: they are cut from one string, one
+	// allocation rather than one per key.
+	const dialogue, journal, profile, plan, applied = ":dialogue", ":journal", ":profile", ":safetyplan", ":applied"
+	all := tag + dialogue + tag + journal + tag + profile + tag + plan + tag + applied
+	c := keyCutter{all: all, tag: len(tag)}
 	return userKeys{
-		tag:      tag,
-		dialogue: tag + ":dialogue",
-		journal:  tag + ":journal",
-		profile:  tag + ":profile",
-		plan:     tag + ":safetyplan",
-		applied:  tag + ":applied",
+		tag:      all[:len(tag)],
+		dialogue: c.next(dialogue),
+		journal:  c.next(journal),
+		profile:  c.next(profile),
+		plan:     c.next(plan),
+		applied:  c.next(applied),
 	}, nil
+}
+
+// keyCutter cuts keys, each a tag and a suffix, from one string that holds them end to end.
+type keyCutter struct {
+	all      string
+	tag, off int
+}
+
+func (c *keyCutter) next(suffix string) string {
+	end := c.off + c.tag + len(suffix)
+	k := c.all[c.off:end]
+	c.off = end
+	return k
 }
 
 // dedupeSecretKey holds the dedupe secret when no encryption key is configured.
