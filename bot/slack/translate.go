@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -225,7 +226,7 @@ func render(m bot.Message) (string, []slack.Block) {
 		for i, c := range m.Choices[start:end] {
 			n := start + i
 			b := slack.NewButtonBlockElement(
-				fmt.Sprintf("%s_%d", choiceAction, n),
+				choiceAction+"_"+strconv.Itoa(n),
 				cut(c.ID, maxButtonValue),
 				slack.NewTextBlockObject(slack.PlainTextType, cut(c.Label, maxButtonText), false, false),
 			)
