@@ -113,14 +113,30 @@ func (c *Coaching) readClient(ctx context.Context, r redis.Cmdable, k coachKeys)
 	return d, pf, nil
 }
 
+// maxClientTries bounds the optimistic retries of one UpdateClient. An attempt fails only
+// when another writer committed a change to the client's coaching data during it, so each
+// failure is another writer's success; updates within one Store wait in line (clientLocks),
+// so only other replicas compete, and the bound is generous, as for turns, so a burst
+// settles instead of failing the loser.
+const maxClientTries = maxTurnTries
+
 // UpdateClient implements bot.CoachStore with WATCH on the client's two hashes (one hash
-// slot): a concurrent change fails the EXEC and fn runs again on fresh data.
+// slot): a concurrent change fails the EXEC and fn runs again on fresh data. Updates of one
+// client within this Store are serialized first: under a burst (a reminder, a click and a
+// coach's assignment at once; many goroutines in a test) optimistic retries alone would
+// mostly read, compute and lose, and a loser descheduled on a busy machine could lose
+// every time until it gave up.
 func (c *Coaching) UpdateClient(ctx context.Context, u bot.UserRef, fn func(*bot.ClientData) error) error {
 	k, err := coachKeysFor(u)
 	if err != nil {
 		return fmt.Errorf("storage: update coaching %s: %w", u, err)
 	}
-	for try := 1; try <= 20; try++ {
+	unlock, err := c.s.clientLocks.lock(ctx, k.tag)
+	if err != nil {
+		return fmt.Errorf("storage: update coaching %s: wait for the previous update: %w", u, err)
+	}
+	defer unlock()
+	for try := 1; try <= maxClientTries; try++ {
 		var fnErr error
 		err := c.s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			d, before, err := c.readClient(ctx, tx, k)

@@ -75,8 +75,12 @@ type Store struct {
 	zeroEnc  []byte // the encoding of the zero State, which is not stored
 	locks    *turnLocks
 	guesses  *lru.Cache[string, guessed] // dialogues this process read or wrote lately: guess.go
-	breaker  *breaker                    // nil unless Open made the client
-	dsecret  atomic.Pointer[[]byte]      // the dedupe secret, once known
+	// clientLocks serializes the coaching updates (Coaching.UpdateClient) of one user
+	// within this Store, as locks does their turns; a lock set of its own, so that a turn
+	// and a coaching update never wait for each other.
+	clientLocks *turnLocks
+	breaker     *breaker               // nil unless Open made the client
+	dsecret     atomic.Pointer[[]byte] // the dedupe secret, once known
 }
 
 // dedupeSecret returns the secret dedupe keys are hashed with: derived from the first
@@ -234,6 +238,7 @@ func NewStore(client redis.UniversalClient, cfg Config) *Store {
 	s.zeroEnc = mustZeroStateJSON()
 	s.locks = newTurnLocks()
 	s.guesses = newGuesses()
+	s.clientLocks = newTurnLocks()
 	if len(cfg.EncryptionKeys) > 0 {
 		m := hmac.New(sha256.New, cfg.EncryptionKeys[0])
 		m.Write([]byte("storybot dedupe secret v1"))
