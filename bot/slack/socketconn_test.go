@@ -260,8 +260,13 @@ func (l *syncBuf) count(substr string) int {
 const (
 	sockBackoffMin = 50 * time.Millisecond
 	sockBackoffMax = 400 * time.Millisecond
-	sockPing       = 200 * time.Millisecond
-	sockStable     = 300 * time.Millisecond
+	// sockPing is the ping of the test about pings (silent): three of them without a frame
+	// end a connection, so a replica or fake stalled that long on a loaded machine (-race,
+	// other builds) would see a dead link that is not. The other tests are not about pings
+	// and ping at sockPingIdle, production's default, which no stall reaches.
+	sockPing     = 500 * time.Millisecond
+	sockPingIdle = 10 * time.Second
+	sockStable   = 300 * time.Millisecond
 )
 
 // socketRig is replicas storybot processes in Socket Mode on one fake Slack, one Redis.
@@ -273,7 +278,7 @@ type socketRig struct {
 	logs []*syncBuf
 }
 
-func newSocketRig(t *testing.T, replicas int, prepare func(*fakeSlack, *fakeSocket)) *socketRig {
+func newSocketRig(t *testing.T, replicas int, ping time.Duration, prepare func(*fakeSlack, *fakeSocket)) *socketRig {
 	t.Helper()
 	r := &socketRig{fake: newFakeSlack(t), sock: newFakeSocket(t)}
 	r.fake.wsURL = r.sock.url()
@@ -287,7 +292,7 @@ func newSocketRig(t *testing.T, replicas int, prepare func(*fakeSlack, *fakeSock
 			c.AppToken = "xapp-test"
 			c.Conn = obs
 			c.Logger = slog.New(slog.NewTextHandler(logs, nil))
-			c.socketTiming = socketTiming{BackoffMin: sockBackoffMin, BackoffMax: sockBackoffMax, Ping: sockPing, Stable: sockStable, Seed: uint64(i + 1)}
+			c.socketTiming = socketTiming{BackoffMin: sockBackoffMin, BackoffMax: sockBackoffMax, Ping: ping, Stable: sockStable, Seed: uint64(i + 1)}
 		})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -416,7 +421,7 @@ func TestSocketModeLifecycle(t *testing.T) {
 func testSocketDrops(t *testing.T, replicas int) {
 	const drops = 8
 	start := time.Now()
-	r := newSocketRig(t, replicas, func(_ *fakeSlack, s *fakeSocket) { s.dropAfterHello = drops * replicas })
+	r := newSocketRig(t, replicas, sockPingIdle, func(_ *fakeSlack, s *fakeSocket) { s.dropAfterHello = drops * replicas })
 	user := "USOCKDROP"
 	r.sock.dm(r.hs[0], user, "/story quick", "drop1")
 	took := r.answered(t, user, "env-drop1", start)
@@ -465,7 +470,7 @@ func testSocketDrops(t *testing.T, replicas int) {
 // testSocketDisconnect: Slack's "disconnect" (refresh_requested) is followed at once (no
 // pause) by one new connection per replica; the DM sent meanwhile is answered once.
 func testSocketDisconnect(t *testing.T, replicas int) {
-	r := newSocketRig(t, replicas, nil)
+	r := newSocketRig(t, replicas, sockPingIdle, nil)
 	waitLive(t, r.sock, replicas)
 	r.waitUp(t)
 	before := r.opens()
@@ -491,7 +496,7 @@ func testSocketDisconnect(t *testing.T, replicas int) {
 // (the read deadline it sets) storybot gives it up and connects again; the DM queued
 // meanwhile is answered once.
 func testSocketSilent(t *testing.T, replicas int) {
-	r := newSocketRig(t, replicas, nil)
+	r := newSocketRig(t, replicas, sockPing, nil)
 	waitLive(t, r.sock, replicas)
 	r.waitUp(t)
 	start := time.Now()
@@ -513,7 +518,7 @@ func testSocketSilent(t *testing.T, replicas int) {
 // testSocketInvalidAuth: an app token Slack rejects stops Socket Mode with one error that
 // names SLACK_APP_TOKEN, without retrying; the HTTP endpoints keep working.
 func testSocketInvalidAuth(t *testing.T, replicas int) {
-	r := newSocketRig(t, replicas, func(f *fakeSlack, _ *fakeSocket) { f.openErr = "invalid_auth" })
+	r := newSocketRig(t, replicas, sockPingIdle, func(f *fakeSlack, _ *fakeSocket) { f.openErr = "invalid_auth" })
 	for i, o := range r.obs {
 		deadline := time.Now().Add(5 * time.Second)
 		for {
