@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,13 +66,17 @@ func thousands(n int) string {
 // feelings are the feeling buttons; the id is the word kept in the journal.
 var feelings = []string{"anxious", "angry", "hurt", "ashamed", "sad", "frustrated", "overwhelmed", "other"}
 
-func feelingChoices() []Choice {
+// feelingButtons are the feeling choices, labelled once: the question is asked on most
+// Pauses, and a reply's choices are the caller's to keep, so each gets a copy.
+var feelingButtons = func() []Choice {
 	cs := make([]Choice, len(feelings))
 	for i, f := range feelings {
 		cs[i] = Choice{ID: f, Label: strings.ToUpper(f[:1]) + f[1:]}
 	}
 	return cs
-}
+}()
+
+func feelingChoices() []Choice { return slices.Clone(feelingButtons) }
 
 func strengthChoices() []Choice {
 	cs := make([]Choice, 11)
