@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
@@ -48,16 +50,36 @@ func forgetAnswer(ev bot.Event) (answer, yes bool) {
 			return true, false
 		}
 	case bot.EventText:
-		t := strings.Trim(strings.ToLower(strings.TrimSpace(ev.Text)), ".!)")
-		switch t {
-		case strings.ToLower(choiceForgetYes.Label), "1", "yes", "y", "erase", "erase it", "yes, erase everything":
+		// Trimming before lowering is the same (only '.', '!' and ')' lower to themselves),
+		// and lowering keeps the count of runes: a longer text, as nearly every answer in a
+		// dialogue is, cannot be one of the words, and is not copied to find out.
+		t := strings.Trim(strings.TrimSpace(ev.Text), ".!)")
+		if utf8.RuneCountInString(t) > forgetWordRunes {
+			return false, false
+		}
+		t = strings.ToLower(t)
+		switch {
+		case slices.Contains(forgetYesWords, t):
 			return true, true
-		case strings.ToLower(choiceForgetNo.Label), "2", "no", "n", "keep", "keep it", "cancel":
+		case slices.Contains(forgetNoWords, t):
 			return true, false
 		}
 	}
 	return false, false
 }
+
+// The words that answer a forget confirmation, lower case, and the longest, in runes.
+var (
+	forgetYesWords  = []string{strings.ToLower(choiceForgetYes.Label), "1", "yes", "y", "erase", "erase it", "yes, erase everything"}
+	forgetNoWords   = []string{strings.ToLower(choiceForgetNo.Label), "2", "no", "n", "keep", "keep it", "cancel"}
+	forgetWordRunes = func() int {
+		n := 0
+		for _, w := range append(slices.Clone(forgetYesWords), forgetNoWords...) {
+			n = max(n, utf8.RuneCountInString(w))
+		}
+		return n
+	}()
+)
 
 // askForget asks the user to confirm erasing everything.
 func (e *Engine) askForget(ctx context.Context, ev bot.Event) error {
