@@ -40,9 +40,12 @@ const (
 	maxDrain = 64 << 10
 )
 
-// answerBufs holds the buffers answers are read into; an answer is parsed and forgotten
-// before its buffer goes back.
-var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// bufs holds spare buffers for a post's blocks JSON (escaped into the form, then given
+// back) and for its answer (parsed, then given back): memory only, no state. Buffers
+// grown past maxKept are left to the collector.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxKept = 64 << 10
 
 // postMessage posts text, and blocks when not nil, to channel ch with chat.postMessage:
 // the form slack-go's PostMessageContext sends for MsgOptionText(text, false),
@@ -68,7 +71,7 @@ func (a *Adapter) postMessage(ctx context.Context, ch, text string, blocks []sla
 		drainClose(resp.Body)
 		return fmt.Errorf("slack: chat.postMessage: %w", err)
 	}
-	bp := answerBufs.Get().(*[]byte)
+	bp := bufs.Get().(*[]byte)
 	buf, err := readAll((*bp)[:0], resp.Body, resp.ContentLength)
 	drainClose(resp.Body)
 	if err == nil {
@@ -77,9 +80,9 @@ func (a *Adapter) postMessage(ctx context.Context, ch, text string, blocks []sla
 			err = ans.err()
 		}
 	}
-	if cap(buf) <= 64<<10 { // a rare huge answer's buffer is not kept
+	if cap(buf) <= maxKept {
 		*bp = buf[:0]
-		answerBufs.Put(bp)
+		bufs.Put(bp)
 	}
 	if err != nil {
 		return fmt.Errorf("slack: chat.postMessage: %w", err)
@@ -139,11 +142,11 @@ func drainClose(body io.ReadCloser) {
 func postForm(token, ch, text string, blocks []slack.Block) ([]byte, error) {
 	var js []byte
 	if blocks != nil {
-		sp := scratchBufs.Get().(*[]byte)
+		sp := bufs.Get().(*[]byte)
 		defer func() {
-			if cap(js) <= 64<<10 {
+			if cap(js) <= maxKept {
 				*sp = js[:0]
-				scratchBufs.Put(sp)
+				bufs.Put(sp)
 			}
 		}()
 		var ok bool
@@ -174,9 +177,6 @@ func postForm(token, ch, text string, blocks []slack.Block) ([]byte, error) {
 	body = appendQueryEscape(body, token)
 	return body, nil
 }
-
-// scratchBufs holds the buffers blocks are written to before they are escaped into a form.
-var scratchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // appendBlocks writes blocks as a JSON array, as encoding/json writes them, if rawblocks.go
 // knows every block's shape.
