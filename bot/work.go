@@ -57,7 +57,13 @@ type PoolConfig struct {
 	// the wait is long only when the bot really is saturated. Default 500 ms: well inside
 	// the platforms' 3 s, after the dedupe check's own budget.
 	AdmitWait time.Duration
-	Logger    *slog.Logger
+	// WorkerIdle is how long a worker with nothing to do waits for more before it ends.
+	// A goroutine started for each burst of work began on a small stack that the turn
+	// then grew by copying, several times (about 4% of the CPU of a DM answer); a worker
+	// kept for the next event has its stack grown already. Waiting workers count against
+	// Workers, and Drain ends them. Default 2 s.
+	WorkerIdle time.Duration
+	Logger     *slog.Logger
 	// Observe, if set, is called with the work's op and "admitted" or "shed_<reason>"
 	// (metrics). It must not block.
 	Observe func(op, outcome string)
@@ -65,8 +71,9 @@ type PoolConfig struct {
 
 // Pool runs admitted work on a bounded number of goroutines. Work submitted under one key
 // runs one piece at a time, in the order it was admitted; different keys take turns, so a
-// user with many pieces does not hold up others. Every goroutine it starts ends when its
-// queue is empty, and Drain waits for them. It is safe for concurrent use.
+// user with many pieces does not hold up others. A goroutine whose queue is empty waits
+// up to WorkerIdle for more work before it ends, and Drain ends the waiting ones and waits
+// for all. It is safe for concurrent use.
 type Pool struct {
 	cfg    PoolConfig
 	base   context.Context
@@ -74,10 +81,11 @@ type Pool struct {
 
 	mu      sync.Mutex
 	keys    map[string]*keyQueue
-	ready   []*keyQueue // keys with waiting work and none running, in turn order
-	depth   int         // admitted, not started
-	running int         // worker goroutines
-	active  int         // pieces of work running
+	ready   []*keyQueue     // keys with waiting work and none running, in turn order
+	depth   int             // admitted, not started
+	running int             // worker goroutines, parked ones included
+	parked  []chan struct{} // workers waiting for work, each woken by a send on its channel
+	active  int             // pieces of work running
 	closing bool
 	idle    chan struct{} // closed once closing and nothing is left
 	anon    uint64        // names work submitted without a key
@@ -121,6 +129,9 @@ func NewPool(cfg PoolConfig) *Pool {
 	}
 	if cfg.AdmitWait <= 0 {
 		cfg.AdmitWait = 500 * time.Millisecond
+	}
+	if cfg.WorkerIdle <= 0 {
+		cfg.WorkerIdle = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -188,7 +199,8 @@ func (p *Pool) refusal(key string) string {
 }
 
 // enqueue adds t under key and reports whether a worker goroutine must be started for it
-// (p.running already counts it); the caller holds p.mu and has checked the bounds.
+// (p.running already counts it); a parked worker, if there is one, is woken instead. The
+// caller holds p.mu and has checked the bounds.
 func (p *Pool) enqueue(key string, t task) bool {
 	q := p.keys[key]
 	if q == nil {
@@ -199,6 +211,9 @@ func (p *Pool) enqueue(key string, t task) bool {
 	p.depth++
 	if !q.running && len(q.tasks) == 1 {
 		p.ready = append(p.ready, q)
+	}
+	if len(p.ready) > 0 && p.wakeOne() {
+		return false
 	}
 	if p.running < p.cfg.Workers && len(p.ready) > 0 {
 		p.running++
@@ -274,9 +289,61 @@ func (p *Pool) observe(op, outcome string) {
 	}
 }
 
-// work runs ready work until there is none.
+// wakeOne wakes a parked worker and reports whether there was one; the caller holds p.mu.
+func (p *Pool) wakeOne() bool {
+	n := len(p.parked)
+	if n == 0 {
+		return false
+	}
+	w := p.parked[n-1] // the most recently parked: its stack is the warmest
+	p.parked[n-1] = nil
+	p.parked = p.parked[:n-1]
+	w <- struct{}{} // buffered, and only sent to while parked: never blocks
+	return true
+}
+
+// work runs ready work until there is none, then waits up to WorkerIdle for more (see
+// PoolConfig.WorkerIdle) unless the pool is draining.
 func (p *Pool) work() {
+	var wake chan struct{}
+	var idle *time.Timer
 	p.mu.Lock()
+	for {
+		p.runReady()
+		if p.closing {
+			break
+		}
+		if wake == nil {
+			wake, idle = make(chan struct{}, 1), time.NewTimer(p.cfg.WorkerIdle)
+		} else {
+			idle.Reset(p.cfg.WorkerIdle)
+		}
+		p.parked = append(p.parked, wake)
+		p.mu.Unlock()
+		select {
+		case <-wake:
+			idle.Stop()
+			p.mu.Lock()
+			continue // work is ready, or the pool is draining
+		case <-idle.C:
+		}
+		p.mu.Lock()
+		if i := slices.Index(p.parked, wake); i >= 0 {
+			p.parked = slices.Delete(p.parked, i, i+1)
+			break // nobody woke it: the worker ends
+		}
+		<-wake // woken just as the wait ended: the send is there, and so is the work
+	}
+	p.running--
+	if p.closing && p.running == 0 && p.depth == 0 {
+		p.closeIdle()
+	}
+	p.mu.Unlock()
+}
+
+// runReady runs ready work until there is none; the caller holds p.mu, which is released
+// while each piece runs.
+func (p *Pool) runReady() {
 	for len(p.ready) > 0 {
 		q := p.ready[0]
 		p.ready[0] = nil
@@ -301,11 +368,6 @@ func (p *Pool) work() {
 			delete(p.keys, q.key)
 		}
 	}
-	p.running--
-	if p.closing && p.running == 0 && p.depth == 0 {
-		p.closeIdle()
-	}
-	p.mu.Unlock()
 }
 
 func (p *Pool) run(t task) {
@@ -367,6 +429,9 @@ func (p *Pool) Drain(ctx context.Context) error {
 	p.mu.Lock()
 	p.closing = true
 	p.handOver() // refuses everyone waiting
+	for p.wakeOne() {
+		// Parked workers see the pool closing and end once nothing is left.
+	}
 	if p.running == 0 && p.depth == 0 {
 		p.closeIdle()
 	}

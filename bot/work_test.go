@@ -326,3 +326,53 @@ func TestPoolWaiting(t *testing.T) {
 		t.Errorf("Waiting after drain = %d, want 0", n)
 	}
 }
+
+// TestPoolReusesWorkers: a worker whose queue ran dry waits for the next work and runs it
+// (no goroutine is started for it), ends after WorkerIdle with nothing to do, and Drain
+// ends a waiting worker at once.
+func TestPoolReusesWorkers(t *testing.T) {
+	settle := func(want int) int {
+		t.Helper()
+		n := runtime.NumGoroutine()
+		for deadline := time.Now().Add(2 * time.Second); n != want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+			time.Sleep(time.Millisecond)
+		}
+		return n
+	}
+	before := runtime.NumGoroutine()
+	p := NewPool(PoolConfig{Workers: 4, WorkerIdle: 300 * time.Millisecond})
+	run := func() int {
+		t.Helper()
+		got := make(chan int, 1)
+		if err := p.Submit("u", "t", func(context.Context) { got <- runtime.NumGoroutine() }); err != nil {
+			t.Fatal(err)
+		}
+		return <-got
+	}
+	if n := run(); n != before+1 {
+		t.Fatalf("goroutines while the first work runs = %d, want %d", n, before+1)
+	}
+	if n := settle(before + 1); n != before+1 {
+		t.Fatalf("goroutines after the work = %d, want %d (the worker waiting)", n, before+1)
+	}
+	for range 5 {
+		if n := run(); n != before+1 {
+			t.Fatalf("goroutines while later work runs = %d, want %d: the waiting worker runs it", n, before+1)
+		}
+	}
+	if n := settle(before); n != before {
+		t.Errorf("goroutines %v after the last work = %d, want %d (the worker ended)", 300*time.Millisecond, n, before)
+	}
+
+	// With an hour's WorkerIdle, Drain ending at all says it ended the waiting worker.
+	p = NewPool(PoolConfig{Workers: 4, WorkerIdle: time.Hour})
+	run()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Drain(ctx); err != nil {
+		t.Fatalf("Drain with a waiting worker = %v, want it ended", err)
+	}
+	if n := settle(before); n != before {
+		t.Errorf("goroutines after Drain = %d, want %d", n, before)
+	}
+}
