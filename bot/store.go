@@ -92,13 +92,19 @@ type Profile struct {
 	ForgetAsked time.Time `json:"forget_asked,omitzero"`
 	// NoFollowups is true after /story followups off: no check-back is offered or sent.
 	NoFollowups bool `json:"no_followups,omitempty"`
+	// HomeOpened is true once the user has opened their home (Slack's App Home tab): only
+	// then is it republished after a save. Only MarkHomeOpened sets it; SaveProfile keeps
+	// it, so a save racing an open on another replica never loses it; erasure clears it.
+	// Profiles stored before it existed read false: the next open sets it.
+	HomeOpened bool `json:"home_opened,omitempty"`
 }
 
 // ProfileStore keeps profiles.
 type ProfileStore interface {
 	// Profile returns the user's profile; a user never seen has the zero Profile and false.
 	Profile(ctx context.Context, u UserRef) (Profile, bool, error)
-	// SaveProfile replaces the user's profile.
+	// SaveProfile replaces the user's profile, except that a HomeOpened already recorded
+	// stays (see Profile.HomeOpened).
 	SaveProfile(ctx context.Context, u UserRef, p Profile) error
 	// MarkWelcomed records that the user has seen the welcome, and reports whether this
 	// call was the first to do so (exactly one of several racing callers gets true).
@@ -107,6 +113,11 @@ type ProfileStore interface {
 	// zone yet (atomically: it never overwrites one set with /story tz), and reports
 	// whether it did.
 	SetPlatformTZ(ctx context.Context, u UserRef, tz string) (bool, error)
+	// MarkHomeOpened records that the user has opened their home (Profile.HomeOpened) and
+	// reports whether it is recorded now. With ifKnown it records nothing, and reports
+	// false, for a user who has no profile: merely opening a home must not create data
+	// about someone the bot never met.
+	MarkHomeOpened(ctx context.Context, u UserRef, ifKnown bool) (bool, error)
 }
 
 // ZoneFinder reads a user's time zone from their platform profile (Slack's users.info tz).

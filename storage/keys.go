@@ -33,7 +33,9 @@ import (
 //	sb:{u:P:W:U}:profile   hash, TTL ProfileTTL (400 d), refreshed by every write.
 //	    "v" ("1": the profile exists), "welcomed" ("1"), "tz", "tzp" ("1": tz came from
 //	    the platform), "fa" (unix seconds of an unconfirmed /story forget), "nf" ("1":
-//	    /story followups off). No user text, so never encrypted.
+//	    /story followups off), "ho" ("1": the user has opened their home, so a save
+//	    republishes it; set only on a profile that exists or by a press on the home, kept
+//	    by SaveProfile, gone with the profile). No user text, so never encrypted.
 //	sb:{u:P:W:U}:applied   zset, TTL AppliedTTL (30 min), refreshed by every turn that
 //	    applies a platform event. Members: event IDs ("slack:event:T1:Ev1", trigger and
 //	    interaction IDs; no user text); score: unix ms. Written by the turn script with

@@ -19,7 +19,13 @@ const (
 	fieldTZPlat   = "tzp"
 	fieldForget   = "fa" // unix seconds of an unconfirmed /story forget
 	fieldNoFU     = "nf" // "1": /story followups off
+	fieldHome     = "ho" // "1": the user has opened their home (kept by SaveProfile)
 )
+
+// savedFields are the profile fields SaveProfile owns: it removes those its profile lacks.
+// fieldHome is not among them (bot.Profile.HomeOpened: only MarkHomeOpened sets it, and a
+// save that read the profile before another replica set it must not undo that).
+var savedFields = []string{fieldWelcomed, fieldTZ, fieldTZPlat, fieldForget, fieldNoFU}
 
 // Profile implements bot.ProfileStore.
 func (s *Store) Profile(ctx context.Context, u bot.UserRef) (bot.Profile, bool, error) {
@@ -40,11 +46,14 @@ func (s *Store) Profile(ctx context.Context, u bot.UserRef) (bot.Profile, bool, 
 		TZFromPlatform: m[fieldTZPlat] == "1",
 		ForgetAsked:    unixField(m[fieldForget]),
 		NoFollowups:    m[fieldNoFU] == "1",
+		HomeOpened:     m[fieldHome] == "1",
 	}, true, nil
 }
 
-// SaveProfile implements bot.ProfileStore. The profile is replaced in one MULTI/EXEC, so a
-// reader never sees half of it, and its TTL starts again.
+// SaveProfile implements bot.ProfileStore. The fields it owns (savedFields) are replaced in
+// one MULTI/EXEC, so a reader never sees half of the profile, and its TTL starts again; the
+// home-opened mark stays, and so would a field this build does not know (a newer replica's,
+// during a rolling deploy).
 func (s *Store) SaveProfile(ctx context.Context, u bot.UserRef, p bot.Profile) error {
 	k, err := keysFor(u)
 	if err != nil {
@@ -66,8 +75,11 @@ func (s *Store) SaveProfile(ctx context.Context, u bot.UserRef, p bot.Profile) e
 	if p.NoFollowups {
 		fields = append(fields, fieldNoFU, "1")
 	}
+	if p.HomeOpened {
+		fields = append(fields, fieldHome, "1")
+	}
 	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.Del(ctx, k.profile)
+		pipe.HDel(ctx, k.profile, savedFields...)
 		pipe.HSet(ctx, k.profile, fields...)
 		pipe.PExpire(ctx, k.profile, ProfileTTL)
 		return nil
@@ -96,6 +108,34 @@ func (s *Store) MarkWelcomed(ctx context.Context, u bot.UserRef) (bool, error) {
 		return false, fmt.Errorf("storage: mark welcomed %s: %w", u, err)
 	}
 	return first.Val(), nil
+}
+
+// markHomeScript sets the home-opened mark, with ARGV[2] "1" only on a profile that exists.
+//
+//	KEYS[1] profile; ARGV[1] profile TTL ms, ARGV[2] "1": only if known. Returns 1 when set.
+var markHomeScript = redis.NewScript(`
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'v', '1', 'ho', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`)
+
+// MarkHomeOpened implements bot.ProfileStore in one atomic step, so an erasure between a
+// check and the write cannot leave a profile of the mark alone behind.
+func (s *Store) MarkHomeOpened(ctx context.Context, u bot.UserRef, ifKnown bool) (bool, error) {
+	k, err := keysFor(u)
+	if err != nil {
+		return false, fmt.Errorf("storage: mark home opened %s: %w", u, err)
+	}
+	only := "0"
+	if ifKnown {
+		only = "1"
+	}
+	n, err := markHomeScript.Run(ctx, s.rdb, []string{k.profile}, ProfileTTL.Milliseconds(), only).Int()
+	if err != nil {
+		return false, fmt.Errorf("storage: mark home opened %s: %w", u, err)
+	}
+	return n == 1, nil
 }
 
 // FirstSeen implements bot.Deduper with SET NX PX: the first caller creates the key. The

@@ -12,15 +12,17 @@ import (
 
 // The user's home (SPEC.md, "Platform-native, for the meeting"): on platforms that have one
 // (Slack's App Home tab), a page of the bot's own that only its user sees. It is published
-// when the user opens it, after a turn that saved a journal entry and after /story forget
-// (then empty). It shows Start a pause and Quick pause, the next check-in, pending
-// check-backs and the newest entries by date and kind — never the user's words: a home is
-// often on a screen shared in a meeting. An entry's words come only when the user presses
-// its Show button, in their DM.
+// when the user opens it, after a turn that saved a journal entry (only for a user who has
+// opened it at least once: see refreshHome) and after /story forget (then empty). It shows
+// Start a pause and Quick pause, the next check-in, pending check-backs and the newest
+// entries by date and kind — never the user's words: a home is often on a screen shared in
+// a meeting. An entry's words come only when the user presses its Show button, in their DM.
 //
 // Cost: one open reads the profile, the journal index and its newest entries (one MGET),
 // the check-in job and the pending check-backs of those entries (one pipeline): all keys of
-// this user, no scan. Platforms without a home build nothing (bot.HomeShower).
+// this user, no scan; the first open of a user the bot knows also marks their profile
+// (bot.Profile.HomeOpened). A save costs a user who never opened their home one profile
+// read and nothing more. Platforms without a home build nothing (bot.HomeShower).
 
 const (
 	// homeEntries is how many entries the home lists.
@@ -48,12 +50,21 @@ var (
 // showsHome reports whether u's platform shows a home at all.
 func (e *Engine) showsHome(u bot.UserRef) bool { return e.out.ShowsHome(u) }
 
-// homeOpened publishes the home of the user who opened it: one publish per open.
+// homeOpened publishes the home of the user who opened it: one publish per open. It marks
+// the user's profile (HomeOpened), so that their saves from now on republish it, whichever
+// replica handles them; a user the bot never met gets no profile for opening it.
 func (e *Engine) homeOpened(ctx context.Context, ev bot.Event) error {
 	if !e.showsHome(ev.User) {
 		return nil
 	}
-	v, err := e.homeView(ctx, ev.User, false)
+	loc, p, known, err := e.homeLocation(ctx, ev.User)
+	var v bot.HomeView
+	if err == nil {
+		if known && !p.HomeOpened {
+			e.markHomeOpened(ctx, ev.User, true)
+		}
+		v, err = e.homeView(ctx, ev.User, loc)
+	}
 	if err != nil {
 		// Nothing the user typed is at stake: the home says so kindly, and the error is logged.
 		e.metrics.storeError("home")
@@ -64,13 +75,40 @@ func (e *Engine) homeOpened(ctx context.Context, ev bot.Event) error {
 	return e.publishHome(ctx, ev.User, v)
 }
 
-// refreshHome publishes u's home again after their journal changed (a saved entry). A
-// failure is logged: the save itself is done, and the home is read afresh on the next open.
+// markHomeOpened records that u has seen their home (bot.ProfileStore.MarkHomeOpened). A
+// failure is logged: the home is published anyway, and the next open marks it.
+func (e *Engine) markHomeOpened(ctx context.Context, u bot.UserRef, ifKnown bool) {
+	if _, err := e.profiles.MarkHomeOpened(ctx, u, ifKnown); err != nil {
+		e.metrics.storeError("home")
+		e.log.WarnContext(ctx, "home-opened mark not saved", "user", u.String(), "err", err)
+	}
+}
+
+// refreshHome publishes u's home again after their journal changed (a saved entry), if
+// they have ever opened it: most users never look at the tab, and building a home costs
+// four reads and a platform call on every save. One who never did costs one profile read;
+// their first open builds the home from scratch anyway. A failure is logged: the save
+// itself is done, and the home is read afresh on the next open.
 func (e *Engine) refreshHome(ctx context.Context, u bot.UserRef) {
 	if !e.showsHome(u) {
 		return
 	}
-	v, err := e.homeView(ctx, u, true)
+	p, _, err := e.profiles.Profile(ctx, u)
+	if err != nil {
+		e.metrics.storeError("home")
+		e.log.WarnContext(ctx, "home not refreshed", "user", u.String(), "err", err)
+		return
+	}
+	if !p.HomeOpened {
+		return
+	}
+	loc, err := e.homeZone(ctx, u, p)
+	if err != nil {
+		e.metrics.storeError("home")
+		e.log.WarnContext(ctx, "home not refreshed", "user", u.String(), "err", err)
+		return
+	}
+	v, err := e.homeView(ctx, u, loc)
 	if err != nil {
 		e.metrics.storeError("home")
 		e.log.WarnContext(ctx, "home not refreshed", "user", u.String(), "err", err)
@@ -79,6 +117,23 @@ func (e *Engine) refreshHome(ctx context.Context, u bot.UserRef) {
 	if err := e.publishHome(ctx, u, v); err != nil {
 		e.log.WarnContext(ctx, "home not refreshed", "user", u.String(), "err", err)
 	}
+}
+
+// homeZone is zone for a user whose profile p was just read: no second read when it has a
+// zone. (Without one, zone asks the platform and keeps its answer, as a dialogue would: u
+// just saved an entry, so their profile exists anyway.)
+func (e *Engine) homeZone(ctx context.Context, u bot.UserRef, p bot.Profile) (*time.Location, error) {
+	if p.TZ == "" && e.zones == nil {
+		return time.UTC, nil
+	}
+	if p.TZ == "" {
+		return e.zone(ctx, u)
+	}
+	loc, err := time.LoadLocation(p.TZ)
+	if err != nil {
+		return time.UTC, nil
+	}
+	return loc, nil
 }
 
 // clearHome publishes u's empty home after /story forget. It reads nothing: everything is
@@ -111,25 +166,10 @@ func (e *Engine) emptyHome() bot.HomeView {
 	}
 }
 
-// homeView builds u's home from their own keys. Unless active (u just saved an entry, so
-// their profile exists anyway and may keep the platform's zone, as a dialogue's would), it
-// writes nothing: opening a home must not create data about a user who never used the bot.
-func (e *Engine) homeView(ctx context.Context, u bot.UserRef, active bool) (bot.HomeView, error) {
+// homeView builds u's home from their own keys, with dates in loc. It writes nothing:
+// opening a home must not create data about a user who never used the bot.
+func (e *Engine) homeView(ctx context.Context, u bot.UserRef, loc *time.Location) (bot.HomeView, error) {
 	v := e.emptyHome()
-	var loc *time.Location
-	if active {
-		l, err := e.zone(ctx, u)
-		if err != nil {
-			return v, err
-		}
-		loc = l
-	} else {
-		l, err := e.homeLocation(ctx, u)
-		if err != nil {
-			return v, err
-		}
-		loc = l
-	}
 	entries, err := e.dialogues.Journal(ctx, u, homeScanEntries)
 	if err != nil {
 		return v, fmt.Errorf("engine: home journal: %w", err)
@@ -168,11 +208,12 @@ func (e *Engine) homeView(ctx context.Context, u bot.UserRef, active bool) (bot.
 }
 
 // homeLocation is u's zone for the home's dates: the saved one, else the platform's (asked
-// briefly, not saved: opening a home writes nothing), else UTC.
-func (e *Engine) homeLocation(ctx context.Context, u bot.UserRef) (*time.Location, error) {
-	p, _, err := e.profiles.Profile(ctx, u)
+// briefly, not saved: opening a home writes nothing), else UTC; with the profile it read and
+// whether there is one.
+func (e *Engine) homeLocation(ctx context.Context, u bot.UserRef) (*time.Location, bot.Profile, bool, error) {
+	p, known, err := e.profiles.Profile(ctx, u)
 	if err != nil {
-		return time.UTC, fmt.Errorf("engine: home profile: %w", err)
+		return time.UTC, p, false, fmt.Errorf("engine: home profile: %w", err)
 	}
 	tz := p.TZ
 	if tz == "" && e.zones != nil {
@@ -184,13 +225,13 @@ func (e *Engine) homeLocation(ctx context.Context, u bot.UserRef) (*time.Locatio
 		}
 	}
 	if tz == "" || tz == "Local" {
-		return time.UTC, nil
+		return time.UTC, p, known, nil
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return time.UTC, nil
+		return time.UTC, p, known, nil
 	}
-	return loc, nil
+	return loc, p, known, nil
 }
 
 // homeChoice handles a home button. handled is false for every other event.
@@ -198,6 +239,9 @@ func (e *Engine) homeChoice(ctx context.Context, ev bot.Event) (handled bool, er
 	if ev.Kind != bot.EventChoice || !bot.IsHomeChoice(ev.Choice) {
 		return false, nil
 	}
+	// A press on the home shows it is open (perhaps since before the user had a profile, when
+	// opening it marked nothing): what they save from here on republishes it.
+	e.markHomeOpened(ctx, ev.User, false)
 	switch {
 	case ev.Choice == bot.ChoiceHomePause:
 		return true, e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flows.FlowPause}})

@@ -110,6 +110,14 @@ func TestHomeStoreDown(t *testing.T) {
 func TestHomeRepublished(t *testing.T) {
 	url := redistest.Start(t)
 	h := newHomeHarness(t, url)
+	// A user who has opened their home (saves of one who never did publish nothing:
+	// TestHomeRefreshOnlyAfterOpen).
+	if _, err := h.store.MarkWelcomed(context.Background(), h.user); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := h.handle(bot.Event{Kind: bot.EventHome}); err != nil || len(homes(t, h.user, msgs)) != 1 {
+		t.Fatalf("opening the home sent %+v, %v; want one home view", msgs, err)
+	}
 	h.command("quick", true)
 	h.say("story-words")
 	h.say("other-words")
@@ -154,5 +162,92 @@ func TestHomeRepublished(t *testing.T) {
 		if m.To.Kind == bot.DestHome {
 			t.Errorf("a platform without homes was sent a home: %+v", m)
 		}
+	}
+}
+
+// quickSave runs a quick pause to its summary as h's user, then, with trips cleared, presses
+// Save, and returns what was sent.
+func quickSave(h *harness, trips *redistest.Trips) []bot.Message {
+	h.tb.Helper()
+	h.command("quick", true)
+	h.say("story-words")
+	h.say("other-words")
+	h.say("next-words")
+	h.choose("checkback-none")
+	trips.Take()
+	return h.choose("save")
+}
+
+// homeReads counts the round trips among trips that only building a home makes: the journal
+// index and entries, and the check-in job (a turn's commit is one script).
+func homeReads(trips []string) int {
+	n := 0
+	for _, c := range trips {
+		if c == "zrange" || c == "mget" || c == "hget" || strings.Contains(c, "zrange") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHomeRefreshOnlyAfterOpen: a save republishes the home only for a user who has opened
+// it, which every replica knows from the user's profile in Redis. A save by a user who never
+// opened it publishes nothing and reads nothing of the home; once they opened it on replica
+// A, a save handled by replica B republishes it. A user the bot did not know when they first
+// opened it counts from their first press on it.
+func TestHomeRefreshOnlyAfterOpen(t *testing.T) {
+	url := redistest.Start(t)
+	a := newHomeHarness(t, url)
+	b := a.replica()
+	b.eng = b.newEngine(func(c *engine.Config) { c.Sender = homeSender{b.rec}; c.Dialogues = b.flaky })
+	tripsA, tripsB := &redistest.Trips{}, &redistest.Trips{}
+	a.store.Client().AddHook(tripsA)
+	b.store.Client().AddHook(tripsB)
+
+	msgs := quickSave(a, tripsA)
+	if !strings.Contains(texts(msgs), "Saved") {
+		t.Fatalf("save sent %q, want it saved", texts(msgs))
+	}
+	if vs := homes(t, a.user, msgs); len(vs) != 0 {
+		t.Errorf("a save of a user who never opened the home published %+v", vs)
+	}
+	if trips := tripsA.Take(); homeReads(trips) != 0 {
+		t.Errorf("a save of a user who never opened the home read for it: %q", trips)
+	}
+	if p, _, err := a.store.Profile(context.Background(), a.user); err != nil || p.HomeOpened {
+		t.Fatalf("profile before any open = %+v, %v; want HomeOpened false", p, err)
+	}
+
+	// Opened on replica A; saved through replica B.
+	if msgs, err := a.handle(bot.Event{Kind: bot.EventHome}); err != nil || len(homes(t, a.user, msgs)) != 1 {
+		t.Fatalf("opening the home sent %+v, %v; want one home view", msgs, err)
+	}
+	msgs = quickSave(b, tripsB)
+	vs := homes(t, b.user, msgs)
+	if len(vs) != 1 || len(vs[0].Entries) != 2 {
+		t.Fatalf("a save on replica B after an open on A published %+v, want one home with both entries", vs)
+	}
+	if trips := tripsB.Take(); homeReads(trips) == 0 {
+		t.Errorf("the republished home read nothing: %q", trips)
+	}
+
+	// A stranger opens the home: nothing is stored about them, so nothing is marked. Their
+	// press on its Quick pause marks it: the pause they save there republishes it.
+	s := &harness{rig: a.rig, user: bot.UserRef{Platform: "slack", Workspace: "T1", User: "USTRANGER7"}}
+	if msgs, err := s.handle(bot.Event{Kind: bot.EventHome}); err != nil || len(homes(t, s.user, msgs)) != 1 {
+		t.Fatalf("the stranger's open sent %+v, %v; want one home view", msgs, err)
+	}
+	if _, known, err := s.store.Profile(context.Background(), s.user); err != nil || known {
+		t.Fatalf("opening a home stored a profile (%v, %v)", known, err)
+	}
+	if _, err := s.handle(bot.Event{Kind: bot.EventChoice, Choice: bot.ChoiceHomeQuick, InDM: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.say("story-words")
+	s.say("other-words")
+	s.say("next-words")
+	s.choose("checkback-none")
+	if vs := homes(t, s.user, s.choose("save")); len(vs) != 1 || len(vs[0].Entries) != 1 {
+		t.Errorf("a save after a press on the home published %+v, want one home with the entry", vs)
 	}
 }

@@ -254,6 +254,47 @@ func TestHome(t *testing.T) {
 	}
 }
 
+// TestHomeRefreshOnlyAfterOpen: saving republishes the home only for a user who has opened
+// it, and every replica knows who has (the mark is in the user's profile in Redis): a save
+// before any open publishes nothing; after the user opened the tab on one replica, a save
+// handled by the other publishes it, with the new entry.
+func TestHomeRefreshOnlyAfterOpen(t *testing.T) {
+	a := newHarness(t, decidedClaims)
+	b := newReplica(t, a.fake, a.redisURL, a.clock, "r2", decidedClaims)
+	const u = "UHOMEREP"
+	if _, err := a.store.MarkWelcomed(t.Context(), userRef(testTeam, u)); err != nil {
+		t.Fatal(err)
+	}
+	save := func(h *harness, viewID string) {
+		t.Helper()
+		resp := h.submitQuick(u, map[string]string{flows.FieldStory: "a story", flows.FieldOther: "another", flows.FieldNext: "a step"})
+		if resp["response_action"] != "update" {
+			t.Fatalf("view_submission answered %v, want update", resp)
+		}
+		if code, _ := h.interact(modalButton(u, viewID, "save", "Save to journal")); code != 200 {
+			t.Fatalf("Save in the modal: status %d", code)
+		}
+		h.wait()
+	}
+
+	n := a.ncalls()
+	save(a, "VREP1")
+	if pubs := a.publishes(u, n); len(pubs) != 0 {
+		t.Errorf("a save before the home was ever opened published %d views, want none", len(pubs))
+	}
+
+	a.homeOpen(u, "EvHOMEREP1", "home", nil)
+	n = a.ncalls()
+	save(b, "VREP2")
+	pubs := b.publishes(u, n)
+	if len(pubs) != 1 || !strings.Contains(pubs[0].Blocks, "Your last 2 journal entries") {
+		t.Fatalf("a save on replica B after an open on replica A published %+v, want one home with both entries", pubs)
+	}
+	if entries, err := a.store.Journal(t.Context(), userRef(testTeam, u), 5); err != nil || len(entries) != 2 {
+		t.Fatalf("journal = %d entries, %v; want both saves", len(entries), err)
+	}
+}
+
 // modalButton is the block_actions payload of a press on a button in the quick pause's result
 // modal (container type view, no response_url).
 func modalButton(user, viewID, choice, label string) map[string]any {

@@ -76,6 +76,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"UsersAreSeparate", testUsersAreSeparate},
 		{"Profile", testProfile},
 		{"MarkWelcomedOnce", testMarkWelcomedOnce},
+		{"HomeOpened", testHomeOpened},
 		{"FirstSeen", testFirstSeen},
 		{"EventLeases", testEventLeases},
 		{"ClaimSnapshot", testClaimSnapshot},
@@ -500,6 +501,66 @@ func testProfile(t *testing.T, h *harness) {
 	}
 	if p, _, _ := s.Profile(ctx, u); !p.ForgetAsked.Equal(asked) {
 		t.Errorf("ForgetAsked = %v, want %v", p.ForgetAsked, asked)
+	}
+}
+
+// testHomeOpened: the home-opened mark (bot.Profile.HomeOpened) is recorded for a known user
+// only when asked so, survives SaveProfile (which never writes it false), is shared by every
+// store over the Redis (replicas), and goes with the profile; a profile saved without it
+// (as every profile stored before it existed) reads false.
+func testHomeOpened(t *testing.T, h *harness) {
+	ctx := context.Background()
+	a, b := h.store(), h.store() // two replicas
+	u := newUser(t)
+	if set, err := a.MarkHomeOpened(ctx, u, true); err != nil || set {
+		t.Errorf("MarkHomeOpened(never seen, ifKnown) = %v, %v; want false, nil", set, err)
+	}
+	if p, ok, err := b.Profile(ctx, u); err != nil || ok || p != (bot.Profile{}) {
+		t.Fatalf("Profile after MarkHomeOpened(never seen, ifKnown) = %+v, %v, %v; want nothing stored", p, ok, err)
+	}
+	if err := a.SaveProfile(ctx, u, bot.Profile{TZ: "Europe/Berlin"}); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok, err := b.Profile(ctx, u); err != nil || !ok || p.HomeOpened {
+		t.Errorf("Profile saved without the mark = %+v, %v, %v; want HomeOpened false", p, ok, err)
+	}
+	if set, err := a.MarkHomeOpened(ctx, u, true); err != nil || !set {
+		t.Errorf("MarkHomeOpened(known, ifKnown) = %v, %v; want true, nil", set, err)
+	}
+	want := bot.Profile{TZ: "Europe/Berlin", HomeOpened: true}
+	if p, _, err := b.Profile(ctx, u); err != nil || p != want {
+		t.Errorf("Profile on the other replica = %+v, %v; want %+v", p, err, want)
+	}
+	// A save that read the profile before the mark keeps it; the other fields are replaced.
+	if err := b.SaveProfile(ctx, u, bot.Profile{NoFollowups: true}); err != nil {
+		t.Fatal(err)
+	}
+	want = bot.Profile{NoFollowups: true, HomeOpened: true}
+	if p, _, err := a.Profile(ctx, u); err != nil || p != want {
+		t.Errorf("Profile after a save without the mark = %+v, %v; want %+v", p, err, want)
+	}
+	if err := a.Forget(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok, err := b.Profile(ctx, u); err != nil || ok || p.HomeOpened {
+		t.Errorf("Profile after Forget = %+v, %v, %v; want nothing", p, ok, err)
+	}
+	if set, err := a.MarkHomeOpened(ctx, u, true); err != nil || set {
+		t.Errorf("MarkHomeOpened(erased, ifKnown) = %v, %v; want false, nil", set, err)
+	}
+	if _, ok, _ := b.Profile(ctx, u); ok {
+		t.Errorf("MarkHomeOpened(erased, ifKnown) stored a profile")
+	}
+	// Asked without ifKnown (a press on the home), the mark makes a profile of its own, with
+	// the profile's TTL.
+	if set, err := a.MarkHomeOpened(ctx, u, false); err != nil || !set {
+		t.Errorf("MarkHomeOpened(unknown) = %v, %v; want true, nil", set, err)
+	}
+	if p, ok, err := b.Profile(ctx, u); err != nil || !ok || p != (bot.Profile{HomeOpened: true}) {
+		t.Errorf("Profile after MarkHomeOpened(unknown) = %+v, %v, %v; want only HomeOpened", p, ok, err)
+	}
+	if ttl, err := h.rdb.PTTL(ctx, storage.KeyPrefix(u)+":profile").Result(); err != nil || ttl <= storage.ProfileTTL-time.Minute || ttl > storage.ProfileTTL {
+		t.Errorf("profile PTTL after MarkHomeOpened = %v, %v; want about %v", ttl, err, storage.ProfileTTL)
 	}
 }
 
