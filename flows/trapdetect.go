@@ -289,7 +289,7 @@ func isWord(w string) bool {
 // becomes one word "q", since words in quotes are someone else's; punctuation that ends a
 // clause becomes "," and the end of a sentence "." or "?".
 func trapTokens(text string) []token {
-	var out []token
+	out := make([]token, 0, len(text)/5+4) // words run about five bytes with their space
 	sentenceStart := true
 	quoted := false
 	quoteFrom := 0
