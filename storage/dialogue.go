@@ -65,13 +65,15 @@ func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
 //
 //	KEYS[1] dialogue hash, KEYS[2] journal index, KEYS[3] applied-events zset,
 //	KEYS[4] entry key (with an entry; else KEYS[1] again, untouched),
-//	KEYS[5] the event's lease key (with an event; else KEYS[1] again, untouched)
+//	KEYS[5] the event's lease key (with an event; else KEYS[1] again, untouched),
+//	KEYS[6] the user's profile (its TTL starts again: a profile outlives the user's last
+//	turn, not only its last write)
 //	ARGV[1] version read ("0": none), ARGV[2] new version,
 //	ARGV[3] encoded state ("": the zero State, stored as no field),
 //	ARGV[4] dialogue TTL ms, ARGV[5] encoded entry ("": none), ARGV[6] entry id,
 //	ARGV[7] entry score (unix ms), ARGV[8] cutoff (unix ms), ARGV[9] retention ms,
 //	ARGV[10] event id ("": none), ARGV[11] applied-events cutoff (unix ms),
-//	ARGV[12] applied-events TTL ms, ARGV[13] done-mark TTL ms
+//	ARGV[12] applied-events TTL ms, ARGV[13] done-mark TTL ms, ARGV[14] profile TTL ms
 //
 // With an event it also marks the event done on its lease key (bot.SnapshotTurner), so the
 // lease needs no call of its own after the turn: a DM answer costs the claim and this.
@@ -277,7 +279,7 @@ func (s *Store) prepareTurn(k userKeys, from *bot.DialogueRead, fn bot.TurnFunc)
 
 // keys are turnScript's KEYS.
 func (c *preparedTurn) keys(k userKeys, leaseKey string) []string {
-	keys := []string{k.dialogue, k.journal, k.applied, k.dialogue, k.dialogue}
+	keys := []string{k.dialogue, k.journal, k.applied, k.dialogue, k.dialogue, k.profile}
 	if c.entryKey != "" {
 		keys[3] = c.entryKey
 	}
@@ -294,7 +296,7 @@ func (c *preparedTurn) args(s *Store, n int64, eventID string) []any {
 		strconv.FormatInt(n, 10), strconv.FormatInt(n+1, 10), c.state, s.dlgTTL.Milliseconds(),
 		c.entry, c.entryID, nowMS, c.now.Add(-s.ret).UnixMilli(), s.ret.Milliseconds(),
 		eventID, c.now.Add(-AppliedTTL).UnixMilli(), AppliedTTL.Milliseconds(),
-		bot.DefaultDoneTTL.Milliseconds(),
+		bot.DefaultDoneTTL.Milliseconds(), ProfileTTL.Milliseconds(),
 	}
 }
 

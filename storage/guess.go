@@ -87,6 +87,7 @@ else
   redis.call('HSET', KEYS[1], 'ver', ARGV[2], 'state', ARGV[3])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[6], ARGV[14])
 if ARGV[5] ~= '' then
   redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[9])
   redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
@@ -106,20 +107,20 @@ end
 // someone else, the stored dialogue is byte for byte the remembered one and no coaching
 // marker is set; otherwise it claims the event (when free) and returns what it read.
 //
-//	KEYS[1..5] as turnScript (KEYS[5] the event's lease key), KEYS[6] coaching marker;
-//	ARGV[1..13] as turnScript (ARGV[10] the event id), ARGV[14] the remembered stored state,
-//	ARGV[15] the lease token, ARGV[16] lease ms
+//	KEYS[1..6] as turnScript (KEYS[5] the event's lease key), KEYS[7] coaching marker;
+//	ARGV[1..14] as turnScript (ARGV[10] the event id), ARGV[15] the remembered stored state,
+//	ARGV[16] the lease token, ARGV[17] lease ms
 //	returns {1} committed, {2} handled before, {3} held by another, {0, ver, state, marker}
-//	out of date (the event is now claimed with ARGV[15])
+//	out of date (the event is now claimed with ARGV[16])
 var guessTurnScript = redis.NewScript(`
 local l = redis.call('GET', KEYS[5])
 if l == 'done' or l == '1' then return {2} end
-if l and l ~= ARGV[15] then return {3} end
+if l and l ~= ARGV[16] then return {3} end
 if redis.call('ZSCORE', KEYS[3], ARGV[10]) then return {2} end
 local d = redis.call('HMGET', KEYS[1], 'ver', 'state')
-local m = redis.call('GET', KEYS[6])
-if m or (d[1] or '0') ~= ARGV[1] or (d[2] or '') ~= ARGV[14] then
-  redis.call('SET', KEYS[5], ARGV[15], 'PX', ARGV[16])
+local m = redis.call('GET', KEYS[7])
+if m or (d[1] or '0') ~= ARGV[1] or (d[2] or '') ~= ARGV[15] then
+  redis.call('SET', KEYS[5], ARGV[16], 'PX', ARGV[17])
   return {0, d[1], d[2], m}
 end
 ` + turnWrites + `

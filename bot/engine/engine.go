@@ -287,10 +287,13 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 // no extra round trip and no replica needs to remember anything.
 func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	in.Now = e.now()
+	welcomed := false // known from the profile read below; false: ask the store
 	if in.Start != nil && offersCheckBack(in.Start.Flow) {
 		// Read once, as the dialogue starts; its state carries it to the next-step answer.
+		// The same read says whether the user was greeted, which spares the welcome's own
+		// round trip for everyone but newcomers.
 		st := *in.Start
-		st.NoCheckBack = e.noCheckBacks(ctx, ev.User)
+		st.NoCheckBack, welcomed = e.startPrefs(ctx, ev.User)
 		in.Start = &st
 	}
 	var replies []flows.Reply
@@ -417,7 +420,7 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		// behind a pointer to the DM, and with no welcome before it.
 		return e.sendInPlace(ctx, ev, msgs)
 	}
-	if (in.Start != nil || !wasOpen) && !hasCrisis(replies) {
+	if (in.Start != nil || !wasOpen) && !hasCrisis(replies) && !welcomed {
 		if msgs, err = e.withWelcome(ctx, ev.User, msgs); err != nil {
 			// The turn is saved; the greeting can wait for the next time.
 			e.log.WarnContext(ctx, "welcome check failed", "user", ev.User.String(), "err", err)

@@ -70,13 +70,21 @@ func offersCheckBack(f flows.Flow) bool {
 // the middle of a dialogue reads the profile for it. A failed read offers the check-back
 // (scheduleFollowup reads the preference again before it puts a job).
 func (e *Engine) noCheckBacks(ctx context.Context, u bot.UserRef) bool {
+	no, _ := e.startPrefs(ctx, u)
+	return no
+}
+
+// startPrefs reads what starting a dialogue needs of the user's profile, in one round trip:
+// the /story followups preference (see noCheckBacks) and whether the user was greeted.
+// Unread, it offers check-backs and leaves the welcome to its own check.
+func (e *Engine) startPrefs(ctx context.Context, u bot.UserRef) (noCheckBacks, welcomed bool) {
 	p, _, err := e.profiles.Profile(ctx, u)
 	if err != nil {
 		e.metrics.storeError("profile")
 		e.log.WarnContext(ctx, "check-back preference not read; offering check-backs", "user", u.String(), "err", err)
-		return false
+		return false, false
 	}
-	return p.NoFollowups
+	return p.NoFollowups, p.Welcomed
 }
 
 // followupPending reports whether en still waits for a check-back answer: never answered,

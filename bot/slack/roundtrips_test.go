@@ -60,6 +60,22 @@ func TestDMRoundTrips(t *testing.T) {
 			t.Errorf("%s cost %d Redis round trips, want at most %d", step.name, len(trips), step.max)
 		}
 	}
+
+	// A greeted user starting the next pause: the claim, one read of the profile (the
+	// check-back preference, and whether they were greeted: no welcome write), the commit.
+	h.dm(u, "stop")
+	c.Take()
+	n := h.ncalls()
+	h.slash(u, sharedChannel, "pause The demo froze again.")
+	trips := c.Take()
+	got := h.replies(u, n)
+	t.Logf("/story start of a greeted user: %d Redis round trips: %s", len(trips), strings.Join(trips, ", "))
+	if len(got) == 0 || strings.Contains(strings.Join(got, "\n"), "storybot") {
+		t.Errorf("/story of a greeted user: replies %q, want the first prompt and no welcome", got)
+	}
+	if len(trips) > 3 {
+		t.Errorf("/story start of a greeted user cost %d round trips, want at most 3", len(trips))
+	}
 }
 
 // TestDMRoundTripsTwoReplicas alternates one user's DM answers between two replicas, so that

@@ -413,6 +413,30 @@ func testTTLs(t *testing.T, h *harness) {
 			t.Errorf("PTTL %s = %v, want about %v", v.key, ttl, want)
 		}
 	}
+
+	// A profile outlives the user's last turn, not only its last write: a turn (plain, and
+	// from the store's memory of the dialogue) starts its TTL again.
+	var profile string
+	for _, v := range vals {
+		if strings.HasSuffix(v.key, ":profile") {
+			profile = v.key
+		}
+	}
+	for _, guessed := range []bool{false, true} {
+		if err := h.rdb.PExpire(ctx, profile, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if guessed {
+			if _, _, applied, err := guessedTurn(t, s, u, "slack:event:T1:Ev"+randHex(t, 6), appendStep); err != nil || !applied {
+				t.Fatalf("guessed turn = %v, %v", applied, err)
+			}
+		} else if err := s.Turn(ctx, u, appendStep); err != nil {
+			t.Fatal(err)
+		}
+		if ttl := h.rdb.PTTL(ctx, profile).Val(); ttl <= storage.ProfileTTL-time.Minute {
+			t.Errorf("profile PTTL after a turn (from memory: %v) = %v, want about %v", guessed, ttl, storage.ProfileTTL)
+		}
+	}
 }
 
 func testUsersAreSeparate(t *testing.T, h *harness) {
