@@ -490,10 +490,18 @@ func leet(r rune) rune {
 // tokenize splits text into lower-case word tokens and boundary tokens. The tokens are
 // written one after another into one buffer and cut from one string at the end.
 func tokenize(text string) []string {
-	rs := []rune(text)
-	buf := make([]byte, 0, len(text)+8)
-	ends := make([]int, 0, len(rs)/4+4) // where each token ends in buf; words run about 5 runes
-	cur := make([]rune, 0, 32)          // the word being read
+	// The working buffers start on the stack, big enough for an ordinary answer; only the
+	// tokens' one string and their list are allocated then.
+	var runeBuf [160]rune
+	var byteBuf [256]byte
+	var endBuf [48]int
+	rs := runeBuf[:0]
+	for _, r := range text { // as []rune(text): an invalid byte is one U+FFFD
+		rs = append(rs, r)
+	}
+	buf := byteBuf[:0]
+	ends := endBuf[:0]         // where each token ends in buf
+	cur := make([]rune, 0, 32) // the word being read
 	add := func(tok string) {
 		buf = append(buf, tok...)
 		ends = append(ends, len(buf))
