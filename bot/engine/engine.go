@@ -147,6 +147,9 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 	defer e.metrics.handled(ev, start, e.now)
 	e.adopt(ctx, ev)
 	err = e.dispatch(ctx, ev)
+	if err == nil {
+		return nil
+	}
 	var stale *bot.StaleSnapshotError
 	if errors.As(err, &stale) {
 		// The turn started from this process's memory of the dialogue (bot.Guesser), and
@@ -157,6 +160,22 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 		err = e.dispatch(ctx, ev)
 	}
 	return err
+}
+
+// turnNotMine reports whether a failed turn's error means the turn was not this handler's to
+// answer, and what to return then: a turn from this process's memory of the dialogue whose
+// event is another process's or was answered before (nothing written, nothing to say), or
+// one whose memory was out of date in a way that changes the line's meaning (Handle answers
+// it again).
+func (e *Engine) turnNotMine(err error) (bool, error) {
+	var stale *bot.StaleSnapshotError
+	switch {
+	case errors.Is(err, bot.ErrEventHeld), errors.Is(err, bot.ErrEventHandled):
+		return true, nil
+	case errors.As(err, &stale):
+		return true, err
+	}
+	return false, nil
 }
 
 // dispatch answers ev, under the user's lock.
@@ -375,17 +394,12 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	default:
 		err = e.dialogues.Turn(ctx, ev.User, step)
 	}
-	var stale *bot.StaleSnapshotError
-	switch {
-	case errors.Is(err, bot.ErrEventHeld), errors.Is(err, bot.ErrEventHandled):
-		// A turn from this process's memory of the dialogue whose event is another
-		// process's or was answered before: nothing was written, nothing is to be said.
-		return nil
-	case errors.As(err, &stale):
-		return err // Handle answers it again
-	}
 	if err != nil {
+		if stop, serr := e.turnNotMine(err); stop {
+			return serr
+		}
 		if sent, cerr := e.crisisDespiteStore(ctx, ev, in); sent {
+
 			return cerr
 		}
 		return e.storeTrouble(ctx, ev, "turn", err)
