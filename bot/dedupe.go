@@ -70,8 +70,18 @@ type Snapshot struct {
 	// Coach is the user's coaching marker (CoachStore.Pending), valid when CoachOK.
 	Coach   CoachPending
 	CoachOK bool
+	// Prefs is what starting a dialogue needs of the user's profile, when the claim read it
+	// too; nil: not read (the engine reads the profile itself).
+	Prefs *StartPrefs
 
 	done atomic.Bool // the turn's commit marked the event done (SetDone)
+}
+
+// StartPrefs is the part of a user's Profile a dialogue's start reads: the /story followups
+// preference and whether the user was greeted.
+type StartPrefs struct {
+	NoFollowups bool
+	Welcomed    bool
 }
 
 // DialogueRead is a user's stored dialogue with the version a commit must find unchanged.

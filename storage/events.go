@@ -46,8 +46,9 @@ return 2
 // rolling deploy): it counts as handled.
 //
 //	KEYS[1] lease key, KEYS[2] dialogue hash, KEYS[3] applied-events zset,
-//	KEYS[4] coaching marker; ARGV[1] token, ARGV[2] lease ms, ARGV[3] event id
-//	returns {1, ver, state, marker} claimed (absent values nil), {2} held, {3} handled
+//	KEYS[4] coaching marker, KEYS[5] profile; ARGV[1] token, ARGV[2] lease ms, ARGV[3] event id
+//	returns {1, ver, state, marker, no-followups, welcomed} claimed (absent values nil),
+//	{2} held, {3} handled
 var userClaimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -57,7 +58,8 @@ end
 if redis.call('ZSCORE', KEYS[3], ARGV[3]) then return {3} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local d = redis.call('HMGET', KEYS[2], 'ver', 'state')
-return {1, d[1], d[2], redis.call('GET', KEYS[4])}
+local p = redis.call('HMGET', KEYS[5], '` + fieldNoFU + `', '` + fieldWelcomed + `')
+return {1, d[1], d[2], redis.call('GET', KEYS[4]), p[1], p[2]}
 `)
 
 // eventTokenScript extends (ARGV[2] ms > 0) or deletes (ARGV[2] = 0) the lease if ARGV[1]
@@ -112,7 +114,7 @@ func (s *Store) ClaimEvent(ctx context.Context, u bot.UserRef, id, token string,
 	}
 	k, _ := keysFor(u) // eventKey checked u
 	ck, _ := coachKeysFor(u)
-	res, err := userClaimScript.Run(ctx, s.rdb, []string{key, k.dialogue, k.applied, ck.pending}, token, lease.Milliseconds(), id).Slice()
+	res, err := userClaimScript.Run(ctx, s.rdb, []string{key, k.dialogue, k.applied, ck.pending, k.profile}, token, lease.Milliseconds(), id).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("storage: claim event %s: %w", id, err)
 	}
@@ -124,6 +126,11 @@ func (s *Store) ClaimEvent(ctx context.Context, u bot.UserRef, id, token string,
 	if err != nil {
 		s.log.Warn("storage: claim read an unusable snapshot; the turn reads again", "user", u.String(), "err", err)
 		snap = nil
+	}
+	if snap != nil && len(res) >= 6 {
+		nf, _ := res[4].(string)
+		welcomed, _ := res[5].(string)
+		snap.Prefs = &bot.StartPrefs{NoFollowups: nf == "1", Welcomed: welcomed == "1"}
 	}
 	return bot.Claimed, snap, nil
 }

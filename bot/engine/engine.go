@@ -312,7 +312,12 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		// The same read says whether the user was greeted, which spares the welcome's own
 		// round trip for everyone but newcomers.
 		st := *in.Start
-		st.NoCheckBack, welcomed = e.startPrefs(ctx, ev.User)
+		if ev.Snapshot != nil && ev.Snapshot.Prefs != nil {
+			// The event's claim read them (a slash command's, usually): no round trip.
+			st.NoCheckBack, welcomed = ev.Snapshot.Prefs.NoFollowups, ev.Snapshot.Prefs.Welcomed
+		} else {
+			st.NoCheckBack, welcomed = e.startPrefs(ctx, ev.User)
+		}
 		in.Start = &st
 	}
 	var replies []flows.Reply

@@ -61,8 +61,8 @@ func TestDMRoundTrips(t *testing.T) {
 		}
 	}
 
-	// A greeted user starting the next pause: the claim, one read of the profile (the
-	// check-back preference, and whether they were greeted: no welcome write), the commit.
+	// A greeted user starting the next pause: the claim, which also reads the profile's
+	// check-back preference and whether they were greeted (no welcome write), and the commit.
 	h.dm(u, "stop")
 	c.Take()
 	n := h.ncalls()
@@ -73,8 +73,8 @@ func TestDMRoundTrips(t *testing.T) {
 	if len(got) == 0 || strings.Contains(strings.Join(got, "\n"), "storybot") {
 		t.Errorf("/story of a greeted user: replies %q, want the first prompt and no welcome", got)
 	}
-	if len(trips) > 3 {
-		t.Errorf("/story start of a greeted user cost %d round trips, want at most 3", len(trips))
+	if len(trips) > 2 {
+		t.Errorf("/story start of a greeted user cost %d round trips, want at most 2", len(trips))
 	}
 }
 
@@ -203,5 +203,31 @@ func BenchmarkDMAnswer(b *testing.B) {
 	}
 	if got := len(h.replies(u, n)); got != b.N {
 		b.Fatalf("%d replies to %d answers", got, b.N)
+	}
+}
+
+// TestSlashStartHonoursFollowupsOff: a pause started by a slash command takes the check-back
+// preference from what the command's claim read of the profile (no read of its own): after
+// /story followups off the next step leads to the summary with no check-back question, and
+// after /story followups on the question is back.
+func TestSlashStartHonoursFollowupsOff(t *testing.T) {
+	h := newHarness(t)
+	const u = "UCBOFF"
+	walk := func() string {
+		h.slash(u, "D"+u, "quick Sam thinks my draft is weak") // in the DM: the quick pause goes on there
+		h.dm(u, "Sam is busy this week")
+		n := h.ncalls()
+		h.dm(u, "Ask Sam when we can go through it")
+		got := strings.Join(h.replies(u, n), "\n")
+		h.dm(u, "stop")
+		return got
+	}
+	h.slash(u, sharedChannel, "followups off")
+	if got := walk(); strings.Contains(got, "When shall I check back") || !strings.Contains(got, "Here's your quick pause") {
+		t.Errorf("after the next step with check-backs off: %q, want the summary and no check-back", got)
+	}
+	h.slash(u, sharedChannel, "followups on")
+	if got := walk(); !strings.Contains(got, "When shall I check back") {
+		t.Errorf("after the next step with check-backs on: %q, want the check-back question", got)
 	}
 }

@@ -1127,6 +1127,27 @@ func testClaimSnapshot(t *testing.T, h *harness) {
 	if got, _, err := s.ClaimEvent(ctx, u, id3, "e", 10*time.Second); err != nil || got != bot.Handled {
 		t.Errorf("ClaimEvent of an applied event = %v, %v; want Handled", got, err)
 	}
+
+	// The claim also reads what a dialogue's start needs of the profile.
+	for _, p := range []bot.Profile{{}, {Welcomed: true}, {NoFollowups: true}, {Welcomed: true, NoFollowups: true, TZ: "Europe/Berlin"}} {
+		if err := s.SaveProfile(ctx, u, p); err != nil {
+			t.Fatal(err)
+		}
+		id := "slack:event:T1:Ev" + randHex(t, 6)
+		st, snap, err := s.ClaimEvent(ctx, u, id, "f", 10*time.Second)
+		if err != nil || st != bot.Claimed || snap == nil || snap.Prefs == nil {
+			t.Fatalf("ClaimEvent = %v, %+v, %v; want claimed with the start preferences", st, snap, err)
+		}
+		if want := (bot.StartPrefs{NoFollowups: p.NoFollowups, Welcomed: p.Welcomed}); *snap.Prefs != want {
+			t.Errorf("claim's start preferences for profile %+v = %+v, want %+v", p, *snap.Prefs, want)
+		}
+	}
+	if err := s.Forget(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if st, snap, err := s.ClaimEvent(ctx, u, "slack:event:T1:Ev"+randHex(t, 6), "g", 10*time.Second); err != nil || st != bot.Claimed || snap == nil || snap.Prefs == nil || *snap.Prefs != (bot.StartPrefs{}) {
+		t.Errorf("claim after forget = %v, %+v, %v; want claimed, no preferences set", st, snap, err)
+	}
 }
 
 func testTurnOnce(t *testing.T, h *harness) {
