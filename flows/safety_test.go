@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/storybot/storybot/internal/cputime"
 )
 
 var showMisses = flag.Bool("safety.misses", false, "list the training sentences the safety classifier gets wrong")
@@ -270,11 +272,11 @@ func BenchmarkClassifySafety(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			c0, ok := cpuTime()
+			c0, ok := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				ClassifySafety(bc.text)
 			}
-			if c1, ok1 := cpuTime(); ok && ok1 {
+			if c1, ok1 := cputime.Process(); ok && ok1 {
 				b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 			}
 		})

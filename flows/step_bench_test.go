@@ -3,6 +3,8 @@ package flows
 import (
 	"testing"
 	"time"
+
+	"github.com/storybot/storybot/internal/cputime"
 )
 
 // BenchmarkStepPauseAnswer is the flows part of the DM answer the Slack and storage
@@ -16,7 +18,7 @@ func BenchmarkStepPauseAnswer(b *testing.B) {
 	}
 	now := t0
 	b.ReportAllocs()
-	c0, ok := cpuTime()
+	c0, ok := cputime.Process()
 	k := 0
 	for b.Loop() {
 		text := "They might just be busy today."
@@ -31,7 +33,7 @@ func BenchmarkStepPauseAnswer(b *testing.B) {
 		}
 		s = next
 	}
-	if c1, ok1 := cpuTime(); ok && ok1 {
+	if c1, ok1 := cputime.Process(); ok && ok1 {
 		b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 	}
 }
@@ -54,7 +56,7 @@ func BenchmarkStepWalk(b *testing.B) {
 	m := New(Config{})
 	now := t0
 	b.ReportAllocs()
-	c0, ok := cpuTime()
+	c0, ok := cputime.Process()
 	for b.Loop() {
 		now = now.Add(time.Second)
 		s, rs, err := m.Step(State{}, Input{Now: now, Start: &Start{Flow: FlowPause}})
@@ -72,7 +74,7 @@ func BenchmarkStepWalk(b *testing.B) {
 			b.Fatalf("the walk ended with %v open", s.Step)
 		}
 	}
-	if c1, ok1 := cpuTime(); ok && ok1 {
+	if c1, ok1 := cputime.Process(); ok && ok1 {
 		b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 	}
 }

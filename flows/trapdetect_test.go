@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/storybot/storybot/internal/cputime"
 )
 
 // TestSuggestTrapsHardCases pins the cases a flat word list gets wrong, each both ways: the
@@ -230,11 +232,11 @@ func BenchmarkSuggestTraps(b *testing.B) {
 		b.Run(bb.name, func(b *testing.B) {
 			b.SetBytes(int64(len(bb.text)))
 			b.ReportAllocs()
-			c0, ok := cpuTime()
+			c0, ok := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				SuggestTraps(bb.text)
 			}
-			if c1, ok1 := cpuTime(); ok && ok1 {
+			if c1, ok1 := cputime.Process(); ok && ok1 {
 				b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 			}
 		})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/cputime"
 )
 
 // nopHandler is an engine that does nothing: for tests that only send.
@@ -99,14 +100,14 @@ func BenchmarkPostMessage(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
-			c0, ok := cpuTime()
+			c0, ok := cputime.Process()
 			for b.Loop() {
 				if err := send(); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.StopTimer()
-			if c1, ok1 := cpuTime(); ok && ok1 {
+			if c1, ok1 := cputime.Process(); ok && ok1 {
 				b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 			}
 			if name == "canned" || name == "floor" {
@@ -435,13 +436,13 @@ func FuzzPostForm(f *testing.F) {
 func BenchmarkPostForm(b *testing.B) {
 	text, blocks := render(benchPrompt("U1"))
 	b.ReportAllocs()
-	c0, ok := cpuTime()
+	c0, ok := cputime.Process()
 	for b.Loop() {
 		if _, err := postForm("xoxb-test", "DUBENCH", text, blocks); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if c1, ok1 := cpuTime(); ok && ok1 {
+	if c1, ok1 := cputime.Process(); ok && ok1 {
 		b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 	}
 }
@@ -456,7 +457,7 @@ func BenchmarkReadAnswer(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(answer)))
 			b.ReportAllocs()
-			c0, ok := cpuTime()
+			c0, ok := cputime.Process()
 			for b.Loop() {
 				if name == "readAnswer" {
 					if _, err := readAnswer(answer); err != nil {
@@ -472,7 +473,7 @@ func BenchmarkReadAnswer(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if c1, ok1 := cpuTime(); ok && ok1 {
+			if c1, ok1 := cputime.Process(); ok && ok1 {
 				b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 			}
 		})
