@@ -167,7 +167,7 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 // event is another process's or was answered before (nothing written, nothing to say), or
 // one whose memory was out of date in a way that changes the line's meaning (Handle answers
 // it again).
-func (e *Engine) turnNotMine(err error) (bool, error) {
+func turnNotMine(err error) (bool, error) {
 	var stale *bot.StaleSnapshotError
 	switch {
 	case errors.Is(err, bot.ErrEventHeld), errors.Is(err, bot.ErrEventHandled):
@@ -400,11 +400,10 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		err = e.dialogues.Turn(ctx, ev.User, step)
 	}
 	if err != nil {
-		if stop, serr := e.turnNotMine(err); stop {
+		if stop, serr := turnNotMine(err); stop {
 			return serr
 		}
 		if sent, cerr := e.crisisDespiteStore(ctx, ev, in); sent {
-
 			return cerr
 		}
 		return e.storeTrouble(ctx, ev, "turn", err)
