@@ -125,7 +125,8 @@ func compactEntryID(id string) (string, error) {
 	}
 	ms, hexPart, ok := strings.Cut(id, "-")
 	n, err := strconv.ParseInt(ms, 10, 64)
-	if ok && err == nil && len(ms) == 13 && n >= 0 && len(hexPart) == 12 && isLowerHex(hexPart) {
+	// ParseInt also takes a sign ("+000000000000"), which would not survive the round trip.
+	if ok && err == nil && len(ms) == 13 && isDigits(ms) && len(hexPart) == 12 && isLowerHex(hexPart) {
 		return strconv.FormatInt(n, 36) + hexPart, nil
 	}
 	return "~" + escapeComponent(id), nil
@@ -144,6 +145,15 @@ func expandEntryID(c string) (string, bool) {
 		return "", false
 	}
 	return fmt.Sprintf("%013d-%s", n, c[len(c)-12:]), true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func isLowerHex(s string) bool {
