@@ -26,7 +26,7 @@ func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, 
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return nil, false
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	body, err := readBody(r)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -50,6 +50,46 @@ func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, 
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return body, true
+}
+
+// readBody reads r's body, at most MaxBody+1 bytes, as io.ReadAll does. A body whose length
+// is announced (Content-Length, at most MaxBody: the caller refused larger ones) is read into
+// a buffer of exactly that size, where io.ReadAll would start at 512 bytes and grow by
+// copying (a few hundred bytes of garbage per event). A body shorter than announced is
+// returned as read, as io.ReadAll returns it; one longer is read on to its end.
+func readBody(r *http.Request) ([]byte, error) {
+	lr := io.LimitReader(r.Body, MaxBody+1)
+	n := r.ContentLength
+	if n <= 0 || n > MaxBody {
+		return io.ReadAll(lr)
+	}
+	buf := make([]byte, n)
+	got := 0
+	for got < len(buf) {
+		m, err := lr.Read(buf[got:])
+		got += m
+		if err == io.EOF {
+			return buf[:got], nil
+		}
+		if err != nil {
+			return buf[:got], err
+		}
+	}
+	// Full: the body should end here. The last read finds out, as io.ReadAll's does.
+	var one [1]byte
+	for {
+		m, err := lr.Read(one[:])
+		if m > 0 {
+			rest, err := io.ReadAll(lr)
+			return append(append(buf, one[0]), rest...), err
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // refused counts a refused request and logs it, at most once a minute per reason.

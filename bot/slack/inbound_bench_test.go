@@ -161,6 +161,26 @@ func BenchmarkInboundParts(b *testing.B) {
 			}
 		}
 	})
+	// The body read as it was before readBody (io.ReadAll from 512 bytes up), and readBody.
+	for _, rd := range []struct {
+		name string
+		read func(r *http.Request) ([]byte, error)
+	}{
+		{"ReadAll", func(r *http.Request) ([]byte, error) { return io.ReadAll(io.LimitReader(r.Body, MaxBody+1)) }},
+		{"sized", readBody},
+	} {
+		b.Run("read/"+rd.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, "/slack/events", nil)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				r.ContentLength = int64(len(body))
+				if got, err := rd.read(r); err != nil || len(got) != len(body) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("decode/json", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
