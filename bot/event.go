@@ -49,6 +49,11 @@ type Event struct {
 	// ("slack:event:T1:Ev1"). The turn commit records it so that a redelivery or replay is
 	// never applied twice. Empty: no such guarantee (the console).
 	ID string
+	// Request names a command that starts a dialogue, for its replays: the same Request
+	// again while the dialogue it started is open changes nothing (flows.Start.Request).
+	// Unlike ID it is never refused as already applied, so a replay that comes after that
+	// dialogue ended starts a new one, as a fresh request would. Empty: none.
+	Request string
 	// Alias is another reference under which earlier versions kept this same person's
 	// data: the one this payload would have been keyed by (on Slack, the workspace team id
 	// a Grid or Slack Connect user's command or click carried). Zero when there is none.

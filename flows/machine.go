@@ -39,7 +39,9 @@ func New(cfg Config) *Machine {
 // Step applies one input to a user's dialogue state and returns the next state and the
 // replies to show, in order. It is the single entry point for all dialogues.
 //
-// Every returned State has Version StateVersion and Updated in.Now. A reply with Save set
+// Every returned State has Version StateVersion and Updated in.Now, but for a repeated
+// start: a Start whose Request started the dialogue that is open, or the offer to start it,
+// leaves s as it is and says nothing (a replayed slash command, or a proxy's retry of one). A reply with Save set
 // carries a finished dialogue the user chose to keep. Step returns an error, and s unchanged,
 // only when s cannot be read (an unknown version, flow or step) or in starts an unknown flow;
 // bad user input is answered with a ReplyProblem, never an error.
@@ -51,6 +53,9 @@ func (m *Machine) Step(s State, in Input) (State, []Reply, error) {
 		if _, err := startFlow(*in.Start); err != nil {
 			return s, nil, err
 		}
+	}
+	if r := in.Start; r != nil && r.Request != "" && s.Open() && (s.Request == r.Request || s.Pending != nil && s.Pending.Request == r.Request) {
+		return s, nil, nil
 	}
 	in = validUTF8(in)
 	next, replies, err := m.step(s.clone(), in)
@@ -314,7 +319,7 @@ func command(in Input) string {
 
 // start opens the dialogue st asks for.
 func (m *Machine) start(st Start, now time.Time) (State, []Reply, error) {
-	s := State{Flow: st.Flow, Entry: Entry{Flow: st.Flow, Created: now}, NoCheckBack: st.NoCheckBack}
+	s := State{Flow: st.Flow, Entry: Entry{Flow: st.Flow, Created: now}, NoCheckBack: st.NoCheckBack, Request: st.Request}
 	switch st.Flow {
 	case FlowPause:
 		s.Step = StepWhat

@@ -113,6 +113,11 @@ type Start struct {
 	// NoCheckBack is the user's preference (/story followups off), which the caller reads
 	// when a dialogue starts: the dialogue, and any it leads to, offers no check-back.
 	NoCheckBack bool `json:"no_check_back,omitempty"`
+	// Request names the request that asks for this start (a short hash of a slash command's
+	// identity: the platform's trigger and signature time), so that the same request again
+	// while the dialogue it started is open changes nothing (Machine.Step). Empty: every
+	// start is new.
+	Request string `json:"request,omitempty"`
 }
 
 // ReplyKind tells an adapter what a reply is, so it can render it well; every reply also
@@ -247,6 +252,8 @@ type State struct {
 	// after the next step is not the check-back. A dialogue this one leads to (a check-in's
 	// pause, "Go deeper") inherits it.
 	NoCheckBack bool `json:"no_check_back,omitempty"`
+	// Request is the Start.Request that started this dialogue, if any.
+	Request string `json:"request,omitempty"`
 
 	// While Step is StepResumeOffer: the step to go back to, and what to start instead.
 	Parked  Step   `json:"parked,omitempty"`

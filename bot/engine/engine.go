@@ -268,10 +268,10 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 		if ev.Trigger != "" && !ev.InDM {
 			return e.openForm(ctx, ev, cmd.Text)
 		}
-		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flows.FlowQuick, Text: cmd.Text}})
+		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flows.FlowQuick, Text: cmd.Text, Request: ev.Request}})
 	case bot.CmdPause, bot.CmdReframe:
 		flow := map[bot.CommandName]flows.Flow{bot.CmdPause: flows.FlowPause, bot.CmdReframe: flows.FlowReframe}[cmd.Name]
-		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flow, Text: cmd.Text}})
+		return e.turn(ctx, ev, flows.Input{Start: &flows.Start{Flow: flow, Text: cmd.Text, Request: ev.Request}})
 	case bot.CmdHistory:
 		if cmd.Word != "" {
 			return e.historyWord(ctx, ev, cmd.Word)
@@ -407,6 +407,11 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 			return cerr
 		}
 		return e.storeTrouble(ctx, ev, "turn", err)
+	}
+	if len(replies) == 0 && in.Start != nil && in.Start.Request != "" {
+		// The same request again while the dialogue it started is open: it was answered.
+		e.log.InfoContext(ctx, "repeated start ignored", "user", ev.User.String())
+		return nil
 	}
 	msgs := make([]bot.Message, 0, len(replies)+1)
 	saved := false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/url"
@@ -187,10 +188,11 @@ func writeBusy(w http.ResponseWriter) {
 }
 
 // acceptCommand dedupes a slash command by its trigger_id, the user and, over HTTP, the
-// signed request timestamp (a signed request replayed within its five minutes carries the
-// same three and must not run twice; Slack never retries a command, and a fresh request is
-// signed afresh) and admits its work. It reports false when the work was refused; a
-// duplicate is accepted and does nothing.
+// signed request timestamp (a signed request replayed within its five minutes, or a proxy's
+// retry, carries the same three and must not run twice; Slack never retries a command, and
+// a fresh request is signed afresh) and admits its work. It reports false when the work was
+// refused; a duplicate is accepted and does nothing, but for a dialogue start, whose
+// duplicate is handed on for the dialogue to judge (see the Duplicate case).
 func (a *Adapter) acceptCommand(ctx context.Context, cmd slack.SlashCommand, signedAt string) bool {
 	id := ""
 	if cmd.TriggerID != "" {
@@ -198,10 +200,39 @@ func (a *Adapter) acceptCommand(ctx context.Context, cmd slack.SlashCommand, sig
 	}
 	u := person(cmd.UserID, "", cmd.TeamID, cmd.EnterpriseID)
 	lease, v := a.dedupe.Claim(ctx, u, id)
-	if v == bot.Duplicate || v == bot.InProgress {
+	switch v {
+	case bot.InProgress:
 		return true
+	case bot.Duplicate:
+		if !startsDialogue(cmd) {
+			return true
+		}
+		// A dialogue start seen before: the dialogue it started decides. While that one is
+		// open the command changes nothing (bot.Event.Request); once it has ended, this
+		// is as good as a new /story, and is answered as one (a tool that sends the same
+		// trigger_id twice within a second would otherwise get no answer at all).
+		return a.submit(ctx, u.String(), "command", nil, func(ctx context.Context) { a.command(ctx, cmd, "", id, nil) }) == nil
 	}
-	return a.submit(ctx, u.String(), "command", lease, func(ctx context.Context) { a.command(ctx, cmd, id, lease.Snapshot()) }) == nil
+	return a.submit(ctx, u.String(), "command", lease, func(ctx context.Context) { a.command(ctx, cmd, id, id, lease.Snapshot()) }) == nil
+}
+
+// startsDialogue reports whether cmd starts a Pause or a Reframe (as /story does with no
+// text): commands whose replays the open dialogue dedupes (acceptCommand).
+func startsDialogue(cmd slack.SlashCommand) bool {
+	c, err := bot.ParseCommand(cmd.Text)
+	return err == nil && (c.Name == bot.CmdPause || c.Name == bot.CmdReframe)
+}
+
+// requestKey is the short name of a command's identity that a dialogue it starts keeps
+// (flows.Start.Request): 64 bits of FNV-1a in hex, so the stored state does not carry the
+// trigger_id itself.
+func requestKey(id string) string {
+	if id == "" {
+		return ""
+	}
+	h := fnv.New64a()
+	_, _ = io.WriteString(h, id)
+	return strconv.FormatUint(h.Sum64(), 16)
 }
 
 // sslCheck reports whether r is Slack's ssl_check request: a form whose ssl_check is 1.
@@ -228,8 +259,10 @@ func wellFormed(cmd slack.SlashCommand) bool {
 	return cmd.Command != "" && cmd.UserID != "" && cmd.TeamID != "" && cmd.ResponseURL != ""
 }
 
-// command handles a slash command after its acknowledgement; snap is what its claim read.
-func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id string, snap *bot.Snapshot) {
+// command handles a slash command after its acknowledgement: id is its claim's (empty for
+// a replayed dialogue start), request the command's identity (see bot.Event.Request), snap
+// what its claim read.
+func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id, request string, snap *bot.Snapshot) {
 	ev := commandToEvent(cmd, "")
 	dm := a.knownDM(ev.User)
 	if dm == "" && strings.HasPrefix(cmd.ChannelID, "D") {
@@ -237,7 +270,7 @@ func (a *Adapter) command(ctx context.Context, cmd slack.SlashCommand, id string
 		dm, _ = a.dmChannel(ctx, ev.User)
 	}
 	ev.InDM = dm != "" && cmd.ChannelID == dm
-	ev.ID, ev.Snapshot = id, snap
+	ev.ID, ev.Request, ev.Snapshot = id, requestKey(request), snap
 	if cmd.TriggerID != "" {
 		ev.Trigger = routeTrigger + cmd.TriggerID // /story quick opens the modal with it
 	}

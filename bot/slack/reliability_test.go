@@ -1,14 +1,18 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +22,126 @@ import (
 	"github.com/storybot/storybot/storage"
 )
 
+// postAt sends body signed with the given request timestamp, as a replay of a captured
+// request (or a proxy's retry) carries its original signature.
+func (h *harness) postAt(path string, body []byte, ts int64) int {
+	h.tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Slack-Signature", sign(testSecret, ts, body))
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		h.tb.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// countPrompts counts the Pause's first prompts among texts.
+func countPrompts(texts []string) int {
+	n := 0
+	for _, r := range texts {
+		if strings.Contains(r, "What's happening?") {
+			n++
+		}
+	}
+	return n
+}
+
 // TestSlashReplayStartsOnce: one signed slash command sent twice (a replay within its five
-// minutes, or a proxy's retry) starts one dialogue and sends one first prompt.
+// minutes, or a proxy's retry) while the dialogue it started is open starts one dialogue,
+// sends one first prompt, and says nothing at all the second time (no "you have one open"
+// offer either).
 func TestSlashReplayStartsOnce(t *testing.T) {
 	h := newHarness(t)
-	body := slashBody(h.fake, "UREPLAY", "C1", "pause")
+	body := slashBody(h.fake, "UREPLAY", "C1", "")
+	ts := time.Now().Unix()
+	if code := h.postAt("/slack/commands", body, ts); code != 200 {
+		t.Fatalf("slash command: %d", code)
+	}
+	h.wait()
+	before := h.ncalls()
+	if countPrompts(h.replies("UREPLAY", 0)) != 1 {
+		t.Fatalf("replies %q, want one first prompt", h.replies("UREPLAY", 0))
+	}
+	if code := h.postAt("/slack/commands", body, ts); code != 200 {
+		t.Fatalf("replayed slash command: %d", code)
+	}
+	h.wait()
+	if got := h.replies("UREPLAY", before); len(got) != 0 {
+		t.Errorf("the replay was answered with %q, want nothing", got)
+	}
+	// The dialogue is where the first command left it: the answer is taken.
+	h.dm("UREPLAY", "Sam closed the laptop while I was talking.")
+	if got := h.replies("UREPLAY", before); len(got) == 0 || strings.Contains(got[0], "What's happening?") {
+		t.Errorf("after the replay, an answer got %q, want the next question", got)
+	}
+}
+
+// TestSlashReplayAfterDialogueEnded: the same signed /story again after the dialogue it
+// started was stopped is answered as a fresh /story (a tool that reuses a trigger_id within
+// a second must not get silence), and only once.
+func TestSlashReplayAfterDialogueEnded(t *testing.T) {
+	h := newHarness(t)
+	const u = "UREPLAYEND"
+	body := slashBody(h.fake, u, "C1", "")
+	ts := time.Now().Unix()
+	h.postAt("/slack/commands", body, ts)
+	h.wait()
+	h.dm(u, "stop")
+	before := h.ncalls()
 	for range 2 {
-		if code, got := h.post("/slack/commands", "application/x-www-form-urlencoded", body, nil); code != 200 || got != "" {
-			t.Fatalf("slash command: %d %q", code, got)
+		if code := h.postAt("/slack/commands", body, ts); code != 200 {
+			t.Fatalf("replayed slash command: %d", code)
 		}
 		h.wait()
 	}
-	prompts := 0
-	for _, r := range h.replies("UREPLAY", 0) {
-		if strings.Contains(r, "What's happening?") {
-			prompts++
+	got := h.replies(u, before)
+	if countPrompts(got) != 1 {
+		t.Errorf("replays after the stop got %q, want one new first prompt", got)
+	}
+	for _, r := range got {
+		if strings.Contains(r, "Continue where you left off") {
+			t.Errorf("a replay got an offer: %q", r)
 		}
 	}
-	if prompts != 1 {
-		t.Errorf("first prompt sent %d times, want 1; replies: %q", prompts, h.replies("UREPLAY", 0))
+}
+
+// TestSlashReplayAcrossReplicas: the original and its replay reach two replicas at the same
+// moment: one dialogue, one first prompt.
+func TestSlashReplayAcrossReplicas(t *testing.T) {
+	first, next := replicas(t)
+	const u = "UREPLAYTWO"
+	for round := range 5 {
+		u := fmt.Sprintf("%s%d", u, round)
+		body := slashBody(first.fake, u, "C1", "")
+		ts := time.Now().Unix()
+		a, b := next(), next()
+		var wg sync.WaitGroup
+		for _, h := range []*harness{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				h.postAt("/slack/commands", body, ts)
+			}()
+		}
+		wg.Wait()
+		a.wait()
+		b.wait()
+		got := first.replies(u, 0)
+		if countPrompts(got) != 1 {
+			t.Errorf("round %d: replies %q, want exactly one first prompt", round, got)
+		}
+		for _, r := range got {
+			if strings.Contains(r, "Continue where you left off") {
+				t.Errorf("round %d: the replay got an offer: %q", round, r)
+			}
+		}
 	}
 }
 
