@@ -286,7 +286,12 @@ func (o *outbox) send(ctx context.Context, ch, text string, blocks []slack.Block
 	o.mu.Lock()
 	o.posts++
 	o.mu.Unlock()
-	return o.a.postMessage(ctx, ch, text, blocks)
+	err := o.a.postMessage(ctx, ch, text, blocks)
+	if userGone(err) {
+		// Said in the engine's terms, as the Web API calls through retry say it.
+		return fmt.Errorf("%w: %w", bot.ErrUserGone, err)
+	}
+	return err
 }
 
 // run sends ch's queue, merged, each time its pace allows, until it is empty.

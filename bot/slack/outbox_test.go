@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -412,5 +413,28 @@ func TestOutboxQueueEndsWithTheFlood(t *testing.T) {
 	}
 	if got := strings.Join(h.replies("UFLOODEND", 0), "\n\n"); got != "reply 0\n\nreply 1\n\nreply 2\n\nreply 3" {
 		t.Errorf("replies = %q", got)
+	}
+}
+
+// TestImmediatePostUserGone: a DM posted at once (no queue) that Slack answers with a
+// "user is gone" error says so in the engine's terms (bot.ErrUserGone), as every other Web
+// API call does, so the delivery is counted as user_gone and the user's schedules can end.
+func TestImmediatePostUserGone(t *testing.T) {
+	for _, slackErr := range []string{"user_not_found", "account_inactive", "fatal_error"} {
+		t.Run(slackErr, func(t *testing.T) {
+			h := newHarness(t)
+			const user = "UGONEPOST"
+			h.adapter.dms.Add(userRef(testTeam, user).String(), "D"+user)
+			h.fake.mu.Lock()
+			h.fake.postErr = slackErr
+			h.fake.mu.Unlock()
+			err := h.adapter.Send(context.Background(), bot.Message{To: bot.Destination{Kind: bot.DestDM, User: userRef(testTeam, user)}, Text: "hello"})
+			if err == nil {
+				t.Fatal("the post succeeded")
+			}
+			if want := slackErr != "fatal_error"; errors.Is(err, bot.ErrUserGone) != want {
+				t.Errorf("Send: %v; ErrUserGone %v, want %v", err, !want, want)
+			}
+		})
 	}
 }
