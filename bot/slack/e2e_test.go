@@ -25,12 +25,13 @@ func TestSignDocumentedExample(t *testing.T) {
 	now := time.Now().Unix()
 	h.Set("X-Slack-Request-Timestamp", strconv.FormatInt(now, 10))
 	h.Set("X-Slack-Signature", sign(testSecret, now, []byte(body)))
-	if err := verify(h, []byte(body), testSecret); err != nil {
+	v := newVerifier(testSecret)
+	if err := v.check(h, []byte(body)); err != nil {
 		t.Errorf("verify(fresh) = %v, want nil", err)
 	}
 	h.Set("X-Slack-Request-Timestamp", "1531420618")
 	h.Set("X-Slack-Signature", want)
-	if err := verify(h, []byte(body), testSecret); err == nil {
+	if err := v.check(h, []byte(body)); err == nil {
 		t.Error("verify(2018 example) = nil, want an expired-timestamp error")
 	}
 }

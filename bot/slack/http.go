@@ -44,7 +44,7 @@ func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, 
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return nil, false
 	}
-	if err := verify(r.Header, body, a.cfg.SigningSecret); err != nil {
+	if err := a.sig.check(r.Header, body); err != nil {
 		a.refused(r.Context(), r.URL.Path, "bad signature")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return nil, false
@@ -136,22 +136,6 @@ func (a *Adapter) workspaceGone(ctx context.Context, eventID string, evt slackev
 			a.log.ErrorContext(ctx, "stopping a gone workspace's jobs failed", "team", evt.TeamID, "err", err)
 		}
 	}) == nil
-}
-
-// verify checks the v0 HMAC-SHA256 signature and the 5-minute timestamp window with
-// slack-go's verifier (constant-time comparison).
-func verify(h http.Header, body []byte, secret string) error {
-	if secret == "" {
-		return errors.New("no signing secret configured")
-	}
-	sv, err := slack.NewSecretsVerifier(h, secret)
-	if err != nil {
-		return err
-	}
-	if _, err := sv.Write(body); err != nil {
-		return err
-	}
-	return sv.Ensure()
 }
 
 // TextBusy is the private answer to a request refused because the bot is saturated.

@@ -94,6 +94,7 @@ type Adapter struct {
 	api    slackAPI
 	log    *slog.Logger
 	refs   *bot.Refusals
+	sig    *verifier // checks the HTTP requests' signatures with cfg.SigningSecret
 
 	dms *lru.Cache[string, string] // UserRef.String() -> DM channel ID: never changes
 
@@ -149,6 +150,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	client := slack.New(cfg.BotToken, opts...)
 	a := &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize), work: cfg.Work}
 	a.refs = bot.NewRefusals(a.log, cfg.Now, cfg.OnRefused)
+	a.sig = newVerifier(cfg.SigningSecret)
 	a.dedupe = bot.NewDedupe(cfg.Dedupe, a.log)
 	track, _ := h.(bot.DeliveryTracker)
 	a.outbox = newOutbox(a, cfg.outboxPace, track)
