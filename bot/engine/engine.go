@@ -299,6 +299,10 @@ func (e *Engine) command(ctx context.Context, ev bot.Event) error {
 	return fmt.Errorf("engine: command %v has no handler", cmd.Name)
 }
 
+// errRepeatedStart aborts, unsaved, the turn of a start whose request started the open
+// dialogue (flows.Start.Request).
+var errRepeatedStart = errors.New("repeated start")
+
 // turn steps the user's dialogue with in and sends the replies to their DM (see deliver).
 // A user the bot has not met gets the welcome first. Only a turn that starts a dialogue or
 // finds none open asks the store about the welcome: a user in the middle of a dialogue has
@@ -338,6 +342,12 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		next, rs, err := e.machine.Step(cur, in)
 		if err != nil {
 			return cur, nil, err
+		}
+		if len(rs) == 0 && in.Start != nil && in.Start.Request != "" {
+			// The same request again while the dialogue it started is open: it was
+			// answered. Nothing is written (a write would also make every replica's
+			// remembered copy stale).
+			return cur, nil, errRepeatedStart
 		}
 		switch {
 		case askedUnseen(cur, in) && !safetyReply(rs):
@@ -399,6 +409,10 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 	default:
 		err = e.dialogues.Turn(ctx, ev.User, step)
 	}
+	if errors.Is(err, errRepeatedStart) {
+		e.log.InfoContext(ctx, "repeated start ignored", "user", ev.User.String())
+		return nil
+	}
 	if err != nil {
 		if stop, serr := turnNotMine(err); stop {
 			return serr
@@ -407,11 +421,6 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 			return cerr
 		}
 		return e.storeTrouble(ctx, ev, "turn", err)
-	}
-	if len(replies) == 0 && in.Start != nil && in.Start.Request != "" {
-		// The same request again while the dialogue it started is open: it was answered.
-		e.log.InfoContext(ctx, "repeated start ignored", "user", ev.User.String())
-		return nil
 	}
 	msgs := make([]bot.Message, 0, len(replies)+1)
 	saved := false

@@ -20,6 +20,7 @@ import (
 	"github.com/storybot/storybot/bot/engine"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/storage"
+	"github.com/storybot/storybot/storage/redistest"
 )
 
 // postAt sends body signed with the given request timestamp, as a replay of a captured
@@ -56,9 +57,15 @@ func countPrompts(texts []string) int {
 // TestSlashReplayStartsOnce: one signed slash command sent twice (a replay within its five
 // minutes, or a proxy's retry) while the dialogue it started is open starts one dialogue,
 // sends one first prompt, and says nothing at all the second time (no "you have one open"
-// offer either).
+// offer either), and writes nothing: the replay goes to a second replica, and the first
+// one's memory of the dialogue is still good.
 func TestSlashReplayStartsOnce(t *testing.T) {
-	h := newHarness(t)
+	_, next := replicas(t)
+	h, other := next(), next()
+	// Loads the scripts into Redis, whose first runs cost an extra round trip (see
+	// TestDMRoundTrips).
+	h.slash("UWARM", sharedChannel, "pause The demo froze.")
+	h.dm("UWARM", "Everyone thinks I'm unprepared.")
 	body := slashBody(h.fake, "UREPLAY", "C1", "")
 	ts := time.Now().Unix()
 	if code := h.postAt("/slack/commands", body, ts); code != 200 {
@@ -69,17 +76,23 @@ func TestSlashReplayStartsOnce(t *testing.T) {
 	if countPrompts(h.replies("UREPLAY", 0)) != 1 {
 		t.Fatalf("replies %q, want one first prompt", h.replies("UREPLAY", 0))
 	}
-	if code := h.postAt("/slack/commands", body, ts); code != 200 {
+	if code := other.postAt("/slack/commands", body, ts); code != 200 {
 		t.Fatalf("replayed slash command: %d", code)
 	}
-	h.wait()
+	other.wait()
 	if got := h.replies("UREPLAY", before); len(got) != 0 {
 		t.Errorf("the replay was answered with %q, want nothing", got)
 	}
-	// The dialogue is where the first command left it: the answer is taken.
+	// The dialogue is where the first command left it, and unwritten: the answer is taken
+	// from the first replica's memory of it, in one round trip.
+	trips := &redistest.Trips{}
+	h.store.Client().AddHook(trips)
 	h.dm("UREPLAY", "Sam closed the laptop while I was talking.")
 	if got := h.replies("UREPLAY", before); len(got) == 0 || strings.Contains(got[0], "What's happening?") {
 		t.Errorf("after the replay, an answer got %q, want the next question", got)
+	}
+	if n := len(trips.Take()); n != tripsFromMemory {
+		t.Errorf("the answer after the replay cost %d round trips, want %d (the replay rewrote the dialogue)", n, tripsFromMemory)
 	}
 }
 
