@@ -322,11 +322,14 @@ type eventHead struct {
 // the installations it was delivered for, and a message event's fields.
 type eventEnvelope struct {
 	eventHead
-	Authorizations []struct {
-		UserID string `json:"user_id"`
-		IsBot  bool   `json:"is_bot"`
-	} `json:"authorizations"`
-	Event *dmMessage `json:"event"`
+	Authorizations []authorization `json:"authorizations"`
+	Event          *dmMessage      `json:"event"`
+}
+
+// authorization is one installation an event was delivered for.
+type authorization struct {
+	UserID string `json:"user_id"`
+	IsBot  bool   `json:"is_bot"`
 }
 
 // botUser is the bot's own user id in the workspace the event was delivered for.
@@ -340,21 +343,33 @@ func (e *eventEnvelope) botUser() string {
 	return u
 }
 
+// decodeEnvelope reads an Events API request in one pass: the envelope, the installations
+// and a message event's fields. fast reports that the whole body has that shape; when it
+// does not (some part of the event is not a message's), only the envelope is read, and the
+// event is left to slack-go's parser (env.Type is "" when even the envelope is unreadable).
+// The hand-written reader takes the bodies it is sure of, nearly every DM; encoding/json
+// reads the rest, to the same result (readEnvelope).
+func decodeEnvelope(body []byte) (env eventEnvelope, fast bool) {
+	if readEnvelope(body, &env) {
+		return env, true
+	}
+	env = eventEnvelope{}
+	if json.Unmarshal(body, &env) == nil {
+		return env, true
+	}
+	env = eventEnvelope{}
+	if err := json.Unmarshal(body, &env.eventHead); err != nil {
+		env.Type = ""
+	}
+	return env, false
+}
+
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	body, ok := a.readVerified(w, r)
 	if !ok {
 		return
 	}
-	var env eventEnvelope
-	fast := json.Unmarshal(body, &env) == nil
-	if !fast {
-		// Some part of the event does not have a message's shape: read the envelope alone
-		// and leave the event to slack-go's parser below.
-		env = eventEnvelope{}
-		if err := json.Unmarshal(body, &env.eventHead); err != nil {
-			env.Type = ""
-		}
-	}
+	env, fast := decodeEnvelope(body)
 	outer := env.eventHead
 	if outer.Type == "" || outer.Type == slackevents.CallbackEvent && outer.TeamID == "" && outer.EnterpriseID == "" {
 		// Every callback names the workspace it is for; one that does not cannot be

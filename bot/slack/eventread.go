@@ -1,0 +1,673 @@
+package slack
+
+import (
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// readEnvelope fills env from body exactly as json.Unmarshal(body, env) would, for the
+// Events API bodies it is sure of, and reports true; for anything else it reports false,
+// and the caller reads body with encoding/json instead (env is then half-filled: start
+// again from a zero one). It exists because nearly every request the bot gets is a DM
+// event, and encoding/json's reflection was most of the cost of reading one.
+//
+// "Sure of" means: body is one JSON object (whitespace around it allowed) that is valid
+// JSON throughout, unknown members included; every member the eventEnvelope reads has the
+// JSON type encoding/json would store without error (a string or null for a string, true,
+// false or null for a bool, an object or null for a struct pointer, an array or null for a
+// slice, whose elements are objects); and every member name is plain ASCII with no escape,
+// spelled exactly as the field's tag when it matches one case-insensitively, and not
+// repeated within its object. Outside that (a key written "Type" or "typ\u0065", a
+// duplicate, a number where a string belongs, nesting deeper than maxReadDepth…) it
+// declines, rather than copy encoding/json's rules for such inputs. Strings are decoded as
+// encoding/json decodes them: every escape, surrogate pairs joined, a lone surrogate or a
+// byte of invalid UTF-8 becoming U+FFFD.
+func readEnvelope(body []byte, env *eventEnvelope) bool {
+	s := reader{b: body}
+	s.ws()
+	if !s.envelope(env) {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// maxReadDepth bounds the nesting readEnvelope skips over (encoding/json allows 10,000;
+// deeper bodies are left to it).
+const maxReadDepth = 64
+
+// reader is a position in a JSON text. Its methods report false when the text is not
+// what readEnvelope is sure of; they leave whitespace before a value to the caller.
+type reader struct {
+	b []byte
+	i int
+}
+
+// Members of the objects readEnvelope reads, as bits of a set of those seen.
+const (
+	mType = 1 << iota
+	mChallenge
+	mEventID
+	mTeamID
+	mEnterpriseID
+	mAuthorizations
+	mEvent
+	mUserID
+	mIsBot
+	mChannel
+	mChannelType
+	mSubType
+	mBotID
+	mUser
+	mUserTeam
+	mText
+	mFiles
+	mMessage
+)
+
+// The member names of each object read, for the case-insensitive matches it declines.
+var (
+	envelopeNames = []string{"type", "challenge", "event_id", "team_id", "enterprise_id", "authorizations", "event"}
+	authNames     = []string{"user_id", "is_bot"}
+	dmNames       = []string{"type", "channel", "channel_type", "subtype", "bot_id", "user", "user_team", "text", "files", "message"}
+	messageNames  = []string{"files"}
+)
+
+func (s *reader) envelope(env *eventEnvelope) bool {
+	if !s.eat('{') {
+		return false
+	}
+	var seen uint32
+	for first := true; ; first = false {
+		key, done, ok := s.member(first)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+		var bit uint32
+		switch string(key) {
+		case "type":
+			bit, ok = mType, s.str(&env.Type)
+		case "challenge":
+			bit, ok = mChallenge, s.str(&env.Challenge)
+		case "event_id":
+			bit, ok = mEventID, s.str(&env.EventID)
+		case "team_id":
+			bit, ok = mTeamID, s.str(&env.TeamID)
+		case "enterprise_id":
+			bit, ok = mEnterpriseID, s.str(&env.EnterpriseID)
+		case "authorizations":
+			bit, ok = mAuthorizations, s.authorizations(env)
+		case "event":
+			bit = mEvent
+			if s.null() {
+				env.Event = nil
+			} else {
+				env.Event = new(dmMessage)
+				ok = s.dm(env.Event)
+			}
+		default:
+			ok = !foldsTo(key, envelopeNames) && s.skip(0)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+}
+
+func (s *reader) authorizations(env *eventEnvelope) bool {
+	if s.null() {
+		env.Authorizations = nil
+		return true
+	}
+	if !s.eat('[') {
+		return false
+	}
+	auths := []authorization{} // [] is an empty slice, not nil, as in encoding/json
+	for first := true; ; first = false {
+		done, ok := s.element(first)
+		if !ok {
+			return false
+		}
+		if done {
+			env.Authorizations = auths
+			return true
+		}
+		var au authorization
+		if !s.authorization(&au) {
+			return false
+		}
+		auths = append(auths, au)
+	}
+}
+
+func (s *reader) authorization(au *authorization) bool {
+	if !s.eat('{') {
+		return false
+	}
+	var seen uint32
+	for first := true; ; first = false {
+		key, done, ok := s.member(first)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+		var bit uint32
+		switch string(key) {
+		case "user_id":
+			bit, ok = mUserID, s.str(&au.UserID)
+		case "is_bot":
+			bit, ok = mIsBot, s.boolean(&au.IsBot)
+		default:
+			ok = !foldsTo(key, authNames) && s.skip(1)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+}
+
+func (s *reader) dm(m *dmMessage) bool {
+	if !s.eat('{') {
+		return false
+	}
+	var seen uint32
+	for first := true; ; first = false {
+		key, done, ok := s.member(first)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+		var bit uint32
+		switch string(key) {
+		case "type":
+			bit, ok = mType, s.str(&m.Type)
+		case "channel":
+			bit, ok = mChannel, s.str(&m.Channel)
+		case "channel_type":
+			bit, ok = mChannelType, s.str(&m.ChannelType)
+		case "subtype":
+			bit, ok = mSubType, s.str(&m.SubType)
+		case "bot_id":
+			bit, ok = mBotID, s.str(&m.BotID)
+		case "user":
+			bit, ok = mUser, s.str(&m.User)
+		case "user_team":
+			bit, ok = mUserTeam, s.str(&m.UserTeam)
+		case "text":
+			bit, ok = mText, s.str(&m.Text)
+		case "files":
+			bit, ok = mFiles, s.files(&m.Files, 1)
+		case "message":
+			bit = mMessage
+			if s.null() {
+				m.Message = nil
+			} else {
+				m.Message = &struct {
+					Files []struct{} `json:"files"`
+				}{}
+				ok = s.message(&m.Message.Files)
+			}
+		default:
+			ok = !foldsTo(key, dmNames) && s.skip(1)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+}
+
+// message reads the "message" member of a message event, of which only the files count.
+func (s *reader) message(files *[]struct{}) bool {
+	if !s.eat('{') {
+		return false
+	}
+	seenFiles := false
+	for first := true; ; first = false {
+		key, done, ok := s.member(first)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+		switch string(key) {
+		case "files":
+			if seenFiles || !s.files(files, 2) {
+				return false
+			}
+			seenFiles = true
+		default:
+			if foldsTo(key, messageNames) || !s.skip(2) {
+				return false
+			}
+		}
+	}
+}
+
+// files reads an array of objects (or null) into a []struct{}: only the count is kept.
+func (s *reader) files(dst *[]struct{}, depth int) bool {
+	if s.null() {
+		*dst = nil
+		return true
+	}
+	if !s.eat('[') {
+		return false
+	}
+	n := 0
+	for first := true; ; first = false {
+		done, ok := s.element(first)
+		if !ok {
+			return false
+		}
+		if done {
+			*dst = make([]struct{}, n)
+			return true
+		}
+		// Each element must be an object: encoding/json stores null as an element too, and
+		// refuses anything else; both are left to it.
+		if s.i >= len(s.b) || s.b[s.i] != '{' || !s.skip(depth+1) {
+			return false
+		}
+		n++
+	}
+}
+
+// foldsTo reports whether key equals one of names case-insensitively (key is ASCII: member
+// refuses other keys).
+func foldsTo(key []byte, names []string) bool {
+	for _, n := range names {
+		if len(n) != len(key) {
+			continue
+		}
+		i := 0
+		for ; i < len(n); i++ {
+			c := key[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != n[i] { // names are lower case
+				break
+			}
+		}
+		if i == len(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// ws skips JSON whitespace.
+func (s *reader) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// eat consumes c if it is next.
+func (s *reader) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// null consumes a null literal if it is next.
+func (s *reader) null() bool {
+	if len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
+		s.i += 4
+		return true
+	}
+	return false
+}
+
+// member moves past the separator before an object's next member (first: the first, just
+// after '{') and reads its name and the colon after it, leaving s at the value (whitespace
+// skipped). done: the object ended instead. The name must be plain ASCII: no escape, no
+// byte that encoding/json might fold to an ASCII letter.
+func (s *reader) member(first bool) (key []byte, done, ok bool) {
+	s.ws()
+	if s.eat('}') {
+		return nil, true, true
+	}
+	if !first {
+		if !s.eat(',') {
+			return nil, false, false
+		}
+		s.ws()
+	}
+	if !s.eat('"') {
+		return nil, false, false
+	}
+	start := s.i
+	for ; s.i < len(s.b); s.i++ {
+		c := s.b[s.i]
+		if c == '"' {
+			break
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return nil, false, false
+		}
+	}
+	if s.i >= len(s.b) {
+		return nil, false, false
+	}
+	key = s.b[start:s.i]
+	s.i++
+	s.ws()
+	if !s.eat(':') {
+		return nil, false, false
+	}
+	s.ws()
+	return key, false, true
+}
+
+// element moves past the separator before an array's next element, as member does.
+func (s *reader) element(first bool) (done, ok bool) {
+	s.ws()
+	if s.eat(']') {
+		return true, true
+	}
+	if !first {
+		if !s.eat(',') {
+			return false, false
+		}
+		s.ws()
+	}
+	return false, true
+}
+
+// str reads a string into dst; null leaves dst as it is (zero: no member is read twice).
+func (s *reader) str(dst *string) bool {
+	if s.null() {
+		return true
+	}
+	if !s.eat('"') {
+		return false
+	}
+	start := s.i
+	for ; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			*dst = intern(s.b[start:s.i])
+			s.i++
+			return true
+		case c == '\\' || c >= utf8.RuneSelf:
+			return s.unquote(dst, start)
+		case c < 0x20:
+			return false
+		}
+	}
+	return false
+}
+
+// intern returns b as a string, without allocating for the values nearly every event has.
+func intern(b []byte) string {
+	switch string(b) { // compared, not converted: no allocation
+	case "event_callback":
+		return "event_callback"
+	case "message":
+		return "message"
+	case "im":
+		return "im"
+	}
+	return string(b)
+}
+
+// unquote decodes the string that starts at start (after its quote) as encoding/json's
+// unquote does, and moves past its closing quote. s is at its first escape or non-ASCII
+// byte.
+func (s *reader) unquote(dst *string, start int) bool {
+	end := s.i
+	for end < len(s.b) && s.b[end] != '"' {
+		if s.b[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	// Decoded, a string is at most as long as it is quoted unless it has invalid UTF-8
+	// (one byte becomes three): append grows the buffer then.
+	buf := make([]byte, 0, min(end, len(s.b))-start)
+	buf = append(buf, s.b[start:s.i]...) // the plain ASCII before
+	r := s.i
+	for r < len(s.b) {
+		c := s.b[r]
+		switch {
+		case c == '"':
+			*dst = string(buf)
+			s.i = r + 1
+			return true
+		case c == '\\':
+			if r+1 >= len(s.b) {
+				return false
+			}
+			switch e := s.b[r+1]; e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				rr := getu4(s.b[r:])
+				if rr < 0 {
+					return false
+				}
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					if dec := utf16.DecodeRune(rr, getu4(s.b[r:])); dec != unicode.ReplacementChar {
+						buf = utf8.AppendRune(buf, dec)
+						r += 6
+						continue
+					}
+					rr = unicode.ReplacementChar // a lone surrogate
+				}
+				buf = utf8.AppendRune(buf, rr)
+				continue
+			default:
+				return false
+			}
+			r += 2
+		case c < 0x20:
+			return false
+		case c < utf8.RuneSelf:
+			buf = append(buf, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s.b[r:]) // invalid UTF-8: U+FFFD for the byte
+			buf = utf8.AppendRune(buf, rr)
+			r += size
+		}
+	}
+	return false
+}
+
+// getu4 decodes \uXXXX at the start of b, or returns -1.
+func getu4(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// boolean reads true or false into dst; null leaves it as it is.
+func (s *reader) boolean(dst *bool) bool {
+	switch {
+	case s.null():
+		return true
+	case s.literal("true"):
+		*dst = true
+		return true
+	case s.literal("false"):
+		*dst = false
+		return true
+	}
+	return false
+}
+
+// literal consumes lit if it is next.
+func (s *reader) literal(lit string) bool {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+		s.i += len(lit)
+		return true
+	}
+	return false
+}
+
+// skip moves past one JSON value of any kind, checking that it is valid; depth is how
+// deep it is.
+func (s *reader) skip(depth int) bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		if depth >= maxReadDepth {
+			return false
+		}
+		s.i++
+		for first := true; ; first = false {
+			_, done, ok := s.member(first)
+			if !ok {
+				return false
+			}
+			if done {
+				return true
+			}
+			if !s.skip(depth + 1) {
+				return false
+			}
+		}
+	case c == '[':
+		if depth >= maxReadDepth {
+			return false
+		}
+		s.i++
+		for first := true; ; first = false {
+			done, ok := s.element(first)
+			if !ok {
+				return false
+			}
+			if done {
+				return true
+			}
+			if !s.skip(depth + 1) {
+				return false
+			}
+		}
+	case c == '"':
+		return s.skipString()
+	case c == '-' || '0' <= c && c <= '9':
+		return s.number()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.null()
+	}
+	return false
+}
+
+// skipString moves past a string, checking its escapes; any byte from 0x20 up is valid in
+// it (encoding/json replaces invalid UTF-8 only when it decodes a string).
+func (s *reader) skipString() bool {
+	s.i++ // the quote
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return true
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return false
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if getu4(s.b[s.i:]) < 0 {
+					return false
+				}
+				s.i += 6
+			default:
+				return false
+			}
+		case c < 0x20:
+			return false
+		default:
+			s.i++
+		}
+	}
+	return false
+}
+
+// number moves past a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *reader) number() bool {
+	s.eat('-')
+	switch {
+	case s.eat('0'):
+	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.eat('.') && !s.digits() {
+		return false
+	}
+	if s.eat('e') || s.eat('E') {
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if !s.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits moves past one or more digits.
+func (s *reader) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
+}
