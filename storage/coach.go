@@ -41,6 +41,9 @@ type coachKeys struct {
 	tag                                              string
 }
 
+// coachPendingSuffix ends a user's coaching marker key (turnKeys has it too).
+const coachPendingSuffix = ":coach:pending"
+
 func (k coachKeys) note(id string) string { return k.tag + ":pn:" + id }
 
 func coachKeysFor(u bot.UserRef) (coachKeys, error) {
@@ -49,7 +52,7 @@ func coachKeysFor(u bot.UserRef) (coachKeys, error) {
 	}
 	tag := KeyPrefix(u)
 	// Cut from one string, as keysFor's.
-	const links, practices, clients, notes, pending, ended = ":coach:links", ":coach:prac", ":coach:clients", ":pnotes", ":coach:pending", ":coach:ended"
+	const links, practices, clients, notes, pending, ended = ":coach:links", ":coach:prac", ":coach:clients", ":pnotes", coachPendingSuffix, ":coach:ended"
 	all := tag + links + tag + practices + tag + clients + tag + notes + tag + pending + tag + ended
 	c := keyCutter{all: all, tag: len(tag)}
 	return coachKeys{

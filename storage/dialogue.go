@@ -122,7 +122,7 @@ func (s *Store) TurnOnce(ctx context.Context, u bot.UserRef, id string, fn bot.T
 // event, another replica) the next attempt reads again, as Turn does; more round trips are
 // spent only then. With an event id the commit also marks the event done on its lease key.
 func (s *Store) TurnFrom(ctx context.Context, u bot.UserRef, id string, from *bot.DialogueRead, fn bot.TurnFunc) (bool, error) {
-	k, err := keysFor(u)
+	k, err := s.turnKeysOf(u)
 	if err != nil {
 		return false, fmt.Errorf("storage: turn %s: %w", u, err)
 	}
@@ -130,7 +130,7 @@ func (s *Store) TurnFrom(ctx context.Context, u bot.UserRef, id string, from *bo
 	if id != "" {
 		secret, err := s.dedupeSecret(ctx)
 		if err == nil {
-			leaseKey, err = userDedupeKey(secret, k, id)
+			leaseKey, err = s.leaseKey(secret, k, id)
 		}
 		if err != nil {
 			return false, fmt.Errorf("storage: turn %s: %w", u, err)
@@ -146,7 +146,7 @@ func (s *Store) TurnFrom(ctx context.Context, u bot.UserRef, id string, from *bo
 		if from != nil && from.Guess != nil && leaseKey != "" {
 			// From this process's memory: the commit checks it and claims the event.
 			var fresh *bot.Snapshot
-			res, fresh, err = s.tryGuessTurn(ctx, u, k, id, leaseKey, from, fn)
+			res, fresh, err = s.tryGuessTurn(ctx, k, id, leaseKey, from, fn)
 			from.Guess.Settle(err == nil && res == guessHeld)
 			switch {
 			case err != nil:
@@ -209,7 +209,7 @@ const (
 
 // tryTurn makes one attempt and reports its outcome. With from it reads nothing: the
 // commit's version check and applied-events check stand in for the read's.
-func (s *Store) tryTurn(ctx context.Context, k userKeys, eventID, leaseKey string, from *bot.DialogueRead, fn bot.TurnFunc) (int, error) {
+func (s *Store) tryTurn(ctx context.Context, k *turnKeys, eventID, leaseKey string, from *bot.DialogueRead, fn bot.TurnFunc) (int, error) {
 	if from == nil {
 		read, dup, err := s.readTurn(ctx, k, eventID)
 		if err != nil {
@@ -224,40 +224,41 @@ func (s *Store) tryTurn(ctx context.Context, k userKeys, eventID, leaseKey strin
 	if err != nil {
 		return turnLost, err
 	}
-	res, err := turnScript.Run(ctx, s.rdb, c.keys(k, leaseKey), c.args(s, from.Version, eventID)...).Int()
+	res, err := turnScript.Run(ctx, s.rdb, c.keys(k, leaseKey), c.args(s, from.Version, eventID, 0)...).Int()
 	if err != nil {
 		return turnLost, fmt.Errorf("save dialogue: %w", err)
 	}
 	if res == turnCommitted {
-		s.remember(k, from.Version+1, string(c.state))
+		s.rememberCommit(k, from.Version+1, string(c.state), &c.next)
 	}
 	return res, nil
 }
 
 // preparedTurn is a turn computed and encoded, ready for its commit script.
 type preparedTurn struct {
-	state    []byte // the new state as stored (sealed); nil for the zero State
-	entry    []byte // the journal entry as stored; nil for none
+	next     flows.State // the new state
+	state    []byte      // the new state as stored (sealed); nil for the zero State
+	entry    []byte      // the journal entry as stored; nil for none
 	entryID  string
 	entryKey string
 	now      time.Time
 }
 
 // prepareTurn runs fn on from's state and encodes what the commit writes.
-func (s *Store) prepareTurn(k userKeys, from *bot.DialogueRead, fn bot.TurnFunc) (*preparedTurn, error) {
+func (s *Store) prepareTurn(k *turnKeys, from *bot.DialogueRead, fn bot.TurnFunc) (preparedTurn, error) {
 	next, save, err := fn(from.State)
 	if err != nil {
-		return nil, fnError{err}
+		return preparedTurn{}, fnError{err}
 	}
-	c := &preparedTurn{now: s.now()}
+	c := preparedTurn{next: next, now: s.now()}
 	state, err := json.Marshal(next)
 	if err != nil {
-		return nil, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
+		return preparedTurn{}, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
 	}
 	if bytes.Equal(state, s.zeroEnc) {
 		state = nil // nothing worth keeping, and nothing of the user's
-	} else if state, err = s.crypt.seal(state, k.dialogue+"#state"); err != nil {
-		return nil, fmt.Errorf("encrypt dialogue: %w", err)
+	} else if state, err = s.crypt.seal(state, k.stateAD); err != nil {
+		return preparedTurn{}, fmt.Errorf("encrypt dialogue: %w", err)
 	}
 	c.state = state
 	if save != nil {
@@ -267,19 +268,20 @@ func (s *Store) prepareTurn(k userKeys, from *bot.DialogueRead, fn bot.TurnFunc)
 			save.Created = c.now
 		}
 		if c.entry, err = json.Marshal(save); err != nil {
-			return nil, fmt.Errorf("encode entry: %w", sanitizeJSONError(err))
+			return preparedTurn{}, fmt.Errorf("encode entry: %w", sanitizeJSONError(err))
 		}
 		c.entryKey = k.entry(c.entryID)
 		if c.entry, err = s.crypt.seal(c.entry, c.entryKey); err != nil {
-			return nil, fmt.Errorf("encrypt entry: %w", err)
+			return preparedTurn{}, fmt.Errorf("encrypt entry: %w", err)
 		}
 	}
 	return c, nil
 }
 
-// keys are turnScript's KEYS.
-func (c *preparedTurn) keys(k userKeys, leaseKey string) []string {
-	keys := []string{k.dialogue, k.journal, k.applied, k.dialogue, k.dialogue, k.profile}
+// keys are turnScript's KEYS, with room for guessTurnScript's one more.
+func (c *preparedTurn) keys(k *turnKeys, leaseKey string) []string {
+	keys := make([]string, 6, 7)
+	keys[0], keys[1], keys[2], keys[3], keys[4], keys[5] = k.dialogue, k.journal, k.applied, k.dialogue, k.dialogue, k.profile
 	if c.entryKey != "" {
 		keys[3] = c.entryKey
 	}
@@ -289,20 +291,22 @@ func (c *preparedTurn) keys(k userKeys, leaseKey string) []string {
 	return keys
 }
 
-// args are turnScript's ARGV for a commit over version n.
-func (c *preparedTurn) args(s *Store, n int64, eventID string) []any {
+// args are turnScript's ARGV for a commit over version n, with room for more more. The
+// versions go as numbers: the client writes them in decimal, as the script compares them.
+func (c *preparedTurn) args(s *Store, n int64, eventID string, more int) []any {
 	nowMS := c.now.UnixMilli()
-	return []any{
-		strconv.FormatInt(n, 10), strconv.FormatInt(n+1, 10), c.state, s.dlgTTL.Milliseconds(),
-		c.entry, c.entryID, nowMS, c.now.Add(-s.ret).UnixMilli(), s.ret.Milliseconds(),
-		eventID, c.now.Add(-AppliedTTL).UnixMilli(), AppliedTTL.Milliseconds(),
-		bot.DefaultDoneTTL.Milliseconds(), ProfileTTL.Milliseconds(),
-	}
+	args := make([]any, 0, 14+more)
+	return append(args,
+		n, n+1, c.state, s.dlgTTLMS,
+		c.entry, c.entryID, nowMS, c.now.Add(-s.ret).UnixMilli(), s.retMS,
+		eventID, c.now.Add(-AppliedTTL).UnixMilli(), int64(AppliedTTL/time.Millisecond),
+		int64(bot.DefaultDoneTTL/time.Millisecond), int64(ProfileTTL/time.Millisecond),
+	)
 }
 
 // readTurn reads the dialogue for a turn, and whether eventID was applied already, in one
 // pipelined round trip.
-func (s *Store) readTurn(ctx context.Context, k userKeys, eventID string) (read bot.DialogueRead, dup bool, err error) {
+func (s *Store) readTurn(ctx context.Context, k *turnKeys, eventID string) (read bot.DialogueRead, dup bool, err error) {
 	var (
 		hm      *redis.SliceCmd
 		applied *redis.FloatCmd
@@ -329,7 +333,7 @@ func (s *Store) readTurn(ctx context.Context, k userKeys, eventID string) (read 
 		read.Version = n
 	}
 	if v, ok := vals[1].(string); ok {
-		if err := s.decode([]byte(v), k.dialogue+"#state", &read.State); err != nil {
+		if err := s.decode([]byte(v), k.stateAD, &read.State); err != nil {
 			return read, false, fmt.Errorf("load dialogue: %w", err)
 		}
 		read.Stored = v

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -8,7 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -80,21 +84,52 @@ func (s *Store) eventKey(ctx context.Context, u bot.UserRef, id string) (string,
 	if u == (bot.UserRef{}) {
 		return dedupeKey(secret, id)
 	}
-	k, err := keysFor(u)
+	k, err := s.turnKeysOf(u)
 	if err != nil {
 		return "", err
 	}
-	return userDedupeKey(secret, k, id)
+	return s.leaseKey(secret, k, id)
 }
 
-// userDedupeKey is the lease key of event id of the user with keys k.
-func userDedupeKey(secret []byte, k userKeys, id string) (string, error) {
+// leaseKey is the lease key of event id of the user with keys k: the user's lease prefix
+// and the event id's MAC in hex, built in one allocation (every DM answer needs one).
+func (s *Store) leaseKey(secret []byte, k *turnKeys, id string) (string, error) {
 	if id == "" {
 		return "", errors.New("empty event id")
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(id))
-	return dedupePrefix + "{" + slotTag(hashSlot(k.tag)) + "}:" + hex.EncodeToString(m.Sum(nil)), nil
+	var sum [sha256.Size]byte
+	s.macs.sum(secret, id, &sum)
+	var hx [2 * sha256.Size]byte
+	hex.Encode(hx[:], sum[:])
+	var b strings.Builder
+	b.Grow(len(k.lease) + len(hx))
+	b.WriteString(k.lease)
+	b.Write(hx[:])
+	return b.String(), nil
+}
+
+// macPool keeps keyed HMAC-SHA256 states for event ids: keying one hashes two blocks and
+// allocates, and Reset takes it back to just after the keying.
+type macPool struct{ p sync.Pool }
+
+type keyedMAC struct {
+	key []byte
+	h   hash.Hash
+	buf []byte
+}
+
+// sum sets out to HMAC-SHA256(key, id).
+func (m *macPool) sum(key []byte, id string, out *[sha256.Size]byte) {
+	km, _ := m.p.Get().(*keyedMAC)
+	if km == nil || !bytes.Equal(km.key, key) {
+		km = &keyedMAC{key: key, h: hmac.New(sha256.New, key)}
+	}
+	km.buf = append(km.buf[:0], id...)
+	km.h.Write(km.buf)
+	km.buf = km.h.Sum(km.buf[:0])
+	copy(out[:], km.buf)
+	km.h.Reset()
+	m.p.Put(km)
 }
 
 // ClaimEvent implements bot.EventLeases. With a user, the claim reads the user's dialogue and
@@ -112,9 +147,8 @@ func (s *Store) ClaimEvent(ctx context.Context, u bot.UserRef, id, token string,
 		}
 		return claimState(n), nil, nil
 	}
-	k, _ := keysFor(u) // eventKey checked u
-	ck, _ := coachKeysFor(u)
-	res, err := userClaimScript.Run(ctx, s.rdb, []string{key, k.dialogue, k.applied, ck.pending, k.profile}, token, lease.Milliseconds(), id).Slice()
+	k, _ := s.turnKeysOf(u) // eventKey checked u
+	res, err := userClaimScript.Run(ctx, s.rdb, []string{key, k.dialogue, k.applied, k.pending, k.profile}, token, lease.Milliseconds(), id).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("storage: claim event %s: %w", id, err)
 	}
@@ -147,7 +181,7 @@ func claimState(n int) bot.ClaimState {
 
 // snapshot decodes what a claim or Snapshot read: the dialogue's "ver" and "state" fields
 // and the coaching marker, each a string or nil.
-func (s *Store) snapshot(k userKeys, ver, state, marker any) (*bot.Snapshot, error) {
+func (s *Store) snapshot(k *turnKeys, ver, state, marker any) (*bot.Snapshot, error) {
 	snap := &bot.Snapshot{Dialogue: &bot.DialogueRead{}}
 	if v, ok := ver.(string); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -157,7 +191,7 @@ func (s *Store) snapshot(k userKeys, ver, state, marker any) (*bot.Snapshot, err
 		snap.Dialogue.Version = n
 	}
 	if v, ok := state.(string); ok {
-		if err := s.decode([]byte(v), k.dialogue+"#state", &snap.Dialogue.State); err != nil {
+		if err := s.decode([]byte(v), k.stateAD, &snap.Dialogue.State); err != nil {
 			return nil, fmt.Errorf("load dialogue: %w", err)
 		}
 		snap.Dialogue.Stored = v
@@ -175,18 +209,17 @@ func (s *Store) snapshot(k userKeys, ver, state, marker any) (*bot.Snapshot, err
 // Snapshot implements bot.SnapshotTurner: the dialogue and the coaching marker, pipelined in
 // one round trip.
 func (s *Store) Snapshot(ctx context.Context, u bot.UserRef) (*bot.Snapshot, error) {
-	k, err := keysFor(u)
+	k, err := s.turnKeysOf(u)
 	if err != nil {
 		return nil, fmt.Errorf("storage: snapshot %s: %w", u, err)
 	}
-	ck, _ := coachKeysFor(u)
 	var (
 		hm     *redis.SliceCmd
 		marker *redis.StringCmd
 	)
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		hm = p.HMGet(ctx, k.dialogue, "ver", "state")
-		marker = p.Get(ctx, ck.pending)
+		marker = p.Get(ctx, k.pending)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storybot/storybot/bot"
+	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/lru"
 )
 
@@ -26,51 +27,106 @@ import (
 // date (another replica answered the user's last event) costs what it always did.
 
 const (
-	// guessCapacity bounds the memory: about 1 KB a user, so some 10 MB at most.
+	// guessCapacity bounds the memory: a user's entry holds their dialogue twice (as stored,
+	// and decoded) and their keys, some 2 to 3 KB, so some 25 MB at most.
 	guessCapacity = 10_000
 	// guessTTL is how long a remembered dialogue is used: past it the next answer claims
 	// and reads, as usual (a person answers within minutes or not for a long while).
 	guessTTL = 10 * time.Minute
 )
 
-// guessed is one user's remembered dialogue: its version and its state as stored.
+// guessed is one user's remembered dialogue: its version and its state as stored (and
+// decoded, when this process committed it), with the user's turn keys.
 type guessed struct {
+	keys   *turnKeys
 	ver    int64
 	stored string // "" for no state field (the zero State)
-	at     time.Time
+	// state, when set, is stored decoded, kept by the commit that wrote stored: what
+	// decoding stored gives, exactly (decodedState), so that a turn from the memory starts
+	// where one from a read of the same bytes would, without decoding them. It is never
+	// changed: Guess hands out copies, since a turn's step may change the State it is
+	// handed in place. nil: Guess decodes stored (a read's memory, which a commit mostly
+	// replaces at once). stored stays the truth the commit compares.
+	state *flows.State
+	at    time.Time
 }
 
-func newGuesses() *lru.Cache[string, guessed] { return lru.New[string, guessed](guessCapacity) }
+func newGuesses() *lru.Cache[bot.UserRef, guessed] {
+	return lru.New[bot.UserRef, guessed](guessCapacity)
+}
 
-// remember keeps what a read or a commit of k's dialogue found.
-func (s *Store) remember(k userKeys, ver int64, stored string) {
-	s.guesses.Add(k.dialogue, guessed{ver: ver, stored: stored, at: s.now()})
+// turnKeys are the keys a turn of one user needs. Every turn needs them, so they are built
+// once and kept with what this process remembers of the user's dialogue.
+type turnKeys struct {
+	userKeys
+	user    bot.UserRef
+	pending string // the coaching marker (coachKeys.pending)
+	stateAD string // what the dialogue's state is sealed for: the dialogue key + "#state"
+	lease   string // the prefix of the user's event lease keys, sb:dedupe:{d<n>}:
+}
+
+func turnKeysFor(u bot.UserRef) (*turnKeys, error) {
+	k, err := keysFor(u)
+	if err != nil {
+		return nil, err
+	}
+	return &turnKeys{
+		userKeys: k,
+		user:     u,
+		pending:  k.tag + coachPendingSuffix,
+		stateAD:  k.dialogue + stateADSuffix,
+		lease:    dedupePrefix + "{" + slotTag(hashSlot(k.tag)) + "}:",
+	}, nil
+}
+
+// stateADSuffix makes a dialogue's key the associated data its state is sealed for.
+const stateADSuffix = "#state"
+
+// turnKeysOf returns u's turn keys: those kept with the memory of u's dialogue, or new ones.
+func (s *Store) turnKeysOf(u bot.UserRef) (*turnKeys, error) {
+	if g, ok := s.guesses.Get(u); ok {
+		return g.keys, nil
+	}
+	return turnKeysFor(u)
+}
+
+// remember keeps what a read of k's dialogue found.
+func (s *Store) remember(k *turnKeys, ver int64, stored string) {
+	s.guesses.Add(k.user, guessed{keys: k, ver: ver, stored: stored, at: s.now()})
+}
+
+// rememberCommit keeps what a commit of k's dialogue wrote: next, stored as stored.
+func (s *Store) rememberCommit(k *turnKeys, ver int64, stored string, next *flows.State) {
+	g := guessed{keys: k, ver: ver, stored: stored, at: s.now()}
+	if stored != "" {
+		if d, ok := decodedState(*next); ok { // not ok is not reached: next would not encode
+			g.state = &d
+		}
+	}
+	s.guesses.Add(k.user, g)
 }
 
 // forgetGuess drops what this process remembers of u's dialogue (it was erased, merged, or
 // a coaching marker was set, which changes what the next line means).
 func (s *Store) forgetGuess(u bot.UserRef) {
-	if k, err := keysFor(u); err == nil {
-		s.guesses.Remove(k.dialogue)
-	}
+	s.guesses.Remove(u)
 }
 
 var _ bot.Guesser = (*Store)(nil)
 
 // Guess implements bot.Guesser.
 func (s *Store) Guess(u bot.UserRef) *bot.Snapshot {
-	k, err := keysFor(u)
-	if err != nil {
-		return nil
-	}
-	g, ok := s.guesses.Get(k.dialogue)
+	g, ok := s.guesses.Get(u)
 	if !ok || s.now().Sub(g.at) > guessTTL {
 		return nil
 	}
 	d := &bot.DialogueRead{Version: g.ver, Stored: g.stored}
-	if g.stored != "" {
-		if err := s.decode([]byte(g.stored), k.dialogue+"#state", &d.State); err != nil {
-			s.guesses.Remove(k.dialogue)
+	switch {
+	case g.state != nil:
+		d.State = cloneState(*g.state)
+	case g.stored != "":
+		if err := s.decode([]byte(g.stored), g.keys.stateAD, &d.State); err != nil {
+			s.guesses.Remove(u)
 			return nil
 		}
 	}
@@ -134,17 +190,13 @@ const (
 )
 
 // tryGuessTurn is tryTurn for a turn from a remembered dialogue (from.Guess set).
-func (s *Store) tryGuessTurn(ctx context.Context, u bot.UserRef, k userKeys, eventID, leaseKey string, from *bot.DialogueRead, fn bot.TurnFunc) (res int, fresh *bot.Snapshot, err error) {
-	ck, err := coachKeysFor(u)
-	if err != nil {
-		return turnLost, nil, err
-	}
+func (s *Store) tryGuessTurn(ctx context.Context, k *turnKeys, eventID, leaseKey string, from *bot.DialogueRead, fn bot.TurnFunc) (res int, fresh *bot.Snapshot, err error) {
 	c, err := s.prepareTurn(k, from, fn)
 	if err != nil {
 		return turnLost, nil, err
 	}
-	keys := append(c.keys(k, leaseKey), ck.pending)
-	args := append(c.args(s, from.Version, eventID), from.Stored, from.Guess.Token, from.Guess.Lease.Milliseconds())
+	keys := append(c.keys(k, leaseKey), k.pending)
+	args := append(c.args(s, from.Version, eventID, 3), from.Stored, from.Guess.Token, from.Guess.Lease.Milliseconds())
 	reply, err := guessTurnScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return turnLost, nil, fmt.Errorf("save dialogue: %w", err)
@@ -152,7 +204,7 @@ func (s *Store) tryGuessTurn(ctx context.Context, u bot.UserRef, k userKeys, eve
 	n, _ := reply[0].(int64)
 	switch n {
 	case 1:
-		s.remember(k, from.Version+1, string(c.state))
+		s.rememberCommit(k, from.Version+1, string(c.state), &c.next)
 		return turnCommitted, nil, nil
 	case 2:
 		return turnDuplicate, nil, nil

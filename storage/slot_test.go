@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -35,11 +38,11 @@ func TestSlotTag(t *testing.T) {
 		}
 	}
 	u := bot.UserRef{Platform: "slack", Workspace: "T:{1}", User: "U1"}
-	k, err := keysFor(u)
+	k, err := turnKeysFor(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := userDedupeKey([]byte("secret"), k, "slack:event:T1:Ev1")
+	key, err := (&Store{}).leaseKey([]byte("secret"), k, "slack:event:T1:Ev1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,5 +53,39 @@ func TestSlotTag(t *testing.T) {
 		if strings.Contains(key[len(dedupePrefix):], part) {
 			t.Errorf("lease key %q names %q", key, part)
 		}
+	}
+}
+
+// TestTurnKeys: the keys a turn builds once per user are those the rest of the package
+// builds, and a lease key is the documented one (keys.go) whatever MAC state the pool
+// hands out, for one secret or another.
+func TestTurnKeys(t *testing.T) {
+	s := &Store{}
+	for _, u := range []bot.UserRef{
+		{Platform: "slack", Workspace: "T1", User: "U1"},
+		{Platform: "discord", Workspace: "g:{7}", User: "50%"},
+	} {
+		k, err := turnKeysFor(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uk, _ := keysFor(u)
+		ck, _ := coachKeysFor(u)
+		if k.userKeys != uk || k.user != u || k.pending != ck.pending || k.stateAD != uk.dialogue+"#state" {
+			t.Errorf("turnKeysFor(%v) = %+v; want keysFor's, coaching marker %q, AD %q", u, k, ck.pending, uk.dialogue+"#state")
+		}
+		for _, secret := range []string{"secret", "another secret", "secret"} {
+			for _, id := range []string{"slack:event:T1:Ev1", "slack:event:T1:Ev2", "x"} {
+				m := hmac.New(sha256.New, []byte(secret))
+				m.Write([]byte(id))
+				want := dedupePrefix + "{" + slotTag(hashSlot(uk.tag)) + "}:" + hex.EncodeToString(m.Sum(nil))
+				if got, err := s.leaseKey([]byte(secret), k, id); err != nil || got != want {
+					t.Errorf("leaseKey(%q, %v, %q) = %q, %v; want %q", secret, u, id, got, err, want)
+				}
+			}
+		}
+	}
+	if _, err := s.leaseKey([]byte("secret"), &turnKeys{}, ""); err == nil {
+		t.Error("leaseKey of an empty id: no error")
 	}
 }

@@ -74,13 +74,17 @@ type Store struct {
 	log      *slog.Logger
 	zeroEnc  []byte // the encoding of the zero State, which is not stored
 	locks    *turnLocks
-	guesses  *lru.Cache[string, guessed] // dialogues this process read or wrote lately: guess.go
+	guesses  *lru.Cache[bot.UserRef, guessed] // dialogues this process read or wrote lately: guess.go
 	// clientLocks serializes the coaching updates (Coaching.UpdateClient) of one user
 	// within this Store, as locks does their turns; a lock set of its own, so that a turn
 	// and a coaching update never wait for each other.
 	clientLocks *turnLocks
+	macs        macPool                // event ids' MACs (eventKey)
 	breaker     *breaker               // nil unless Open made the client
 	dsecret     atomic.Pointer[[]byte] // the dedupe secret, once known
+	// dlgTTLMS and retMS are dlgTTL and ret in milliseconds, boxed once: every commit
+	// passes them.
+	dlgTTLMS, retMS any
 }
 
 // dedupeSecret returns the secret dedupe keys are hashed with: derived from the first
@@ -235,6 +239,7 @@ func NewStore(client redis.UniversalClient, cfg Config) *Store {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.dlgTTLMS, s.retMS = s.dlgTTL.Milliseconds(), s.ret.Milliseconds()
 	s.zeroEnc = mustZeroStateJSON()
 	s.locks = newTurnLocks()
 	s.guesses = newGuesses()

@@ -3,7 +3,9 @@ package storage_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/cputime"
 	"github.com/storybot/storybot/storage"
 	"github.com/storybot/storybot/storage/redistest"
 	"github.com/storybot/storybot/storage/storetest"
@@ -224,5 +227,96 @@ func TestSentinel(t *testing.T) {
 	}
 	if es, err := s.Journal(ctx, u, 5); err != nil || len(es) != 1 {
 		t.Errorf("Journal = %+v, %v; want one entry", es, err)
+	}
+}
+
+// BenchmarkGuessedTurn is the store's part of a DM answer from this process's memory of the
+// user's dialogue (bot.Guesser): the hot path of a replica answering a user it answered a
+// moment ago. Guess, then TurnFrom, whose one script checks that memory, claims the event
+// and commits. The dialogue is a Pause half way through; each op moves it one step on or
+// back, as a user's answers and "back" would. Encryption on. It reports the CPU time of this
+// process per op (the Redis server's is not in it) and the round trips.
+func BenchmarkGuessedTurn(b *testing.B) {
+	url := redistest.Start(b)
+	rdb := redistest.Client(b, url)
+	var trips atomic.Int64
+	rdb.AddHook(countTrips{&trips})
+	key := make([]byte, storage.KeySize)
+	s := storage.NewStore(rdb, storage.Config{EncryptionKeys: [][]byte{key}})
+	u := bot.UserRef{Platform: "slack", Workspace: "TBENCH", User: "UGUESS"}
+	ctx := context.Background()
+	now := time.Now().UTC()
+	four := 4
+	start := func(flows.State) (flows.State, *flows.Entry, error) {
+		return flows.State{
+			Version: flows.StateVersion, Flow: flows.FlowPause, Step: flows.StepFeeling,
+			Trail: []flows.Step{flows.StepWhat, flows.StepStory},
+			Entry: flows.Entry{
+				Flow: flows.FlowPause, Created: now, What: "The demo froze in front of the whole team.",
+				Story: "They think I can't ship anything that works.", StrengthBefore: &four,
+			},
+			Hints:   []string{"mind-reading"},
+			Updated: now,
+		}, nil, nil
+	}
+	step := func(cur flows.State) (flows.State, *flows.Entry, error) {
+		next := cur
+		if cur.Step == flows.StepFeeling {
+			next.Step, next.Entry.Feeling = flows.StepStrength, "anxious"
+			next.Trail = append(next.Trail, cur.Step)
+		} else {
+			next.Step, next.Entry.Feeling = flows.StepFeeling, ""
+			next.Trail = next.Trail[:len(next.Trail)-1]
+		}
+		next.Updated = time.Now().UTC()
+		return next, nil, nil
+	}
+	if err := s.Turn(ctx, u, start); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	event := func() {
+		i++
+		snap := s.Guess(u)
+		if snap == nil || snap.Dialogue == nil {
+			b.Fatal("Guess remembered nothing of a dialogue this store just wrote")
+		}
+		snap.Dialogue.Guess = bot.NewGuess("token", 10*time.Second)
+		id := "slack:event:TBENCH:EvGuess" + strconv.Itoa(i)
+		if applied, err := s.TurnFrom(ctx, u, id, snap.Dialogue, step); err != nil || !applied {
+			b.Fatalf("TurnFrom = %v, %v", applied, err)
+		}
+	}
+	event() // loads the script
+	trips.Store(0)
+	c0, cpuOK := cputime.Process()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		event()
+	}
+	b.StopTimer()
+	if c1, ok := cputime.Process(); cpuOK && ok {
+		b.ReportMetric(float64((c1-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+	}
+	b.ReportMetric(float64(trips.Load())/float64(b.N), "round-trips/op")
+}
+
+// countTrips counts round trips (a command or a pipeline), without allocating.
+type countTrips struct{ n *atomic.Int64 }
+
+func (c countTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c countTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
 	}
 }

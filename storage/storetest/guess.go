@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -317,5 +319,116 @@ func testGuessedTurnRaces(t *testing.T, h *harness) {
 		if st.Trail[i] != st.Trail[i-1]+1 {
 			t.Errorf("turn %d was computed from step %v after one left step %v: a lost update", i, st.Trail[i], st.Trail[i-1]+1)
 		}
+	}
+}
+
+// testGuessStartsFromStored: a turn from the store's memory starts from exactly the State a
+// read of the stored dialogue gives, though the memory was not decoded from the stored
+// bytes (the committing replica keeps the State it encoded) and the encoding does not keep
+// everything a State holds (a time's zone rules and monotonic reading, bytes that are not
+// UTF-8, an empty slice). And a turn's step that changes the State it is handed in place (an
+// append into a slice's spare room, a write through a pointer) changes neither the memory
+// nor what a later turn starts from.
+func testGuessStartsFromStored(t *testing.T, h *harness) {
+	ctx := context.Background()
+	for _, enc := range []bool{true, false} {
+		var keys [][]byte
+		if enc {
+			keys = append(keys, newKey(t))
+		}
+		a, b := h.store(keys...), h.store(keys...) // two replicas
+		t.Run(map[bool]string{true: "encrypted", false: "plain"}[enc], func(t *testing.T) {
+			u := newUser(t)
+			three := 3
+			lossy := func(cur flows.State) (flows.State, *flows.Entry, error) {
+				cur.Flow, cur.Step = flows.FlowPause, flows.StepFacts
+				cur.Entry.Story = "they ignored \xffmy point\xc3" // not UTF-8
+				// A monotonic reading and a zone with rules, neither of which is stored.
+				now := time.Now()
+				if ny, err := time.LoadLocation("America/New_York"); err == nil {
+					now = now.In(ny)
+				}
+				cur.Updated = now
+				cb := now.Add(time.Hour).In(time.FixedZone("IST", 5*3600+30*60))
+				cur.Entry.CheckBack = &cb
+				cur.Hints = []string{}                // empty: not stored
+				cur.Trail = make([]flows.Step, 1, 16) // spare room
+				cur.Entry.StrengthBefore = &three
+				return cur, nil, nil
+			}
+			// scribble changes its input everywhere it can and fails: nothing is committed.
+			scribble := func(cur flows.State) (flows.State, *flows.Entry, error) {
+				if len(cur.Trail) > 0 {
+					cur.Trail[0] = 42
+				}
+				_ = append(cur.Trail[:len(cur.Trail):len(cur.Trail)], 7)
+				cur.Trail = append(cur.Trail, 99)
+				if cur.Entry.StrengthBefore != nil {
+					*cur.Entry.StrengthBefore = 9
+				}
+				if cur.Entry.CheckBack != nil {
+					*cur.Entry.CheckBack = time.Time{}
+				}
+				return cur, nil, errors.New("scribbled")
+			}
+			// appendInPlace commits a turn that appends into its input's spare room.
+			appendInPlace := func(cur flows.State) (flows.State, *flows.Entry, error) {
+				cur.Trail = append(cur.Trail[:len(cur.Trail):cap(cur.Trail)], cur.Step)
+				return cur, nil, nil
+			}
+			requireSame := func(when string) {
+				t.Helper()
+				want, _, err := b.Dialogue(ctx, u) // a read of the stored bytes
+				if err != nil {
+					t.Fatal(err)
+				}
+				snap := a.Guess(u)
+				if snap == nil {
+					t.Fatalf("%s: Guess = nil, want the memory", when)
+				}
+				if !reflect.DeepEqual(snap.Dialogue.State, want) {
+					t.Fatalf("%s: the memory differs from a read of what is stored:\n memory %#v\n stored %#v", when, snap.Dialogue.State, want)
+				}
+			}
+
+			if err := a.Turn(ctx, u, lossy); err != nil {
+				t.Fatal(err)
+			}
+			requireSame("after a commit")
+			for i := range 2 {
+				if _, _, _, err := guessedTurn(t, a, u, "slack:event:T1:Ev"+randHex(t, 6), scribble); err == nil || err.Error() != "scribbled" {
+					t.Fatalf("a failing turn = %v, want its error", err)
+				}
+				requireSame(fmt.Sprintf("after %d turns that changed their input in place and failed", i+1))
+			}
+			for range 2 {
+				if _, _, applied, err := guessedTurn(t, a, u, "slack:event:T1:Ev"+randHex(t, 6), appendInPlace); err != nil || !applied {
+					t.Fatalf("a turn that appends in place = %v, %v", applied, err)
+				}
+				requireSame("after a turn that appended in place")
+			}
+			if st := load(t, b, u); len(st.Trail) != 3 {
+				t.Errorf("after a start and two turns from the memory the trail is %v, want 3 steps", st.Trail)
+			}
+
+			// The same from a read (a claim's snapshot) rather than a commit.
+			if err := b.Turn(ctx, u, lossy); err != nil {
+				t.Fatal(err)
+			}
+			snap, err := a.Snapshot(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			requireSame("after a read")
+			// The turn the read was for changes what it read in place.
+			if _, err := a.TurnFrom(ctx, u, "", snap.Dialogue, scribble); err == nil {
+				t.Fatal("a failing turn succeeded")
+			}
+			requireSame("after a read and a turn from it that changed it in place and failed")
+			if _, _, _, err := guessedTurn(t, a, u, "slack:event:T1:Ev"+randHex(t, 6), scribble); err == nil {
+				t.Fatal("a failing turn succeeded")
+			}
+			requireSame("after a read and a turn that changed its input in place and failed")
+		})
 	}
 }

@@ -83,6 +83,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"TurnFromRaces", testTurnFromRaces},
 		{"GuessedTurns", testGuessedTurns},
 		{"GuessedTurnRaces", testGuessedTurnRaces},
+		{"GuessStartsFromStored", testGuessStartsFromStored},
 		{"TurnOnce", testTurnOnce},
 		{"Ping", testPing},
 		{"EncryptedAtRest", testEncryptedAtRest},
