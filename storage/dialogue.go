@@ -251,16 +251,9 @@ func (s *Store) prepareTurn(k *turnKeys, from *bot.DialogueRead, fn bot.TurnFunc
 		return preparedTurn{}, fnError{err}
 	}
 	c := preparedTurn{next: next, now: s.now()}
-	state, err := json.Marshal(next)
-	if err != nil {
-		return preparedTurn{}, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
+	if c.state, err = s.encodeState(&c.next, k.stateAD); err != nil {
+		return preparedTurn{}, err
 	}
-	if bytes.Equal(state, s.zeroEnc) {
-		state = nil // nothing worth keeping, and nothing of the user's
-	} else if state, err = s.crypt.seal(state, k.stateAD); err != nil {
-		return preparedTurn{}, fmt.Errorf("encrypt dialogue: %w", err)
-	}
-	c.state = state
 	if save != nil {
 		c.entryID = newEntryID(c.now)
 		save.ID = c.entryID
@@ -277,6 +270,40 @@ func (s *Store) prepareTurn(k *turnKeys, from *bot.DialogueRead, fn bot.TurnFunc
 	}
 	return c, nil
 }
+
+// encodeState returns st as stored at ad: its JSON (json.Marshal's bytes, written by
+// appendStateJSON into a buffer the next turn reuses), sealed; nil for the zero State.
+func (s *Store) encodeState(st *flows.State, ad string) ([]byte, error) {
+	bp, _ := s.encBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer func() {
+		if cap(*bp) <= maxPooledStateBuf {
+			s.encBufs.Put(bp)
+		}
+	}()
+	plain, err := appendStateJSON((*bp)[:0], st)
+	if err != nil {
+		return nil, fmt.Errorf("encode dialogue: %w", sanitizeJSONError(err))
+	}
+	*bp = plain
+	switch {
+	case bytes.Equal(plain, s.zeroEnc):
+		return nil, nil // nothing worth keeping, and nothing of the user's
+	case !s.crypt.enabled():
+		return bytes.Clone(plain), nil // seal would return the buffer itself
+	}
+	sealed, err := s.crypt.seal(plain, ad)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt dialogue: %w", err)
+	}
+	return sealed, nil
+}
+
+// maxPooledStateBuf bounds the encoding buffers kept for reuse: a state is mostly under a
+// few KB; a rare larger one's buffer is left to the collector.
+const maxPooledStateBuf = 64 << 10
 
 // keys are turnScript's KEYS, with room for guessTurnScript's one more.
 func (c *preparedTurn) keys(k *turnKeys, leaseKey string) []string {

@@ -136,7 +136,8 @@ func (f *filler) state(seed uint64, full bool) flows.State {
 // texts are strings that the encoding stores as they are, and some it does not (invalid
 // UTF-8, byte by byte).
 var texts = []string{"they ignored my point", "é — “quoted” 🙂", "<b>&amp;</b>", "\u2028\u2029\t\n\"\\",
-	"\x00\x1f", "a\xffb", "\xc3", "\xed\xa0\x80 surrogate", "\ufffd", "ok\xe2\x82", "ünïcödé\xf0\x9f"}
+	"\x00\x1f", "a\xffb", "\xc3", "\xed\xa0\x80 surrogate", "\ufffd", "ok\xe2\x82", "ünïcödé\xf0\x9f",
+	"\x7f\x01\b\f\r'/", "I'm 100% sure"}
 
 func (f *filler) fill(r *rand.Rand, v reflect.Value, full bool, path string) {
 	if v.Type() == timeType {
@@ -314,14 +315,11 @@ func mutate(v reflect.Value) {
 	}
 }
 
-// BenchmarkStateCopies compares what a turn from the guess memory costs to get its State
-// (cloneState of the State kept; decodedState when a commit keeps it) with what it cost
-// before the memory kept a decoded State: json.Unmarshal of the stored encoding (with
-// encryption, opening it came on top). The State is a Pause half way through.
-func BenchmarkStateCopies(b *testing.B) {
+// benchState is a Pause half way through, as a turn of it holds it.
+func benchState() flows.State {
 	now := time.Now()
 	four := 4
-	s := flows.State{
+	return flows.State{
 		Version: flows.StateVersion, Flow: flows.FlowPause, Step: flows.StepFeeling,
 		Trail: []flows.Step{flows.StepWhat, flows.StepStory},
 		Entry: flows.Entry{
@@ -331,6 +329,14 @@ func BenchmarkStateCopies(b *testing.B) {
 		Hints:   []string{"mind-reading"},
 		Updated: now,
 	}
+}
+
+// BenchmarkStateCopies compares what a turn from the guess memory costs to get its State
+// (cloneState of the State kept; decodedState when a commit keeps it) with what it cost
+// before the memory kept a decoded State: json.Unmarshal of the stored encoding (with
+// encryption, opening it came on top). The State is a Pause half way through.
+func BenchmarkStateCopies(b *testing.B) {
+	s := benchState()
 	enc, err := json.Marshal(s)
 	if err != nil {
 		b.Fatal(err)

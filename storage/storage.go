@@ -80,6 +80,7 @@ type Store struct {
 	// and a coaching update never wait for each other.
 	clientLocks *turnLocks
 	macs        macPool                // event ids' MACs (eventKey)
+	encBufs     sync.Pool              // *[]byte: buffers a turn encodes its state in (encodeState)
 	breaker     *breaker               // nil unless Open made the client
 	dsecret     atomic.Pointer[[]byte] // the dedupe secret, once known
 	// dlgTTLMS and retMS are dlgTTL and ret in milliseconds, boxed once: every commit
