@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -71,6 +72,9 @@ func turnKeysFor(u bot.UserRef) (*turnKeys, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The ref is kept (as the memory's key) for as long as the user is remembered: copies,
+	// so that it never holds on to a larger string its parts may have been cut from.
+	u = bot.UserRef{Platform: strings.Clone(u.Platform), Workspace: strings.Clone(u.Workspace), User: strings.Clone(u.User)}
 	return &turnKeys{
 		userKeys: k,
 		user:     u,
