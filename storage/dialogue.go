@@ -59,11 +59,12 @@ func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
 
 // turnScript commits a turn if nobody else committed since it was read: the "ver" field is
 // the optimistic lock. Doing the check and all writes in one script makes the commit atomic
-// (dialogue state, journal entry and the ID of the event applied, together) and costs one
+// (dialogue state, journal entry and the event's done mark, together) and costs one
 // round trip. The retention cutoff comes in as an argument computed from the store's clock
 // rather than from TIME, so that the script is deterministic and tests can move the clock.
 //
-//	KEYS[1] dialogue hash, KEYS[2] journal index, KEYS[3] applied-events zset,
+//	KEYS[1] dialogue hash, KEYS[2] journal index, KEYS[3] applied-events zset (read only:
+//	builds before this one recorded applied events there; see keys.go),
 //	KEYS[4] entry key (with an entry; else KEYS[1] again, untouched),
 //	KEYS[5] the event's lease key (with an event; else KEYS[1] again, untouched),
 //	KEYS[6] the user's profile (its TTL starts again: a profile outlives the user's last
@@ -72,16 +73,22 @@ func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
 //	ARGV[3] encoded state ("": the zero State, stored as no field),
 //	ARGV[4] dialogue TTL ms, ARGV[5] encoded entry ("": none), ARGV[6] entry id,
 //	ARGV[7] entry score (unix ms), ARGV[8] cutoff (unix ms), ARGV[9] retention ms,
-//	ARGV[10] event id ("": none), ARGV[11] applied-events cutoff (unix ms),
-//	ARGV[12] applied-events TTL ms, ARGV[13] done-mark TTL ms, ARGV[14] profile TTL ms
+//	ARGV[10] event id ("": none), ARGV[11] and ARGV[12] unused (the applied-events set's
+//	cutoff and TTL, when the set was written), ARGV[13] done-mark TTL ms (AppliedTTL),
+//	ARGV[14] profile TTL ms
 //
-// With an event it also marks the event done on its lease key (bot.SnapshotTurner), so the
-// lease needs no call of its own after the turn: a DM answer costs the claim and this.
-// It returns 1 when committed, 0 on a version mismatch, 2 when the event was already
-// applied (nothing written). The hash keeps "ver" even for the zero State, so a closed
+// With an event it marks the event done on its lease key (bot.SnapshotTurner), so the
+// lease needs no call of its own after the turn: a DM answer costs the claim and this. That
+// mark is also the record that the event was applied: an event whose lease key says done,
+// or that an earlier build's applied-events set names, is not applied again. It returns 1
+// when committed, 0 on a version mismatch, 2 when the event was already applied (nothing
+// written). The hash keeps "ver" even for the zero State, so a closed
 // dialogue never lets the version fall back to a value a stalled turn may have read (no ABA).
 var turnScript = redis.NewScript(`
-if ARGV[10] ~= '' and redis.call('ZSCORE', KEYS[3], ARGV[10]) then return 2 end
+if ARGV[10] ~= '' then
+  local l = redis.call('GET', KEYS[5])
+  if l == 'done' or l == '1' or redis.call('ZSCORE', KEYS[3], ARGV[10]) then return 2 end
+end
 local cur = redis.call('HGET', KEYS[1], 'ver')
 if not cur then cur = '0' end
 if cur ~= ARGV[1] then return 0 end
@@ -89,9 +96,9 @@ if cur ~= ARGV[1] then return 0 end
 return 1
 `)
 
-// AppliedTTL is how long the ID of an applied event is remembered with the user's dialogue:
-// longer than any platform redelivers (Slack: five minutes) or a signed request stays
-// fresh (five minutes).
+// AppliedTTL is how long an applied event is remembered (its done mark, written by the
+// turn's commit): longer than any platform redelivers (Slack: five minutes), a signed
+// request stays fresh (five minutes) or a Discord catch-up reaches back.
 const AppliedTTL = 30 * time.Minute
 
 // Turn implements bot.DialogueStore. Uncontended it takes two round trips: HMGET of the
@@ -211,7 +218,7 @@ const (
 // commit's version check and applied-events check stand in for the read's.
 func (s *Store) tryTurn(ctx context.Context, k *turnKeys, eventID, leaseKey string, from *bot.DialogueRead, fn bot.TurnFunc) (int, error) {
 	if from == nil {
-		read, dup, err := s.readTurn(ctx, k, eventID)
+		read, dup, err := s.readTurn(ctx, k, eventID, leaseKey)
 		if err != nil {
 			return turnLost, err
 		}
@@ -326,21 +333,26 @@ func (c *preparedTurn) args(s *Store, n int64, eventID string, more int) []any {
 	return append(args,
 		n, n+1, c.state, s.dlgTTLMS,
 		c.entry, c.entryID, nowMS, c.now.Add(-s.ret).UnixMilli(), s.retMS,
-		eventID, c.now.Add(-AppliedTTL).UnixMilli(), int64(AppliedTTL/time.Millisecond),
-		int64(bot.DefaultDoneTTL/time.Millisecond), int64(ProfileTTL/time.Millisecond),
+		// ARGV[11] and ARGV[12] are no longer read (see turnScript).
+		eventID, "", "",
+		// A turn's done mark is the record that its event was applied: it lives as long
+		// as the applied-events record did, longer than DefaultDoneTTL.
+		int64(AppliedTTL/time.Millisecond), int64(ProfileTTL/time.Millisecond),
 	)
 }
 
-// readTurn reads the dialogue for a turn, and whether eventID was applied already, in one
-// pipelined round trip.
-func (s *Store) readTurn(ctx context.Context, k *turnKeys, eventID string) (read bot.DialogueRead, dup bool, err error) {
+// readTurn reads the dialogue for a turn, and whether eventID (with lease key leaseKey) was
+// applied already, in one pipelined round trip.
+func (s *Store) readTurn(ctx context.Context, k *turnKeys, eventID, leaseKey string) (read bot.DialogueRead, dup bool, err error) {
 	var (
 		hm      *redis.SliceCmd
+		lease   *redis.StringCmd
 		applied *redis.FloatCmd
 	)
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		hm = p.HMGet(ctx, k.dialogue, "ver", "state")
 		if eventID != "" {
+			lease = p.Get(ctx, leaseKey)
 			applied = p.ZScore(ctx, k.applied, eventID)
 		}
 		return nil
@@ -348,7 +360,7 @@ func (s *Store) readTurn(ctx context.Context, k *turnKeys, eventID string) (read
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return read, false, fmt.Errorf("load dialogue: %w", err)
 	}
-	if applied != nil && applied.Err() == nil {
+	if lease != nil && (lease.Val() == doneMark || lease.Val() == "1") || applied != nil && applied.Err() == nil {
 		return read, true, nil
 	}
 	vals := hm.Val()

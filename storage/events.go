@@ -74,6 +74,37 @@ if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 `)
 
+// EventApplied reports whether event id of user u was handled: its lease key says done (a
+// turn's commit writes that, for AppliedTTL), or the applied-events set an earlier build
+// kept names it. For operators' checks and tests; the scripts read the same two.
+func (s *Store) EventApplied(ctx context.Context, u bot.UserRef, id string) (bool, error) {
+	key, err := s.eventKey(ctx, u, id)
+	if err != nil {
+		return false, fmt.Errorf("storage: event applied: %w", err)
+	}
+	k, err := keysFor(u)
+	if err != nil {
+		return false, fmt.Errorf("storage: event applied: %w", err)
+	}
+	var mark *redis.StringCmd
+	var applied *redis.FloatCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		mark = p.Get(ctx, key)
+		applied = p.ZScore(ctx, k.applied, id)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("storage: event applied: %w", err)
+	}
+	return mark.Val() == doneMark || mark.Val() == "1" || applied.Err() == nil, nil
+}
+
+// LeaseKey is the Redis key of the lease, and then the done mark, of event id of user u
+// (the zero UserRef: an event of no one user). For operators' checks and tests.
+func (s *Store) LeaseKey(ctx context.Context, u bot.UserRef, id string) (string, error) {
+	return s.eventKey(ctx, u, id)
+}
+
 // eventKey is the dedupe key of event id of user u: a keyed hash of the id, under a hash tag
 // in u's slot when there is a user (see keys.go).
 func (s *Store) eventKey(ctx context.Context, u bot.UserRef, id string) (string, error) {

@@ -163,9 +163,6 @@ if ARGV[5] ~= '' then
   redis.call('PEXPIRE', KEYS[2], ARGV[9])
 end
 if ARGV[10] ~= '' then
-  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[10])
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[11])
-  redis.call('PEXPIRE', KEYS[3], ARGV[12])
   redis.call('SET', KEYS[5], 'done', 'PX', ARGV[13])
 end
 `

@@ -36,14 +36,19 @@ import (
 //	    /story followups off), "ho" ("1": the user has opened their home, so a save
 //	    republishes it; set only on a profile that exists or by a press on the home, kept
 //	    by SaveProfile, gone with the profile). No user text, so never encrypted.
-//	sb:{u:P:W:U}:applied   zset, TTL AppliedTTL (30 min), refreshed by every turn that
-//	    applies a platform event. Members: event IDs ("slack:event:T1:Ev1", trigger and
-//	    interaction IDs; no user text); score: unix ms. Written by the turn script with
-//	    the state, so a redelivered event is never applied twice.
+//	sb:{u:P:W:U}:applied   zset, TTL AppliedTTL (30 min). Members: event IDs
+//	    ("slack:event:T1:Ev1", trigger and interaction IDs; no user text); score: unix ms.
+//	    Written with the state by the turn scripts of builds before 2026-12-02, so that a
+//	    redelivered event was never applied twice. Now only read (the claim and the turn
+//	    scripts still refuse an event it names, for the events such a build applied in a
+//	    rolling deploy) and erased by forget: the event's done mark on its lease key (below),
+//	    written by the same commit, is the record. Writing both cost four of the eleven
+//	    calls of a DM answer's commit, and the set's inserts were its dearest.
 //	sb:dedupe:{d<n>}:<mac> string, TTL as the caller asks: the lease of an event of one
 //	                       user. A lease token (random hex) while one process handles the
 //	                       event, "done" once handled — written by the turn's commit script
-//	                       itself when the event was a turn (dialogue.go), else by
+//	                       itself when the event was a turn (dialogue.go: for a turn, the
+//	                       record that it was applied, for DefaultDoneTTL), else by
 //	                       FinishEvent. mac is HMAC-SHA256 of the caller's id (event ids,
 //	                       but also a DM channel and message ts for clicks) under the dedupe
 //	                       secret, in hex. The hash tag d<n> (n in base 36) is chosen to hash

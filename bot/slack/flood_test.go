@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/storybot/storybot/bot"
-	"github.com/storybot/storybot/storage"
 )
 
 // floodRetries are Slack's redeliveries of an event answered with a non-2xx: almost at
@@ -111,13 +110,10 @@ func TestFlood(t *testing.T) {
 	h.wait()
 	took := time.Since(start)
 
-	// What was applied: the applied-events set of the user's dialogue, by event ID.
-	ctx := context.Background()
-	key := storage.KeyPrefix(userRef(testTeam, user)) + ":applied"
+	// What was applied, by event ID (each applied event's done mark).
 	var acked, refusedForGood, refusals, others, lost, unacknowledgedApplied int
 	for i, r := range results {
-		_, err := h.rdb.ZScore(ctx, key, "slack:event:"+testTeam+":"+fmt.Sprintf("EvFlood%03d", i)).Result()
-		applied := err == nil
+		applied := h.applied(userRef(testTeam, user), "slack:event:"+testTeam+":"+fmt.Sprintf("EvFlood%03d", i))
 		refusals += r.refusals
 		others += r.other
 		switch {

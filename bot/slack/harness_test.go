@@ -314,6 +314,16 @@ func (h *harness) replies(user string, from int) []string {
 
 func (h *harness) ncalls() int { return len(h.fake.snapshot()) }
 
+// applied reports whether event id of u was applied (storage.Store.EventApplied).
+func (h *harness) applied(u bot.UserRef, id string) bool {
+	h.tb.Helper()
+	ok, err := h.store.EventApplied(context.Background(), u, id)
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	return ok
+}
+
 func (h *harness) dbsize() int64 {
 	n, err := h.rdb.DBSize(context.Background()).Result()
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/storage"
@@ -231,18 +233,29 @@ func testGuessedTurns(t *testing.T, h *harness) {
 				t.Errorf("a redelivered event was applied again: trail %v, want %v", got.Trail, before.Trail)
 			}
 
-			// The done mark lapsed (it lives DefaultDoneTTL, the applied-events record
-			// AppliedTTL, longer): the record still stops a redelivery. (The done mark's
-			// value is "done"; releasing with that "token" deletes it.)
-			if err := b.ReleaseEvent(ctx, u, id, "done"); err != nil {
+			// The done mark is the record that the event was applied: kept AppliedTTL.
+			if ok, err := b.EventApplied(ctx, u, id); err != nil || !ok {
+				t.Errorf("EventApplied after the turn = %v, %v; want true", ok, err)
+			}
+			if key, err := b.LeaseKey(ctx, u, id); err != nil {
+				t.Error(err)
+			} else if ttl := h.rdb.PTTL(ctx, key).Val(); ttl <= storage.AppliedTTL-time.Minute || ttl > storage.AppliedTTL {
+				t.Errorf("PTTL of the done mark = %v, want about %v", ttl, storage.AppliedTTL)
+			}
+			// An event an earlier build applied is named by its applied-events set, not
+			// by a done mark (here: lapsed, or never written): it is still not applied again.
+			if err := b.ReleaseEvent(ctx, u, id, "done"); err != nil { // the mark's value is its "token"
+				t.Fatal(err)
+			}
+			if err := h.rdb.ZAdd(ctx, storage.KeyPrefix(u)+":applied", redis.Z{Score: float64(time.Now().UnixMilli()), Member: id}).Err(); err != nil {
 				t.Fatal(err)
 			}
 			if st, _, err := b.ClaimEvent(ctx, u, id, "probe", time.Minute); err != nil || st != bot.Handled {
-				t.Fatalf("ClaimEvent after the done mark lapsed = %v, %v; want handled (by the record)", st, err)
+				t.Fatalf("ClaimEvent of an event an earlier build applied = %v, %v; want handled (by its record)", st, err)
 			}
 			_, _, applied, err = guessedTurn(t, a, u, id, appendStep)
 			if applied || !errors.Is(err, bot.ErrEventHandled) {
-				t.Errorf("redelivery from memory after the done mark lapsed: applied %v, err %v; want ErrEventHandled", applied, err)
+				t.Errorf("redelivery from memory of an event an earlier build applied: applied %v, err %v; want ErrEventHandled", applied, err)
 			}
 			if got := stored(u); len(got.Trail) != len(before.Trail) {
 				t.Errorf("a redelivered event was applied again after its done mark lapsed: trail %v, want %v", got.Trail, before.Trail)

@@ -1203,6 +1203,24 @@ func testTurnOnce(t *testing.T, h *harness) {
 	if n.Load() != 1 {
 		t.Errorf("racing replays applied %d times, want 1", n.Load())
 	}
+
+	// An event marked done by other means (FinishEvent) while its turn started from a
+	// snapshot that is still current: the commit's own check refuses it, with no read.
+	_, snap, err := s.ClaimEvent(ctx, u, "slack:event:T1:probe", "probe-token", time.Minute)
+	if err != nil || snap == nil || snap.Dialogue == nil {
+		t.Fatalf("ClaimEvent = %v, %v", snap, err)
+	}
+	if err := s.FinishEvent(ctx, u, "slack:event:T1:finished", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	before, _, _ := s.Dialogue(ctx, u)
+	applied, err := s.TurnFrom(ctx, u, "slack:event:T1:finished", snap.Dialogue, step)
+	if err != nil || applied {
+		t.Errorf("TurnFrom of an event marked done = %v, %v; want not applied", applied, err)
+	}
+	if after, _, _ := s.Dialogue(ctx, u); len(after.Trail) != len(before.Trail) {
+		t.Errorf("a turn of an event marked done was applied: trail %v, want %v", after.Trail, before.Trail)
+	}
 }
 
 // saveEntry saves one journal entry through a turn and returns its ID.
