@@ -137,6 +137,10 @@ func ClassifySafety(text string) Safety {
 func findHits(norm string, filter bool) []hit {
 	var hits []hit
 	var lc litCheck
+	if filter {
+		lc.memo = litMemos.Get().(*litMemo)
+		defer litMemos.Put(lc.memo)
+	}
 	off := 0
 	for off < len(norm) {
 		end := strings.Index(norm[off:], " . ")

@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // The safety rules' prefilter. Running 138 regular expressions over every sentence a user
@@ -354,6 +355,29 @@ func minimalClause(c []string) []string {
 type litCheck struct {
 	sentence string
 	pairs    [pairBits / 64]uint64
+	// memo, when set, remembers what has found for this sentence: rules share literals
+	// ("myself" is in dozens of them), and each is searched for once.
+	memo *litMemo
+}
+
+// litMemo is has's memory of one sentence: known[id] is gen<<1 | found for a literal
+// searched for in this sentence (an older gen: not yet), so a new sentence costs no
+// clearing.
+type litMemo struct {
+	gen   uint32
+	known []uint32
+}
+
+// litMemos keeps spare memos (a few KB each) for findHits: memory only, no state.
+var litMemos = sync.Pool{New: func() any { return &litMemo{known: make([]uint32, len(safetyLits.lits))} }}
+
+// next starts the memory of a new sentence.
+func (m *litMemo) next() {
+	m.gen++
+	if m.gen >= 1<<31 || len(m.known) != len(safetyLits.lits) {
+		m.gen = 1
+		m.known = make([]uint32, len(safetyLits.lits))
+	}
 }
 
 // pairBits is the size of the bit set of two-byte sequences; collisions only cost a search.
@@ -364,6 +388,9 @@ func pairHash(a, b byte) uint { return (uint(a)*131 + uint(b)) % pairBits }
 func (c *litCheck) reset(sentence string) {
 	c.sentence = sentence
 	c.pairs = [pairBits / 64]uint64{}
+	if c.memo != nil {
+		c.memo.next()
+	}
 	for i := 0; i+1 < len(sentence); i++ {
 		h := pairHash(sentence[i], sentence[i+1])
 		c.pairs[h/64] |= 1 << (h % 64)
@@ -376,7 +403,23 @@ func (c *litCheck) hasPair(a, b byte) bool {
 }
 
 func (c *litCheck) has(id int) bool {
-	lit := safetyLits.lits[id] // at least minLiteral bytes
+	if c.memo == nil {
+		return c.search(safetyLits.lits[id])
+	}
+	if v := c.memo.known[id]; v>>1 == c.memo.gen {
+		return v&1 == 1
+	}
+	found := c.search(safetyLits.lits[id])
+	v := c.memo.gen << 1
+	if found {
+		v |= 1
+	}
+	c.memo.known[id] = v
+	return found
+}
+
+// search reports whether the sentence holds lit (at least minLiteral bytes).
+func (c *litCheck) search(lit string) bool {
 	for i := 0; i+1 < len(lit); i++ {
 		if !c.hasPair(lit[i], lit[i+1]) {
 			return false
