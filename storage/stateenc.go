@@ -3,9 +3,9 @@ package storage
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/storybot/storybot/flows"
+	"github.com/storybot/storybot/internal/jsonstr"
 )
 
 // appendStateJSON appends the JSON encoding of s to b: byte for byte what json.Marshal(s)
@@ -63,7 +63,7 @@ func (e *stateEncoder) str(first *bool, k, s string, omitEmpty bool) {
 		return
 	}
 	e.key(first, k)
-	e.b = appendJSONString(e.b, s)
+	e.b = jsonstr.Append(e.b, s)
 }
 
 func (e *stateEncoder) intPtr(first *bool, k string, p *int) { // omitempty
@@ -102,7 +102,7 @@ func (e *stateEncoder) strings(first *bool, k string, ss []string) { // omitempt
 		if i > 0 {
 			e.b = append(e.b, ',')
 		}
-		e.b = appendJSONString(e.b, s)
+		e.b = jsonstr.Append(e.b, s)
 	}
 	e.b = append(e.b, ']')
 }
@@ -244,60 +244,4 @@ func (e *stateEncoder) entry(n *flows.Entry) {
 		e.b = append(e.b, '}')
 	}
 	e.b = append(e.b, '}')
-}
-
-// appendJSONString appends s as encoding/json writes a string with HTML escaping on (as
-// json.Marshal does): '"', '\\' and control characters escaped (\b \f \n \r \t, else
-// \u00XX), '<', '>' and '&' as \u003c \u003e \u0026, U+2028 and U+2029 as \u2028 and
-// \u2029, and each byte that is not part of valid UTF-8 as \ufffd.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

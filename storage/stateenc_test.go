@@ -41,23 +41,6 @@ func TestAppendStateJSON(t *testing.T) {
 	}
 }
 
-// FuzzAppendJSONString: a string is written as json.Marshal writes it, whatever its bytes.
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range texts {
-		f.Add(s)
-	}
-	f.Add("\x7f\x00\x01\b\f\n\r\t<>&'\"\\\u2028\u2029\ufffd")
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	})
-}
-
 // BenchmarkStateEncoding compares appendStateJSON with json.Marshal on a Pause half way
 // through (the State of BenchmarkStateCopies).
 func BenchmarkStateEncoding(b *testing.B) {

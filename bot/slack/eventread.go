@@ -24,7 +24,7 @@ import (
 // encoding/json decodes them: every escape, surrogate pairs joined, a lone surrogate or a
 // byte of invalid UTF-8 becoming U+FFFD.
 func readEnvelope(body []byte, env *eventEnvelope) bool {
-	s := reader{b: body}
+	s := reader{cursor{b: body}}
 	s.ws()
 	if !s.envelope(env) {
 		return false
@@ -40,8 +40,7 @@ const maxReadDepth = 64
 // reader is a position in a JSON text. Its methods report false when the text is not
 // what readEnvelope is sure of; they leave whitespace before a value to the caller.
 type reader struct {
-	b []byte
-	i int
+	cursor
 }
 
 // Members of the objects readEnvelope reads, as bits of a set of those seen.
@@ -307,27 +306,6 @@ func foldsTo(key []byte, names []string) bool {
 	return false
 }
 
-// ws skips JSON whitespace.
-func (s *reader) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// eat consumes c if it is next.
-func (s *reader) eat(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
 // null consumes a null literal if it is next.
 func (s *reader) null() bool {
 	if len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
@@ -541,15 +519,6 @@ func (s *reader) boolean(dst *bool) bool {
 	return false
 }
 
-// literal consumes lit if it is next.
-func (s *reader) literal(lit string) bool {
-	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
-		s.i += len(lit)
-		return true
-	}
-	return false
-}
-
 // skip moves past one JSON value of any kind, checking that it is valid; depth is how
 // deep it is.
 func (s *reader) skip(depth int) bool {
@@ -603,71 +572,4 @@ func (s *reader) skip(depth int) bool {
 		return s.null()
 	}
 	return false
-}
-
-// skipString moves past a string, checking its escapes; any byte from 0x20 up is valid in
-// it (encoding/json replaces invalid UTF-8 only when it decodes a string).
-func (s *reader) skipString() bool {
-	s.i++ // the quote
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			return true
-		case c == '\\':
-			if s.i+1 >= len(s.b) {
-				return false
-			}
-			switch s.b[s.i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
-			case 'u':
-				if getu4(s.b[s.i:]) < 0 {
-					return false
-				}
-				s.i += 6
-			default:
-				return false
-			}
-		case c < 0x20:
-			return false
-		default:
-			s.i++
-		}
-	}
-	return false
-}
-
-// number moves past a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *reader) number() bool {
-	s.eat('-')
-	switch {
-	case s.eat('0'):
-	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
-		s.digits()
-	default:
-		return false
-	}
-	if s.eat('.') && !s.digits() {
-		return false
-	}
-	if s.eat('e') || s.eat('E') {
-		if !s.eat('+') {
-			s.eat('-')
-		}
-		if !s.digits() {
-			return false
-		}
-	}
-	return true
-}
-
-// digits moves past one or more digits.
-func (s *reader) digits() bool {
-	start := s.i
-	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
-		s.i++
-	}
-	return s.i > start
 }

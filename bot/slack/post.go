@@ -255,31 +255,31 @@ var errBadAnswer = errors.New("answer is not a JSON object")
 // one winning; null leaving a field as it was; any other value of the wrong type, or
 // anything that is not JSON, an error. Every other value is checked and skipped.
 func readAnswer(b []byte) (answer, error) {
-	s := scanner{b: b}
+	s := scanner{cursor{b: b}}
 	var ans answer
-	s.space()
+	s.ws()
 	if s.literal("null") {
 		return ans, nil
 	}
-	if !s.next('{') {
+	if !s.eat('{') {
 		return ans, s.fail()
 	}
-	s.space()
-	if s.next('}') {
+	s.ws()
+	if s.eat('}') {
 		return ans, nil
 	}
 	var typeErr error
 	for {
-		s.space()
+		s.ws()
 		key, ok := s.str()
 		if !ok {
 			return ans, s.fail()
 		}
-		s.space()
-		if !s.next(':') {
+		s.ws()
+		if !s.eat(':') {
 			return ans, s.fail()
 		}
-		s.space()
+		s.ws()
 		switch {
 		case fieldIs(key, "ok"):
 			switch {
@@ -318,11 +318,11 @@ func readAnswer(b []byte) (answer, error) {
 				return ans, s.fail()
 			}
 		}
-		s.space()
-		if s.next('}') {
+		s.ws()
+		if s.eat('}') {
 			return ans, typeErr
 		}
-		if !s.next(',') {
+		if !s.eat(',') {
 			return ans, s.fail()
 		}
 	}
@@ -367,8 +367,7 @@ const maxDepth = 10000
 
 // scanner checks and skips JSON values in b.
 type scanner struct {
-	b []byte
-	i int
+	cursor
 }
 
 func (s *scanner) fail() error {
@@ -378,75 +377,13 @@ func (s *scanner) fail() error {
 	return fmt.Errorf("%w: unexpected %q at offset %d", errBadAnswer, s.b[s.i], s.i)
 }
 
-func (s *scanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-func (s *scanner) next(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *scanner) literal(w string) bool {
-	if len(s.b)-s.i >= len(w) && string(s.b[s.i:s.i+len(w)]) == w {
-		s.i += len(w)
-		return true
-	}
-	return false
-}
-
 // str scans a string and returns it quoted as it stands.
 func (s *scanner) str() ([]byte, bool) {
 	start := s.i
-	if !s.next('"') {
+	if s.i >= len(s.b) || s.b[s.i] != '"' || !s.skipString() {
 		return nil, false
 	}
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			return s.b[start:s.i], true
-		case c < 0x20:
-			return nil, false
-		case c == '\\':
-			s.i++
-			if s.i >= len(s.b) {
-				return nil, false
-			}
-			switch s.b[s.i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i++
-			case 'u':
-				s.i++
-				for range 4 {
-					if s.i >= len(s.b) || !isHex(s.b[s.i]) {
-						return nil, false
-					}
-					s.i++
-				}
-			default:
-				return nil, false
-			}
-		default:
-			s.i++
-		}
-	}
-	return nil, false
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	return s.b[start:s.i], true
 }
 
 // value checks and skips one value at nesting depth (objects and arrays around it).
@@ -467,30 +404,30 @@ func (s *scanner) value(depth int) bool {
 			end = ']'
 		}
 		s.i++
-		s.space()
-		if s.next(end) {
+		s.ws()
+		if s.eat(end) {
 			return true
 		}
 		for {
-			s.space()
+			s.ws()
 			if c == '{' {
 				if _, ok := s.str(); !ok {
 					return false
 				}
-				s.space()
-				if !s.next(':') {
+				s.ws()
+				if !s.eat(':') {
 					return false
 				}
-				s.space()
+				s.ws()
 			}
 			if !s.value(depth + 1) {
 				return false
 			}
-			s.space()
-			if s.next(end) {
+			s.ws()
+			if s.eat(end) {
 				return true
 			}
-			if !s.next(',') {
+			if !s.eat(',') {
 				return false
 			}
 		}
@@ -498,37 +435,4 @@ func (s *scanner) value(depth int) bool {
 		return s.number()
 	}
 	return s.literal("true") || s.literal("false") || s.literal("null")
-}
-
-// number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
-func (s *scanner) number() bool {
-	s.next('-')
-	switch {
-	case s.next('0'):
-	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
-		s.digits()
-	default:
-		return false
-	}
-	if s.next('.') && !s.digits() {
-		return false
-	}
-	if s.next('e') || s.next('E') {
-		if !s.next('+') {
-			s.next('-')
-		}
-		if !s.digits() {
-			return false
-		}
-	}
-	return true
-}
-
-// digits scans one or more digits.
-func (s *scanner) digits() bool {
-	start := s.i
-	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
-		s.i++
-	}
-	return s.i > start
 }
