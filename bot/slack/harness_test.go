@@ -147,15 +147,24 @@ func (h *harness) waitOutbox() {
 	h.tb.Fatalf("DMs still queued after 60 s")
 }
 
-// post sends a signed request (ts 0: now) and returns the status and body.
+// post sends a signed request and returns the status and body.
 func (h *harness) post(path, contentType string, body []byte, hdr http.Header) (int, string) {
 	h.tb.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, bytes.NewReader(body))
+	return h.send(path, contentType, body, bytes.NewReader(body), time.Now().Unix(), hdr)
+}
+
+// send posts body, read from r, signed with request timestamp ts (a replay carries its
+// original one) and the headers hdr on top, and returns the status and body.
+func (h *harness) send(path, contentType string, body []byte, r io.Reader, ts int64, hdr http.Header) (int, string) {
+	h.tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, r)
 	if err != nil {
 		h.tb.Fatal(err)
 	}
+	if _, ok := r.(*bytes.Reader); !ok {
+		req.ContentLength = -1 // any other reader: sent chunked
+	}
 	req.Header.Set("Content-Type", contentType)
-	ts := time.Now().Unix()
 	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("X-Slack-Signature", sign(testSecret, ts, body))
 	for k, v := range hdr {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -80,20 +79,5 @@ func TestEventBodyChunked(t *testing.T) {
 // chunked (Transfer-Encoding: chunked).
 func (h *harness) postReader(path, contentType string, body []byte, r io.Reader) (int, string) {
 	h.tb.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, r)
-	if err != nil {
-		h.tb.Fatal(err)
-	}
-	req.ContentLength = -1
-	req.Header.Set("Content-Type", contentType)
-	ts := time.Now().Unix()
-	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("X-Slack-Signature", sign(testSecret, ts, body))
-	resp, err := h.srv.Client().Do(req)
-	if err != nil {
-		h.tb.Fatalf("POST %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return h.send(path, contentType, body, r, time.Now().Unix(), nil)
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -22,24 +20,12 @@ import (
 	"github.com/storybot/storybot/storage/redistest"
 )
 
-// postAt sends body signed with the given request timestamp, as a replay of a captured
-// request (or a proxy's retry) carries its original signature.
+// postAt sends a slash command body signed with the given request timestamp, as a replay
+// of a captured request (or a proxy's retry) carries its original signature.
 func (h *harness) postAt(path string, body []byte, ts int64) int {
 	h.tb.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		h.tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("X-Slack-Signature", sign(testSecret, ts, body))
-	resp, err := h.srv.Client().Do(req)
-	if err != nil {
-		h.tb.Fatalf("POST %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode
+	code, _ := h.send(path, "application/x-www-form-urlencoded", body, bytes.NewReader(body), ts, nil)
+	return code
 }
 
 // countPrompts counts the Pause's first prompts among texts.
