@@ -74,6 +74,37 @@ var (
 )
 
 func (s *reader) envelope(env *eventEnvelope) bool {
+	return s.object(envelopeNames, 0, func(key []byte) (bit uint32, ok, known bool) {
+		switch string(key) {
+		case "type":
+			return mType, s.str(&env.Type), true
+		case "challenge":
+			return mChallenge, s.str(&env.Challenge), true
+		case "event_id":
+			return mEventID, s.str(&env.EventID), true
+		case "team_id":
+			return mTeamID, s.str(&env.TeamID), true
+		case "enterprise_id":
+			return mEnterpriseID, s.str(&env.EnterpriseID), true
+		case "authorizations":
+			return mAuthorizations, s.authorizations(env), true
+		case "event":
+			if s.null() {
+				env.Event = nil
+				return mEvent, true, true
+			}
+			env.Event = new(dmMessage)
+			return mEvent, s.dm(env.Event), true
+		}
+		return 0, false, false
+	})
+}
+
+// object reads a JSON object member by member: field reads the value of a member it knows
+// (known) and names its bit (each may come once, as encoding/json would take the last);
+// any other member is skipped, at depth, unless its name is one of names in another case
+// (encoding/json would match it).
+func (s *reader) object(names []string, depth int, field func(key []byte) (bit uint32, ok, known bool)) bool {
 	if !s.eat('{') {
 		return false
 	}
@@ -86,30 +117,9 @@ func (s *reader) envelope(env *eventEnvelope) bool {
 		if done {
 			return true
 		}
-		var bit uint32
-		switch string(key) {
-		case "type":
-			bit, ok = mType, s.str(&env.Type)
-		case "challenge":
-			bit, ok = mChallenge, s.str(&env.Challenge)
-		case "event_id":
-			bit, ok = mEventID, s.str(&env.EventID)
-		case "team_id":
-			bit, ok = mTeamID, s.str(&env.TeamID)
-		case "enterprise_id":
-			bit, ok = mEnterpriseID, s.str(&env.EnterpriseID)
-		case "authorizations":
-			bit, ok = mAuthorizations, s.authorizations(env)
-		case "event":
-			bit = mEvent
-			if s.null() {
-				env.Event = nil
-			} else {
-				env.Event = new(dmMessage)
-				ok = s.dm(env.Event)
-			}
-		default:
-			ok = !foldsTo(key, envelopeNames) && s.skip(0)
+		bit, ok, known := field(key)
+		if !known {
+			ok = !foldsTo(key, names) && s.skip(depth)
 		}
 		if !ok || seen&bit != 0 {
 			return false
@@ -145,113 +155,60 @@ func (s *reader) authorizations(env *eventEnvelope) bool {
 }
 
 func (s *reader) authorization(au *authorization) bool {
-	if !s.eat('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; ; first = false {
-		key, done, ok := s.member(first)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint32
+	return s.object(authNames, 1, func(key []byte) (bit uint32, ok, known bool) {
 		switch string(key) {
 		case "user_id":
-			bit, ok = mUserID, s.str(&au.UserID)
+			return mUserID, s.str(&au.UserID), true
 		case "is_bot":
-			bit, ok = mIsBot, s.boolean(&au.IsBot)
-		default:
-			ok = !foldsTo(key, authNames) && s.skip(1)
+			return mIsBot, s.boolean(&au.IsBot), true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return 0, false, false
+	})
 }
 
 func (s *reader) dm(m *dmMessage) bool {
-	if !s.eat('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; ; first = false {
-		key, done, ok := s.member(first)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint32
+	return s.object(dmNames, 1, func(key []byte) (bit uint32, ok, known bool) {
 		switch string(key) {
 		case "type":
-			bit, ok = mType, s.str(&m.Type)
+			return mType, s.str(&m.Type), true
 		case "channel":
-			bit, ok = mChannel, s.str(&m.Channel)
+			return mChannel, s.str(&m.Channel), true
 		case "channel_type":
-			bit, ok = mChannelType, s.str(&m.ChannelType)
+			return mChannelType, s.str(&m.ChannelType), true
 		case "subtype":
-			bit, ok = mSubType, s.str(&m.SubType)
+			return mSubType, s.str(&m.SubType), true
 		case "bot_id":
-			bit, ok = mBotID, s.str(&m.BotID)
+			return mBotID, s.str(&m.BotID), true
 		case "user":
-			bit, ok = mUser, s.str(&m.User)
+			return mUser, s.str(&m.User), true
 		case "user_team":
-			bit, ok = mUserTeam, s.str(&m.UserTeam)
+			return mUserTeam, s.str(&m.UserTeam), true
 		case "text":
-			bit, ok = mText, s.str(&m.Text)
+			return mText, s.str(&m.Text), true
 		case "files":
-			bit, ok = mFiles, s.files(&m.Files, 1)
+			return mFiles, s.files(&m.Files, 1), true
 		case "message":
-			bit = mMessage
 			if s.null() {
 				m.Message = nil
-			} else {
-				m.Message = &struct {
-					Files []struct{} `json:"files"`
-				}{}
-				ok = s.message(&m.Message.Files)
+				return mMessage, true, true
 			}
-		default:
-			ok = !foldsTo(key, dmNames) && s.skip(1)
+			m.Message = &struct {
+				Files []struct{} `json:"files"`
+			}{}
+			return mMessage, s.message(&m.Message.Files), true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return 0, false, false
+	})
 }
 
 // message reads the "message" member of a message event, of which only the files count.
 func (s *reader) message(files *[]struct{}) bool {
-	if !s.eat('{') {
-		return false
-	}
-	seenFiles := false
-	for first := true; ; first = false {
-		key, done, ok := s.member(first)
-		if !ok {
-			return false
+	return s.object(messageNames, 2, func(key []byte) (bit uint32, ok, known bool) {
+		if string(key) == "files" {
+			return mFiles, s.files(files, 2), true
 		}
-		if done {
-			return true
-		}
-		switch string(key) {
-		case "files":
-			if seenFiles || !s.files(files, 2) {
-				return false
-			}
-			seenFiles = true
-		default:
-			if foldsTo(key, messageNames) || !s.skip(2) {
-				return false
-			}
-		}
-	}
+		return 0, false, false
+	})
 }
 
 // files reads an array of objects (or null) into a []struct{}: only the count is kept.
