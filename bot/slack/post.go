@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/storybot/storybot/internal/jsonstr"
 )
 
 // A DM reply is posted with chat.postMessage built here, not with slack-go's
@@ -435,4 +438,94 @@ func (s *scanner) value(depth int) bool {
 		return s.number()
 	}
 	return s.literal("true") || s.literal("false") || s.literal("null")
+}
+
+// postEphemeral posts text, and blocks when not nil, ephemerally to a response_url (route):
+// the JSON slack-go's PostMessageContext sends for MsgOptionResponseURL(route, "ephemeral"),
+// MsgOptionText(text, false) and MsgOptionBlocks(blocks...), byte for byte
+// (TestEphemeralMatchesSlackGo), and its answer read as slack-go reads it: an error status
+// as postMessage's, a JSON answer's "ok" and "error", else the text "ok". A /story from a
+// channel gets one (the pointer to the DM), and slack-go's options, reflection and
+// response parsing were most of its cost.
+func (a *Adapter) postEphemeral(ctx context.Context, route, text string, blocks []slack.Block) error {
+	body, err := ephemeralBody(text, blocks)
+	if err != nil {
+		return fmt.Errorf("slack: response_url: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, route, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("slack: response_url: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("slack: response_url: %w", err)
+	}
+	if err := answerError(resp); err != nil {
+		drainClose(resp.Body)
+		return fmt.Errorf("slack: response_url: %w", err)
+	}
+	bp := bufs.Get().(*[]byte)
+	buf, err := readAll((*bp)[:0], resp.Body, resp.ContentLength)
+	drainClose(resp.Body)
+	if err == nil {
+		err = ephemeralAnswer(resp.Header.Get("Content-Type"), buf)
+	}
+	if cap(buf) <= maxKept {
+		*bp = buf[:0]
+		bufs.Put(bp)
+	}
+	if err != nil {
+		return fmt.Errorf("slack: response_url: %w", err)
+	}
+	return nil
+}
+
+// ephemeralBody is what json.Encoder writes for slack-go's Msg holding text, blocks and
+// response type "ephemeral" (its fields in order, empty ones left out but for the two
+// flags and the metadata, which have no omitempty that works; a newline after it).
+func ephemeralBody(text string, blocks []slack.Block) ([]byte, error) {
+	body := make([]byte, 0, 160+len(text)+len(text)/8)
+	body = append(body, '{')
+	if text != "" {
+		body = append(body, `"text":`...)
+		body = jsonstr.Append(body, text)
+		body = append(body, ',')
+	}
+	body = append(body, `"response_type":"ephemeral","replace_original":false,"delete_original":false,"metadata":{"event_type":"","event_payload":null},"blocks":`...)
+	if blocks == nil {
+		body = append(body, "null"...)
+	} else {
+		n := len(body)
+		var ok bool
+		if body, ok = appendBlocks(body, blocks); !ok {
+			js, err := json.Marshal(blocks) // a shape rawblocks.go does not write, as slack-go
+			if err != nil {
+				return nil, fmt.Errorf("blocks: %w", err)
+			}
+			body = append(body[:n], js...)
+		}
+	}
+	return append(body, '}', '\n'), nil
+}
+
+// ephemeralAnswer is slack-go's reading of a response_url's answer (its content-type
+// parser): a JSON answer's "ok" and "error", any other the text "ok", else an error that
+// is the text.
+func ephemeralAnswer(contentType string, body []byte) error {
+	ctype, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return err
+	}
+	if ctype == "application/json" {
+		ans, err := readAnswer(body)
+		if err != nil {
+			return err
+		}
+		return ans.err()
+	}
+	if string(body) != "ok" {
+		return errors.New(string(body))
+	}
+	return nil
 }

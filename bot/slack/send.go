@@ -76,16 +76,8 @@ func (a *Adapter) sendEphemeral(ctx context.Context, m bot.Message) error {
 		return fmt.Errorf("%w: route is not a response_url", bot.ErrRefused)
 	}
 	text, blocks := render(m)
-	opts := []slack.MsgOption{
-		slack.MsgOptionResponseURL(m.To.Route, slack.ResponseTypeEphemeral),
-		slack.MsgOptionText(text, false),
-	}
-	if blocks != nil {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
-	}
 	return a.retry(ctx, "response_url", u, func(ctx context.Context) error {
-		_, _, err := a.api.PostMessageContext(ctx, "", opts...)
-		return err
+		return a.postEphemeral(ctx, m.To.Route, text, blocks)
 	})
 }
 
