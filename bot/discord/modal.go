@@ -337,7 +337,11 @@ func modalFor(m bot.Message) *discordgo.InteractionResponse {
 func (a *Adapter) openQuickForm(i *discordgo.Interaction, ev bot.Event) (resp *discordgo.InteractionResponse, answered func()) {
 	nonce, w := a.modals.add()
 	ev.Trigger = routeRespond + nonce
-	ev.ID = "discord:interaction:" + i.ID
+	// Its own ID, not the interaction's: the interaction's claim is marked done as soon as
+	// its response is written, which can be before this work's turn (a slow engine: the
+	// quick pause then goes on in the DM), and a done mark is the record of an applied
+	// turn, so that turn would be refused as applied already.
+	ev.ID = "discord:interaction:" + i.ID + ":form"
 	a.rememberToken(ev.User.User, i.Token, false) // a fallback answers on the token
 	start := time.Now()
 	err := a.work.Submit(ev.User.User, "interaction", func(ctx context.Context) {
