@@ -41,8 +41,8 @@ func New(cfg Config) *Machine {
 //
 // Every returned State has Version StateVersion and Updated in.Now, but for a repeated
 // start: a Start whose Request started the dialogue that is open, or the offer to start it,
-// leaves s as it is and says nothing (a replayed slash command, or a proxy's retry of one). A reply with Save set
-// carries a finished dialogue the user chose to keep. Step returns an error, and s unchanged,
+// leaves s as it is and says nothing (a replayed slash command, or a proxy's retry of one).
+// A reply with Save set carries a finished dialogue the user chose to keep. Step returns an error, and s unchanged,
 // only when s cannot be read (an unknown version, flow or step) or in starts an unknown flow;
 // bad user input is answered with a ReplyProblem, never an error.
 func (m *Machine) Step(s State, in Input) (State, []Reply, error) {
