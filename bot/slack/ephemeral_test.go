@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,20 +20,14 @@ import (
 func TestEphemeralMatchesSlackGo(t *testing.T) {
 	var mu sync.Mutex
 	var bodies, ctypes []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a, route := responseServer(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		bodies, ctypes = append(bodies, string(b)), append(ctypes, r.Header.Get("Content-Type"))
 		mu.Unlock()
 		_, _ = io.WriteString(w, "ok")
-	}))
-	defer srv.Close()
-	a, err := New(Config{SigningSecret: testSecret, BotToken: "xoxb-test", APIURL: srv.URL + "/api/"}, nopHandler{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx := context.Background()
-	route := srv.URL + "/respond/T1/U1"
 	cases := append(postCases(), postCase{name: "no text", blocks: postCases()[0].blocks}, postCase{name: "text only", text: "I've sent you a DM."})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -86,7 +79,7 @@ func TestEphemeralAnswers(t *testing.T) {
 	}
 	var cur reply
 	var mu sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a, route := responseServer(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		mu.Lock()
 		c := cur
@@ -101,14 +94,8 @@ func TestEphemeralAnswers(t *testing.T) {
 		}
 		w.WriteHeader(c.status)
 		_, _ = io.WriteString(w, c.body)
-	}))
-	defer srv.Close()
-	a, err := New(Config{SigningSecret: testSecret, BotToken: "xoxb-test", APIURL: srv.URL + "/api/"}, nopHandler{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx := context.Background()
-	route := srv.URL + "/respond/T1/U1"
 	text, blocks := render(benchPrompt("U1"))
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -117,26 +104,8 @@ func TestEphemeralAnswers(t *testing.T) {
 			mu.Unlock()
 			_, _, want := a.api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(route, slack.ResponseTypeEphemeral), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 			got := a.postEphemeral(ctx, route, text, blocks)
-			if (got == nil) != (want == nil) {
-				t.Fatalf("postEphemeral = %v, slack-go = %v", got, want)
-			}
-			if got == nil {
+			if !sameAsSlackGo(t, "postEphemeral", got, want) {
 				return
-			}
-			var rlGot, rlWant *slack.RateLimitedError
-			if errors.As(got, &rlGot) != errors.As(want, &rlWant) || rlGot != nil && rlGot.RetryAfter != rlWant.RetryAfter {
-				t.Errorf("rate limit: postEphemeral = %v, slack-go = %v", got, want)
-			}
-			var scGot, scWant slack.StatusCodeError
-			if errors.As(got, &scGot) != errors.As(want, &scWant) || scGot != scWant {
-				t.Errorf("status: postEphemeral = %#v, slack-go = %#v", scGot, scWant)
-			}
-			var seGot, seWant slack.SlackErrorResponse
-			if errors.As(got, &seGot) != errors.As(want, &seWant) || seGot.Err != seWant.Err {
-				t.Errorf("Slack error: postEphemeral = %v, slack-go = %v", got, want)
-			}
-			if g, w := failReason(got), failReason(want); g != w {
-				t.Errorf("failReason: postEphemeral %q, slack-go %q", g, w)
 			}
 			if !strings.HasPrefix(got.Error(), "slack: response_url: ") {
 				t.Errorf("error %q does not say what failed", got)
@@ -175,17 +144,11 @@ func FuzzEphemeralBody(f *testing.F) {
 // BenchmarkEphemeral: the pointer a /story from a channel gets, posted to a response_url
 // by slack-go and directly.
 func BenchmarkEphemeral(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a, route := responseServer(b, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "ok")
-	}))
-	defer srv.Close()
-	a, err := New(Config{SigningSecret: testSecret, BotToken: "xoxb-test", APIURL: srv.URL + "/api/"}, nopHandler{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	})
 	ctx := context.Background()
-	route := srv.URL + "/respond/T1/U1"
 	const text = "Let's pause. I've sent you a DM; only you can see it."
 	b.Run("slack-go", func(b *testing.B) {
 		b.ReportAllocs()
@@ -203,4 +166,17 @@ func BenchmarkEphemeral(b *testing.B) {
 			}
 		}
 	})
+}
+
+// responseServer is a test server standing for Slack (its API and its response_urls),
+// answering with h, and an adapter whose Web API calls go to it.
+func responseServer(tb testing.TB, h http.HandlerFunc) (*Adapter, string) {
+	tb.Helper()
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	a, err := New(Config{SigningSecret: testSecret, BotToken: "xoxb-test", APIURL: srv.URL + "/api/"}, nopHandler{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a, srv.URL + "/respond/T1/U1"
 }

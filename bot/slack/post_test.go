@@ -278,29 +278,8 @@ func TestPostErrorsMatchSlackGo(t *testing.T) {
 			cur.Store(&c)
 			_, _, want := a.api.PostMessageContext(ctx, "D1", slack.MsgOptionText(text, false), slack.MsgOptionDisableMarkdown(), slack.MsgOptionBlocks(blocks...))
 			got := a.postMessage(ctx, "D1", text, blocks)
-			if (got == nil) != (want == nil) {
-				t.Fatalf("postMessage = %v, slack-go = %v", got, want)
-			}
-			if got == nil {
+			if !sameAsSlackGo(t, "postMessage", got, want) {
 				return
-			}
-			var rlGot, rlWant *slack.RateLimitedError
-			if errors.As(got, &rlGot) != errors.As(want, &rlWant) || rlGot != nil && rlGot.RetryAfter != rlWant.RetryAfter {
-				t.Errorf("rate limit: postMessage = %v, slack-go = %v", got, want)
-			}
-			var scGot, scWant slack.StatusCodeError
-			if errors.As(got, &scGot) != errors.As(want, &scWant) || scGot != scWant {
-				t.Errorf("status: postMessage = %#v, slack-go = %#v", scGot, scWant)
-			}
-			var seGot, seWant slack.SlackErrorResponse
-			if errors.As(got, &seGot) != errors.As(want, &seWant) || seGot.Err != seWant.Err {
-				t.Errorf("Slack error: postMessage = %v, slack-go = %v", got, want)
-			}
-			if g, w := failReason(got), failReason(want); g != w {
-				t.Errorf("failReason: postMessage %q, slack-go %q", g, w)
-			}
-			if g, w := userGone(got), userGone(want); g != w {
-				t.Errorf("userGone: postMessage %v, slack-go %v", g, w)
 			}
 			if !strings.HasPrefix(got.Error(), "slack: chat.postMessage: ") {
 				t.Errorf("error %q does not say what failed", got)
@@ -478,4 +457,37 @@ func BenchmarkReadAnswer(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sameAsSlackGo checks that got, the error of a direct Web API call (what), is what slack-go
+// gave for the same answer (want) in every way a caller looks at it: nil or not, rate limit
+// and its wait, status, Slack's error, the failure's metric reason and "user gone". It
+// reports whether there is an error to look at further.
+func sameAsSlackGo(t *testing.T, what string, got, want error) bool {
+	t.Helper()
+	if (got == nil) != (want == nil) {
+		t.Fatalf("%s = %v, slack-go = %v", what, got, want)
+	}
+	if got == nil {
+		return false
+	}
+	var rlGot, rlWant *slack.RateLimitedError
+	if errors.As(got, &rlGot) != errors.As(want, &rlWant) || rlGot != nil && rlGot.RetryAfter != rlWant.RetryAfter {
+		t.Errorf("rate limit: %s = %v, slack-go = %v", what, got, want)
+	}
+	var scGot, scWant slack.StatusCodeError
+	if errors.As(got, &scGot) != errors.As(want, &scWant) || scGot != scWant {
+		t.Errorf("status: %s = %#v, slack-go = %#v", what, scGot, scWant)
+	}
+	var seGot, seWant slack.SlackErrorResponse
+	if errors.As(got, &seGot) != errors.As(want, &seWant) || seGot.Err != seWant.Err {
+		t.Errorf("Slack error: %s = %v, slack-go = %v", what, got, want)
+	}
+	if g, w := failReason(got), failReason(want); g != w {
+		t.Errorf("failReason: %s %q, slack-go %q", what, g, w)
+	}
+	if g, w := userGone(got), userGone(want); g != w {
+		t.Errorf("userGone: %s %v, slack-go %v", what, g, w)
+	}
+	return true
 }
