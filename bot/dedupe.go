@@ -229,9 +229,12 @@ const (
 	// DefaultLease is how long a claim lasts before another process may take the event
 	// over; the holder extends it while it works.
 	DefaultLease = 10 * time.Second
-	// DefaultDoneTTL is how long a handled event is remembered. Slack retries at once,
-	// then after one and five minutes.
-	DefaultDoneTTL = 15 * time.Minute
+	// DefaultDoneTTL is how long a handled event is remembered: past Slack's retries (at
+	// once, then after one and five minutes), a signed request's five minutes and a Discord
+	// catch-up. A turn's commit writes the same mark for as long (storage.AppliedTTL), as
+	// the record that the event was applied, so Lease.Done, which may follow it, never
+	// shortens that record.
+	DefaultDoneTTL = 30 * time.Minute
 )
 
 // Dedupe claims platform events before they are handled. A nil *Dedupe claims everything.

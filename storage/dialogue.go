@@ -99,7 +99,7 @@ return 1
 // AppliedTTL is how long an applied event is remembered (its done mark, written by the
 // turn's commit): longer than any platform redelivers (Slack: five minutes), a signed
 // request stays fresh (five minutes) or a Discord catch-up reaches back.
-const AppliedTTL = 30 * time.Minute
+const AppliedTTL = bot.DefaultDoneTTL
 
 // Turn implements bot.DialogueStore. Uncontended it takes two round trips: HMGET of the
 // dialogue hash, then the commit script (one, the commit, when TurnFrom starts from a
@@ -336,7 +336,7 @@ func (c *preparedTurn) args(s *Store, n int64, eventID string, more int) []any {
 		// ARGV[11] and ARGV[12] are no longer read (see turnScript).
 		eventID, "", "",
 		// A turn's done mark is the record that its event was applied: it lives as long
-		// as the applied-events record did, longer than DefaultDoneTTL.
+		// as the applied-events record did.
 		int64(AppliedTTL/time.Millisecond), int64(ProfileTTL/time.Millisecond),
 	)
 }

@@ -24,9 +24,6 @@ const (
 	DefaultWorkTimeout = 10 * time.Second
 	// MaxBody is the largest request body accepted; larger ones get 413.
 	MaxBody = 1 << 20
-	// DedupeTTL is how long an event ID is remembered. Slack retries at once, then after
-	// one and five minutes.
-	DedupeTTL = 15 * time.Minute
 	// dmCacheSize bounds the DM channel IDs kept in memory (a fact that never changes, so
 	// a cache is allowed; the bound keeps memory flat however many users come).
 	dmCacheSize = 20000
