@@ -67,15 +67,15 @@ func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
 //	builds before this one recorded applied events there; see keys.go),
 //	KEYS[4] entry key (with an entry; else KEYS[1] again, untouched),
 //	KEYS[5] the event's lease key (with an event; else KEYS[1] again, untouched),
-//	KEYS[6] the user's profile (its TTL starts again: a profile outlives the user's last
-//	turn, not only its last write)
+//	KEYS[6] the user's profile (its TTL starts again when ARGV[14] is set: a profile
+//	outlives the user's last dialogue, not only its last write)
 //	ARGV[1] version read ("0": none), ARGV[2] new version,
 //	ARGV[3] encoded state ("": the zero State, stored as no field),
 //	ARGV[4] dialogue TTL ms, ARGV[5] encoded entry ("": none), ARGV[6] entry id,
 //	ARGV[7] entry score (unix ms), ARGV[8] cutoff (unix ms), ARGV[9] retention ms,
 //	ARGV[10] event id ("": none), ARGV[11] and ARGV[12] unused (the applied-events set's
 //	cutoff and TTL, when the set was written), ARGV[13] done-mark TTL ms (AppliedTTL),
-//	ARGV[14] profile TTL ms
+//	ARGV[14] profile TTL ms ("": leave the profile's TTL alone; see preparedTurn.args)
 //
 // With an event it marks the event done on its lease key (bot.SnapshotTurner), so the
 // lease needs no call of its own after the turn: a DM answer costs the claim and this. That
@@ -249,6 +249,8 @@ type preparedTurn struct {
 	entryID  string
 	entryKey string
 	now      time.Time
+	// touchProfile: the commit starts the profile's TTL again (see args).
+	touchProfile bool
 }
 
 // prepareTurn runs fn on from's state and encodes what the commit writes.
@@ -261,6 +263,11 @@ func (s *Store) prepareTurn(k *turnKeys, from *bot.DialogueRead, fn bot.TurnFunc
 	if c.state, err = s.encodeState(&c.next, k.stateAD); err != nil {
 		return preparedTurn{}, err
 	}
+	// A dialogue's first turn, its last and any turn that saves an entry start the profile's
+	// 400 days again. Every turn did once, and in the peer kit's load that PEXPIRE was about
+	// a tenth of Redis's work per answer; the days a dialogue's middle turns would add are
+	// nothing against 400 (and a dialogue lasts 7 idle days at most).
+	c.touchProfile = from.Stored == "" || c.state == nil || save != nil
 	if save != nil {
 		c.entryID = newEntryID(c.now)
 		save.ID = c.entryID
@@ -337,8 +344,16 @@ func (c *preparedTurn) args(s *Store, n int64, eventID string, more int) []any {
 		eventID, "", "",
 		// A turn's done mark is the record that its event was applied: it lives as long
 		// as the applied-events record did.
-		int64(AppliedTTL/time.Millisecond), int64(ProfileTTL/time.Millisecond),
+		int64(AppliedTTL/time.Millisecond), c.profileTTLArg(),
 	)
+}
+
+// profileTTLArg is ARGV[14]: the profile's TTL in ms when the commit starts it again.
+func (c *preparedTurn) profileTTLArg() any {
+	if c.touchProfile {
+		return int64(ProfileTTL / time.Millisecond)
+	}
+	return ""
 }
 
 // readTurn reads the dialogue for a turn, and whether eventID (with lease key leaseKey) was

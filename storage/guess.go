@@ -155,7 +155,9 @@ else
   redis.call('HSET', KEYS[1], 'ver', ARGV[2], 'state', ARGV[3])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[6], ARGV[14])
+if ARGV[14] ~= '' then
+  redis.call('PEXPIRE', KEYS[6], ARGV[14])
+end
 if ARGV[5] ~= '' then
   redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[9])
   redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])

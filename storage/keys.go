@@ -30,7 +30,8 @@ import (
 //	sb:{u:P:W:U}:safetyplan string, TTL Retention from the last write: encoded
 //	    flows.SafetyPlan, the user's own words (/story safety-plan). Only /story sos,
 //	    export and forget read or touch it; no coach view does.
-//	sb:{u:P:W:U}:profile   hash, TTL ProfileTTL (400 d), refreshed by every write and turn.
+//	sb:{u:P:W:U}:profile   hash, TTL ProfileTTL (400 d), refreshed by every write and by
+//	    a dialogue's first and last turn (and any turn that saves an entry).
 //	    "v" ("1": the profile exists), "welcomed" ("1"), "tz", "tzp" ("1": tz came from
 //	    the platform), "fa" (unix seconds of an unconfirmed /story forget), "nf" ("1":
 //	    /story followups off), "ho" ("1": the user has opened their home, so a save

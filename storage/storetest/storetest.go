@@ -415,27 +415,52 @@ func testTTLs(t *testing.T, h *harness) {
 		}
 	}
 
-	// A profile outlives the user's last turn, not only its last write: a turn (plain, and
-	// from the store's memory of the dialogue) starts its TTL again.
+	// A profile outlives the user's last dialogue, not only its last write: a dialogue's
+	// first turn, its last, and a turn that saves an entry start its TTL again (plain, and
+	// from the store's memory of the dialogue); a turn in between leaves it alone.
 	var profile string
 	for _, v := range vals {
 		if strings.HasSuffix(v.key, ":profile") {
 			profile = v.key
 		}
 	}
-	for _, guessed := range []bool{false, true} {
-		if err := h.rdb.PExpire(ctx, profile, time.Hour).Err(); err != nil {
-			t.Fatal(err)
-		}
-		if guessed {
-			if _, _, applied, err := guessedTurn(t, s, u, "slack:event:T1:Ev"+randHex(t, 6), appendStep); err != nil || !applied {
-				t.Fatalf("guessed turn = %v, %v", applied, err)
+	end := func(flows.State) (flows.State, *flows.Entry, error) { return flows.State{}, nil, nil }
+	saveEntry := func(cur flows.State) (flows.State, *flows.Entry, error) {
+		return cur, &flows.Entry{Story: "kept"}, nil
+	}
+	for _, tc := range []struct {
+		name    string
+		fn      bot.TurnFunc
+		touches bool
+	}{
+		{"a middle turn", appendStep, false},
+		{"a turn that saves an entry", saveEntry, true},
+		{"the last turn", end, true},
+		{"the first turn", setStory("again", nil), true},
+		{"the second turn", appendStep, false},
+	} {
+		for _, guessed := range []bool{false, true} {
+			if tc.name == "the first turn" && guessed {
+				continue // the memory of a dialogue that ended is of no dialogue
 			}
-		} else if err := s.Turn(ctx, u, appendStep); err != nil {
-			t.Fatal(err)
-		}
-		if ttl := h.rdb.PTTL(ctx, profile).Val(); ttl <= storage.ProfileTTL-time.Minute {
-			t.Errorf("profile PTTL after a turn (from memory: %v) = %v, want about %v", guessed, ttl, storage.ProfileTTL)
+			if err := h.rdb.PExpire(ctx, profile, time.Hour).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if guessed {
+				if _, _, applied, err := guessedTurn(t, s, u, "slack:event:T1:Ev"+randHex(t, 6), tc.fn); err != nil || !applied {
+					t.Fatalf("%s, guessed = %v, %v", tc.name, applied, err)
+				}
+			} else if err := s.Turn(ctx, u, tc.fn); err != nil {
+				t.Fatal(err)
+			}
+			ttl := h.rdb.PTTL(ctx, profile).Val()
+			if got := ttl > storage.ProfileTTL-time.Minute; got != tc.touches || !tc.touches && ttl <= 0 {
+				t.Errorf("profile PTTL after %s (from memory: %v) = %v, want about %v", tc.name, guessed, ttl,
+					map[bool]time.Duration{true: storage.ProfileTTL, false: time.Hour}[tc.touches])
+			}
+			if tc.name == "the last turn" {
+				break // once ended, there is no dialogue for a second last turn
+			}
 		}
 	}
 }
