@@ -134,11 +134,11 @@ func (c *Coaching) UpdateClient(ctx context.Context, u bot.UserRef, fn func(*bot
 	if err != nil {
 		return fmt.Errorf("storage: update coaching %s: %w", u, err)
 	}
-	unlock, err := c.s.clientLocks.lock(ctx, k.tag)
+	lock, err := c.s.clientLocks.lock(ctx, k.tag)
 	if err != nil {
 		return fmt.Errorf("storage: update coaching %s: wait for the previous update: %w", u, err)
 	}
-	defer unlock()
+	defer func() { <-lock }()
 	for try := 1; try <= maxClientTries; try++ {
 		var fnErr error
 		err := c.s.rdb.Watch(ctx, func(tx *redis.Tx) error {

@@ -44,14 +44,22 @@ func newTurnLocks() *turnLocks {
 	return &l
 }
 
-// lock takes the lock for the user with key tag, and returns its release.
-func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
+// lock takes the lock for the user with key tag, and returns the lock: a receive from it
+// releases it. (Not a release func: a closure is an allocation on every turn.)
+func (l *turnLocks) lock(ctx context.Context, tag string) (chan struct{}, error) {
 	h := fnv.New32a()
 	h.Write([]byte(tag))
 	ch := l[h.Sum32()%turnLockShards]
 	select {
 	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+		// Free, as it nearly always is: taken without asking ctx for its Done channel,
+		// which a context makes on first use.
+		return ch, nil
+	default:
+	}
+	select {
+	case ch <- struct{}{}:
+		return ch, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -84,7 +92,7 @@ func (l *turnLocks) lock(ctx context.Context, tag string) (func(), error) {
 // when committed, 0 on a version mismatch, 2 when the event was already applied (nothing
 // written). The hash keeps "ver" even for the zero State, so a closed
 // dialogue never lets the version fall back to a value a stalled turn may have read (no ABA).
-var turnScript = redis.NewScript(`
+var turnScript = newScript(`
 if ARGV[10] ~= '' then
   local l = redis.call('GET', KEYS[5])
   if l == 'done' or l == '1' or redis.call('ZSCORE', KEYS[3], ARGV[10]) then return 2 end
@@ -143,11 +151,11 @@ func (s *Store) TurnFrom(ctx context.Context, u bot.UserRef, id string, from *bo
 			return false, fmt.Errorf("storage: turn %s: %w", u, err)
 		}
 	}
-	unlock, err := s.locks.lock(ctx, k.tag)
+	lock, err := s.locks.lock(ctx, k.tag)
 	if err != nil {
 		return false, fmt.Errorf("storage: turn %s: wait for the previous turn: %w", u, err)
 	}
-	defer unlock()
+	defer func() { <-lock }()
 	for try := 1; ; try++ {
 		var res int
 		if from != nil && from.Guess != nil && leaseKey != "" {
@@ -231,7 +239,7 @@ func (s *Store) tryTurn(ctx context.Context, k *turnKeys, eventID, leaseKey stri
 	if err != nil {
 		return turnLost, err
 	}
-	res, err := turnScript.Run(ctx, s.rdb, c.keys(k, leaseKey), c.args(s, from.Version, eventID, 0)...).Int()
+	res, err := turnScript.run(ctx, s.rdb, c.keys(k, leaseKey), c.args(s, from.Version, eventID, 0)...).Int()
 	if err != nil {
 		return turnLost, fmt.Errorf("save dialogue: %w", err)
 	}

@@ -32,7 +32,7 @@ const doneMark = "done"
 //
 //	KEYS[1] dedupe key; ARGV[1] token, ARGV[2] lease ms
 //	returns 1 claimed, 2 held, 3 handled
-var eventClaimScript = redis.NewScript(`
+var eventClaimScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -53,7 +53,7 @@ return 2
 //	KEYS[4] coaching marker, KEYS[5] profile; ARGV[1] token, ARGV[2] lease ms, ARGV[3] event id
 //	returns {1, ver, state, marker, no-followups, welcomed} claimed (absent values nil),
 //	{2} held, {3} handled
-var userClaimScript = redis.NewScript(`
+var userClaimScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
   if v == 'done' or v == '1' then return {3} end
@@ -68,7 +68,7 @@ return {1, d[1], d[2], redis.call('GET', KEYS[4]), p[1], p[2]}
 
 // eventTokenScript extends (ARGV[2] ms > 0) or deletes (ARGV[2] = 0) the lease if ARGV[1]
 // still holds it.
-var eventTokenScript = redis.NewScript(`
+var eventTokenScript = newScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -172,14 +172,14 @@ func (s *Store) ClaimEvent(ctx context.Context, u bot.UserRef, id, token string,
 		return 0, nil, fmt.Errorf("storage: claim event %q: bad arguments", id)
 	}
 	if u == (bot.UserRef{}) {
-		n, err := eventClaimScript.Run(ctx, s.rdb, []string{key}, token, lease.Milliseconds()).Int()
+		n, err := eventClaimScript.run(ctx, s.rdb, []string{key}, token, leaseMSArg(lease)).Int()
 		if err != nil {
 			return 0, nil, fmt.Errorf("storage: claim event %s: %w", id, err)
 		}
 		return claimState(n), nil, nil
 	}
 	k, _ := s.turnKeysOf(u) // eventKey checked u
-	res, err := userClaimScript.Run(ctx, s.rdb, []string{key, k.dialogue, k.applied, k.pending, k.profile}, token, lease.Milliseconds(), id).Slice()
+	res, err := userClaimScript.run(ctx, s.rdb, []string{key, k.dialogue, k.applied, k.pending, k.profile}, token, leaseMSArg(lease), id).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("storage: claim event %s: %w", id, err)
 	}
@@ -274,7 +274,7 @@ func (s *Store) ExtendEvent(ctx context.Context, u bot.UserRef, id, token string
 	if err != nil || lease <= 0 {
 		return fmt.Errorf("storage: extend event %q: bad arguments", id)
 	}
-	if err := eventTokenScript.Run(ctx, s.rdb, []string{key}, token, lease.Milliseconds()).Err(); err != nil {
+	if err := eventTokenScript.run(ctx, s.rdb, []string{key}, token, leaseMSArg(lease)).Err(); err != nil {
 		return fmt.Errorf("storage: extend event %s: %w", id, err)
 	}
 	return nil
@@ -298,7 +298,7 @@ func (s *Store) ReleaseEvent(ctx context.Context, u bot.UserRef, id, token strin
 	if err != nil {
 		return fmt.Errorf("storage: release event %q: %w", id, err)
 	}
-	if err := eventTokenScript.Run(ctx, s.rdb, []string{key}, token, 0).Err(); err != nil {
+	if err := eventTokenScript.run(ctx, s.rdb, []string{key}, token, 0).Err(); err != nil {
 		return fmt.Errorf("storage: release event %s: %w", id, err)
 	}
 	return nil

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/lru"
@@ -179,7 +177,7 @@ end
 //	ARGV[16] the lease token, ARGV[17] lease ms
 //	returns {1} committed, {2} handled before, {3} held by another, {0, ver, state, marker}
 //	out of date (the event is now claimed with ARGV[16])
-var guessTurnScript = redis.NewScript(`
+var guessTurnScript = newScript(`
 local l = redis.call('GET', KEYS[5])
 if l == 'done' or l == '1' then return {2} end
 if l and l ~= ARGV[16] then return {3} end
@@ -207,8 +205,10 @@ func (s *Store) tryGuessTurn(ctx context.Context, k *turnKeys, eventID, leaseKey
 		return turnLost, nil, err
 	}
 	keys := append(c.keys(k, leaseKey), k.pending)
-	args := append(c.args(s, from.Version, eventID, 3), from.Stored, from.Guess.Token, from.Guess.Lease.Milliseconds())
-	reply, err := guessTurnScript.Run(ctx, s.rdb, keys, args...).Slice()
+	// The strings go as pointers and the usual lease as a number boxed once: a string or
+	// a number put in an interface is an allocation, a pointer is not.
+	args := append(c.args(s, from.Version, eventID, 3), &from.Stored, &from.Guess.Token, leaseMSArg(from.Guess.Lease))
+	reply, err := guessTurnScript.run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return turnLost, nil, fmt.Errorf("save dialogue: %w", err)
 	}
@@ -232,4 +232,15 @@ func (s *Store) tryGuessTurn(ctx context.Context, k *turnKeys, eventID, leaseKey
 		return guessStale, fresh, nil
 	}
 	return turnLost, nil, fmt.Errorf("save dialogue: unexpected reply %d", n)
+}
+
+// defaultLeaseMS is bot.DefaultLease in milliseconds, boxed once (see leaseMSArg).
+var defaultLeaseMS any = bot.DefaultLease.Milliseconds()
+
+// leaseMSArg is lease in milliseconds as a script argument; the usual lease's is boxed once.
+func leaseMSArg(lease time.Duration) any {
+	if lease == bot.DefaultLease {
+		return defaultLeaseMS
+	}
+	return lease.Milliseconds()
 }
