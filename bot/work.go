@@ -90,6 +90,7 @@ type Pool struct {
 	idle    chan struct{} // closed once closing and nothing is left
 	anon    uint64        // names work submitted without a key
 	waiters []*waiter     // Admit calls waiting for a place in the queue, oldest first
+	free    []*keyQueue   // emptied queues, for reuse (see enqueue)
 }
 
 // waiter is an Admit call waiting for a place in a full queue. The pool admits its work
@@ -204,7 +205,16 @@ func (p *Pool) refusal(key string) string {
 func (p *Pool) enqueue(key string, t task) bool {
 	q := p.keys[key]
 	if q == nil {
-		q = &keyQueue{key: key}
+		// Most users have one piece of work at a time, so nearly every piece made a queue
+		// and its task slice, garbage a moment later: emptied queues are reused instead.
+		if n := len(p.free); n > 0 {
+			q = p.free[n-1]
+			p.free[n-1] = nil
+			p.free = p.free[:n-1]
+			q.key = key
+		} else {
+			q = &keyQueue{key: key}
+		}
 		p.keys[key] = q
 	}
 	q.tasks = append(q.tasks, t)
@@ -345,12 +355,12 @@ func (p *Pool) work() {
 // while each piece runs.
 func (p *Pool) runReady() {
 	for len(p.ready) > 0 {
+		// Taken from the front by moving the rest down, not by slicing the front off, so
+		// the slices keep their room and append seldom allocates (both are short).
 		q := p.ready[0]
-		p.ready[0] = nil
-		p.ready = p.ready[1:]
+		p.ready = popFront(p.ready)
 		t := q.tasks[0]
-		q.tasks[0] = task{}
-		q.tasks = q.tasks[1:]
+		q.tasks = popFront(q.tasks)
 		q.running = true
 		p.depth--
 		p.active++
@@ -366,8 +376,24 @@ func (p *Pool) runReady() {
 			p.ready = append(p.ready, q) // to the back: other keys take their turn first
 		} else {
 			delete(p.keys, q.key)
+			if len(p.free) < maxFreeQueues {
+				q.key = ""
+				p.free = append(p.free, q)
+			}
 		}
 	}
+}
+
+// maxFreeQueues bounds the emptied queues a Pool keeps for reuse: about as many as run at
+// once.
+const maxFreeQueues = 64
+
+// popFront removes s's first element, moving the rest down, and clears the freed place.
+func popFront[T any](s []T) []T {
+	n := copy(s, s[1:])
+	var zero T
+	s[n] = zero
+	return s[:n]
 }
 
 func (p *Pool) run(t task) {
