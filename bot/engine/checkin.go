@@ -203,11 +203,11 @@ var errBusyTurn = errors.New("busy")
 // opens the check-in dialogue (so its answers work by button and by typing); when the user
 // is in the middle of another dialogue it returns ErrBusy and sends nothing.
 func (e *Engine) Deliver(ctx context.Context, j bot.Job) error {
-	unlock, err := e.locks.lock(ctx, j.User.String())
+	held, err := e.locks.lock(ctx, j.User)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer held.unlock()
 	switch j.Kind {
 	case bot.JobCheckin, bot.JobSnooze:
 		err = e.deliverCheckin(ctx, j.User)

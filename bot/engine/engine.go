@@ -138,11 +138,11 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) error {
 		return errors.New("engine: event without a user")
 	}
 	start := e.now()
-	unlock, err := e.locks.lock(ctx, ev.User.String())
+	held, err := e.locks.lock(ctx, ev.User)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer held.unlock()
 	e.metrics.event(ev)
 	defer e.metrics.handled(ev, start, e.now)
 	e.adopt(ctx, ev)
@@ -324,57 +324,8 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		}
 		in.Start = &st
 	}
-	var replies []flows.Reply
-	var wasOpen bool
-	var loc *time.Location // looked up once, and only when the step reads a time
-	step := func(cur flows.State) (flows.State, *flows.Entry, error) {
-		in := in
-		if cur.WantsLocation() {
-			if loc == nil {
-				l, err := e.zone(ctx, ev.User)
-				if err != nil {
-					return cur, nil, err
-				}
-				loc = l
-			}
-			in.Location = loc
-		}
-		next, rs, err := e.machine.Step(cur, in)
-		if err != nil {
-			return cur, nil, err
-		}
-		if len(rs) == 0 && in.Start != nil && in.Start.Request != "" {
-			// The same request again while the dialogue it started is open: it was
-			// answered. Nothing is written (a write would also make every replica's
-			// remembered copy stale).
-			return cur, nil, errRepeatedStart
-		}
-		switch {
-		case askedUnseen(cur, in) && !safetyReply(rs):
-			// The user may never have seen the question this text would answer.
-			p, err := e.machine.Prompt(cur)
-			if err != nil {
-				return cur, nil, err
-			}
-			next, rs = cur, []flows.Reply{{Kind: flows.ReplyInfo, Text: TextMissedPrompt}, p}
-			next.Unseen = time.Time{}
-		case next.Open() && cur.Unseen.After(in.Now):
-			next.Unseen = cur.Unseen // replies still on their way: their queue clears it
-		default:
-			next.Unseen = time.Time{}
-		}
-		var save *flows.Entry
-		for _, r := range rs {
-			if r.Save != nil {
-				save = r.Save
-			}
-		}
-		if err := e.savePlans(ctx, ev.User, rs); err != nil {
-			return cur, nil, err
-		}
-		replies, wasOpen = rs, cur.Open()
-		return next, save, nil
-	}
+	ts := &turnStep{e: e, ctx: ctx, user: ev.User, in: in}
+	step := ts.step
 	var err error
 	snapTurner, _ := e.dialogues.(bot.SnapshotTurner)
 	once, _ := e.dialogues.(bot.OnceTurner)
@@ -413,6 +364,7 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		e.log.InfoContext(ctx, "repeated start ignored", "user", ev.User.String())
 		return nil
 	}
+	replies, wasOpen := ts.replies, ts.wasOpen
 	if err != nil {
 		if stop, serr := turnNotMine(err); stop {
 			return serr
@@ -469,6 +421,70 @@ func (e *Engine) turn(ctx context.Context, ev bot.Event, in flows.Input) error {
 		return err
 	}
 	return nil
+}
+
+// turnStep is the step of Engine.turn, with what it reads and what it leaves for the turn
+// to send: one allocation for all of it (a closure over the same would make one for each
+// variable it changes).
+type turnStep struct {
+	e    *Engine
+	ctx  context.Context
+	user bot.UserRef
+	in   flows.Input
+
+	loc     *time.Location // looked up once, and only when the step reads a time
+	replies []flows.Reply  // the committed step's
+	wasOpen bool
+}
+
+// step is the turn's bot.TurnFunc.
+func (t *turnStep) step(cur flows.State) (flows.State, *flows.Entry, error) {
+	e, ctx, in := t.e, t.ctx, t.in
+	if cur.WantsLocation() {
+		if t.loc == nil {
+			l, err := e.zone(ctx, t.user)
+			if err != nil {
+				return cur, nil, err
+			}
+			t.loc = l
+		}
+		in.Location = t.loc
+	}
+	next, rs, err := e.machine.Step(cur, in)
+	if err != nil {
+		return cur, nil, err
+	}
+	if len(rs) == 0 && in.Start != nil && in.Start.Request != "" {
+		// The same request again while the dialogue it started is open: it was
+		// answered. Nothing is written (a write would also make every replica's
+		// remembered copy stale).
+		return cur, nil, errRepeatedStart
+	}
+	switch {
+	case askedUnseen(cur, in) && !safetyReply(rs):
+		// The user may never have seen the question this text would answer.
+		p, err := e.machine.Prompt(cur)
+		if err != nil {
+			return cur, nil, err
+		}
+		next, rs = cur, []flows.Reply{{Kind: flows.ReplyInfo, Text: TextMissedPrompt}, p}
+		next.Unseen = time.Time{}
+	case next.Open() && cur.Unseen.After(in.Now):
+		next.Unseen = cur.Unseen // replies still on their way: their queue clears it
+	default:
+		next.Unseen = time.Time{}
+	}
+	var save *flows.Entry
+	for _, r := range rs {
+		if r.Save != nil {
+			save = r.Save
+		}
+	}
+	if err := e.savePlans(ctx, t.user, rs); err != nil {
+		return cur, nil, err
+	}
+	t.replies, t.wasOpen = rs, cur.Open()
+	return next, save, nil
 }
 
 // askAgain answers an event whose turn was already applied by a handler that died before it
@@ -642,9 +658,13 @@ func (e *Engine) location(ctx context.Context, u bot.UserRef) *time.Location {
 // the order the user acted and turns rarely conflict in the store. Waiters are served first
 // come, first served (a sync.Mutex does not promise that), and a waiter whose context ends
 // gives up its place: a stuck turn never holds the user's later events past their deadline.
+// It is keyed by the user's reference itself, and hands out its release as a value, so that
+// taking a lock allocates nothing in the usual case (no key string, no closure; an emptied
+// userLock is kept for the next user).
 type userLocks struct {
 	mu    sync.Mutex
-	locks map[string]*userLock
+	locks map[bot.UserRef]*userLock
+	free  []*userLock
 }
 
 type userLock struct {
@@ -652,28 +672,46 @@ type userLock struct {
 	waiters []chan struct{} // closed to hand the lock over, in arrival order
 }
 
-func (l *userLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
+// maxFreeUserLocks bounds the emptied userLocks kept for reuse.
+const maxFreeUserLocks = 64
+
+// heldLock is a lock userLocks.lock took; unlock releases it.
+type heldLock struct {
+	l   *userLocks
+	key bot.UserRef
+	ul  *userLock
+}
+
+func (h heldLock) unlock() { h.l.unlock(h.key, h.ul) }
+
+func (l *userLocks) lock(ctx context.Context, key bot.UserRef) (heldLock, error) {
 	l.mu.Lock()
 	if l.locks == nil {
-		l.locks = make(map[string]*userLock)
+		l.locks = make(map[bot.UserRef]*userLock)
 	}
 	ul := l.locks[key]
 	if ul == nil {
-		ul = &userLock{}
+		if n := len(l.free); n > 0 {
+			ul = l.free[n-1]
+			l.free[n-1] = nil
+			l.free = l.free[:n-1]
+		} else {
+			ul = &userLock{}
+		}
 		l.locks[key] = ul
 	}
-	unlock = func() { l.unlock(key, ul) }
+	h := heldLock{l: l, key: key, ul: ul}
 	if !ul.held {
 		ul.held = true
 		l.mu.Unlock()
-		return unlock, nil
+		return h, nil
 	}
 	ch := make(chan struct{})
 	ul.waiters = append(ul.waiters, ch)
 	l.mu.Unlock()
 	select {
 	case <-ch:
-		return unlock, nil
+		return h, nil
 	case <-ctx.Done():
 	}
 	l.mu.Lock()
@@ -681,24 +719,29 @@ func (l *userLocks) lock(ctx context.Context, key string) (unlock func(), err er
 		if w == ch {
 			ul.waiters = append(ul.waiters[:i], ul.waiters[i+1:]...)
 			l.mu.Unlock()
-			return nil, fmt.Errorf("engine: wait for the user's previous event: %w", ctx.Err())
+			return heldLock{}, fmt.Errorf("engine: wait for the user's previous event: %w", ctx.Err())
 		}
 	}
 	l.mu.Unlock()
 	// The lock was handed over just as ctx ended: pass it on.
-	unlock()
-	return nil, fmt.Errorf("engine: wait for the user's previous event: %w", ctx.Err())
+	h.unlock()
+	return heldLock{}, fmt.Errorf("engine: wait for the user's previous event: %w", ctx.Err())
 }
 
-func (l *userLocks) unlock(key string, ul *userLock) {
+func (l *userLocks) unlock(key bot.UserRef, ul *userLock) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(ul.waiters) > 0 {
 		next := ul.waiters[0]
+		ul.waiters[0] = nil
 		ul.waiters = ul.waiters[1:]
 		close(next) // held stays true: the lock passes straight to the next in line
 		return
 	}
 	ul.held = false
 	delete(l.locks, key)
+	if len(l.free) < maxFreeUserLocks {
+		ul.waiters = ul.waiters[:0]
+		l.free = append(l.free, ul)
+	}
 }

@@ -5,14 +5,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/storybot/storybot/bot"
 )
 
 // TestUserLocksOrderAndDeadline: waiters get the lock in arrival order, and a waiter whose
 // context ends gives up without blocking the others.
 func TestUserLocksOrderAndDeadline(t *testing.T) {
 	var l userLocks
+	u := bot.UserRef{Platform: "test", Workspace: "T", User: "u"}
 	ctx := context.Background()
-	unlock, err := l.lock(ctx, "u")
+	unlock, err := l.lock(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +26,7 @@ func TestUserLocksOrderAndDeadline(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			un, err := l.lock(ctx, "u")
+			un, err := l.lock(ctx, u)
 			if err != nil {
 				t.Errorf("lock = %v", err)
 				return
@@ -31,12 +34,12 @@ func TestUserLocksOrderAndDeadline(t *testing.T) {
 			mu.Lock()
 			order = append(order, i)
 			mu.Unlock()
-			un()
+			un.unlock()
 		}()
 		// Each waiter queues before the next starts.
 		for {
 			l.mu.Lock()
-			n := len(l.locks["u"].waiters)
+			n := len(l.locks[u].waiters)
 			l.mu.Unlock()
 			if n == i+1 {
 				break
@@ -47,13 +50,13 @@ func TestUserLocksOrderAndDeadline(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := l.lock(short, "u"); err == nil {
+	if _, err := l.lock(short, u); err == nil {
 		t.Fatalf("lock with an ended context succeeded while held")
 	}
 	if took := time.Since(start); took > 500*time.Millisecond {
 		t.Errorf("a waiter with a 20ms deadline waited %v", took)
 	}
-	unlock()
+	unlock.unlock()
 	wg.Wait()
 	for i, v := range order {
 		if v != i {
