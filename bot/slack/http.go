@@ -20,8 +20,19 @@ import (
 )
 
 // readVerified reads the request body and checks Slack's signature over it. On failure it
-// answers (413, 400 or 401) and returns false: nothing has been parsed or stored.
+// answers (413, 400 or 401) and returns false: nothing has been parsed or stored. r.Body
+// reads the body again, for slack-go's form parsers.
 func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, ok := a.readSigned(w, r)
+	if ok {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return body, ok
+}
+
+// readSigned is readVerified for a handler that reads only the returned body (the Events
+// API's), which leaves r.Body read: two allocations fewer for every event.
+func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if r.ContentLength > MaxBody {
 		a.refused(r.Context(), r.URL.Path, "too large")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
@@ -49,7 +60,6 @@ func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, 
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return nil, false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	return body, true
 }
 
@@ -365,7 +375,7 @@ func decodeEnvelope(body []byte) (env eventEnvelope, fast bool) {
 }
 
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readVerified(w, r)
+	body, ok := a.readSigned(w, r)
 	if !ok {
 		return
 	}
@@ -477,9 +487,10 @@ func (a *Adapter) message(reqCtx context.Context, eventID, team, enterprise stri
 		return false
 	}
 	// Slack only sends message.im for the bot's own DMs: remember the channel.
-	a.dms.Add(ev.User.String(), m.Channel)
+	key := ev.User.String() // made once: it is the cache's key and the pool's
+	a.dms.Add(key, m.Channel)
 	ev.ID, ev.Snapshot = id, lease.Snapshot()
-	err := a.submit(reqCtx, ev.User.String(), "message", lease, func(ctx context.Context) { a.handle(ctx, ev) })
+	err := a.submit(reqCtx, key, "message", lease, func(ctx context.Context) { a.handle(ctx, ev) })
 	if err != nil && lastTry && bot.IsShed(err) {
 		a.lost(ev.User)
 	}
