@@ -29,6 +29,56 @@ type Metrics struct {
 	followups     *prometheus.CounterVec
 	answers       *prometheus.CounterVec
 	sched         *schedMetrics
+
+	// The series every DM answer touches, looked up once (preinit): WithLabelValues
+	// hashes and checks its label values on every call. Indexed by hotPlatform,
+	// hotKind and hotOp; the pool's outcomes as hotOutcomes.
+	hotEvents   [len(preinitPlatforms)][len(preinitKinds)]prometheus.Counter
+	hotDuration [len(preinitPlatforms)][len(preinitKinds)]prometheus.Observer
+	hotReplies  [flows.ReplyCrisis + 1]prometheus.Counter
+	hotWork     [len(hotOps)][len(hotOutcomes)]prometheus.Counter
+}
+
+// hotOps and hotOutcomes are the pool's ops and outcomes created at start (preinit).
+var (
+	hotOps      = [...]string{"command", "interaction", "message"}
+	hotOutcomes = [...]string{"admitted", "shed_full", "shed_user", "shed_closing"}
+)
+
+// hotPlatform is p's index in preinitPlatforms, -1 when it has none.
+func hotPlatform(p string) int {
+	switch p {
+	case "slack":
+		return 0
+	case "discord":
+		return 1
+	case "console":
+		return 2
+	}
+	return -1
+}
+
+// hotKind is k's index in preinitKinds, -1 when it has none.
+func hotKind(k bot.EventKind) int {
+	switch k {
+	case bot.EventCommand:
+		return 0
+	case bot.EventText:
+		return 1
+	case bot.EventChoice:
+		return 2
+	}
+	return -1
+}
+
+// hotIndex is s's index in list, -1 when it is not there.
+func hotIndex(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // NewMetrics creates the engine's metrics and registers them with reg.
@@ -90,22 +140,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // Label values created at start with zero, so that dashboards, rate() and alerts see every
 // series before the first event rather than a gap. Other values still appear when first used.
 var (
-	preinitPlatforms = []string{"slack", "discord", "console"}
-	preinitKinds     = []bot.EventKind{bot.EventCommand, bot.EventText, bot.EventChoice}
+	preinitPlatforms = [...]string{"slack", "discord", "console"}                           // as hotPlatform
+	preinitKinds     = [...]bot.EventKind{bot.EventCommand, bot.EventText, bot.EventChoice} // as hotKind
 	preinitStoreOps  = []string{"turn", "welcome", "profile", "history", "schedule", "export", "forget", "coaching", "practice"}
 	preinitOutcomes  = []string{"sent", "dropped_late", "skipped_busy", "held", "held_busy", "rate_limited", "failed", "already_sent", "reaped", "dropped_unavailable"}
 	preinitFollowups = []string{"scheduled", "sent", "cancelled", "dropped"}
 )
 
 func (m *Metrics) preinit() {
-	for _, p := range preinitPlatforms {
-		for _, k := range preinitKinds {
-			m.events.WithLabelValues(p, eventKindLabel(k))
-			m.duration.WithLabelValues(p, eventKindLabel(k))
+	for i, p := range preinitPlatforms {
+		for j, k := range preinitKinds {
+			m.hotEvents[i][j] = m.events.WithLabelValues(p, eventKindLabel(k))
+			m.hotDuration[i][j] = m.duration.WithLabelValues(p, eventKindLabel(k))
 		}
 	}
-	for _, label := range replyKindLabels {
-		m.replies.WithLabelValues(label)
+	for k, label := range replyKindLabels {
+		c := m.replies.WithLabelValues(label)
+		if k >= 0 && int(k) < len(m.hotReplies) {
+			m.hotReplies[k] = c
+		}
 	}
 	for _, p := range preinitPlatforms {
 		m.sendErrors.WithLabelValues(p)
@@ -115,9 +168,9 @@ func (m *Metrics) preinit() {
 		}
 	}
 	// The admission pool's ops as the adapters name them (bot.Pool.Submit) and its outcomes.
-	for _, op := range []string{"command", "interaction", "message"} {
-		for _, o := range []string{"admitted", "shed_full", "shed_user", "shed_closing"} {
-			m.work.WithLabelValues(op, o)
+	for i, op := range hotOps {
+		for j, o := range hotOutcomes {
+			m.hotWork[i][j] = m.work.WithLabelValues(op, o)
 		}
 	}
 	// The one refusal an alert watches for: a message aimed at a shared channel.
@@ -175,6 +228,10 @@ func (m *Metrics) event(ev bot.Event) {
 	if m == nil {
 		return
 	}
+	if i, j := hotPlatform(ev.User.Platform), hotKind(ev.Kind); i >= 0 && j >= 0 && m.hotEvents[i][j] != nil {
+		m.hotEvents[i][j].Inc()
+		return
+	}
 	m.events.WithLabelValues(platformLabel(ev.User.Platform), eventKindLabel(ev.Kind)).Inc()
 }
 
@@ -182,11 +239,20 @@ func (m *Metrics) handled(ev bot.Event, start time.Time, now func() time.Time) {
 	if m == nil {
 		return
 	}
-	m.duration.WithLabelValues(platformLabel(ev.User.Platform), eventKindLabel(ev.Kind)).Observe(now().Sub(start).Seconds())
+	d := now().Sub(start).Seconds()
+	if i, j := hotPlatform(ev.User.Platform), hotKind(ev.Kind); i >= 0 && j >= 0 && m.hotDuration[i][j] != nil {
+		m.hotDuration[i][j].Observe(d)
+		return
+	}
+	m.duration.WithLabelValues(platformLabel(ev.User.Platform), eventKindLabel(ev.Kind)).Observe(d)
 }
 
 func (m *Metrics) reply(k flows.ReplyKind) {
 	if m == nil {
+		return
+	}
+	if k >= 0 && int(k) < len(m.hotReplies) && m.hotReplies[k] != nil {
+		m.hotReplies[k].Inc()
 		return
 	}
 	label, ok := replyKindLabels[k]
@@ -324,6 +390,10 @@ func (m *Metrics) safety(ev flows.SafetyEvent) {
 // Admission counts one admission decision of a bot.Pool (its PoolConfig.Observe).
 func (m *Metrics) Admission(op, outcome string) {
 	if m == nil {
+		return
+	}
+	if i, j := hotIndex(hotOps[:], op), hotIndex(hotOutcomes[:], outcome); i >= 0 && j >= 0 && m.hotWork[i][j] != nil {
+		m.hotWork[i][j].Inc()
 		return
 	}
 	m.work.WithLabelValues(op, outcome).Inc()
