@@ -13,7 +13,7 @@ func normalizeSafetyRef(text string) string {
 	toks := tokenizeRef(text)
 	toks = mergeTokensRef(toks)
 	for i, t := range toks {
-		toks[i] = fuzzyKey(t)
+		toks[i] = fuzzyKeyRef(t)
 	}
 	// Drop boundary tokens at the start and repeated ones.
 	out := toks[:0]

@@ -281,6 +281,20 @@ func BenchmarkClassifySafety(b *testing.B) {
 			}
 		})
 	}
+	// All the answers of one dm-e2e walk (walkAnswers, step_bench_test.go) per op: the mix
+	// the peer kit's profile measures, short answers most of them.
+	b.Run("walk", func(b *testing.B) {
+		b.ReportAllocs()
+		c0, ok := cputime.Process()
+		for i := 0; i < b.N; i++ {
+			for _, text := range walkAnswers {
+				ClassifySafety(text)
+			}
+		}
+		if c1, ok1 := cputime.Process(); ok && ok1 {
+			b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
+		}
+	})
 }
 
 // TestSafetyFilter checks that the keyword filter never changes a result: with and without
