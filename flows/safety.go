@@ -1,9 +1,12 @@
 package flows
 
 import (
+	"bytes"
+	"math/bits"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -78,18 +81,29 @@ const maxSafetyRunes = 6000
 
 // ClassifySafety reads text for crisis language and returns its tier and the reasons.
 func ClassifySafety(text string) Safety {
-	if utf8.RuneCountInString(text) > maxSafetyRunes {
+	// A rune takes at least a byte, so only a text longer in bytes can be too long in runes.
+	if len(text) > maxSafetyRunes && utf8.RuneCountInString(text) > maxSafetyRunes {
 		r := []rune(text)
 		text = string(r[:maxSafetyRunes/2]) + "\n" + string(r[len(r)-maxSafetyRunes/2:])
 	}
-	norm := normalizeSafety(text)
-	if norm == "" {
+	sc := safetyScratches.Get().(*safetyScratch)
+	defer safetyScratches.Put(sc)
+	norm := sc.normalize(text)
+	if len(norm) == 0 {
 		return Safety{}
 	}
-	hits := findHits(norm, true)
+	hits := findHits(norm, &sc.lc)
 	if len(hits) == 0 {
+		// Almost every answer ends here, having allocated nothing: the filter ran no
+		// expression, or none matched.
 		return Safety{}
 	}
+	return decide(string(norm), hits)
+}
+
+// decide turns the hits in norm into the result: covering rules, negation, third persons
+// and quotations, then the highest tier with its reasons.
+func decide(norm string, hits []hit) Safety {
 	// Idioms and everyday uses override the bare crisis phrase they contain.
 	for i := range hits {
 		h := &hits[i]
@@ -130,42 +144,68 @@ func ClassifySafety(text string) Safety {
 	return out
 }
 
-// findHits matches the rules against norm, sentence by sentence. With filter set, a rule
-// runs on a sentence only when the sentence holds the strings every match of the rule
-// needs (safety_filter.go): regular expressions are costly and almost every sentence can
-// match none of them.
-func findHits(norm string, filter bool) []hit {
-	var hits []hit
-	var lc litCheck
-	if filter {
-		lc.memo = litMemos.Get().(*litMemo)
-		defer litMemos.Put(lc.memo)
+// safetyScratch is the working memory of one ClassifySafety call. It is pooled so that an
+// answer no rule matches, almost every answer, is read without allocating: the text is
+// normalised into norm, not into a string, and the filter and the expressions read bytes.
+type safetyScratch struct {
+	runes []rune // the text as runes: tokenize looks at neighbours on both sides
+	word  []rune // the word being read
+	toks  []byte // the tokens, one after another
+	ends  []int  // where each token ends in toks
+	norm  []byte // the normalised text
+	lc    litCheck
+}
+
+// safetyScratches holds spare scratches: memory only, no state from one call to the next.
+var safetyScratches = sync.Pool{New: func() any { return new(safetyScratch) }}
+
+// allSafetyRules is the set of every rule, for findHits without a filter.
+var allSafetyRules = func() ruleSet {
+	var s ruleSet
+	for i := range safetyRules {
+		s.add(i)
 	}
+	return s
+}()
+
+// sentenceBreak separates sentences in the normalised text; no rule crosses one.
+var sentenceBreak = []byte(" . ")
+
+// findHits matches the rules against norm, sentence by sentence. With lc set, a rule runs
+// on a sentence only when the sentence holds the strings every match of the rule needs
+// (safety_filter.go): regular expressions are costly and almost every sentence can match
+// none of them. With lc nil every rule runs (the tests compare the two).
+func findHits(norm []byte, lc *litCheck) []hit {
+	var hits []hit
 	off := 0
 	for off < len(norm) {
-		end := strings.Index(norm[off:], " . ")
+		end := bytes.Index(norm[off:], sentenceBreak)
 		if end < 0 {
 			end = len(norm)
 		} else {
 			end += off
 		}
 		sentence := norm[off:end]
-		var cand ruleSet
-		if filter {
-			lc.reset(sentence)
-			cand = safetyIndex.candidates(&lc)
+		cand := allSafetyRules
+		if lc != nil {
+			cand = lc.reset(sentence)
 		}
-		for i := range safetyRules {
-			r := &safetyRules[i]
-			if filter && (!cand.has(i) || !r.filter.mayMatch(&lc)) {
-				continue
-			}
-			for _, m := range r.re.FindAllStringSubmatchIndex(sentence, -1) {
-				// Group 1 is the phrase itself; the rest of the match is context.
-				hits = append(hits, hit{rule: r, start: off + m[2], end: off + m[3], tier: r.tier, name: r.name})
+		// The candidates in ascending order, as the rules are listed: hits come in that order.
+		for w, word := range cand {
+			for word != 0 {
+				b := bits.TrailingZeros64(word)
+				word &^= 1 << b
+				r := &safetyRules[w*64+b]
+				if lc != nil && !r.filter.mayMatch(lc) {
+					continue
+				}
+				for _, m := range r.re.FindAllSubmatchIndex(sentence, -1) {
+					// Group 1 is the phrase itself; the rest of the match is context.
+					hits = append(hits, hit{rule: r, start: off + m[2], end: off + m[3], tier: r.tier, name: r.name})
+				}
 			}
 		}
-		off = end + len(" . ")
+		off = end + len(sentenceBreak)
 	}
 	return hits
 }
@@ -445,30 +485,83 @@ const (
 	quoteClose = "»"
 )
 
-// normalizeSafety folds text into the token string the rules read. It runs on every answer,
-// so it allocates per text, not per token: the tokens are cut from one string and merged
-// in place where possible. safety_ref_test.go keeps the plain version it must agree with.
-func normalizeSafety(text string) string {
-	toks := tokenize(text)
-	toks = mergeTokens(toks)
-	for i, t := range toks {
-		toks[i] = fuzzyKey(t)
-	}
-	// Drop boundary tokens at the start and repeated ones.
-	out := toks[:0]
-	for _, t := range toks {
-		if (t == "," || t == ".") && (len(out) == 0 || out[len(out)-1] == "," || out[len(out)-1] == ".") {
-			if len(out) > 0 && t == "." {
-				out[len(out)-1] = "."
+// normalize folds text into the token string the rules read, in sc.norm, and returns it:
+// the text's tokens (tokenize), with wordForms and tokenPairs read as what they stand for,
+// misspelled key words as the key word (fuzzyKey), and no boundary token first, last or
+// after another. The tokens are written straight into sc.norm, one space apart, with no
+// string per token and no list of them. safety_ref_test.go keeps the plain version it
+// must agree with.
+func (sc *safetyScratch) normalize(text string) []byte {
+	sc.tokenize(text)
+	out := sc.norm[:0]
+	n := len(sc.ends)
+	for i := 0; i < n; i++ {
+		t := sc.tok(i)
+		// One lookup says whether the token starts a pair or is a word form; most are neither.
+		if e, ok := safetyLexicon[string(t)]; ok {
+			if i+1 < n {
+				if words := e.pairWith(sc.tok(i + 1)); words != nil {
+					out = appendTokens(out, words)
+					i++
+					continue
+				}
 			}
-			continue
+			if e.form != nil {
+				out = appendTokens(out, e.form)
+				continue
+			}
 		}
-		out = append(out, t)
+		if k := fuzzyKey(t); k != "" {
+			out = appendToken(out, k)
+		} else {
+			out = appendToken(out, t)
+		}
 	}
-	for len(out) > 0 && (out[len(out)-1] == "," || out[len(out)-1] == ".") {
-		out = out[:len(out)-1]
+	// appendToken never writes a boundary first or after another, so a last one follows a
+	// word and its space.
+	if l := len(out); l > 0 && (out[l-1] == ',' || out[l-1] == '.') {
+		out = out[:l-2]
 	}
-	return strings.Join(out, " ")
+	sc.norm = out
+	return out
+}
+
+// appendToken appends token t to the normalised text out, after a space unless it is the
+// first. A boundary token ("," or ".") is dropped first and after another boundary, where
+// "." replaces ",": clauses and sentences are separated once, the stronger way. (A word
+// never ends in "," or ".", so out's last byte says what came last.)
+func appendToken[T string | []byte](out []byte, t T) []byte {
+	if len(t) == 1 && (t[0] == ',' || t[0] == '.') {
+		if len(out) == 0 {
+			return out
+		}
+		if last := out[len(out)-1]; last == ',' || last == '.' {
+			if t[0] == '.' {
+				out[len(out)-1] = '.'
+			}
+			return out
+		}
+	}
+	if len(out) > 0 {
+		out = append(out, ' ')
+	}
+	return append(out, t...)
+}
+
+func appendTokens(out []byte, words []string) []byte {
+	for _, w := range words {
+		out = appendToken(out, w)
+	}
+	return out
+}
+
+// tok returns token i of the text tokenize read last.
+func (sc *safetyScratch) tok(i int) []byte {
+	from := 0
+	if i > 0 {
+		from = sc.ends[i-1]
+	}
+	return sc.toks[from:sc.ends[i]]
 }
 
 // leet reads digits and signs written inside words as the letters they stand for (0 for
@@ -491,21 +584,16 @@ func leet(r rune) rune {
 	return 0
 }
 
-// tokenize splits text into lower-case word tokens and boundary tokens. The tokens are
-// written one after another into one buffer and cut from one string at the end.
-func tokenize(text string) []string {
-	// The working buffers start on the stack, big enough for an ordinary answer; only the
-	// tokens' one string and their list are allocated then.
-	var runeBuf [160]rune
-	var byteBuf [256]byte
-	var endBuf [48]int
-	rs := runeBuf[:0]
+// tokenize splits text into lower-case word tokens and boundary tokens, written one after
+// another into sc.toks, token i ending at sc.ends[i].
+func (sc *safetyScratch) tokenize(text string) {
+	rs := sc.runes[:0]
 	for _, r := range text { // as []rune(text): an invalid byte is one U+FFFD
 		rs = append(rs, r)
 	}
-	buf := byteBuf[:0]
-	ends := endBuf[:0]         // where each token ends in buf
-	cur := make([]rune, 0, 32) // the word being read
+	buf := sc.toks[:0]
+	ends := sc.ends[:0] // where each token ends in buf
+	cur := sc.word[:0]  // the word being read
 	add := func(tok string) {
 		buf = append(buf, tok...)
 		ends = append(ends, len(buf))
@@ -572,14 +660,7 @@ func tokenize(text string) []string {
 		}
 	}
 	flush()
-	all := string(buf)
-	toks := make([]string, len(ends))
-	from := 0
-	for i, end := range ends {
-		toks[i] = all[from:end]
-		from = end
-	}
-	return toks
+	sc.runes, sc.toks, sc.ends, sc.word = rs, buf, ends, cur
 }
 
 // appendCollapsed appends rs to b with runs of three or more of the same letter shortened
@@ -627,64 +708,53 @@ var tokenPairs = map[[2]string]string{
 	{"no", "body"}: "nobody", {"no", "1"}: "no one",
 }
 
-// wordFormFields and tokenPairFields are wordForms and tokenPairs with their readings split
-// into tokens once, and tokenPairFirst the first tokens of tokenPairs: most tokens start no
-// pair, and one string lookup says so more cheaply than a lookup by two.
-var (
-	wordFormFields  = splitValues(wordForms)
-	tokenPairFields = splitValues(tokenPairs)
-	tokenPairFirst  = func() map[string]bool {
-		m := map[string]bool{}
-		for k := range tokenPairs {
-			m[k[0]] = true
-		}
-		return m
-	}()
-)
-
-func splitValues[K comparable](m map[K]string) map[K][]string {
-	out := make(map[K][]string, len(m))
-	for k, v := range m {
-		out[k] = strings.Fields(v)
+// safetyLexicon is wordForms and tokenPairs as normalize reads them: keyed by a word form
+// or the first token of a pair, so that one lookup serves a token (most find nothing), with
+// the readings split into tokens and key words' misspellings read, once.
+var safetyLexicon = func() map[string]lexEntry {
+	m := map[string]lexEntry{}
+	for w, reading := range wordForms {
+		e := m[w]
+		e.form = fuzzedFields(reading)
+		m[w] = e
 	}
-	return out
+	for p, reading := range tokenPairs {
+		e := m[p[0]]
+		e.pairs = append(e.pairs, lexPair{second: p[1], words: fuzzedFields(reading)})
+		m[p[0]] = e
+	}
+	return m
+}()
+
+type lexEntry struct {
+	form  []string  // the word form's reading, if the token is one
+	pairs []lexPair // the pairs the token starts
 }
 
-// mergeTokens applies wordForms and tokenPairs. It reuses toks when nothing grows.
-func mergeTokens(toks []string) []string {
-	var out []string
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		var repl []string
-		n := 1
-		if i+1 < len(toks) && tokenPairFirst[t] {
-			if m, ok := tokenPairFields[[2]string{t, toks[i+1]}]; ok {
-				repl, n = m, 2
-			}
+type lexPair struct {
+	second string
+	words  []string
+}
+
+// pairWith returns the reading of the token and next as a pair, or nil.
+func (e lexEntry) pairWith(next []byte) []string {
+	for _, p := range e.pairs {
+		if string(next) == p.second {
+			return p.words
 		}
-		if repl == nil {
-			if m, ok := wordFormFields[t]; ok {
-				repl = m
-			}
-		}
-		if repl == nil {
-			if out != nil {
-				out = append(out, t)
-			}
-			continue
-		}
-		if out == nil {
-			// The first change: copy what came before, with room for a few more.
-			out = make([]string, i, len(toks)+4)
-			copy(out, toks[:i])
-		}
-		out = append(out, repl...)
-		i += n - 1
 	}
-	if out == nil {
-		return toks
+	return nil
+}
+
+// fuzzedFields splits a reading into tokens, each as fuzzyKey reads it.
+func fuzzedFields(reading string) []string {
+	ws := strings.Fields(reading)
+	for i, w := range ws {
+		if k := fuzzyKey([]byte(w)); k != "" {
+			ws[i] = k
+		}
 	}
-	return out
+	return ws
 }
 
 // fuzzyKeys are the key words of five or more letters that a misspelling one edit away
@@ -703,14 +773,14 @@ var realWords = map[string]bool{
 	"alive": true, "alien": true, "alines": true, "above": true, "glide": true, "aside": true,
 }
 
-// fuzzyKey returns the key word t misspells, or t.
-func fuzzyKey(t string) string {
-	if len(t) < 5 || realWords[t] {
-		return t
+// fuzzyKey returns the key word t misspells, or "" when t is a key word or misspells none.
+func fuzzyKey(t []byte) string {
+	if len(t) < 5 {
+		return ""
 	}
 	for _, k := range fuzzyKeys {
-		if t == k {
-			return t
+		if string(t) == k {
+			return ""
 		}
 	}
 	for _, k := range fuzzyKeys {
@@ -718,17 +788,22 @@ func fuzzyKey(t string) string {
 			continue
 		}
 		if osa1(t, k) {
+			// Only now: few words are one edit from a key, and of those the real words mean
+			// themselves ("billing" is not "killing").
+			if realWords[string(t)] {
+				return ""
+			}
 			return k
 		}
 	}
-	return t
+	return ""
 }
 
 // osa1 reports whether a and b are within one edit (insert, delete, substitute, or swap of
 // two neighbours) of each other. Both are short, so bytes are compared; non-ASCII letters
 // simply count as differences.
-func osa1(a, b string) bool {
-	if a == b {
+func osa1(a []byte, b string) bool {
+	if string(a) == b {
 		return true
 	}
 	la, lb := len(a), len(b)
@@ -738,14 +813,14 @@ func osa1(a, b string) bool {
 	}
 	switch {
 	case la == lb:
-		if a[i+1:] == b[i+1:] {
+		if string(a[i+1:]) == b[i+1:] {
 			return true // substitution
 		}
-		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:] // swap
+		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && string(a[i+2:]) == b[i+2:] // swap
 	case la == lb+1:
-		return a[i+1:] == b[i:]
+		return string(a[i+1:]) == b[i:]
 	case lb == la+1:
-		return b[i+1:] == a[i:]
+		return b[i+1:] == string(a[i:])
 	}
 	return false
 }

@@ -1,11 +1,11 @@
 package flows
 
 import (
-	"math/bits"
+	"bytes"
+	"cmp"
 	"regexp/syntax"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // The safety rules' prefilter. Running 138 regular expressions over every sentence a user
@@ -34,6 +34,10 @@ type litFilter [][]int
 type litTable struct {
 	lits []string
 	ids  map[string]int
+	// For each literal: its bytes (the sentence searched is a []byte) and the hashes of its
+	// three-byte sequences, rarest in English first (trigramKeys).
+	bytes [][]byte
+	keys  [][]uint16
 }
 
 func (t *litTable) id(s string) int {
@@ -42,6 +46,8 @@ func (t *litTable) id(s string) int {
 	}
 	t.ids[s] = len(t.lits)
 	t.lits = append(t.lits, s)
+	t.bytes = append(t.bytes, []byte(s))
+	t.keys = append(t.keys, trigramKeys(s))
 	return len(t.lits) - 1
 }
 
@@ -52,14 +58,15 @@ var safetyLits = &litTable{ids: map[string]int{}}
 // visiting every rule's literals. Most sentences fail every rule's first (most selective)
 // clause, and checking the clauses of 138 rules one literal at a time cost more than the
 // expressions the filter saves. A literal can only occur in a sentence that holds each of
-// its two-byte sequences, so each rule is filed under the first two bytes of every literal
-// of its first clause; the rules filed under the sentence's own two-byte sequences
-// are the candidates, and only they go through mayMatch. A rule with no clause is always a
+// its three-byte sequences, so each rule is filed under the rarest three-byte sequence of
+// every literal of one of its clauses (the clause whose sequences are rarest); the rules
+// filed under the sentence's own three-byte sequences are the candidates, and only they go
+// through mayMatch (litCheck.reset finds them). A rule with no clause is always a
 // candidate. Hash collisions only add candidates.
 type ruleIndex struct {
-	// The rules filed under pair hash h are rules[start[h]:start[h+1]], ascending. (One
+	// The rules filed under trigram hash h are rules[start[h]:start[h+1]], ascending. (One
 	// flat table rather than a slice per hash: it is read for every sentence, and small.)
-	start  [pairBits + 1]uint16
+	start  [triBits + 1]uint16
 	rules  []uint8
 	always ruleSet // rules with no filter
 }
@@ -81,21 +88,20 @@ func (x *ruleIndex) index(rules []safetyRule) {
 	if len(rules) > maxSafetyRules {
 		panic("flows: more safety rules than maxSafetyRules")
 	}
-	var byPair [pairBits][]uint8
+	var byTri [triBits][]uint8
 	for i, r := range rules {
 		if len(r.filter) == 0 {
 			x.always.add(i)
 			continue
 		}
-		for _, id := range r.filter[0] {
-			lit := safetyLits.lits[id]
-			h := pairHash(lit[0], lit[1])
-			if l := byPair[h]; len(l) == 0 || l[len(l)-1] != uint8(i) {
-				byPair[h] = append(l, uint8(i))
+		for _, id := range r.filter[indexClause(r.filter)] {
+			h := safetyLits.keys[id][0]
+			if l := byTri[h]; len(l) == 0 || l[len(l)-1] != uint8(i) {
+				byTri[h] = append(l, uint8(i))
 			}
 		}
 	}
-	for h, l := range byPair {
+	for h, l := range byTri {
 		x.rules = append(x.rules, l...)
 		if len(x.rules) > 1<<16-1 {
 			panic("flows: safety rule index too large")
@@ -104,21 +110,21 @@ func (x *ruleIndex) index(rules []safetyRule) {
 	}
 }
 
-// candidates returns the rules whose first clause may hold in the sentence c was reset
-// to, and the rules without a filter.
-func (x *ruleIndex) candidates(c *litCheck) ruleSet {
-	out := x.always
-	for w, word := range c.pairs {
-		for word != 0 {
-			b := bits.TrailingZeros64(word)
-			word &^= 1 << b
-			h := w*64 + b
-			for _, r := range x.rules[x.start[h]:x.start[h+1]] {
-				out.add(int(r))
-			}
+// indexClause picks the clause of f to file its rule under: the one least likely to be
+// met by chance in English, by the summed frequency of its literals' rarest trigrams.
+func indexClause(f litFilter) int {
+	best, bestCost := 0, 0.0
+	for i, clause := range f {
+		cost := 0.0
+		for _, id := range clause {
+			k := safetyLits.lits[id]
+			cost += trigramFreq(k, rarestTrigram(k))
+		}
+		if i == 0 || cost < bestCost {
+			best, bestCost = i, cost
 		}
 	}
-	return out
+	return best
 }
 
 // withFilters fills in each rule's filter.
@@ -348,84 +354,81 @@ func minimalClause(c []string) []string {
 }
 
 // litCheck answers, for one sentence, whether a literal occurs in it. Most literals do not,
-// and most of those are ruled out without a search: the sentence's two-byte sequences are
-// kept in a small hashed bit set, and a literal with a two-byte sequence not in it cannot
-// occur. (Checking every pair of the literal, not only its ends, costs a few bit tests and
-// saves most of the searches.)
+// and almost all of those are ruled out without a search: the sentence's three-byte
+// sequences are kept in a hashed bit set, and a literal with a sequence not in it cannot
+// occur. Its rarest sequences are tested first, so one bit test usually says no.
 type litCheck struct {
-	sentence string
-	pairs    [pairBits / 64]uint64
-	// memo, when set, remembers what has found for this sentence: rules share literals
-	// ("myself" is in dozens of them), and each is searched for once.
-	memo *litMemo
-}
-
-// litMemo is has's memory of one sentence: known[id] is gen<<1 | found for a literal
-// searched for in this sentence (an older gen: not yet), so a new sentence costs no
-// clearing.
-type litMemo struct {
+	sentence []byte
+	tris     [triBits / 64]uint64
+	// known remembers what has found for this sentence, as gen<<1 | found (an older gen:
+	// not yet searched): rules share literals ("myself" is in dozens of them), and each is
+	// searched for once. A new sentence costs no clearing, only gen++.
 	gen   uint32
 	known []uint32
 }
 
-// litMemos keeps spare memos (a few KB each) for findHits: memory only, no state.
-var litMemos = sync.Pool{New: func() any { return &litMemo{known: make([]uint32, len(safetyLits.lits))} }}
-
 // next starts the memory of a new sentence.
-func (m *litMemo) next() {
-	m.gen++
-	if m.gen >= 1<<31 || len(m.known) != len(safetyLits.lits) {
-		m.gen = 1
-		m.known = make([]uint32, len(safetyLits.lits))
+func (c *litCheck) next() {
+	c.gen++
+	if c.gen >= 1<<31 || len(c.known) != len(safetyLits.lits) {
+		c.gen = 1
+		c.known = make([]uint32, len(safetyLits.lits))
 	}
 }
 
-// pairBits is the size of the bit set of two-byte sequences; collisions only cost a search.
-const pairBits = 4096
+// triBits is the size of the bit set of three-byte sequences: a sentence of a hundred bytes
+// sets about 1% of it, and a collision only costs a search.
+const triBits = 8192
 
-func pairHash(a, b byte) uint { return (uint(a)*131 + uint(b)) % pairBits }
+// triHash spreads three bytes over triBits (multiplicative hashing: the top bits of the
+// product depend on every input bit).
+func triHash(a, b, c byte) uint16 {
+	return uint16((uint32(a)<<16 | uint32(b)<<8 | uint32(c)) * 0x9E3779B1 >> (32 - 13))
+}
 
-func (c *litCheck) reset(sentence string) {
+// reset makes c check sentence, and returns the rules worth checking in it: those of
+// safetyIndex filed under its trigrams, and those without a filter.
+func (c *litCheck) reset(sentence []byte) ruleSet {
 	c.sentence = sentence
-	c.pairs = [pairBits / 64]uint64{}
-	if c.memo != nil {
-		c.memo.next()
+	c.tris = [triBits / 64]uint64{}
+	c.next()
+	x := safetyIndex
+	cand := x.always
+	for i := 0; i+2 < len(sentence); i++ {
+		h := triHash(sentence[i], sentence[i+1], sentence[i+2])
+		w, bit := h/64, uint64(1)<<(h%64)
+		if c.tris[w]&bit != 0 {
+			continue // seen in this sentence: its rules are in already
+		}
+		c.tris[w] |= bit
+		for _, r := range x.rules[x.start[h]:x.start[h+1]] {
+			cand.add(int(r))
+		}
 	}
-	for i := 0; i+1 < len(sentence); i++ {
-		h := pairHash(sentence[i], sentence[i+1])
-		c.pairs[h/64] |= 1 << (h % 64)
-	}
-}
-
-func (c *litCheck) hasPair(a, b byte) bool {
-	h := pairHash(a, b)
-	return c.pairs[h/64]&(1<<(h%64)) != 0
+	return cand
 }
 
 func (c *litCheck) has(id int) bool {
-	if c.memo == nil {
-		return c.search(safetyLits.lits[id])
-	}
-	if v := c.memo.known[id]; v>>1 == c.memo.gen {
+	if v := c.known[id]; v>>1 == c.gen {
 		return v&1 == 1
 	}
-	found := c.search(safetyLits.lits[id])
-	v := c.memo.gen << 1
+	found := c.search(id)
+	v := c.gen << 1
 	if found {
 		v |= 1
 	}
-	c.memo.known[id] = v
+	c.known[id] = v
 	return found
 }
 
-// search reports whether the sentence holds lit (at least minLiteral bytes).
-func (c *litCheck) search(lit string) bool {
-	for i := 0; i+1 < len(lit); i++ {
-		if !c.hasPair(lit[i], lit[i+1]) {
+// search reports whether the sentence holds literal id.
+func (c *litCheck) search(id int) bool {
+	for _, h := range safetyLits.keys[id] {
+		if c.tris[h/64]&(1<<(h%64)) == 0 {
 			return false
 		}
 	}
-	return strings.Contains(c.sentence, lit)
+	return bytes.Contains(c.sentence, safetyLits.bytes[id])
 }
 
 // mayMatch reports whether the sentence being checked could match f's rule: it holds a
@@ -444,4 +447,61 @@ func (f litFilter) mayMatch(c *litCheck) bool {
 		}
 	}
 	return true
+}
+
+// trigramKeys returns the hashes of lit's three-byte sequences, each once, the rarest in
+// English text first: those are the ones most likely missing from a sentence.
+func trigramKeys(lit string) []uint16 {
+	type key struct {
+		h    uint16
+		freq float64
+	}
+	var ks []key
+	for i := 0; i+2 < len(lit); i++ {
+		h := triHash(lit[i], lit[i+1], lit[i+2])
+		if !slices.ContainsFunc(ks, func(k key) bool { return k.h == h }) {
+			ks = append(ks, key{h, trigramFreq(lit, i)})
+		}
+	}
+	slices.SortStableFunc(ks, func(a, b key) int { return cmp.Compare(a.freq, b.freq) })
+	out := make([]uint16, len(ks))
+	for i, k := range ks {
+		out[i] = k.h
+	}
+	return out
+}
+
+// rarestTrigram is the position in lit of the trigram trigramKeys puts first.
+func rarestTrigram(lit string) int {
+	best := 0
+	for i := 1; i+2 < len(lit); i++ {
+		if trigramFreq(lit, i) < trigramFreq(lit, best) {
+			best = i
+		}
+	}
+	return best
+}
+
+// trigramFreq estimates how common the three bytes at lit[i:] are in English text, as the
+// product of their single frequencies: crude, but it ranks "kms" and "uic" far below "the"
+// and "in ", and only speed depends on it (any trigram of a literal is a sound test).
+func trigramFreq(lit string, i int) float64 {
+	return byteFreq(lit[i]) * byteFreq(lit[i+1]) * byteFreq(lit[i+2])
+}
+
+// byteFreq is a byte's share of English text, in percent: letters by their usual table,
+// spaces about one character in six, anything else rare.
+func byteFreq(b byte) float64 {
+	if b >= 'a' && b <= 'z' {
+		return letterFreq[b-'a']
+	}
+	if b == ' ' {
+		return 18
+	}
+	return 0.5
+}
+
+var letterFreq = [26]float64{
+	8.2, 1.5, 2.8, 4.3, 12.7, 2.2, 2.0, 6.1, 7.0, 0.15, 0.8, 4.0, 2.4, // a–m
+	6.7, 7.5, 1.9, 0.1, 6.0, 6.3, 9.1, 2.8, 1.0, 2.4, 0.15, 2.0, 0.07, // n–z
 }

@@ -27,7 +27,7 @@ func TestSafetyFilterSound(t *testing.T) {
 				continue // an anchor or boundary the walk did not honour
 			}
 			var lc litCheck
-			lc.reset(s)
+			lc.reset([]byte(s))
 			if !r.filter.mayMatch(&lc) {
 				t.Errorf("rule %s matches %q but its filter rejects it", r.name, s)
 			}

@@ -216,10 +216,10 @@ func TestOSA1(t *testing.T) {
 		{"a", "", true}, {"", "", true}, {"ab", "ba", true}, {"abc", "cab", false},
 	}
 	for _, tt := range tests {
-		if got := osa1(tt.a, tt.b); got != tt.want {
+		if got := osa1([]byte(tt.a), tt.b); got != tt.want {
 			t.Errorf("osa1(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
-		if got := osa1(tt.b, tt.a); got != tt.want {
+		if got := osa1([]byte(tt.b), tt.a); got != tt.want {
 			t.Errorf("osa1(%q, %q) = %v, want %v", tt.b, tt.a, got, tt.want)
 		}
 	}
@@ -306,8 +306,8 @@ func TestSafetyFilter(t *testing.T) {
 		texts = append(texts, l.text, strings.ToUpper(l.text), l.text+". "+l.text)
 	}
 	for _, text := range texts {
-		norm := normalizeSafety(text)
-		a, b := findHits(norm, true), findHits(norm, false)
+		norm := []byte(normalizeSafety(text))
+		a, b := findHits(norm, new(litCheck)), findHits(norm, nil)
 		if fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Errorf("findHits(%q) with filter = %v, without = %v", norm, a, b)
 		}
