@@ -608,6 +608,16 @@ func (sc *safetyScratch) tokenize(text string) {
 	inQuote := false
 	isLetter := func(i int) bool { return i >= 0 && i < len(rs) && unicode.IsLetter(rs[i]) }
 	for i, r := range rs {
+		// Lower-case letters and spaces are most of any answer: they skip the switch, and
+		// go where it would send them.
+		if 'a' <= r && r <= 'z' {
+			cur = append(cur, r)
+			continue
+		}
+		if r == ' ' {
+			flush()
+			continue
+		}
 		switch {
 		case unicode.IsLetter(r):
 			cur = append(cur, unicode.ToLower(r))
@@ -773,6 +783,28 @@ var realWords = map[string]bool{
 	"alive": true, "alien": true, "alines": true, "above": true, "glide": true, "aside": true,
 }
 
+// fuzzyKeyLetters are the letterSets of fuzzyKeys.
+var fuzzyKeyLetters = func() []uint32 {
+	out := make([]uint32, len(fuzzyKeys))
+	for i, k := range fuzzyKeys {
+		out[i] = letterSet([]byte(k))
+	}
+	return out
+}()
+
+// letterSet is the set of bytes in w, one bit for each of 'a' to 'z' and one for any other.
+func letterSet(w []byte) uint32 {
+	var m uint32
+	for _, b := range w {
+		if 'a' <= b && b <= 'z' {
+			m |= 1 << (b - 'a')
+		} else {
+			m |= 1 << 26
+		}
+	}
+	return m
+}
+
 // fuzzyKey returns the key word t misspells, or "" when t is a key word or misspells none.
 func fuzzyKey(t []byte) string {
 	if len(t) < 5 {
@@ -783,8 +815,14 @@ func fuzzyKey(t []byte) string {
 			return ""
 		}
 	}
-	for _, k := range fuzzyKeys {
+	m := letterSet(t)
+	for i, k := range fuzzyKeys {
 		if d := len(t) - len(k); d < -1 || d > 1 {
+			continue
+		}
+		// One edit adds at most one letter to a word's set of letters and takes at most one
+		// away: a test of two bit counts that rules out almost every word before osa1.
+		if km := fuzzyKeyLetters[i]; bits.OnesCount32(m&^km) > 1 || bits.OnesCount32(km&^m) > 1 {
 			continue
 		}
 		if osa1(t, k) {

@@ -27,17 +27,28 @@ import (
 // nearly every sentence, so clauses holding one are dropped.
 const minLiteral = 3
 
-// litFilter is one rule's clauses, as indexes into the shared literal table.
-type litFilter [][]int
+// litFilter is one rule's clauses.
+type litFilter []litClause
+
+// litClause is one clause: literals of which a match holds at least one.
+type litClause struct {
+	ids []int // the literals, as indexes into the shared literal table
+	// keys is the first trigram (litTable.keys[id][0]) of each literal, each once: a
+	// sentence holding none of them holds none of the literals. Literals share them
+	// ("kill myself", "killing myself"), so this is a shorter test of a clause that fails,
+	// which is what almost every clause checked does.
+	keys []uint16
+}
 
 // litTable interns the literals of all rules, so that one sentence checks each at most once.
 type litTable struct {
 	lits []string
 	ids  map[string]int
-	// For each literal: its bytes (the sentence searched is a []byte) and the hashes of its
-	// three-byte sequences, rarest in English first (trigramKeys).
-	bytes [][]byte
-	keys  [][]uint16
+	// For each literal: its bytes (the sentence searched is a []byte), the hashes of its
+	// three-byte sequences, cheapest first (see finish), and the cost of the first.
+	bytes   [][]byte
+	keys    [][]uint16
+	keyCost []float64
 }
 
 func (t *litTable) id(s string) int {
@@ -47,8 +58,45 @@ func (t *litTable) id(s string) int {
 	t.ids[s] = len(t.lits)
 	t.lits = append(t.lits, s)
 	t.bytes = append(t.bytes, []byte(s))
-	t.keys = append(t.keys, trigramKeys(s))
 	return len(t.lits) - 1
+}
+
+// finish orders each literal's trigrams, once all literals are in, by how likely a
+// sentence without the literal is to hold the trigram anyway: its frequency in English
+// (trigramFreq) times the number of literals that share it. A trigram of many literals
+// (" myself" ends hundreds) is common in what people write to the bot, and tells the
+// literals of a clause apart no better than it tells them from the sentence.
+func (t *litTable) finish() {
+	shared := make([]int, triBits)
+	for _, lit := range t.lits {
+		seen := map[uint16]bool{}
+		for i := 0; i+2 < len(lit); i++ {
+			if h := triHash(lit[i], lit[i+1], lit[i+2]); !seen[h] {
+				seen[h] = true
+				shared[h]++
+			}
+		}
+	}
+	t.keys = make([][]uint16, len(t.lits))
+	t.keyCost = make([]float64, len(t.lits))
+	for id, lit := range t.lits {
+		type key struct {
+			h    uint16
+			cost float64
+		}
+		var ks []key
+		for i := 0; i+2 < len(lit); i++ {
+			h := triHash(lit[i], lit[i+1], lit[i+2])
+			if !slices.ContainsFunc(ks, func(k key) bool { return k.h == h }) {
+				ks = append(ks, key{h, trigramFreq(lit, i) * float64(shared[h])})
+			}
+		}
+		slices.SortStableFunc(ks, func(a, b key) int { return cmp.Compare(a.cost, b.cost) })
+		for _, k := range ks {
+			t.keys[id] = append(t.keys[id], k.h)
+		}
+		t.keyCost[id] = ks[0].cost // every literal has minLiteral (3) bytes or more
+	}
 }
 
 // safetyLits holds the literals of safetyRules' filters (filled by withFilters).
@@ -58,8 +106,8 @@ var safetyLits = &litTable{ids: map[string]int{}}
 // visiting every rule's literals. Most sentences fail every rule's first (most selective)
 // clause, and checking the clauses of 138 rules one literal at a time cost more than the
 // expressions the filter saves. A literal can only occur in a sentence that holds each of
-// its three-byte sequences, so each rule is filed under the rarest three-byte sequence of
-// every literal of one of its clauses (the clause whose sequences are rarest); the rules
+// its three-byte sequences, so each rule is filed under the first three-byte sequence
+// (litTable.finish) of every literal of one of its clauses (indexClause); the rules
 // filed under the sentence's own three-byte sequences are the candidates, and only they go
 // through mayMatch (litCheck.reset finds them). A rule with no clause is always a
 // candidate. Hash collisions only add candidates.
@@ -94,8 +142,7 @@ func (x *ruleIndex) index(rules []safetyRule) {
 			x.always.add(i)
 			continue
 		}
-		for _, id := range r.filter[indexClause(r.filter)] {
-			h := safetyLits.keys[id][0]
+		for _, h := range r.filter[indexClause(r.filter)].keys {
 			if l := byTri[h]; len(l) == 0 || l[len(l)-1] != uint8(i) {
 				byTri[h] = append(l, uint8(i))
 			}
@@ -111,14 +158,13 @@ func (x *ruleIndex) index(rules []safetyRule) {
 }
 
 // indexClause picks the clause of f to file its rule under: the one least likely to be
-// met by chance in English, by the summed frequency of its literals' rarest trigrams.
+// met by chance, by the summed cost of its literals' first trigrams (litTable.finish).
 func indexClause(f litFilter) int {
 	best, bestCost := 0, 0.0
 	for i, clause := range f {
 		cost := 0.0
-		for _, id := range clause {
-			k := safetyLits.lits[id]
-			cost += trigramFreq(k, rarestTrigram(k))
+		for _, id := range clause.ids {
+			cost += safetyLits.keyCost[id]
 		}
 		if i == 0 || cost < bestCost {
 			best, bestCost = i, cost
@@ -135,14 +181,26 @@ func withFilters(rules []safetyRule) []safetyRule {
 			panic("flows: safety rule " + rules[i].name + ": " + err.Error()) // compiled already: cannot happen
 		}
 		for _, c := range requiredLiterals(re) {
-			ids := make([]int, len(c))
-			for j, s := range c {
-				ids[j] = safetyLits.id(s)
+			var cl litClause
+			for _, s := range c {
+				cl.ids = append(cl.ids, safetyLits.id(s))
 			}
-			rules[i].filter = append(rules[i].filter, ids)
+			rules[i].filter = append(rules[i].filter, cl)
 		}
-		// Most selective clause first: a sentence is usually rejected by the first.
-		slices.SortStableFunc(rules[i].filter, func(a, b []int) int { return len(a) - len(b) })
+	}
+	safetyLits.finish()
+	for i := range rules {
+		f := rules[i].filter
+		for j := range f {
+			cl := &f[j]
+			for _, id := range cl.ids {
+				if k := safetyLits.keys[id][0]; !slices.Contains(cl.keys, k) {
+					cl.keys = append(cl.keys, k)
+				}
+			}
+		}
+		// Cheapest clause first: a sentence is usually rejected by the first.
+		slices.SortStableFunc(f, func(a, b litClause) int { return len(a.keys) - len(b.keys) })
 	}
 	safetyIndex.index(rules)
 	return rules
@@ -356,7 +414,7 @@ func minimalClause(c []string) []string {
 // litCheck answers, for one sentence, whether a literal occurs in it. Most literals do not,
 // and almost all of those are ruled out without a search: the sentence's three-byte
 // sequences are kept in a hashed bit set, and a literal with a sequence not in it cannot
-// occur. Its rarest sequences are tested first, so one bit test usually says no.
+// occur. Its least common sequences are tested first, so one bit test usually says no.
 type litCheck struct {
 	sentence []byte
 	tris     [triBits / 64]uint64
@@ -435,8 +493,11 @@ func (c *litCheck) search(id int) bool {
 // string of every clause.
 func (f litFilter) mayMatch(c *litCheck) bool {
 	for _, clause := range f {
+		if !c.hasAnyTri(clause.keys) {
+			return false
+		}
 		ok := false
-		for _, id := range clause {
+		for _, id := range clause.ids {
 			if c.has(id) {
 				ok = true
 				break
@@ -449,37 +510,14 @@ func (f litFilter) mayMatch(c *litCheck) bool {
 	return true
 }
 
-// trigramKeys returns the hashes of lit's three-byte sequences, each once, the rarest in
-// English text first: those are the ones most likely missing from a sentence.
-func trigramKeys(lit string) []uint16 {
-	type key struct {
-		h    uint16
-		freq float64
-	}
-	var ks []key
-	for i := 0; i+2 < len(lit); i++ {
-		h := triHash(lit[i], lit[i+1], lit[i+2])
-		if !slices.ContainsFunc(ks, func(k key) bool { return k.h == h }) {
-			ks = append(ks, key{h, trigramFreq(lit, i)})
+// hasAnyTri reports whether the sentence holds any of the trigrams hashed to keys.
+func (c *litCheck) hasAnyTri(keys []uint16) bool {
+	for _, h := range keys {
+		if c.tris[h/64]&(1<<(h%64)) != 0 {
+			return true
 		}
 	}
-	slices.SortStableFunc(ks, func(a, b key) int { return cmp.Compare(a.freq, b.freq) })
-	out := make([]uint16, len(ks))
-	for i, k := range ks {
-		out[i] = k.h
-	}
-	return out
-}
-
-// rarestTrigram is the position in lit of the trigram trigramKeys puts first.
-func rarestTrigram(lit string) int {
-	best := 0
-	for i := 1; i+2 < len(lit); i++ {
-		if trigramFreq(lit, i) < trigramFreq(lit, best) {
-			best = i
-		}
-	}
-	return best
+	return false
 }
 
 // trigramFreq estimates how common the three bytes at lit[i:] are in English text, as the
