@@ -413,9 +413,8 @@ var negationFillers = map[string]bool{"i": true, "im": true, "am": true, "was": 
 
 // negated reports whether the text just before a match (before) ends in a negation.
 func negated(before string) bool {
-	ws := strings.Fields(before)
-	for i, n := len(ws)-1, 0; i >= 0 && n < 5; i, n = i-1, n+1 {
-		w := ws[i]
+	var buf [5]string
+	for _, w := range lastWords(before, buf[:]) {
 		if negators[w] {
 			return true
 		}
@@ -444,9 +443,8 @@ var thirdPersonWords = map[string]bool{
 // thirdPerson reports whether the clause before a match names someone else before it names
 // the user: "my brother died by suicide", "she's been feeling suicidal".
 func thirdPerson(before string) bool {
-	ws := strings.Fields(before)
-	for i, n := len(ws)-1, 0; i >= 0 && n < 8; i, n = i-1, n+1 {
-		w := ws[i]
+	var buf [8]string
+	for _, w := range lastWords(before, buf[:]) {
 		if w == "," || w == "." {
 			return false
 		}
@@ -470,13 +468,47 @@ func quotedByOther(before string) bool {
 	if i < 0 || strings.Contains(before[i:], quoteClose) {
 		return false
 	}
-	ws := strings.Fields(before[:i])
-	for j, n := len(ws)-1, 0; j >= 0 && n < 4; j, n = j-1, n+1 {
-		if speechVerbs[ws[j]] {
-			return j == 0 || !firstPersonWords[ws[j-1]]
+	// The four words before the quotation, and the one before those to see who spoke.
+	var buf [5]string
+	ws := lastWords(before[:i], buf[:])
+	for k := 0; k < len(ws) && k < 4; k++ {
+		if speechVerbs[ws[k]] {
+			return k+1 == len(ws) || !firstPersonWords[ws[k+1]]
 		}
 	}
 	return false
+}
+
+// lastWords fills buf with the last words of s, the last first, as far as buf goes, and
+// returns them: strings.Fields(s) read backwards and cut short. The checks above look
+// only a few words back from a match, and cutting the whole text before each match made
+// a long answer with many matches cost time and memory quadratic in its length.
+func lastWords(s string, buf []string) []string {
+	n, end := 0, len(s)
+	for n < len(buf) {
+		for end > 0 { // the spaces after the word
+			r, size := utf8.DecodeLastRuneInString(s[:end])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			end -= size
+		}
+		if end == 0 {
+			break
+		}
+		start := end
+		for start > 0 {
+			r, size := utf8.DecodeLastRuneInString(s[:start])
+			if unicode.IsSpace(r) {
+				break
+			}
+			start -= size
+		}
+		buf[n] = s[start:end]
+		n++
+		end = start
+	}
+	return buf[:n]
 }
 
 // Quotation marks become these boundary-like tokens in the normalized text.

@@ -3,6 +3,7 @@ package flows
 import (
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -302,4 +303,22 @@ func titleCase(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// TestLastWords checks lastWords against strings.Fields read backwards.
+func TestLastWords(t *testing.T) {
+	for _, s := range []string{"", " ", "a", "  a  b\tc\u00a0d\u2028e  ", "i am not «", "x \xff y", "one two three four five six seven eight nine"} {
+		all := strings.Fields(s)
+		for n := range 10 {
+			buf := make([]string, n)
+			got := lastWords(s, buf)
+			var want []string
+			for i := len(all) - 1; i >= 0 && len(want) < n; i-- {
+				want = append(want, all[i])
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("lastWords(%q, %d) = %q, want %q", s, n, got, want)
+			}
+		}
+	}
 }

@@ -269,6 +269,9 @@ func BenchmarkClassifySafety(b *testing.B) {
 		{"3000", strings.Repeat("what happened in the meeting was hard. ", MaxAnswerRunes/40)},
 		// A Pause's answers as the peer benchmark kit sends them.
 		{"pause", "The story I'm telling myself is that she doesn't think my work matters."},
+		// The worst case is many matches: each is checked for a negation, a third person and
+		// a quotation before it.
+		{"3000-crisis", strings.Repeat("i want to die. ", MaxAnswerRunes/15)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
