@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -148,7 +149,9 @@ func BenchmarkEphemeral(b *testing.B) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "ok")
 	})
-	ctx := context.Background()
+	// A deadline, as the work pool gives every command's work.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
 	const text = "Let's pause. I've sent you a DM; only you can see it."
 	b.Run("slack-go", func(b *testing.B) {
 		b.ReportAllocs()

@@ -78,7 +78,9 @@ func BenchmarkPostMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 			a.dms.Add(m.To.User.String(), "DUBENCH") // the DM channel, as if opened before
-			ctx := context.Background()
+			// A deadline, as the work pool gives every turn (bot.PoolConfig.WorkTimeout).
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
 			send := func() error { return a.Send(ctx, m) }
 			if name == "floor" {
 				// The least net/http does for one post: the body ready, the answer
