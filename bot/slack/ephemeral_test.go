@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +40,7 @@ func TestEphemeralMatchesSlackGo(t *testing.T) {
 			if _, _, err := a.api.PostMessageContext(ctx, "", opts...); err != nil {
 				t.Fatalf("slack-go: %v", err)
 			}
-			if err := a.postEphemeral(ctx, route, c.text, c.blocks); err != nil {
+			if err := a.postEphemeral(ctx, mustURL(t, route), c.text, c.blocks); err != nil {
 				t.Fatalf("postEphemeral: %v", err)
 			}
 			mu.Lock()
@@ -104,7 +105,7 @@ func TestEphemeralAnswers(t *testing.T) {
 			cur = c
 			mu.Unlock()
 			_, _, want := a.api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(route, slack.ResponseTypeEphemeral), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-			got := a.postEphemeral(ctx, route, text, blocks)
+			got := a.postEphemeral(ctx, mustURL(t, route), text, blocks)
 			if !sameAsSlackGo(t, "postEphemeral", got, want) {
 				return
 			}
@@ -162,9 +163,10 @@ func BenchmarkEphemeral(b *testing.B) {
 		}
 	})
 	b.Run("direct", func(b *testing.B) {
+		u := mustURL(b, route) // parsed once per post by sendEphemeral, to check it
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := a.postEphemeral(ctx, route, text, nil); err != nil {
+			if err := a.postEphemeral(ctx, u, text, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -182,4 +184,13 @@ func responseServer(tb testing.TB, h http.HandlerFunc) (*Adapter, string) {
 		tb.Fatal(err)
 	}
 	return a, srv.URL + "/respond/T1/U1"
+}
+
+func mustURL(tb testing.TB, s string) *url.URL {
+	tb.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
 }

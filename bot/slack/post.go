@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,45 +53,56 @@ const maxKept = 64 << 10
 
 // postMessage posts text, and blocks when not nil, to channel ch with chat.postMessage:
 // the form slack-go's PostMessageContext sends for MsgOptionText(text, false),
-// MsgOptionDisableMarkdown() and MsgOptionBlocks(blocks...).
+// MsgOptionDisableMarkdown() and MsgOptionBlocks(blocks...). It goes out through the
+// client's Transport (direct.go).
 func (a *Adapter) postMessage(ctx context.Context, ch, text string, blocks []slack.Block) error {
 	body, err := postForm(a.cfg.BotToken, ch, text, blocks)
 	if err != nil {
 		return fmt.Errorf("slack: chat.postMessage: %w", err)
 	}
-	// NewRequestWithContext sets GetBody for a bytes.Reader, so the transport may send the
-	// request again on a fresh connection when a kept-alive one turns out to be closed, as
-	// it does for slack-go's.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.APIURL+"chat.postMessage", bytes.NewReader(body))
+	ctx, cancel := a.direct.bound(ctx)
+	defer cancel()
+	resp, err := a.direct.send(ctx, &a.direct.post, nil, body)
 	if err != nil {
+		return fmt.Errorf("slack: chat.postMessage: %w", &url.Error{Op: "Post", URL: a.direct.postURL, Err: err})
+	}
+	if err := readResponse(resp, webAPIAnswer); err != nil {
 		return fmt.Errorf("slack: chat.postMessage: %w", err)
 	}
-	req.Header.Set("Content-Type", formContentType)
-	resp, err := a.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("slack: chat.postMessage: %w", err)
-	}
+	return nil
+}
+
+// readResponse reads a direct post's answer as slack-go reads it: an error status
+// (answerError), else the body, read whole and given to read, and closes it so that the
+// connection can be used again.
+func readResponse(resp *http.Response, read func(resp *http.Response, body []byte) error) error {
 	if err := answerError(resp); err != nil {
 		drainClose(resp.Body)
-		return fmt.Errorf("slack: chat.postMessage: %w", err)
+		return err
 	}
 	bp := bufs.Get().(*[]byte)
 	buf, err := readAll((*bp)[:0], resp.Body, resp.ContentLength)
-	drainClose(resp.Body)
-	if err == nil {
-		var ans answer
-		if ans, err = readAnswer(buf); err == nil {
-			err = ans.err()
-		}
+	if err != nil {
+		drainClose(resp.Body)
+	} else {
+		// Read to its end: the connection is back in the pool; nothing left to drain.
+		_ = resp.Body.Close()
+		err = read(resp, buf)
 	}
 	if cap(buf) <= maxKept {
 		*bp = buf[:0]
 		bufs.Put(bp)
 	}
+	return err
+}
+
+// webAPIAnswer is slack-go's reading of a Web API answer: its "ok" and "error".
+func webAPIAnswer(_ *http.Response, body []byte) error {
+	ans, err := readAnswer(body)
 	if err != nil {
-		return fmt.Errorf("slack: chat.postMessage: %w", err)
+		return err
 	}
-	return nil
+	return ans.err()
 }
 
 // answerError is what slack-go makes of an answer's status (its checkStatusCode).
@@ -131,8 +143,8 @@ func readAll(buf []byte, r io.Reader, n int64) ([]byte, error) {
 	}
 }
 
-// drainClose reads what is left of an answer (a little) and closes it, so that the
-// connection goes back to the pool.
+// drainClose reads what is left of an answer not read to its end (a little) and closes
+// it, so that the connection goes back to the pool.
 func drainClose(body io.ReadCloser) {
 	_, _ = io.CopyN(io.Discard, body, maxDrain)
 	_ = body.Close()
@@ -446,36 +458,22 @@ func (s *scanner) value(depth int) bool {
 // (TestEphemeralMatchesSlackGo), and its answer read as slack-go reads it: an error status
 // as postMessage's, a JSON answer's "ok" and "error", else the text "ok". A /story from a
 // channel gets one (the pointer to the DM), and slack-go's options, reflection and
-// response parsing were most of its cost.
-func (a *Adapter) postEphemeral(ctx context.Context, route, text string, blocks []slack.Block) error {
+// response parsing were most of its cost. It goes out through the client's Transport
+// (direct.go).
+func (a *Adapter) postEphemeral(ctx context.Context, route *url.URL, text string, blocks []slack.Block) error {
 	body, err := ephemeralBody(text, blocks)
 	if err != nil {
 		return fmt.Errorf("slack: response_url: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, route, bytes.NewReader(body))
+	ctx, cancel := a.direct.bound(ctx)
+	defer cancel()
+	resp, err := a.direct.send(ctx, &a.direct.ephemeral, route, body)
 	if err != nil {
-		return fmt.Errorf("slack: response_url: %w", err)
+		// Without the path: a response_url's path is what lets anyone post with it.
+		where := route.Scheme + "://" + route.Host
+		return fmt.Errorf("slack: response_url: %w", &url.Error{Op: "Post", URL: where, Err: err})
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := a.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("slack: response_url: %w", err)
-	}
-	if err := answerError(resp); err != nil {
-		drainClose(resp.Body)
-		return fmt.Errorf("slack: response_url: %w", err)
-	}
-	bp := bufs.Get().(*[]byte)
-	buf, err := readAll((*bp)[:0], resp.Body, resp.ContentLength)
-	drainClose(resp.Body)
-	if err == nil {
-		err = ephemeralAnswer(resp.Header.Get("Content-Type"), buf)
-	}
-	if cap(buf) <= maxKept {
-		*bp = buf[:0]
-		bufs.Put(bp)
-	}
-	if err != nil {
+	if err := readResponse(resp, ephemeralAnswer); err != nil {
 		return fmt.Errorf("slack: response_url: %w", err)
 	}
 	return nil
@@ -512,8 +510,8 @@ func ephemeralBody(text string, blocks []slack.Block) ([]byte, error) {
 // ephemeralAnswer is slack-go's reading of a response_url's answer (its content-type
 // parser): a JSON answer's "ok" and "error", any other the text "ok", else an error that
 // is the text.
-func ephemeralAnswer(contentType string, body []byte) error {
-	ctype, _, err := mime.ParseMediaType(contentType)
+func ephemeralAnswer(resp *http.Response, body []byte) error {
+	ctype, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil {
 		return err
 	}

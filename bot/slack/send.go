@@ -77,7 +77,7 @@ func (a *Adapter) sendEphemeral(ctx context.Context, m bot.Message) error {
 	}
 	text, blocks := render(m)
 	return a.retry(ctx, "response_url", u, func(ctx context.Context) error {
-		return a.postEphemeral(ctx, m.To.Route, text, blocks)
+		return a.postEphemeral(ctx, route, text, blocks)
 	})
 }
 

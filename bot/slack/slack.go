@@ -99,6 +99,7 @@ type Adapter struct {
 	work    *bot.Pool
 	ownWork bool // work is the adapter's own: Run drains it
 	outbox  *outbox
+	direct  direct // how the direct posts reach Slack (direct.go)
 
 	submits submitWaiters // view_submission requests waiting for their answer (modal.go)
 }
@@ -145,7 +146,11 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
 	client := slack.New(cfg.BotToken, opts...)
-	a := &Adapter{cfg: cfg, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize), work: cfg.Work}
+	d, err := newDirect(cfg.HTTPClient, cfg.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &Adapter{cfg: cfg, direct: d, h: h, client: client, api: client, log: cfg.Logger.With("platform", Platform), dms: lru.New[string, string](dmCacheSize), work: cfg.Work}
 	a.refs = bot.NewRefusals(a.log, cfg.Now, cfg.OnRefused)
 	a.sig = newVerifier(cfg.SigningSecret)
 	a.dedupe = bot.NewDedupe(cfg.Dedupe, a.log)

@@ -111,8 +111,9 @@ func discordClass(r *http.Request) string {
 	return "other"
 }
 
-// countingTransport counts the calls that pass through it. For Slack it also reads small JSON
-// answers to see "ok": false, Slack's way of reporting most errors with a 200.
+// countingTransport counts the calls that pass through it. For Slack it also watches small
+// JSON answers for "ok": false, Slack's way of reporting most errors with a 200, as the
+// caller reads them (sniffBody).
 type countingTransport struct {
 	platform string
 	class    func(*http.Request) string
@@ -121,7 +122,7 @@ type countingTransport struct {
 	now      func() time.Time
 }
 
-// maxSniff bounds the Slack answers read whole to find "ok": false.
+// maxSniff bounds the Slack answers watched for "ok": false.
 const maxSniff = 64 << 10
 
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -130,43 +131,111 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := t.now()
 	resp, err := t.next.RoundTrip(r)
 	t.m.apiDuration.WithLabelValues(t.platform).Observe(t.now().Sub(start).Seconds())
-	fail := func(kind string) { t.m.apiErrors.WithLabelValues(t.platform, class, kind).Inc() }
 	switch {
 	case err != nil:
-		fail("network")
+		t.fail(class, "network")
 	case resp.StatusCode == http.StatusTooManyRequests:
-		fail("rate_limited")
+		t.fail(class, "rate_limited")
 	case resp.StatusCode >= 500:
-		fail("server")
+		t.fail(class, "server")
 	case resp.StatusCode >= 400:
-		fail("client")
+		t.fail(class, "client")
 	case t.platform == "slack" && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") &&
 		resp.ContentLength >= 0 && resp.ContentLength <= maxSniff:
-		body, rerr := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		if rerr != nil {
-			resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{rerr}))
-			break
-		}
-		if bytes.HasPrefix(body, []byte(`{"ok":true`)) || !bytes.Contains(body, []byte("false")) {
-			// How Slack's answers start when all is well, or an answer in which "ok"
-			// cannot be false: no need to decode it a second time.
-			break
-		}
-		var answer struct {
-			OK *bool `json:"ok"`
-		}
-		if json.Unmarshal(body, &answer) == nil && answer.OK != nil && !*answer.OK {
-			fail("api")
-		}
+		resp.Body = &sniffBody{rc: resp.Body, size: int(resp.ContentLength), t: t, class: class}
 	}
 	return resp, err
 }
 
-type errReader struct{ err error }
+func (t *countingTransport) fail(class, kind string) {
+	t.m.apiErrors.WithLabelValues(t.platform, class, kind).Inc()
+}
 
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+// okPrefix is how Slack's answers start when all is well.
+const okPrefix = `{"ok":true`
+
+// sniffBody hands a Slack JSON answer to its reader unchanged and counts it as an API
+// error if its "ok" is false, once it has been read to its end or closed (Close reads what
+// the reader left, at most maxSniff bytes in all). The answer is not read twice nor copied
+// when it starts as an ok one does, nearly always; else it is kept as it passes, to be
+// decoded at the end. Like any body, it is read and closed by one goroutine.
+type sniffBody struct {
+	rc    io.ReadCloser
+	size  int // Content-Length
+	t     *countingTransport
+	class string
+
+	head  [len(okPrefix)]byte // the answer's start, while it may be okPrefix
+	nhead int
+	kept  []byte // the whole answer so far, once it does not start with okPrefix
+	done  bool   // counted, or nothing to count
+}
+
+func (b *sniffBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if !b.done {
+		b.see(p[:n])
+		switch {
+		case err == io.EOF:
+			b.finish()
+		case err != nil:
+			b.done = true // an answer cut short: not counted, as Slack's errors are not
+		}
+	}
+	return n, err
+}
+
+// see follows the answer's next bytes p.
+func (b *sniffBody) see(p []byte) {
+	if b.kept != nil {
+		b.kept = append(b.kept, p...)
+		return
+	}
+	m := copy(b.head[b.nhead:], p)
+	for i := b.nhead; i < b.nhead+m; i++ {
+		if b.head[i] != okPrefix[i] {
+			b.kept = make([]byte, 0, b.size)
+			b.kept = append(b.kept, b.head[:b.nhead]...)
+			b.kept = append(b.kept, p...)
+			return
+		}
+	}
+	b.nhead += m
+	if b.nhead == len(okPrefix) {
+		b.done = true // an ok answer
+	}
+}
+
+// finish counts the answer, read whole, if its "ok" is false.
+func (b *sniffBody) finish() {
+	b.done = true
+	body := b.kept
+	if body == nil {
+		body = b.head[:b.nhead] // shorter than okPrefix
+	}
+	if !bytes.Contains(body, []byte("false")) {
+		return // an answer in which "ok" cannot be false: no need to decode it
+	}
+	var answer struct {
+		OK *bool `json:"ok"`
+	}
+	if json.Unmarshal(body, &answer) == nil && answer.OK != nil && !*answer.OK {
+		b.t.fail(b.class, "api")
+	}
+}
+
+func (b *sniffBody) Close() error {
+	if !b.done {
+		// The reader stopped early: the rest decides (and the connection is reused).
+		var buf [512]byte
+		for !b.done {
+			if _, err := b.Read(buf[:]); err != nil {
+				b.done = true
+			}
+		}
+	}
+	return b.rc.Close()
+}
 
 // instrumentedClient returns an HTTP client for an adapter whose calls are counted.
 func (m *opsMetrics) instrumentedClient(platform string, now func() time.Time) *http.Client {

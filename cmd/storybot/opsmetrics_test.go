@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,3 +126,173 @@ func BenchmarkSlackReplyCounted(b *testing.B) {
 type benchHandler struct{}
 
 func (benchHandler) Handle(context.Context, bot.Event) error { return nil }
+
+// counterValue reads one series of a counter vector.
+func counterValue(t *testing.T, v *prometheus.CounterVec, labels ...string) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := v.WithLabelValues(labels...).Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d.GetCounter().GetValue()
+}
+
+// TestCountingTransportSniffsAsRead: Slack's answer is watched as its reader reads it, so
+// "ok": false counts whether the reader reads it whole, in part or not at all (Close reads
+// the rest); an answer cut short is not counted, as before.
+func TestCountingTransportSniffsAsRead(t *testing.T) {
+	const notOK = `{"ok":false,"error":"channel_not_found","padding":"` + "0123456789abcdef0123456789abcdef" + `"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch r.URL.Path {
+		case "/api/chat.cut":
+			w.Header().Set("Content-Length", "200")
+			_, _ = io.WriteString(w, `{"ok":false,"error":"x"`)
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		case "/api/chat.ok":
+			_, _ = io.WriteString(w, `{"ok":true,"channel":"D1","false":false}`)
+		default:
+			_, _ = io.WriteString(w, notOK)
+		}
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		name, path string
+		read       int // bytes read before Close; -1: all
+		want       float64
+	}{
+		{"read whole", "/api/chat.postMessage", -1, 1},
+		{"not read", "/api/chat.postMessage", 0, 1},
+		{"read in part", "/api/chat.postMessage", 3, 1},
+		{"read past the start", "/api/chat.postMessage", 15, 1},
+		{"ok", "/api/chat.ok", -1, 0},
+		{"ok, not read", "/api/chat.ok", 0, 0},
+		{"cut short", "/api/chat.cut", -1, 0},
+		{"cut short, not read", "/api/chat.cut", 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newOpsMetrics(prometheus.NewRegistry())
+			client := m.instrumentedClient("slack", time.Now)
+			resp, err := client.Get(srv.URL + c.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			if c.read < 0 {
+				got, _ = io.ReadAll(resp.Body)
+			} else {
+				got = make([]byte, c.read)
+				_, _ = io.ReadFull(resp.Body, got)
+			}
+			resp.Body.Close()
+			if c.path == "/api/chat.postMessage" && !strings.HasPrefix(notOK, string(got)) {
+				t.Errorf("the client read %q", got)
+			}
+			if n := counterValue(t, m.apiErrors, "slack", "chat", "api"); n != c.want {
+				t.Errorf("api errors = %v, want %v", n, c.want)
+			}
+		})
+	}
+}
+
+// TestSlackDirectPostsCounted: the adapter's direct posts (a DM reply with
+// chat.postMessage, a response_url post), which go through the client's Transport and not
+// Client.Do, are counted as before: calls by class, Slack's "ok": false as an api error,
+// a 429 as rate_limited (each try), a 5xx as server; and the errors reach the adapter
+// (a 429 with Retry-After stays a rate limit).
+func TestSlackDirectPostsCounted(t *testing.T) {
+	var mu sync.Mutex
+	answer := map[string]struct {
+		status      int
+		ctype, body string
+	}{}
+	set := func(path string, status int, ctype, body string) {
+		mu.Lock()
+		defer mu.Unlock()
+		answer[path] = struct {
+			status      int
+			ctype, body string
+		}{status, ctype, body}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		a := answer[r.URL.Path]
+		mu.Unlock()
+		w.Header().Set("Content-Type", a.ctype)
+		if a.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "0")
+		}
+		w.WriteHeader(a.status)
+		_, _ = io.WriteString(w, a.body)
+	}))
+	defer srv.Close()
+	const js = "application/json; charset=utf-8"
+	set("/api/conversations.open", 200, js, `{"ok":true,"channel":{"id":"D1"}}`)
+	m := newOpsMetrics(prometheus.NewRegistry())
+	adapter, err := slack.New(slack.Config{SigningSecret: "s", BotToken: "xoxb-test", APIURL: srv.URL + "/api/",
+		HTTPClient: m.instrumentedClient("slack", time.Now)}, benchHandler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := bot.UserRef{Platform: slack.Platform, Workspace: "T1", User: "U1"}
+	dm := bot.Message{To: bot.Destination{Kind: bot.DestDM, User: user}, Kind: flows.ReplyInfo, Text: "Saved."}
+	eph := bot.Message{To: bot.Destination{Kind: bot.DestEphemeral, User: user, Route: srv.URL + "/commands/T1/1/x"}, Kind: flows.ReplyInfo, Text: "I've sent you a DM."}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	set("/api/chat.postMessage", 200, js, `{"ok":true,"channel":"D1","ts":"1.2","message":{"text":"Saved."}}`)
+	set("/commands/T1/1/x", 200, "text/html", "ok")
+	if err := adapter.Send(ctx, dm); err != nil {
+		t.Fatal(err)
+	}
+	if err := adapter.Send(ctx, eph); err != nil {
+		t.Fatal(err)
+	}
+	set("/api/chat.postMessage", 200, js, `{"ok":false,"error":"channel_not_found"}`)
+	if err := adapter.Send(ctx, dm); err == nil || !strings.Contains(err.Error(), "channel_not_found") {
+		t.Errorf("a DM answered channel_not_found: %v", err)
+	}
+	set("/api/chat.postMessage", 500, "text/html", "oops")
+	if err := adapter.Send(ctx, dm); err == nil {
+		t.Error("a DM answered 500: no error")
+	}
+	set("/commands/T1/1/x", 200, js, `{"ok":false,"error":"expired_url"}`)
+	if err := adapter.Send(ctx, eph); err == nil || !strings.Contains(err.Error(), "expired_url") {
+		t.Errorf("an ephemeral answered expired_url: %v", err)
+	}
+	set("/commands/T1/1/x", 429, "text/plain", "")
+	var rl *bot.RateLimitError
+	if err := adapter.Send(ctx, eph); !errors.As(err, &rl) {
+		t.Errorf("an ephemeral answered 429 with Retry-After: %v, want a rate limit", err)
+	}
+
+	for _, c := range []struct {
+		labels []string
+		want   float64
+	}{
+		{[]string{"slack", "chat"}, 3},
+		{[]string{"slack", "response_url"}, 2 + 3}, // the 429 tried 3 times
+		{[]string{"slack", "conversations"}, 1},
+	} {
+		if n := counterValue(t, m.apiCalls, c.labels...); n != c.want {
+			t.Errorf("calls %v = %v, want %v", c.labels, n, c.want)
+		}
+	}
+	for _, c := range []struct {
+		labels []string
+		want   float64
+	}{
+		{[]string{"slack", "chat", "api"}, 1},
+		{[]string{"slack", "chat", "server"}, 1},
+		{[]string{"slack", "response_url", "api"}, 1},
+		{[]string{"slack", "response_url", "rate_limited"}, 3},
+		{[]string{"slack", "conversations", "api"}, 0},
+	} {
+		if n := counterValue(t, m.apiErrors, c.labels...); n != c.want {
+			t.Errorf("errors %v = %v, want %v", c.labels, n, c.want)
+		}
+	}
+}
