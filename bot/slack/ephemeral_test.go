@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -150,14 +149,13 @@ func BenchmarkEphemeral(b *testing.B) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "ok")
 	})
-	// A deadline, as the work pool gives every command's work.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
+	var wc workCtx
+	defer wc.stop()
 	const text = "Let's pause. I've sent you a DM; only you can see it."
 	b.Run("slack-go", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := a.api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(route, slack.ResponseTypeEphemeral), slack.MsgOptionText(text, false)); err != nil {
+			if _, _, err := a.api.PostMessageContext(wc.get(), "", slack.MsgOptionResponseURL(route, slack.ResponseTypeEphemeral), slack.MsgOptionText(text, false)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -166,7 +164,7 @@ func BenchmarkEphemeral(b *testing.B) {
 		u := mustURL(b, route) // parsed once per post by sendEphemeral, to check it
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := a.postEphemeral(ctx, u, text, nil); err != nil {
+			if err := a.postEphemeral(wc.get(), u, text, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
