@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -219,28 +218,72 @@ func render(m bot.Message) (string, []slack.Block) {
 	if len(m.Choices) == 0 {
 		return text, nil
 	}
-	blocks := textBlocks(m.Text, maxBlocks-(len(m.Choices)+maxActionsItems-1)/maxActionsItems)
+	actions := (len(m.Choices) + maxActionsItems - 1) / maxActionsItems
+	blocks := textBlocksCap(m.Text, maxBlocks-actions, actions)
 	for start := 0; start < len(m.Choices); start += maxActionsItems {
 		end := min(start+maxActionsItems, len(m.Choices))
-		var elems []slack.BlockElement
+		elems := make([]slack.BlockElement, 0, end-start)
 		for i, c := range m.Choices[start:end] {
-			n := start + i
-			b := slack.NewButtonBlockElement(
-				choiceAction+"_"+strconv.Itoa(n),
-				cut(c.ID, maxButtonValue),
-				slack.NewTextBlockObject(slack.PlainTextType, cut(c.Label, maxButtonText), false, false),
-			)
-			elems = append(elems, b)
+			elems = append(elems, &slack.ButtonBlockElement{
+				Type:     slack.METButton,
+				ActionID: choiceActionID(start + i),
+				Value:    cut(c.ID, maxButtonValue),
+				Text:     plainTextObject(cut(c.Label, maxButtonText)),
+			})
 		}
-		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("choices_%d", start/maxActionsItems), elems...))
+		blocks = append(blocks, slack.NewActionBlock(choicesBlockID(start/maxActionsItems), elems...))
 	}
 	return text, blocks
+}
+
+// The IDs of the first buttons and actions blocks, made once: a prompt's render wrote them
+// every time.
+var (
+	choiceActionIDs = func() (ids [2 * maxActionsItems]string) {
+		for i := range ids {
+			ids[i] = choiceAction + "_" + strconv.Itoa(i)
+		}
+		return ids
+	}()
+	choicesBlockIDs = [...]string{"choices_0", "choices_1"}
+)
+
+// choiceActionID is the action_id of the button of choice n.
+func choiceActionID(n int) string {
+	if n < len(choiceActionIDs) {
+		return choiceActionIDs[n]
+	}
+	return choiceAction + "_" + strconv.Itoa(n)
+}
+
+// choicesBlockID is the block_id of the k-th actions block.
+func choicesBlockID(k int) string {
+	if k < len(choicesBlockIDs) {
+		return choicesBlockIDs[k]
+	}
+	return "choices_" + strconv.Itoa(k)
+}
+
+// plainTextObject is slack.NewTextBlockObject(slack.PlainTextType, text, false, false) in
+// one allocation instead of two (the object and its emoji flag).
+func plainTextObject(text string) *slack.TextBlockObject {
+	o := &struct {
+		t     slack.TextBlockObject
+		emoji bool
+	}{t: slack.TextBlockObject{Type: slack.PlainTextType, Text: text}}
+	o.t.Emoji = &o.emoji
+	return &o.t
 }
 
 // textBlocks splits text into plain_text sections of at most maxSectionText characters,
 // at most limit of them.
 func textBlocks(text string, limit int) []slack.Block {
-	var blocks []slack.Block
+	return textBlocksCap(text, limit, 0)
+}
+
+// textBlocksCap is textBlocks with room for extra blocks after the sections.
+func textBlocksCap(text string, limit, extra int) []slack.Block {
+	blocks := make([]slack.Block, 0, min(limit, (len(text)+maxSectionText-1)/maxSectionText)+extra)
 	for text != "" && len(blocks) < limit {
 		part := prefix(text, maxSectionText)
 		if len(part) < len(text) {
@@ -253,7 +296,10 @@ func textBlocks(text string, limit int) []slack.Block {
 		if strings.TrimSpace(part) == "" {
 			continue
 		}
-		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.PlainTextType, part, false, false), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(plainTextObject(part), nil, nil))
+	}
+	if len(blocks) == 0 && extra == 0 {
+		return nil // as before: no sections, no slice
 	}
 	return blocks
 }

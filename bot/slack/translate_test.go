@@ -3,7 +3,10 @@ package slack
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -359,5 +362,71 @@ func TestFastDecodeMatchesSlackGo(t *testing.T) {
 	}
 	if n < 5 {
 		t.Errorf("%d message fixtures compared, want the 6 message ones", n)
+	}
+}
+
+// renderWithSlackGo is render as it was written with slack-go's constructors, before it
+// built its blocks itself to allocate less: the reference for TestRenderSameBlocks.
+func renderWithSlackGo(m bot.Message) (string, []slack.Block) {
+	text := escape(flows.PlainText(flows.Reply{Kind: m.Kind, Text: m.Text, Choices: m.Choices}))
+	if len(m.Choices) == 0 {
+		return text, nil
+	}
+	var blocks []slack.Block
+	rest, limit := m.Text, maxBlocks-(len(m.Choices)+maxActionsItems-1)/maxActionsItems
+	for rest != "" && len(blocks) < limit {
+		part := prefix(rest, maxSectionText)
+		if len(part) < len(rest) {
+			if i := strings.LastIndexAny(part, "\n "); i > len(part)/2 {
+				part = part[:i+1]
+			}
+		}
+		rest = rest[len(part):]
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.PlainTextType, part, false, false), nil, nil))
+	}
+	for start := 0; start < len(m.Choices); start += maxActionsItems {
+		end := min(start+maxActionsItems, len(m.Choices))
+		var elems []slack.BlockElement
+		for i, c := range m.Choices[start:end] {
+			elems = append(elems, slack.NewButtonBlockElement(choiceAction+"_"+strconv.Itoa(start+i), cut(c.ID, maxButtonValue),
+				slack.NewTextBlockObject(slack.PlainTextType, cut(c.Label, maxButtonText), false, false)))
+		}
+		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("choices_%d", start/maxActionsItems), elems...))
+	}
+	return text, blocks
+}
+
+// TestRenderSameBlocks: render makes the blocks slack-go's constructors make, for short and
+// long texts, few and many choices (more than one actions block, more than the IDs made
+// once), and no text at all.
+func TestRenderSameBlocks(t *testing.T) {
+	choices := func(n int) []flows.Choice {
+		var cs []flows.Choice
+		for i := range n {
+			cs = append(cs, flows.Choice{ID: "c" + strconv.Itoa(i), Label: "Choice " + strconv.Itoa(i)})
+		}
+		return cs
+	}
+	long := strings.Repeat("A sentence about the story, with é and 🙂 in it.\n", 200)
+	var msgs []bot.Message
+	for _, text := range []string{"", "   ", "What happened?", long, strings.Repeat("x", 3*maxSectionText+7)} {
+		for _, n := range []int{0, 1, 3, 11, 25, 26, 50, 51, 80} {
+			msgs = append(msgs, bot.Message{Kind: flows.ReplyPrompt, Text: text, Choices: choices(n)})
+		}
+	}
+	for _, m := range msgs {
+		gotText, got := render(m)
+		wantText, want := renderWithSlackGo(m)
+		if gotText != wantText || !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Fatalf("render(%d bytes, %d choices) =\n%s\nslack-go's constructors make\n%s", len(m.Text), len(m.Choices), g, w)
+		}
+	}
+	if b := textBlocks("  \n ", 10); b != nil {
+		t.Errorf("textBlocks of blank text = %#v, want nil", b)
 	}
 }
