@@ -120,6 +120,19 @@ type countingTransport struct {
 	m        *opsMetrics
 	next     http.RoundTripper
 	now      func() time.Time
+	// calls and duration are the platform's series, looked up once: WithLabelValues
+	// hashes the labels and takes a lock on every call.
+	calls    map[string]prometheus.Counter // by class
+	duration prometheus.Observer
+}
+
+func newCountingTransport(m *opsMetrics, platform string, classes []string, class func(*http.Request) string, next http.RoundTripper, now func() time.Time) *countingTransport {
+	t := &countingTransport{platform: platform, class: class, m: m, next: next, now: now,
+		calls: make(map[string]prometheus.Counter, len(classes)), duration: m.apiDuration.WithLabelValues(platform)}
+	for _, c := range classes {
+		t.calls[c] = m.apiCalls.WithLabelValues(platform, c)
+	}
+	return t
 }
 
 // maxSniff bounds the Slack answers watched for "ok": false.
@@ -127,10 +140,14 @@ const maxSniff = 64 << 10
 
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	class := t.class(r)
-	t.m.apiCalls.WithLabelValues(t.platform, class).Inc()
+	if c, ok := t.calls[class]; ok {
+		c.Inc()
+	} else {
+		t.m.apiCalls.WithLabelValues(t.platform, class).Inc()
+	}
 	start := t.now()
 	resp, err := t.next.RoundTrip(r)
-	t.m.apiDuration.WithLabelValues(t.platform).Observe(t.now().Sub(start).Seconds())
+	t.duration.Observe(t.now().Sub(start).Seconds())
 	switch {
 	case err != nil:
 		t.fail(class, "network")
@@ -239,9 +256,9 @@ func (b *sniffBody) Close() error {
 
 // instrumentedClient returns an HTTP client for an adapter whose calls are counted.
 func (m *opsMetrics) instrumentedClient(platform string, now func() time.Time) *http.Client {
-	class := slackClass
+	class, classes := slackClass, slackClasses
 	if platform == "discord" {
-		class = discordClass
+		class, classes = discordClass, discordClasses
 	}
 	// The default transport keeps only 2 idle connections per host, so concurrent replies
 	// would open and close connections all the time.
@@ -249,7 +266,7 @@ func (m *opsMetrics) instrumentedClient(platform string, now func() time.Time) *
 	pooled.MaxIdleConnsPerHost = 64
 	return &http.Client{
 		Timeout:   15 * time.Second,
-		Transport: &countingTransport{platform: platform, class: class, m: m, next: pooled, now: now},
+		Transport: newCountingTransport(m, platform, classes, class, pooled, now),
 	}
 }
 
