@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -191,4 +192,21 @@ func mustURL(tb testing.TB, s string) *url.URL {
 		tb.Fatal(err)
 	}
 	return u
+}
+
+// FuzzMediaType: mediaType finds the media type mime.ParseMediaType finds, and fails where
+// it fails.
+func FuzzMediaType(f *testing.F) {
+	for _, s := range []string{"", "text/html", "text/plain; charset=utf-8", "application/json", "application/json; charset=utf-8",
+		"Application/JSON", "text/html ", " text/html", "text/", "/html", "text", "text/html/x", "text/h tml", "text/html; charset=utf-8; x=y",
+		"text/html;charset=utf-8", "text/html; charset=UTF-8", "a/b; charset=utf-8", "text/html; charset=utf-8;", "te\\xt/html", "text/ht\x7fml"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ct string) {
+		got, gerr := mediaType(ct)
+		want, _, werr := mime.ParseMediaType(ct)
+		if (gerr == nil) != (werr == nil) || got != want {
+			t.Fatalf("mediaType(%q) = %q, %v; mime.ParseMediaType: %q, %v", ct, got, gerr, want, werr)
+		}
+	})
 }

@@ -511,7 +511,7 @@ func ephemeralBody(text string, blocks []slack.Block) ([]byte, error) {
 // parser): a JSON answer's "ok" and "error", any other the text "ok", else an error that
 // is the text.
 func ephemeralAnswer(resp *http.Response, body []byte) error {
-	ctype, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	ctype, err := mediaType(resp.Header.Get("Content-Type"))
 	if err != nil {
 		return err
 	}
@@ -526,4 +526,32 @@ func ephemeralAnswer(resp *http.Response, body []byte) error {
 		return errors.New(string(body))
 	}
 	return nil
+}
+
+// mediaType is the media type mime.ParseMediaType finds in a Content-Type, and its error
+// (FuzzMediaType). The usual ones — a lower-case type/subtype, perhaps with
+// "; charset=utf-8" — are read here: ParseMediaType makes a map of the parameters for every
+// answer, and a response_url answers "ok" as text/html.
+func mediaType(ct string) (string, error) {
+	t := strings.TrimSuffix(ct, "; charset=utf-8")
+	if simpleMediaType(t) {
+		return t, nil
+	}
+	t, _, err := mime.ParseMediaType(ct)
+	return t, err
+}
+
+// simpleMediaType reports whether t is type/subtype, both RFC 1521 tokens in lower case.
+func simpleMediaType(t string) bool {
+	slash := strings.IndexByte(t, '/')
+	if slash <= 0 || slash == len(t)-1 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if i != slash && (c <= ' ' || c >= 0x7f || 'A' <= c && c <= 'Z' || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
