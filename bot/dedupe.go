@@ -470,7 +470,9 @@ func (l *Lease) Release(ctx context.Context) {
 func newToken() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var h [16]byte // hex.EncodeToString would allocate this too
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // MemLeases keeps event leases in this process: right for one replica and for tests.

@@ -69,11 +69,12 @@ func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bo
 // copying (a few hundred bytes of garbage per event). A body shorter than announced is
 // returned as read, as io.ReadAll returns it; one longer is read on to its end.
 func readBody(r *http.Request) ([]byte, error) {
-	lr := io.LimitReader(r.Body, MaxBody+1)
 	n := r.ContentLength
 	if n <= 0 || n > MaxBody {
-		return io.ReadAll(lr)
+		return io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	}
+	// A value, read through its own method, stays off the heap (io.LimitReader's would not).
+	lr := io.LimitedReader{R: r.Body, N: MaxBody + 1}
 	buf := make([]byte, n)
 	got := 0
 	for got < len(buf) {
@@ -91,7 +92,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	for {
 		m, err := lr.Read(one[:])
 		if m > 0 {
-			rest, err := io.ReadAll(lr)
+			rest, err := io.ReadAll(io.LimitReader(lr.R, lr.N))
 			return append(append(buf, one[0]), rest...), err
 		}
 		if err == io.EOF {
