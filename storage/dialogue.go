@@ -239,12 +239,13 @@ func (s *Store) tryTurn(ctx context.Context, k *turnKeys, eventID, leaseKey stri
 	if err != nil {
 		return turnLost, err
 	}
-	res, err := turnScript.run(ctx, s.rdb, c.keys(k, leaseKey), c.args(s, from.Version, eventID, 0)...).Int()
+	t := c.command(s, k, leaseKey, from.Version, eventID, nil)
+	res, err := turnScript.runArgv(ctx, s.rdb, t.argv[:t.n], turnKeyCount).Int()
 	if err != nil {
 		return turnLost, fmt.Errorf("save dialogue: %w", err)
 	}
 	if res == turnCommitted {
-		s.rememberCommit(k, from.Version+1, string(c.state), &c.next)
+		s.rememberCommit(k, from.Version+1, t.state, &c.next)
 	}
 	return res, nil
 }
@@ -327,33 +328,66 @@ func (s *Store) encodeState(st *flows.State, ad string) ([]byte, error) {
 // few KB; a rare larger one's buffer is left to the collector.
 const maxPooledStateBuf = 64 << 10
 
-// keys are turnScript's KEYS, with room for guessTurnScript's one more.
-func (c *preparedTurn) keys(k *turnKeys, leaseKey string) []string {
-	keys := make([]string, 6, 7)
-	keys[0], keys[1], keys[2], keys[3], keys[4], keys[5] = k.dialogue, k.journal, k.applied, k.dialogue, k.dialogue, k.profile
-	if c.entryKey != "" {
-		keys[3] = c.entryKey
-	}
-	if leaseKey != "" {
-		keys[4] = leaseKey
-	}
-	return keys
+// The numbers of turnScript's and guessTurnScript's KEYS and ARGV.
+const (
+	turnKeyCount      = 6
+	turnArgCount      = 14
+	guessTurnKeyCount = turnKeyCount + 1
+	guessTurnArgCount = turnArgCount + 3
+)
+
+// turnCmd is a commit's command line (turnScript's, or guessTurnScript's) with the values
+// it names: one allocation for all of it. The client writes a *string or *int64 as the
+// value it points to, so the strings and numbers go in as pointers here or into the user's
+// turnKeys; put in an interface themselves, they would be an allocation each.
+type turnCmd struct {
+	argv [3 + guessTurnKeyCount + guessTurnArgCount]any
+	n    int // the used part of argv
+
+	state                      string // the new state as stored: what the commit writes and the memory keeps
+	entryKey, leaseKey, event  string
+	entryID                    string
+	ver, next, nowMS, cutoffMS int64
 }
 
-// args are turnScript's ARGV for a commit over version n, with room for more more. The
-// versions go as numbers: the client writes them in decimal, as the script compares them.
-func (c *preparedTurn) args(s *Store, n int64, eventID string, more int) []any {
-	nowMS := c.now.UnixMilli()
-	args := make([]any, 0, 14+more)
-	return append(args,
-		n, n+1, c.state, s.dlgTTLMS,
-		c.entry, c.entryID, nowMS, c.now.Add(-s.ret).UnixMilli(), s.retMS,
+// command returns the commit over version n: turnScript's KEYS and ARGV after the three
+// places runArgv fills, or, with guess (the remembered dialogue the turn started from),
+// guessTurnScript's.
+func (c *preparedTurn) command(s *Store, k *turnKeys, leaseKey string, n int64, eventID string, guess *bot.DialogueRead) *turnCmd {
+	t := &turnCmd{
+		state: string(c.state), entryKey: c.entryKey, leaseKey: leaseKey, event: eventID, entryID: c.entryID,
+		ver: n, next: n + 1, nowMS: c.now.UnixMilli(), cutoffMS: c.now.Add(-s.ret).UnixMilli(),
+	}
+	// KEYS (see turnScript).
+	keys := t.argv[3:]
+	keys[0], keys[1], keys[2], keys[3], keys[4], keys[5] = &k.dialogue, &k.journal, &k.applied, &k.dialogue, &k.dialogue, &k.profile
+	if c.entryKey != "" {
+		keys[3] = &t.entryKey
+	}
+	if leaseKey != "" {
+		keys[4] = &t.leaseKey
+	}
+	nk := turnKeyCount
+	if guess != nil {
+		keys[6] = &k.pending
+		nk = guessTurnKeyCount
+	}
+	// ARGV.
+	args := append(t.argv[3+nk:3+nk],
+		&t.ver, &t.next, &t.state, s.dlgTTLMS,
+		c.entry, &t.entryID, &t.nowMS, &t.cutoffMS, s.retMS,
 		// ARGV[11] and ARGV[12] are no longer read (see turnScript).
-		eventID, "", "",
+		&t.event, "", "",
 		// A turn's done mark is the record that its event was applied: it lives as long
 		// as the applied-events record did.
 		int64(AppliedTTL/time.Millisecond), c.profileTTLArg(),
 	)
+	if guess != nil {
+		// The usual lease's length is boxed once (leaseMSArg).
+		args = append(args, &guess.Stored, &guess.Guess.Token, leaseMSArg(guess.Guess.Lease))
+	}
+	t.n = 3 + nk + len(args)
+	return t
 }
 
 // profileTTLArg is ARGV[14]: the profile's TTL in ms when the commit starts it again.

@@ -204,18 +204,15 @@ func (s *Store) tryGuessTurn(ctx context.Context, k *turnKeys, eventID, leaseKey
 	if err != nil {
 		return turnLost, nil, err
 	}
-	keys := append(c.keys(k, leaseKey), k.pending)
-	// The strings go as pointers and the usual lease as a number boxed once: a string or
-	// a number put in an interface is an allocation, a pointer is not.
-	args := append(c.args(s, from.Version, eventID, 3), &from.Stored, &from.Guess.Token, leaseMSArg(from.Guess.Lease))
-	reply, err := guessTurnScript.run(ctx, s.rdb, keys, args...).Slice()
+	t := c.command(s, k, leaseKey, from.Version, eventID, from)
+	reply, err := guessTurnScript.runArgv(ctx, s.rdb, t.argv[:t.n], guessTurnKeyCount).Slice()
 	if err != nil {
 		return turnLost, nil, fmt.Errorf("save dialogue: %w", err)
 	}
 	n, _ := reply[0].(int64)
 	switch n {
 	case 1:
-		s.rememberCommit(k, from.Version+1, string(c.state), &c.next)
+		s.rememberCommit(k, from.Version+1, t.state, &c.next)
 		return turnCommitted, nil, nil
 	case 2:
 		return turnDuplicate, nil, nil
