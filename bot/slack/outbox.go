@@ -167,6 +167,9 @@ func (o *outbox) post(ctx context.Context, ch string, u bot.UserRef, m bot.Messa
 	}
 	o.mu.Unlock()
 	err := o.sendNow(ctx, ch, m)
+	if err == nil {
+		return nil // before errors.As: its target would be allocated on every post
+	}
 	var rl *slack.RateLimitedError
 	if !errors.As(err, &rl) {
 		return err

@@ -263,6 +263,9 @@ var goneErrors = map[string]bool{"user_not_found": true, "account_inactive": tru
 
 // userGone reports whether err is Slack saying the user is gone.
 func userGone(err error) bool {
+	if err == nil {
+		return false // before errors.As: its target would be allocated on every post
+	}
 	var se slack.SlackErrorResponse
 	return errors.As(err, &se) && goneErrors[se.Err]
 }

@@ -220,18 +220,22 @@ func render(m bot.Message) (string, []slack.Block) {
 	}
 	actions := (len(m.Choices) + maxActionsItems - 1) / maxActionsItems
 	blocks := textBlocksCap(m.Text, maxBlocks-actions, actions)
+	// The buttons, their labels and the elements lists, each in one allocation.
+	buttons := make([]struct {
+		b     slack.ButtonBlockElement
+		label slack.TextBlockObject
+		emoji bool
+	}, len(m.Choices))
+	elems := make([]slack.BlockElement, len(m.Choices))
+	for n, c := range m.Choices {
+		b := &buttons[n]
+		b.label = slack.TextBlockObject{Type: slack.PlainTextType, Text: cut(c.Label, maxButtonText), Emoji: &b.emoji}
+		b.b = slack.ButtonBlockElement{Type: slack.METButton, ActionID: choiceActionID(n), Value: cut(c.ID, maxButtonValue), Text: &b.label}
+		elems[n] = &b.b
+	}
 	for start := 0; start < len(m.Choices); start += maxActionsItems {
 		end := min(start+maxActionsItems, len(m.Choices))
-		elems := make([]slack.BlockElement, 0, end-start)
-		for i, c := range m.Choices[start:end] {
-			elems = append(elems, &slack.ButtonBlockElement{
-				Type:     slack.METButton,
-				ActionID: choiceActionID(start + i),
-				Value:    cut(c.ID, maxButtonValue),
-				Text:     plainTextObject(cut(c.Label, maxButtonText)),
-			})
-		}
-		blocks = append(blocks, slack.NewActionBlock(choicesBlockID(start/maxActionsItems), elems...))
+		blocks = append(blocks, slack.NewActionBlock(choicesBlockID(start/maxActionsItems), elems[start:end:end]...))
 	}
 	return text, blocks
 }
@@ -264,17 +268,6 @@ func choicesBlockID(k int) string {
 	return "choices_" + strconv.Itoa(k)
 }
 
-// plainTextObject is slack.NewTextBlockObject(slack.PlainTextType, text, false, false) in
-// one allocation instead of two (the object and its emoji flag).
-func plainTextObject(text string) *slack.TextBlockObject {
-	o := &struct {
-		t     slack.TextBlockObject
-		emoji bool
-	}{t: slack.TextBlockObject{Type: slack.PlainTextType, Text: text}}
-	o.t.Emoji = &o.emoji
-	return &o.t
-}
-
 // textBlocks splits text into plain_text sections of at most maxSectionText characters,
 // at most limit of them.
 func textBlocks(text string, limit int) []slack.Block {
@@ -296,7 +289,16 @@ func textBlocksCap(text string, limit, extra int) []slack.Block {
 		if strings.TrimSpace(part) == "" {
 			continue
 		}
-		blocks = append(blocks, slack.NewSectionBlock(plainTextObject(part), nil, nil))
+		// slack.NewSectionBlock(slack.NewTextBlockObject(slack.PlainTextType, part, false,
+		// false), nil, nil) in one allocation instead of three.
+		sec := &struct {
+			s     slack.SectionBlock
+			text  slack.TextBlockObject
+			emoji bool
+		}{text: slack.TextBlockObject{Type: slack.PlainTextType, Text: part}}
+		sec.text.Emoji = &sec.emoji
+		sec.s = slack.SectionBlock{Type: slack.MBTSection, Text: &sec.text}
+		blocks = append(blocks, &sec.s)
 	}
 	if len(blocks) == 0 && extra == 0 {
 		return nil // as before: no sections, no slice
