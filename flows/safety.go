@@ -149,7 +149,6 @@ func decide(norm string, hits []hit) Safety {
 // normalised into norm, not into a string, and the filter and the expressions read bytes.
 type safetyScratch struct {
 	runes []rune // the text as runes: tokenize looks at neighbours on both sides
-	word  []rune // the word being read
 	toks  []byte // the tokens, one after another
 	ends  []int  // where each token ends in toks
 	norm  []byte // the normalised text
@@ -625,17 +624,36 @@ func (sc *safetyScratch) tokenize(text string) {
 	}
 	buf := sc.toks[:0]
 	ends := sc.ends[:0] // where each token ends in buf
-	cur := sc.word[:0]  // the word being read
+	// The word being read is buf[word:], written as its letters come. Runs of three or more
+	// of the same letter are read as one ("diiiie" → "die"): last is the word's last letter
+	// and run how many times in a row it came.
+	word := 0
+	var last rune
+	run := 0
+	letter := func(r rune) {
+		if len(buf) > word && r == last {
+			run++
+			switch run {
+			case 2:
+				buf = utf8.AppendRune(buf, r)
+			case 3:
+				buf = buf[:len(buf)-utf8.RuneLen(r)] // the two become one
+			}
+			return
+		}
+		last, run = r, 1
+		buf = utf8.AppendRune(buf, r)
+	}
+	flush := func() {
+		if len(buf) > word {
+			ends = append(ends, len(buf))
+			word = len(buf)
+		}
+	}
 	add := func(tok string) {
 		buf = append(buf, tok...)
 		ends = append(ends, len(buf))
-	}
-	flush := func() {
-		if len(cur) > 0 {
-			buf = appendCollapsed(buf, cur)
-			ends = append(ends, len(buf))
-			cur = cur[:0]
-		}
+		word = len(buf)
 	}
 	inQuote := false
 	isLetter := func(i int) bool { return i >= 0 && i < len(rs) && unicode.IsLetter(rs[i]) }
@@ -643,7 +661,7 @@ func (sc *safetyScratch) tokenize(text string) {
 		// Lower-case letters and spaces are most of any answer: they skip the switch, and
 		// go where it would send them.
 		if 'a' <= r && r <= 'z' {
-			cur = append(cur, r)
+			letter(r)
 			continue
 		}
 		if r == ' ' {
@@ -652,8 +670,8 @@ func (sc *safetyScratch) tokenize(text string) {
 		}
 		switch {
 		case unicode.IsLetter(r):
-			cur = append(cur, unicode.ToLower(r))
-		case unicode.IsDigit(r) && len(cur) == 0 && !isLetter(i+1):
+			letter(unicode.ToLower(r))
+		case unicode.IsDigit(r) && len(buf) == word && !isLetter(i+1):
 			// A number on its own ("300 kms"): kept as a token.
 			j := i
 			for j < len(rs) && unicode.IsDigit(rs[j]) {
@@ -664,16 +682,17 @@ func (sc *safetyScratch) tokenize(text string) {
 					buf = utf8.AppendRune(buf, d)
 				}
 				ends = append(ends, len(buf))
+				word = len(buf)
 			}
 		case unicode.IsDigit(r) && i > 0 && unicode.IsDigit(rs[i-1]):
 			// The rest of a number, already taken.
 		case leet(r) != 0 && (isLetter(i-1) && (isLetter(i+1) || i+1 < len(rs) && leet(rs[i+1]) != 0 && isLetter(i+2))):
-			cur = append(cur, leet(r))
-		case leet(r) != 0 && unicode.IsDigit(r) && isLetter(i+1) && len(cur) == 0:
-			cur = append(cur, leet(r))
+			letter(leet(r))
+		case leet(r) != 0 && unicode.IsDigit(r) && isLetter(i+1) && len(buf) == word:
+			letter(leet(r))
 		case r == '\'' || r == '’' || r == '‘' || r == '`' || r == 'ʼ':
 			// Apostrophes vanish inside words: don't → dont.
-			if len(cur) == 0 || !isLetter(i+1) {
+			if len(buf) == word || !isLetter(i+1) {
 				flush()
 			}
 		case r == '"' || r == '“' || r == '”' || r == '«' || r == '»' || r == '„':
@@ -694,7 +713,7 @@ func (sc *safetyScratch) tokenize(text string) {
 		case r == ',' || r == ':' || r == '—' || r == '–' || r == '(' || r == ')' || r == '[' || r == ']':
 			flush()
 			add(",")
-		case r == '-' && len(cur) > 0 && isLetter(i+1):
+		case r == '-' && len(buf) > word && isLetter(i+1):
 			// self-harm → self harm
 			flush()
 		default:
@@ -702,27 +721,7 @@ func (sc *safetyScratch) tokenize(text string) {
 		}
 	}
 	flush()
-	sc.runes, sc.toks, sc.ends, sc.word = rs, buf, ends, cur
-}
-
-// appendCollapsed appends rs to b with runs of three or more of the same letter shortened
-// to one: "diiiie" → "die".
-func appendCollapsed(b []byte, rs []rune) []byte {
-	for i := 0; i < len(rs); i++ {
-		j := i
-		for j < len(rs) && rs[j] == rs[i] {
-			j++
-		}
-		n := j - i
-		if n >= 3 {
-			n = 1
-		}
-		for k := 0; k < n; k++ {
-			b = utf8.AppendRune(b, rs[i])
-		}
-		i = j - 1
-	}
-	return b
+	sc.runes, sc.toks, sc.ends = rs, buf, ends
 }
 
 // wordForms are single tokens read as others: slang, contractions, common misspellings of

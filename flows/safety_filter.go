@@ -114,8 +114,11 @@ var safetyLits = &litTable{ids: map[string]int{}}
 type ruleIndex struct {
 	// The rules filed under trigram hash h are rules[start[h]:start[h+1]], ascending. (One
 	// flat table rather than a slice per hash: it is read for every sentence, and small.)
-	start  [triBits + 1]uint16
-	rules  []uint8
+	start [triBits + 1]uint16
+	rules []uint8
+	// filed has bit h set when some rule is filed under h: a sentence's trigrams mostly have
+	// none, and this table is an eighth of start's size, so it stays in the nearest cache.
+	filed  [triBits / 64]uint64
 	always ruleSet // rules with no filter
 }
 
@@ -149,6 +152,9 @@ func (x *ruleIndex) index(rules []safetyRule) {
 		}
 	}
 	for h, l := range byTri {
+		if len(l) > 0 {
+			x.filed[h/64] |= 1 << (h % 64)
+		}
 		x.rules = append(x.rules, l...)
 		if len(x.rules) > 1<<16-1 {
 			panic("flows: safety rule index too large")
@@ -459,6 +465,9 @@ func (c *litCheck) reset(sentence []byte) ruleSet {
 			continue // seen in this sentence: its rules are in already
 		}
 		c.tris[w] |= bit
+		if x.filed[w]&bit == 0 {
+			continue
+		}
 		for _, r := range x.rules[x.start[h]:x.start[h+1]] {
 			cand.add(int(r))
 		}
