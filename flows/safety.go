@@ -168,7 +168,24 @@ var allSafetyRules = func() ruleSet {
 }()
 
 // sentenceBreak separates sentences in the normalised text; no rule crosses one.
-var sentenceBreak = []byte(" . ")
+const sentenceBreak = " . "
+
+// indexSentenceBreak is bytes.Index(b, sentenceBreak), found by the '.' in the middle: a
+// search led by the space stops at every word.
+func indexSentenceBreak(b []byte) int {
+	from := 0
+	for {
+		i := bytes.IndexByte(b[from:], '.')
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if i > 0 && i+1 < len(b) && b[i-1] == ' ' && b[i+1] == ' ' {
+			return i - 1
+		}
+		from = i + 1
+	}
+}
 
 // findHits matches the rules against norm, sentence by sentence. With lc set, a rule runs
 // on a sentence only when the sentence holds the strings every match of the rule needs
@@ -178,7 +195,7 @@ func findHits(norm []byte, lc *litCheck) []hit {
 	var hits []hit
 	off := 0
 	for off < len(norm) {
-		end := bytes.Index(norm[off:], sentenceBreak)
+		end := indexSentenceBreak(norm[off:])
 		if end < 0 {
 			end = len(norm)
 		} else {
@@ -661,7 +678,12 @@ func (sc *safetyScratch) tokenize(text string) {
 		// Lower-case letters and spaces are most of any answer: they skip the switch, and
 		// go where it would send them.
 		if 'a' <= r && r <= 'z' {
-			letter(r)
+			if len(buf) > word && r == last {
+				letter(r) // a run
+			} else {
+				last, run = r, 1
+				buf = append(buf, byte(r))
+			}
 			continue
 		}
 		if r == ' ' {

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -176,6 +177,11 @@ func FuzzNormalizeSafety(f *testing.F) {
 		norm := []byte(normalizeSafety(text))
 		if a, b := findHits(norm, new(litCheck)), findHits(norm, nil); fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Fatalf("findHits(%q) with filter = %v, without = %v", norm, a, b)
+		}
+		for _, b := range [][]byte{norm, []byte(text)} {
+			if got, want := indexSentenceBreak(b), bytes.Index(b, []byte(sentenceBreak)); got != want {
+				t.Fatalf("indexSentenceBreak(%q) = %d, want %d", b, got, want)
+			}
 		}
 	})
 }
