@@ -30,14 +30,19 @@ const minLiteral = 3
 // litFilter is one rule's clauses.
 type litFilter []litClause
 
-// litClause is one clause: literals of which a match holds at least one.
+// litClause is one clause: literals of which a match holds at least one, grouped by their
+// first trigram (litTable.keys[id][0]). A sentence without a group's trigram holds none of
+// its literals, so a clause is tested by its groups' trigrams, and a literal only when its
+// group's trigram is in the sentence: almost every clause tested fails, and literals share
+// trigrams ("kill myself", "killing myself"), so this is a few bit tests.
 type litClause struct {
-	ids []int // the literals, as indexes into the shared literal table
-	// keys is the first trigram (litTable.keys[id][0]) of each literal, each once: a
-	// sentence holding none of them holds none of the literals. Literals share them
-	// ("kill myself", "killing myself"), so this is a shorter test of a clause that fails,
-	// which is what almost every clause checked does.
-	keys []uint16
+	ids    []int // the literals, as indexes into the shared literal table
+	groups []litGroup
+}
+
+type litGroup struct {
+	key uint16 // the trigram hash first in each literal's keys
+	ids []int
 }
 
 // litTable interns the literals of all rules, so that one sentence checks each at most once.
@@ -145,7 +150,8 @@ func (x *ruleIndex) index(rules []safetyRule) {
 			x.always.add(i)
 			continue
 		}
-		for _, h := range r.filter[indexClause(r.filter)].keys {
+		for _, g := range r.filter[indexClause(r.filter)].groups {
+			h := g.key
 			if l := byTri[h]; len(l) == 0 || l[len(l)-1] != uint8(i) {
 				byTri[h] = append(l, uint8(i))
 			}
@@ -200,13 +206,17 @@ func withFilters(rules []safetyRule) []safetyRule {
 		for j := range f {
 			cl := &f[j]
 			for _, id := range cl.ids {
-				if k := safetyLits.keys[id][0]; !slices.Contains(cl.keys, k) {
-					cl.keys = append(cl.keys, k)
+				k := safetyLits.keys[id][0]
+				g := slices.IndexFunc(cl.groups, func(g litGroup) bool { return g.key == k })
+				if g < 0 {
+					g = len(cl.groups)
+					cl.groups = append(cl.groups, litGroup{key: k})
 				}
+				cl.groups[g].ids = append(cl.groups[g].ids, id)
 			}
 		}
 		// Cheapest clause first: a sentence is usually rejected by the first.
-		slices.SortStableFunc(f, func(a, b litClause) int { return len(a.keys) - len(b.keys) })
+		slices.SortStableFunc(f, func(a, b litClause) int { return len(a.groups) - len(b.groups) })
 	}
 	safetyIndex.index(rules)
 	return rules
@@ -502,28 +512,23 @@ func (c *litCheck) search(id int) bool {
 // string of every clause.
 func (f litFilter) mayMatch(c *litCheck) bool {
 	for _, clause := range f {
-		if !c.hasAnyTri(clause.keys) {
-			return false
-		}
-		ok := false
-		for _, id := range clause.ids {
-			if c.has(id) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !c.holdsAny(clause) {
 			return false
 		}
 	}
 	return true
 }
 
-// hasAnyTri reports whether the sentence holds any of the trigrams hashed to keys.
-func (c *litCheck) hasAnyTri(keys []uint16) bool {
-	for _, h := range keys {
-		if c.tris[h/64]&(1<<(h%64)) != 0 {
-			return true
+// holdsAny reports whether the sentence holds a literal of clause.
+func (c *litCheck) holdsAny(clause litClause) bool {
+	for _, g := range clause.groups {
+		if c.tris[g.key/64]&(1<<(g.key%64)) == 0 {
+			continue
+		}
+		for _, id := range g.ids {
+			if c.has(id) {
+				return true
+			}
 		}
 	}
 	return false
