@@ -546,7 +546,7 @@ func (sc *safetyScratch) normalize(text string) []byte {
 	for i := 0; i < n; i++ {
 		t := sc.tok(i)
 		// One lookup says whether the token starts a pair or is a word form; most are neither.
-		if e, ok := safetyLexicon[string(t)]; ok {
+		if e, ok := lookupLexicon(t); ok {
 			if i+1 < n {
 				if words := e.pairWith(sc.tok(i + 1)); words != nil {
 					out = appendTokens(out, words)
@@ -788,6 +788,32 @@ var safetyLexicon = func() map[string]lexEntry {
 	}
 	return m
 }()
+
+// lexiconSigs has bit lexiconSig(w) set for every word w of safetyLexicon.
+var lexiconSigs = func() (bits [lexiconSigBits / 64]uint64) {
+	for w := range safetyLexicon {
+		h := lexiconSig([]byte(w))
+		bits[h/64] |= 1 << (h % 64)
+	}
+	return bits
+}()
+
+const lexiconSigBits = 4096
+
+// lexiconSig is a token's first and last bytes and length, hashed.
+func lexiconSig(t []byte) uint {
+	return (uint(t[0])*263 + uint(t[len(t)-1])*7 + uint(len(t))) % lexiconSigBits
+}
+
+// lookupLexicon is safetyLexicon[string(t)] for a token (never empty). Most tokens are no
+// word of it, and the bit of their lexiconSig says so without hashing them.
+func lookupLexicon(t []byte) (lexEntry, bool) {
+	if h := lexiconSig(t); lexiconSigs[h/64]&(1<<(h%64)) == 0 {
+		return lexEntry{}, false
+	}
+	e, ok := safetyLexicon[string(t)]
+	return e, ok
+}
 
 type lexEntry struct {
 	form  []string  // the word form's reading, if the token is one
