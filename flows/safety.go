@@ -885,35 +885,36 @@ func letterSet(w []byte) uint32 {
 }
 
 // fuzzyKey returns the key word t misspells, or "" when t is a key word or misspells none.
+// A key word means itself even when an earlier key is one edit away from it.
 func fuzzyKey(t []byte) string {
 	if len(t) < 5 {
 		return ""
 	}
-	for _, k := range fuzzyKeys {
-		if string(t) == k {
-			return ""
-		}
-	}
 	m := letterSet(t)
+	misspelled := ""
 	for i, k := range fuzzyKeys {
 		if d := len(t) - len(k); d < -1 || d > 1 {
 			continue
 		}
 		// One edit adds at most one letter to a word's set of letters and takes at most one
-		// away: a test of two bit counts that rules out almost every word before osa1.
-		if km := fuzzyKeyLetters[i]; bits.OnesCount32(m&^km) > 1 || bits.OnesCount32(km&^m) > 1 {
+		// away: two bit tests rule out almost every word before it is compared.
+		km := fuzzyKeyLetters[i]
+		if more, less := m&^km, km&^m; more&(more-1) != 0 || less&(less-1) != 0 {
 			continue
 		}
-		if osa1(t, k) {
-			// Only now: few words are one edit from a key, and of those the real words mean
-			// themselves ("billing" is not "killing").
-			if realWords[string(t)] {
-				return ""
-			}
-			return k
+		if string(t) == k {
+			return ""
+		}
+		if misspelled == "" && osa1(t, k) {
+			misspelled = k
 		}
 	}
-	return ""
+	// Only now: few words are one edit from a key, and of those the real words mean
+	// themselves ("billing" is not "killing").
+	if misspelled != "" && realWords[string(t)] {
+		return ""
+	}
+	return misspelled
 }
 
 // osa1 reports whether a and b are within one edit (insert, delete, substitute, or swap of

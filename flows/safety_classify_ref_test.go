@@ -322,3 +322,65 @@ func TestLastWords(t *testing.T) {
 		}
 	}
 }
+
+// TestFuzzyKeySameAsReference checks fuzzyKey against the reference on every word within
+// one edit of a key word (and many within two), the real words, and the corpus's words:
+// the letter-set test that skips most comparisons must never skip a misspelling.
+func TestFuzzyKeySameAsReference(t *testing.T) {
+	words := map[string]bool{}
+	for _, k := range fuzzyKeys {
+		for i, e := range oneEdits(k) {
+			words[e] = true
+			// Two edits away, a sample: near misses the letter-set test must turn down.
+			if i%16 == 0 {
+				for _, e2 := range oneEdits(e) {
+					words[e2] = true
+				}
+			}
+		}
+	}
+	for w := range realWords {
+		words[w] = true
+	}
+	train, held := loadCorpus(t)
+	for _, l := range append(train, held...) {
+		for _, w := range strings.Fields(normalizeSafetyRef(l.text)) {
+			words[w] = true
+		}
+	}
+	misspelled := 0
+	for w := range words {
+		got := fuzzyKey([]byte(w))
+		if got == "" {
+			got = w
+		} else {
+			misspelled++
+		}
+		if want := fuzzyKeyRef(w); got != want {
+			t.Errorf("fuzzyKey(%q) reads %q, reference %q", w, got, want)
+		}
+	}
+	t.Logf("%d words, %d read as a key word", len(words), misspelled)
+}
+
+// oneEdits returns the strings one edit (deletion, insertion or substitution of a letter,
+// swap of neighbours) from w, with some non-ASCII letters among those inserted.
+func oneEdits(w string) []string {
+	letters := "abcdefghijklmnopqrstuvwxyzé"
+	var out []string
+	for i := 0; i <= len(w); i++ {
+		if i < len(w) {
+			out = append(out, w[:i]+w[i+1:])
+			if i+1 < len(w) {
+				out = append(out, w[:i]+string(w[i+1])+string(w[i])+w[i+2:])
+			}
+		}
+		for _, c := range letters {
+			out = append(out, w[:i]+string(c)+w[i:])
+			if i < len(w) {
+				out = append(out, w[:i]+string(c)+w[i+1:])
+			}
+		}
+	}
+	return out
+}
