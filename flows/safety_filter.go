@@ -452,12 +452,15 @@ func (c *litCheck) next() {
 
 // triBits is the size of the bit set of three-byte sequences: a sentence of a hundred bytes
 // sets about 1% of it, and a collision only costs a search.
-const triBits = 8192
+const (
+	triLog  = 13
+	triBits = 1 << triLog
+)
 
 // triHash spreads three bytes over triBits (multiplicative hashing: the top bits of the
 // product depend on every input bit).
 func triHash(a, b, c byte) uint16 {
-	return uint16((uint32(a)<<16 | uint32(b)<<8 | uint32(c)) * 0x9E3779B1 >> (32 - 13))
+	return uint16((uint32(a)<<16 | uint32(b)<<8 | uint32(c)) * 0x9E3779B1 >> (32 - triLog))
 }
 
 // reset makes c check sentence, and returns the rules worth checking in it: those of
