@@ -133,8 +133,7 @@ const maxSafetyRules = 256
 // ruleSet is a set of rule indexes.
 type ruleSet [maxSafetyRules / 64]uint64
 
-func (s *ruleSet) add(i int)      { s[i/64] |= 1 << (i % 64) }
-func (s *ruleSet) has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
+func (s *ruleSet) add(i int) { s[i/64] |= 1 << (i % 64) }
 
 // safetyIndex is the index of safetyRules (filled by withFilters).
 var safetyIndex = &ruleIndex{}
