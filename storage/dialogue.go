@@ -240,7 +240,7 @@ func (s *Store) tryTurn(ctx context.Context, k *turnKeys, eventID, leaseKey stri
 		return turnLost, err
 	}
 	t := c.command(s, k, leaseKey, from.Version, eventID, nil)
-	res, err := turnScript.runArgv(ctx, s.rdb, t.argv[:t.n], turnKeyCount).Int()
+	res, err := turnScript.runArgv(ctx, s.batch, t.argv[:t.n], turnKeyCount).Int()
 	if err != nil {
 		return turnLost, fmt.Errorf("save dialogue: %w", err)
 	}

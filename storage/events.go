@@ -179,7 +179,7 @@ func (s *Store) ClaimEvent(ctx context.Context, u bot.UserRef, id, token string,
 		return claimState(n), nil, nil
 	}
 	k, _ := s.turnKeysOf(u) // eventKey checked u
-	res, err := userClaimScript.run(ctx, s.rdb, []string{key, k.dialogue, k.applied, k.pending, k.profile}, token, leaseMSArg(lease), id).Slice()
+	res, err := userClaimScript.run(ctx, s.batch, []string{key, k.dialogue, k.applied, k.pending, k.profile}, token, leaseMSArg(lease), id).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("storage: claim event %s: %w", id, err)
 	}

@@ -205,7 +205,7 @@ func (s *Store) tryGuessTurn(ctx context.Context, k *turnKeys, eventID, leaseKey
 		return turnLost, nil, err
 	}
 	t := c.command(s, k, leaseKey, from.Version, eventID, from)
-	reply, err := guessTurnScript.runArgv(ctx, s.rdb, t.argv[:t.n], guessTurnKeyCount).Slice()
+	reply, err := guessTurnScript.runArgv(ctx, s.batch, t.argv[:t.n], guessTurnKeyCount).Slice()
 	if err != nil {
 		return turnLost, nil, fmt.Errorf("save dialogue: %w", err)
 	}

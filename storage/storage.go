@@ -86,6 +86,8 @@ type Store struct {
 	// dlgTTLMS and retMS are dlgTTL and ret in milliseconds, boxed once: every commit
 	// passes them.
 	dlgTTLMS, retMS any
+	// batch sends the hot path's scripts of concurrent turns together (batch.go).
+	batch *scriptBatcher
 }
 
 // dedupeSecret returns the secret dedupe keys are hashed with: derived from the first
@@ -221,6 +223,7 @@ func NewStore(client redis.UniversalClient, cfg Config) *Store {
 		panic(err)
 	}
 	s := &Store{
+		batch:  &scriptBatcher{rdb: client},
 		rdb:    client,
 		crypt:  c,
 		ret:    cfg.Retention,
