@@ -339,7 +339,8 @@ const (
 // turnCmd is a commit's command line (turnScript's, or guessTurnScript's) with the values
 // it names: one allocation for all of it. The client writes a *string or *int64 as the
 // value it points to, so the strings and numbers go in as pointers here or into the user's
-// turnKeys; put in an interface themselves, they would be an allocation each.
+// turnKeys; put in an interface themselves, they would be an allocation each. A turnCmd is
+// never reused: the batcher may still be writing it after its caller gave up (batch.go).
 type turnCmd struct {
 	argv [3 + guessTurnKeyCount + guessTurnArgCount]any
 	n    int // the used part of argv
