@@ -89,7 +89,7 @@ func newBatchTest(t *testing.T) (*scriptBatcher, *redis.Client, *gate) {
 	t.Helper()
 	rdb := redistest.Client(t, redistest.Start(t))
 	// Load the script first, so that the round trips counted are the batches alone.
-	if err := echoScript.s.Load(context.Background(), rdb).Err(); err != nil {
+	if err := rdb.ScriptLoad(context.Background(), echoScript.src.(string)).Err(); err != nil {
 		t.Fatal(err)
 	}
 	g := newGate()
