@@ -790,12 +790,12 @@ var safetyLexicon = func() map[string]lexEntry {
 }()
 
 // lexiconSigs has bit lexiconSig(w) set for every word w of safetyLexicon.
-var lexiconSigs = func() (bits [lexiconSigBits / 64]uint64) {
+var lexiconSigs = func() (set [lexiconSigBits / 64]uint64) {
 	for w := range safetyLexicon {
 		h := lexiconSig([]byte(w))
-		bits[h/64] |= 1 << (h % 64)
+		set[h/64] |= 1 << (h % 64)
 	}
-	return bits
+	return set
 }()
 
 const lexiconSigBits = 4096
