@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/slack-go/slack"
+
+	"github.com/storybot/storybot/internal/workctx"
 )
 
 // TestEphemeralMatchesSlackGo: for the same message, the direct response_url post sends the
@@ -150,13 +152,13 @@ func BenchmarkEphemeral(b *testing.B) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "ok")
 	})
-	var wc workCtx
-	defer wc.stop()
+	var wc workctx.Renewing
+	defer wc.Stop()
 	const text = "Let's pause. I've sent you a DM; only you can see it."
 	b.Run("slack-go", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := a.api.PostMessageContext(wc.get(), "", slack.MsgOptionResponseURL(route, slack.ResponseTypeEphemeral), slack.MsgOptionText(text, false)); err != nil {
+			if _, _, err := a.api.PostMessageContext(wc.Get(), "", slack.MsgOptionResponseURL(route, slack.ResponseTypeEphemeral), slack.MsgOptionText(text, false)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -165,7 +167,7 @@ func BenchmarkEphemeral(b *testing.B) {
 		u := mustURL(b, route) // parsed once per post by sendEphemeral, to check it
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := a.postEphemeral(wc.get(), u, text, nil); err != nil {
+			if err := a.postEphemeral(wc.Get(), u, text, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

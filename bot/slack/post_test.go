@@ -21,6 +21,7 @@ import (
 	"github.com/storybot/storybot/bot"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/cputime"
+	"github.com/storybot/storybot/internal/workctx"
 )
 
 // nopHandler is an engine that does nothing: for tests that only send.
@@ -78,9 +79,9 @@ func BenchmarkPostMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 			a.dms.Add(m.To.User.String(), "DUBENCH") // the DM channel, as if opened before
-			var wc workCtx
-			defer wc.stop()
-			send := func() error { return a.Send(wc.get(), m) }
+			var wc workctx.Renewing
+			defer wc.Stop()
+			send := func() error { return a.Send(wc.Get(), m) }
 			if name == "floor" {
 				// The least net/http does for one post: the body ready, a request made
 				// and sent through the client's Transport (as the adapter's are, not
@@ -88,7 +89,7 @@ func BenchmarkPostMessage(b *testing.B) {
 				// is above it.
 				body := []byte(fake.bodies[0].body)
 				send = func() error {
-					req, err := http.NewRequestWithContext(wc.get(), http.MethodPost, api+"chat.postMessage", bytes.NewReader(body))
+					req, err := http.NewRequestWithContext(wc.Get(), http.MethodPost, api+"chat.postMessage", bytes.NewReader(body))
 					if err != nil {
 						return err
 					}
@@ -493,28 +494,4 @@ func sameAsSlackGo(t *testing.T, what string, got, want error) bool {
 		t.Errorf("userGone: %s %v, slack-go %v", what, g, w)
 	}
 	return true
-}
-
-// workCtx gives a benchmark's posts the context a turn's work has: a deadline 10 s away
-// (bot.PoolConfig.WorkTimeout's default, under the HTTP client's 15 s Timeout), renewed
-// before it runs out, so that a long run never reaches it.
-type workCtx struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	end    time.Time
-}
-
-func (w *workCtx) get() context.Context {
-	if time.Until(w.end) < 5*time.Second {
-		w.stop()
-		w.ctx, w.cancel = context.WithTimeout(context.Background(), 10*time.Second)
-		w.end = time.Now().Add(10 * time.Second)
-	}
-	return w.ctx
-}
-
-func (w *workCtx) stop() {
-	if w.cancel != nil {
-		w.cancel()
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/storybot/storybot/bot/slack"
 	"github.com/storybot/storybot/flows"
 	"github.com/storybot/storybot/internal/cputime"
+	"github.com/storybot/storybot/internal/workctx"
 )
 
 // TestCountingTransportSlackErrors: Slack's "ok": false answers count as API errors
@@ -108,15 +109,15 @@ func BenchmarkSlackReplyCounted(b *testing.B) {
 			Text: "Let's pause. I've sent you a DM; only you can see it."}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			var wc workCtx
-			defer wc.stop()
-			if err := adapter.Send(wc.get(), c.m); err != nil { // opens the DM channel
+			var wc workctx.Renewing
+			defer wc.Stop()
+			if err := adapter.Send(wc.Get(), c.m); err != nil { // opens the DM channel
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			c0, ok := cputime.Process()
 			for b.Loop() {
-				if err := adapter.Send(wc.get(), c.m); err != nil {
+				if err := adapter.Send(wc.Get(), c.m); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -298,29 +299,5 @@ func TestSlackDirectPostsCounted(t *testing.T) {
 		if n := counterValue(t, m.apiErrors, c.labels...); n != c.want {
 			t.Errorf("errors %v = %v, want %v", c.labels, n, c.want)
 		}
-	}
-}
-
-// workCtx gives a benchmark's posts the context a turn's work has: a deadline 10 s away
-// (bot.PoolConfig.WorkTimeout's default, under the HTTP client's 15 s Timeout), renewed
-// before it runs out, so that a long run never reaches it.
-type workCtx struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	end    time.Time
-}
-
-func (w *workCtx) get() context.Context {
-	if time.Until(w.end) < 5*time.Second {
-		w.stop()
-		w.ctx, w.cancel = context.WithTimeout(context.Background(), 10*time.Second)
-		w.end = time.Now().Add(10 * time.Second)
-	}
-	return w.ctx
-}
-
-func (w *workCtx) stop() {
-	if w.cancel != nil {
-		w.cancel()
 	}
 }
