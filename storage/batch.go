@@ -30,6 +30,13 @@ import (
 // with its event's done mark; a commit checks the version it read). A batch is sent with
 // the latest deadline of its calls and none of their cancellations, so a caller that went
 // away does not fail the others; go-redis's read timeout still bounds each batch.
+//
+// go-redis (v9.23) ships an AutoPipeliner that batches commands the same way, and more
+// (shards, a full-duplex mode, a cluster router). It is not used here yet: its API is
+// marked experimental, and its blocking face (Process) waits for the batch whatever the
+// caller's context says, so a caller's deadline would not hold; its deferred face with
+// AutoFuture.WaitContext would, and is the piece to move to once that API settles (the
+// tests in batch_test.go say what it must keep).
 type scriptBatcher struct {
 	rdb redis.UniversalClient
 
